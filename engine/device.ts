@@ -1,0 +1,111 @@
+// Getting a GPUDevice: from Dawn in Node (the `webgpu` package), from navigator.gpu in a browser, or handed
+// in by an embedding application. We always request the adapter's real limits (defaults are far lower) and
+// detect optional features instead of assuming them.
+
+export interface DeviceFeatures {
+  shaderF16: boolean;
+  subgroups: boolean;
+  timestampQuery: boolean;
+}
+
+export interface AcquiredDevice {
+  device: GPUDevice;
+  features: DeviceFeatures;
+  /** Adapter description for logs: vendor / architecture / description where the platform reports them. */
+  description: string;
+  /** True when this module created the device (and so must destroy it). */
+  owned: boolean;
+}
+
+export interface DeviceOptions {
+  /** Use this device instead of creating one (embedding applications). */
+  device?: GPUDevice;
+  powerPreference?: GPUPowerPreference;
+  /** Ask for timestamp-query (and, on Dawn, unquantised timestamps) for per-kernel timing. */
+  timing?: boolean;
+}
+
+const NO_ADAPTER_HELP = `No WebGPU adapter was found.
+  - On a machine with a GPU: install its Vulkan (Linux), Metal (macOS) or D3D12 (Windows) driver.
+  - Without a GPU (Linux, Debian bookworm): install Mesa >= 24 lavapipe (CPU Vulkan) from bookworm-backports:
+      echo 'Types: deb
+      URIs: http://deb.debian.org/debian
+      Suites: bookworm-backports
+      Components: main
+      Signed-By: /usr/share/keyrings/debian-archive-keyring.gpg' | sudo tee /etc/apt/sources.list.d/backports.sources
+      sudo apt-get update && sudo apt-get install -y --no-install-recommends -t bookworm-backports mesa-vulkan-drivers libvulkan1
+    (Debian's default Mesa 22.3 is rejected by Dawn.) On Ubuntu >= 24.04: sudo apt-get install mesa-vulkan-drivers.
+  - In a browser: use one with WebGPU enabled (Chrome/Edge >= 113, or --enable-unsafe-webgpu).`;
+
+/** Dawn's `create()` result must stay referenced while any adapter or device from it lives (ENGINE_NOTES §1). */
+let dawnGpu: GPU | null = null;
+
+async function nodeGpu(timing: boolean): Promise<GPU> {
+  if (dawnGpu) return dawnGpu;
+  const moduleName = 'webgpu';
+  let mod: { create: (flags: string[]) => GPU; globals: Record<string, unknown> };
+  try {
+    mod = (await import(/* @vite-ignore */ moduleName)) as typeof mod;
+  } catch (err) {
+    throw new Error(`Cannot load the 'webgpu' package (Dawn for Node): ${(err as Error).message}. Run 'npm install'.`);
+  }
+  Object.assign(globalThis, mod.globals);
+  // Timestamps are quantised to 65,536 ns by default; per-kernel timing needs them exact.
+  const flags = timing ? ['disable-dawn-features=timestamp_quantization'] : [];
+  dawnGpu = mod.create(flags);
+  return dawnGpu;
+}
+
+function isNode(): boolean {
+  return typeof process !== 'undefined' && typeof process.versions?.node === 'string';
+}
+
+function describe(info: GPUAdapterInfo | undefined): string {
+  if (!info) return 'unknown adapter';
+  const parts = [info.vendor, info.architecture, info.device, info.description].filter((s) => s && s.length > 0);
+  return parts.length ? parts.join(' / ') : 'unknown adapter';
+}
+
+export function featuresOf(device: GPUDevice): DeviceFeatures {
+  return {
+    shaderF16: device.features.has('shader-f16'),
+    subgroups: device.features.has('subgroups'),
+    timestampQuery: device.features.has('timestamp-query'),
+  };
+}
+
+const LIMITS_TO_REQUEST = [
+  'maxStorageBufferBindingSize',
+  'maxBufferSize',
+  'maxComputeWorkgroupStorageSize',
+  'maxComputeInvocationsPerWorkgroup',
+  'maxComputeWorkgroupSizeX',
+  'maxComputeWorkgroupSizeY',
+  'maxComputeWorkgroupSizeZ',
+  'maxComputeWorkgroupsPerDimension',
+  'maxStorageBuffersPerShaderStage',
+  'maxUniformBufferBindingSize',
+  'maxBindGroups',
+] as const;
+
+export async function acquireDevice(options: DeviceOptions = {}): Promise<AcquiredDevice> {
+  if (options.device) {
+    return { device: options.device, features: featuresOf(options.device), description: 'device supplied by the application', owned: false };
+  }
+  let gpu: GPU | undefined;
+  if (typeof navigator !== 'undefined' && (navigator as Navigator).gpu) gpu = (navigator as Navigator).gpu;
+  else if (isNode()) gpu = await nodeGpu(options.timing ?? false);
+  if (!gpu) throw new Error(NO_ADAPTER_HELP);
+  const adapter = await gpu.requestAdapter({ powerPreference: options.powerPreference ?? 'high-performance' });
+  if (!adapter) throw new Error(NO_ADAPTER_HELP);
+  const requiredLimits: Record<string, number> = {};
+  for (const name of LIMITS_TO_REQUEST) {
+    const value = (adapter.limits as unknown as Record<string, number | undefined>)[name];
+    if (typeof value === 'number') requiredLimits[name] = value;
+  }
+  const requiredFeatures: GPUFeatureName[] = [];
+  for (const f of ['shader-f16', 'subgroups'] as const) if (adapter.features.has(f)) requiredFeatures.push(f);
+  if (options.timing && adapter.features.has('timestamp-query')) requiredFeatures.push('timestamp-query');
+  const device = await adapter.requestDevice({ requiredLimits, requiredFeatures });
+  return { device, features: featuresOf(device), description: describe(adapter.info), owned: true };
+}

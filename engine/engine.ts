@@ -1,0 +1,342 @@
+// The Engine owns one GPUDevice and everything tied to it: the buffer pool, the kernel runner, the autodiff
+// tape, memory scopes and the RNG state. Ops (engine/ops/*) are free functions that take tensors; each tensor
+// knows its engine. Nothing here knows about models.
+import { acquireDevice, type DeviceFeatures, type DeviceOptions } from './device.js';
+import { BufferPool } from './pool.js';
+import { Runner, type DispatchArgs, type KernelTiming, type OverrideValue, type ParamValue, type KernelSource, type Binding } from './runner.js';
+import { Storage, Tensor, checkShape, fmtShape, shapeSize, type Shape } from './tensor.js';
+import { Tape } from './tape.js';
+import { KERNELS } from './kernels.js';
+
+export interface EngineOptions extends DeviceOptions {
+  /** Fill every new uninitialised tensor with NaN (tests: an element a kernel forgot to write shows). */
+  poison?: boolean;
+  /** Seed of the engine's RNG stream (uniform()/normal() without an explicit seed). */
+  seed?: number;
+}
+
+export interface MemoryStats {
+  liveTensors: number;
+  liveBytes: number;
+  peakBytes: number;
+  poolAllocatedBytes: number;
+}
+
+export interface TensorDispatch {
+  kernel: KernelSource;
+  overrides?: Record<string, OverrideValue>;
+  params?: Record<string, ParamValue>;
+  inputs?: Record<string, Tensor>;
+  outputs?: Record<string, Tensor>;
+  workgroups: DispatchArgs['workgroups'];
+  label?: string;
+}
+
+export interface RandomOptions {
+  /** Explicit seed; without it the engine's seed is used with a fresh stream number per call. */
+  seed?: number;
+  stream?: number;
+}
+
+type Tracked = Set<Tensor>;
+
+export class Engine {
+  readonly tape = new Tape(this);
+  readonly limits: GPUSupportedLimits;
+  private scopes: Tracked[] = [];
+  private live = new Set<Storage>();
+  private liveBytes = 0;
+  private peakBytes = 0;
+  private destroyed = false;
+  /** RNG state: seed and the next stream number; save it in checkpoints to resume identically. */
+  rng: { seed: number; stream: number };
+
+  private constructor(
+    readonly device: GPUDevice,
+    readonly features: DeviceFeatures,
+    readonly description: string,
+    private readonly ownsDevice: boolean,
+    readonly pool: BufferPool,
+    readonly runner: Runner,
+    readonly poison: boolean,
+    seed: number,
+  ) {
+    this.limits = device.limits;
+    this.rng = { seed, stream: 0 };
+  }
+
+  static async create(options: EngineOptions = {}): Promise<Engine> {
+    const acquired = await acquireDevice(options);
+    const { device } = acquired;
+    const pool = new BufferPool(device, device.limits.maxBufferSize);
+    const runner = new Runner(device, pool, options.timing ?? false);
+    return new Engine(device, acquired.features, acquired.description, acquired.owned, pool, runner, options.poison ?? false, options.seed ?? 1);
+  }
+
+  // ---- tensors -------------------------------------------------------------------------------------------
+
+  private register(t: Tensor): Tensor {
+    const top = this.scopes[this.scopes.length - 1];
+    if (top) top.add(t);
+    return t;
+  }
+
+  private newStorage(bytes: number, label: string): Storage {
+    if (this.destroyed) throw new Error(`${label}: the engine was disposed`);
+    const s = new Storage(this.pool.acquire(bytes, label), bytes);
+    this.live.add(s);
+    this.liveBytes += bytes;
+    this.peakBytes = Math.max(this.peakBytes, this.liveBytes);
+    return s;
+  }
+
+  /** An uninitialised tensor (NaN-filled when poisoning is on); kernels write it. */
+  empty(shape: Shape, producer: string): Tensor {
+    checkShape(shape, producer);
+    const n = shapeSize(shape);
+    const t = this.register(new Tensor(this, [...shape], this.newStorage(n * 4, producer), producer));
+    if (this.poison && n > 0) this.fillRaw(t, 0x7fc00000);
+    return t;
+  }
+
+  /** A new tensor sharing `source`'s storage (reshape). */
+  view(source: Tensor, shape: Shape, producer: string): Tensor {
+    source.assertLive(producer);
+    source.storage.refs++;
+    return this.register(new Tensor(this, [...shape], source.storage, producer));
+  }
+
+  releaseStorage(s: Storage): void {
+    s.refs--;
+    if (s.refs === 0) {
+      this.live.delete(s);
+      this.liveBytes -= s.bytes;
+      if (!this.destroyed) this.pool.release(s.buffer);
+    }
+  }
+
+  private fillRaw(t: Tensor, bits: number): void {
+    this.dispatch({ kernel: KERNELS.fill, params: { n: t.size, bits }, outputs: { y: t }, workgroups: Math.ceil(t.size / 256), label: 'fill' });
+  }
+
+  full(shape: Shape, value: number): Tensor {
+    const t = this.empty(shape, 'full');
+    const bits = new Uint32Array(new Float32Array([value]).buffer)[0]!;
+    if (t.size > 0) this.fillRaw(t, bits);
+    return t;
+  }
+
+  zeros(shape: Shape): Tensor {
+    return this.full(shape, 0);
+  }
+
+  ones(shape: Shape): Tensor {
+    return this.full(shape, 1);
+  }
+
+  /** A tensor from CPU data (copied; float64 input is rounded to float32). */
+  tensor(data: ArrayLike<number>, shape?: Shape): Tensor {
+    const s = shape ?? [data.length];
+    checkShape(s, 'tensor');
+    const n = shapeSize(s);
+    if (data.length !== n) throw new Error(`tensor: ${data.length} values do not fill shape ${fmtShape(s)} (${n} elements)`);
+    const f32 = data instanceof Float32Array ? data : Float32Array.from(data);
+    const t = this.register(new Tensor(this, [...s], this.newStorage(n * 4, 'tensor'), 'tensor'));
+    if (n > 0) this.device.queue.writeBuffer(t.storage.buffer.buffer, 0, f32.buffer, f32.byteOffset, n * 4);
+    return t;
+  }
+
+  /** Overwrite a tensor's contents from the CPU. Pending work is submitted first so it sees the old values. */
+  write(t: Tensor, data: ArrayLike<number>): void {
+    t.assertLive('write');
+    if (data.length !== t.size) throw new Error(`write: ${data.length} values for a tensor of shape ${fmtShape(t.shape)}`);
+    this.runner.flush();
+    const f32 = data instanceof Float32Array ? data : Float32Array.from(data);
+    this.device.queue.writeBuffer(t.storage.buffer.buffer, 0, f32.buffer, f32.byteOffset, t.size * 4);
+  }
+
+  private nextRandom(opts: RandomOptions): { key0: number; key1: number; stream: number } {
+    let seed: number;
+    let stream: number;
+    if (opts.seed !== undefined) {
+      seed = opts.seed;
+      stream = opts.stream ?? 0;
+    } else {
+      seed = this.rng.seed;
+      stream = opts.stream ?? this.rng.stream++;
+    }
+    if (!Number.isSafeInteger(seed) || seed < 0) throw new Error(`random: seed must be a non-negative safe integer, got ${seed}`);
+    return { key0: seed % 0x100000000, key1: Math.floor(seed / 0x100000000), stream: stream >>> 0 };
+  }
+
+  /** Uniform in (lo, hi) from the counter-based Philox RNG. */
+  uniform(shape: Shape, lo = 0, hi = 1, opts: RandomOptions = {}): Tensor {
+    const t = this.empty(shape, 'uniform');
+    const r = this.nextRandom(opts);
+    if (t.size > 0) {
+      this.dispatch({ kernel: KERNELS.philox, overrides: { NORMAL: false }, params: { n: t.size, ...r, a: lo, b: hi }, outputs: { y: t }, workgroups: Math.ceil(t.size / 256) });
+    }
+    return t;
+  }
+
+  /** Normal(mean, std^2) from the counter-based Philox RNG (Box-Muller). */
+  normal(shape: Shape, mean = 0, std = 1, opts: RandomOptions = {}): Tensor {
+    const t = this.empty(shape, 'normal');
+    const r = this.nextRandom(opts);
+    if (t.size > 0) {
+      this.dispatch({ kernel: KERNELS.philox, overrides: { NORMAL: true }, params: { n: t.size, ...r, a: mean, b: std }, outputs: { y: t }, workgroups: Math.ceil(t.size / 256) });
+    }
+    return t;
+  }
+
+  async readTensor(t: Tensor): Promise<Float32Array> {
+    const bytes = t.size * 4;
+    if (bytes === 0) return new Float32Array(0);
+    const staging = this.device.createBuffer({ size: Math.ceil(bytes / 4) * 4, usage: GPUBufferUsage.MAP_READ | GPUBufferUsage.COPY_DST, label: 'readback' });
+    this.runner.copyEncoder().copyBufferToBuffer(t.storage.buffer.buffer, 0, staging, 0, bytes);
+    this.runner.flush();
+    try {
+      await staging.mapAsync(GPUMapMode.READ);
+    } catch (err) {
+      this.runner.checkErrors();
+      throw err;
+    }
+    const out = new Float32Array(staging.getMappedRange().slice(0));
+    staging.unmap();
+    staging.destroy();
+    this.runner.checkErrors();
+    return out;
+  }
+
+  // ---- dispatch ------------------------------------------------------------------------------------------
+
+  dispatch(d: TensorDispatch): void {
+    const where = d.label ?? d.kernel.name;
+    const toBindings = (m: Record<string, Tensor> | undefined): Record<string, Binding> | undefined => {
+      if (!m) return undefined;
+      const out: Record<string, Binding> = {};
+      for (const [k, t] of Object.entries(m)) out[k] = t.binding(where);
+      return out;
+    };
+    const args: DispatchArgs = { kernel: d.kernel, workgroups: d.workgroups };
+    if (d.overrides) args.overrides = d.overrides;
+    if (d.params) args.params = d.params;
+    const inputs = toBindings(d.inputs);
+    const outputs = toBindings(d.outputs);
+    if (inputs) args.inputs = inputs;
+    if (outputs) args.outputs = outputs;
+    if (d.label) args.label = d.label;
+    this.runner.dispatch(args);
+  }
+
+  /** Submit all recorded work now. */
+  flush(): void {
+    this.runner.flush();
+  }
+
+  /** Submit and wait for the GPU to finish. */
+  sync(): Promise<void> {
+    return this.runner.sync();
+  }
+
+  timings(reset = true): Promise<KernelTiming[]> {
+    return this.runner.timings(reset);
+  }
+
+  // ---- scopes and autodiff -------------------------------------------------------------------------------
+
+  /**
+   * Run fn; every tensor created inside and not returned (directly, or in an array/object) and not keep()-ed
+   * is disposed when it returns. Returned tensors move to the enclosing scope.
+   */
+  scope<T>(fn: () => T): T {
+    const mine: Tracked = new Set();
+    this.scopes.push(mine);
+    let result: T;
+    try {
+      result = fn();
+    } catch (e) {
+      this.scopes.pop();
+      for (const t of mine) t.dispose('freed by scope() after an error');
+      throw e;
+    }
+    this.scopes.pop();
+    this.closeScope(mine, result);
+    return result;
+  }
+
+  /** scope() for async functions. Do not interleave two asyncScopes on one engine. */
+  async asyncScope<T>(fn: () => Promise<T>): Promise<T> {
+    const mine: Tracked = new Set();
+    this.scopes.push(mine);
+    let result: T;
+    try {
+      result = await fn();
+    } catch (e) {
+      this.scopes.splice(this.scopes.indexOf(mine), 1);
+      for (const t of mine) t.dispose('freed by scope() after an error');
+      throw e;
+    }
+    this.scopes.splice(this.scopes.indexOf(mine), 1);
+    this.closeScope(mine, result);
+    return result;
+  }
+
+  private closeScope(mine: Tracked, result: unknown): void {
+    const returned = new Set<Tensor>();
+    const collect = (v: unknown, depth: number): void => {
+      if (v instanceof Tensor) returned.add(v);
+      else if (depth < 3 && Array.isArray(v)) for (const x of v) collect(x, depth + 1);
+      else if (depth < 3 && v && typeof v === 'object') for (const x of Object.values(v)) collect(x, depth + 1);
+    };
+    collect(result, 0);
+    const parent = this.scopes[this.scopes.length - 1];
+    for (const t of mine) {
+      if (returned.has(t)) parent?.add(t);
+      else t.dispose('freed at the end of its scope()');
+    }
+  }
+
+  untrack(t: Tensor): void {
+    for (const s of this.scopes) s.delete(t);
+  }
+
+  /** Run fn without recording ops on the tape. */
+  noGrad<T>(fn: () => T): T {
+    return this.tape.noGrad(fn);
+  }
+
+  /** Backpropagate from `loss` (see tape.ts for the gradient convention). */
+  backward(loss: Tensor, gradOutput?: Tensor): void {
+    this.tape.backward(loss, gradOutput);
+  }
+
+  // ---- bookkeeping ---------------------------------------------------------------------------------------
+
+  memory(): MemoryStats {
+    return { liveTensors: this.live.size, liveBytes: this.liveBytes, peakBytes: this.peakBytes, poolAllocatedBytes: this.pool.allocatedBytes };
+  }
+
+  resetPeak(): void {
+    this.peakBytes = this.liveBytes;
+  }
+
+  /** Release GPU memory held by the pool but not used by any tensor. */
+  trimPool(): number {
+    this.runner.flush();
+    return this.pool.trim((pb) => this.runner.forgetBuffer(pb));
+  }
+
+  /** Destroy the device if the engine created it. */
+  dispose(): void {
+    if (this.destroyed) return;
+    try {
+      this.runner.flush();
+    } catch {
+      // already failing; still release the device
+    }
+    this.destroyed = true;
+    this.runner.destroy();
+    if (this.ownsDevice) this.device.destroy();
+  }
+}

@@ -1,0 +1,10 @@
+// Public API of the engine (the ES-module library bundle, dist/engine.js). The engine knows nothing about
+// models: model/ and train/ build on these exports.
+export { Engine, type EngineOptions, type MemoryStats, type RandomOptions, type TensorDispatch } from './engine.js';
+export { Tensor, shapeSize, stridesOf, fmtShape, type Shape } from './tensor.js';
+export { acquireDevice, type DeviceOptions, type DeviceFeatures } from './device.js';
+export type { KernelSource, KernelTiming, DispatchArgs } from './runner.js';
+export type { BackwardRule } from './tape.js';
+export { KERNELS } from './kernels.js';
+export { MATMUL_VARIANTS, type MatmulVariant } from './matmul_variants.js';
+export * as ops from './ops/index.js';

@@ -1,0 +1,33 @@
+// Every WGSL kernel of the engine, by name. The sources are real .wgsl files in shaders/, imported as text
+// (esbuild's text loader for the bundle, a small plugin for vitest).
+import type { KernelSource } from './runner.js';
+import fill from '../shaders/fill.wgsl';
+import unary from '../shaders/unary.wgsl';
+import unary_backward from '../shaders/unary_backward.wgsl';
+import binary from '../shaders/binary.wgsl';
+import binary_backward from '../shaders/binary_backward.wgsl';
+import reduce from '../shaders/reduce.wgsl';
+import reduce_backward from '../shaders/reduce_backward.wgsl';
+import strided_copy from '../shaders/strided_copy.wgsl';
+import philox from '../shaders/philox.wgsl';
+import matmul_naive from '../shaders/matmul_naive.wgsl';
+
+
+const k = (name: string, code: string): KernelSource => ({ name, code });
+
+export const KERNELS = {
+  fill: k('fill', fill),
+  unary: k('unary', unary),
+  unary_backward: k('unary_backward', unary_backward),
+  binary: k('binary', binary),
+  binary_backward: k('binary_backward', binary_backward),
+  reduce: k('reduce', reduce),
+  reduce_backward: k('reduce_backward', reduce_backward),
+  strided_copy: k('strided_copy', strided_copy),
+  philox: k('philox', philox),
+  matmul_naive: k('matmul_naive', matmul_naive),
+
+} as const;
+
+/** Kernel sources by shader file name (matmul variants are chosen by file name). */
+export const KERNELS_BY_FILE: Record<string, KernelSource> = Object.fromEntries(Object.values(KERNELS).map((s) => [`${s.name}.wgsl`, s]));

@@ -1,0 +1,128 @@
+// Elementwise ops: unary, tensor-scalar and broadcasting binary. Specialisation is data: each op is a row in
+// a table giving its kernel op code; forward and backward kernels share the codes (shaders/unary*.wgsl,
+// shaders/binary*.wgsl), so adding an op is one row here and one case in each shader.
+import { KERNELS } from '../kernels.js';
+import { registerGradAdd } from '../tape.js';
+import { type Tensor, fmtShape, shapeSize, stridesOf, type Shape } from '../tensor.js';
+import { sumTo } from './reduce.js';
+
+const UNARY_CODES = {
+  neg: 0, exp: 1, log: 2, sqrt: 3, square: 4, sigmoid: 5, tanh: 6, elu: 7, softplus: 8, abs: 9,
+  addScalar: 20, subScalar: 21, rsubScalar: 22, mulScalar: 23, divScalar: 24, rdivScalar: 25, maximumScalar: 26, powScalar: 27, copy: 28,
+} as const;
+export type UnaryOp = keyof typeof UNARY_CODES;
+
+const BINARY_CODES = { add: 0, sub: 1, mul: 2, div: 3, maximum: 4 } as const;
+export type BinaryOp = keyof typeof BINARY_CODES;
+
+const groups = (n: number): number => Math.ceil(n / 256);
+
+function unary(op: UnaryOp, a: Tensor, s = 0): Tensor {
+  const e = a.engine;
+  const y = e.empty(a.shape, op);
+  const code = UNARY_CODES[op];
+  if (y.size > 0) e.dispatch({ kernel: KERNELS.unary, overrides: { OP: code }, params: { n: a.size, s }, inputs: { x: a }, outputs: { y }, workgroups: groups(a.size), label: op });
+  return e.tape.record(op, y, [a], (g) => {
+    const dx = e.empty(a.shape, `${op}.backward`);
+    if (dx.size > 0) {
+      e.dispatch({ kernel: KERNELS.unary_backward, overrides: { OP: code }, params: { n: a.size, s }, inputs: { x: a, y, dy: g }, outputs: { dx }, workgroups: groups(a.size), label: `${op}.backward` });
+    }
+    return [dx];
+  });
+}
+
+export const neg = (a: Tensor): Tensor => unary('neg', a);
+export const exp = (a: Tensor): Tensor => unary('exp', a);
+export const log = (a: Tensor): Tensor => unary('log', a);
+export const sqrt = (a: Tensor): Tensor => unary('sqrt', a);
+export const square = (a: Tensor): Tensor => unary('square', a);
+export const sigmoid = (a: Tensor): Tensor => unary('sigmoid', a);
+export const tanh = (a: Tensor): Tensor => unary('tanh', a);
+export const elu = (a: Tensor): Tensor => unary('elu', a);
+export const softplus = (a: Tensor): Tensor => unary('softplus', a);
+export const abs = (a: Tensor): Tensor => unary('abs', a);
+/** A new tensor with the same values (differentiable). */
+export const copy = (a: Tensor): Tensor => unary('copy', a);
+export const addScalar = (a: Tensor, s: number): Tensor => unary('addScalar', a, s);
+/** a - s */
+export const subScalar = (a: Tensor, s: number): Tensor => unary('subScalar', a, s);
+/** s - a */
+export const rsubScalar = (a: Tensor, s: number): Tensor => unary('rsubScalar', a, s);
+export const mulScalar = (a: Tensor, s: number): Tensor => unary('mulScalar', a, s);
+/** a / s */
+export const divScalar = (a: Tensor, s: number): Tensor => unary('divScalar', a, s);
+/** s / a */
+export const rdivScalar = (a: Tensor, s: number): Tensor => unary('rdivScalar', a, s);
+export const maximumScalar = (a: Tensor, s: number): Tensor => unary('maximumScalar', a, s);
+/** a^p (a > 0 unless p is an integer) */
+export const powScalar = (a: Tensor, p: number): Tensor => unary('powScalar', a, p);
+
+/** numpy broadcasting: align from the right; each pair of dims must be equal or one of them 1. */
+export function broadcastShapes(a: Shape, b: Shape, op: string): number[] {
+  const rank = Math.max(a.length, b.length);
+  const out: number[] = [];
+  for (let i = 0; i < rank; i++) {
+    const da = a[a.length - rank + i] ?? 1;
+    const db = b[b.length - rank + i] ?? 1;
+    if (da !== db && da !== 1 && db !== 1) throw new Error(`${op}: shapes ${fmtShape(a)} and ${fmtShape(b)} cannot be broadcast together`);
+    out.push(da === 1 ? db : da);
+  }
+  return out;
+}
+
+/** Strides of `shape` seen at the broadcast output shape `out` (0 on broadcast dims). */
+export function broadcastStrides(shape: Shape, out: Shape): number[] {
+  const s = stridesOf(shape);
+  const r = out.length - shape.length;
+  return out.map((_, i) => (i < r || shape[i - r] === 1 ? 0 : s[i - r]!));
+}
+
+function sameShape(a: Shape, b: Shape): boolean {
+  return a.length === b.length && a.every((d, i) => d === b[i]);
+}
+
+function binaryParams(a: Tensor, b: Tensor, out: Shape): { broadcast: boolean; params: Record<string, number | number[]> } {
+  const broadcast = !(sameShape(a.shape, out) && sameShape(b.shape, out));
+  return {
+    broadcast,
+    params: { n: shapeSize(out), rank: out.length, shape: [...out], a_strides: broadcastStrides(a.shape, out), b_strides: broadcastStrides(b.shape, out) },
+  };
+}
+
+function binary(op: BinaryOp, a: Tensor, b: Tensor): Tensor {
+  const e = a.engine;
+  if (b.engine !== e) throw new Error(`${op}: tensors belong to different engines`);
+  const out = broadcastShapes(a.shape, b.shape, op);
+  const y = e.empty(out, op);
+  const code = BINARY_CODES[op];
+  const { broadcast, params } = binaryParams(a, b, out);
+  if (y.size > 0) e.dispatch({ kernel: KERNELS.binary, overrides: { OP: code, BROADCAST: broadcast }, params, inputs: { a, b }, outputs: { y }, workgroups: groups(y.size), label: op });
+  return e.tape.record(op, y, [a, b], (g) => {
+    const da = e.empty(out, `${op}.backward`);
+    const db = e.empty(out, `${op}.backward`);
+    if (y.size > 0) {
+      e.dispatch({ kernel: KERNELS.binary_backward, overrides: { OP: code, BROADCAST: broadcast }, params, inputs: { a, b, g }, outputs: { da, db }, workgroups: groups(y.size), label: `${op}.backward` });
+    }
+    return [reduceGrad(da, a), reduceGrad(db, b)];
+  });
+}
+
+/** Sum a broadcast gradient back to the operand's shape (disposing the full-size one if reduced). */
+function reduceGrad(g: Tensor, operand: Tensor): Tensor | null {
+  if (!operand.requiresGrad) {
+    g.dispose('gradient not needed');
+    return null;
+  }
+  if (sameShape(g.shape, operand.shape)) return g;
+  const r = sumTo(g, operand.shape);
+  g.dispose('reduced to operand shape');
+  return r;
+}
+
+export const add = (a: Tensor, b: Tensor): Tensor => binary('add', a, b);
+export const sub = (a: Tensor, b: Tensor): Tensor => binary('sub', a, b);
+export const mul = (a: Tensor, b: Tensor): Tensor => binary('mul', a, b);
+export const div = (a: Tensor, b: Tensor): Tensor => binary('div', a, b);
+export const maximum = (a: Tensor, b: Tensor): Tensor => binary('maximum', a, b);
+
+registerGradAdd(add);

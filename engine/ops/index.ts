@@ -1,0 +1,5 @@
+// All differentiable ops, re-exported as one namespace.
+export * from './elementwise.js';
+export * from './reduce.js';
+export * from './shape.js';
+export * from './matmul.js';

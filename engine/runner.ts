@@ -1,0 +1,450 @@
+// The kernel runner: every GPU dispatch of the engine goes through `dispatch()`.
+// - Pipelines are cached by (shader, override constants); WGSL `override`s are how kernels are specialised.
+// - Bindings are checked against the shader by reflection (wgsl_reflect): names, count and access mode.
+// - Per-dispatch parameters are packed by member name into one uniform arena bound with a dynamic offset,
+//   written once per submit (no buffer is created per dispatch).
+// - All dispatches are recorded into one command encoder / compute pass and submitted at a readback or an
+//   explicit flush (ENGINE_NOTES §2: ~5 us of CPU per dispatch instead of ~100).
+// - Optional per-kernel GPU timing with timestamp queries (one pass per dispatch while timing is on).
+import { WgslReflect } from 'wgsl_reflect';
+import type { BufferPool, PooledBuffer } from './pool.js';
+
+export interface KernelSource {
+  /** File name without extension; names the kernel in errors and timings. */
+  readonly name: string;
+  readonly code: string;
+}
+
+export interface Binding {
+  readonly buffer: PooledBuffer;
+  /** Bytes bound (from offset 0). */
+  readonly size: number;
+}
+
+export type ParamValue = number | ArrayLike<number>;
+export type OverrideValue = number | boolean;
+
+export interface DispatchArgs {
+  kernel: KernelSource;
+  overrides?: Record<string, OverrideValue>;
+  params?: Record<string, ParamValue>;
+  inputs?: Record<string, Binding>;
+  outputs?: Record<string, Binding>;
+  /** Workgroup counts, or a total count of workgroups that is folded into 2-D (65,535 per dimension). */
+  workgroups: [number, number, number] | number;
+  /** Extra label for errors and timings (e.g. the op name). */
+  label?: string;
+}
+
+type ScalarKind = 'u32' | 'i32' | 'f32';
+interface UniformMember {
+  name: string;
+  offset: number;
+  kind: ScalarKind;
+  /** Number of scalar slots: 1 for scalars, 4 per vec4, 4*n for array<vec4<T>, n>. */
+  count: number;
+}
+interface UniformInfo {
+  name: string;
+  binding: number;
+  size: number;
+  members: UniformMember[];
+}
+interface StorageInfo {
+  name: string;
+  binding: number;
+  readOnly: boolean;
+}
+interface ShaderInfo {
+  module: GPUShaderModule;
+  uniform: UniformInfo | null;
+  storage: StorageInfo[];
+  layout: GPUPipelineLayout;
+  bindGroupLayout: GPUBindGroupLayout;
+  overrides: Set<string>;
+}
+interface PipelineEntry {
+  id: number;
+  pipeline: GPUComputePipeline;
+  shader: ShaderInfo;
+  label: string;
+}
+
+export interface KernelTiming {
+  kernel: string;
+  calls: number;
+  totalMs: number;
+}
+
+const MAX_WORKGROUPS_PER_DIM = 65535;
+const ARENA_BYTES = 1 << 20;
+
+function scalarKind(name: string | undefined, where: string): ScalarKind {
+  if (name === 'u32' || name === 'i32' || name === 'f32') return name;
+  throw new Error(`${where}: unsupported uniform member type '${name}' (use u32/i32/f32, vec4 or array<vec4<T>, n>)`);
+}
+
+interface ReflectType {
+  name: string;
+  size: number;
+  format?: ReflectType | null;
+  count?: number;
+  members?: { name: string; offset: number; size: number; type: ReflectType }[] | null;
+}
+
+function reflectShader(device: GPUDevice, kernel: KernelSource): ShaderInfo {
+  const reflect = new WgslReflect(kernel.code);
+  const entries = reflect.entry.compute;
+  if (entries.length !== 1) throw new Error(`shader '${kernel.name}': expected exactly one @compute entry point, found ${entries.length}`);
+  let uniform: UniformInfo | null = null;
+  const layoutEntries: GPUBindGroupLayoutEntry[] = [];
+  for (const u of reflect.uniforms) {
+    if (u.group !== 0) throw new Error(`shader '${kernel.name}': uniform '${u.name}' must be in @group(0)`);
+    if (uniform) throw new Error(`shader '${kernel.name}': at most one uniform block is supported`);
+    const type = u.type as unknown as ReflectType;
+    const members: UniformMember[] = [];
+    for (const m of type.members ?? []) {
+      const where = `shader '${kernel.name}' uniform member '${m.name}'`;
+      const t = m.type;
+      if (t.name === 'array') {
+        const f = t.format;
+        if (!f || f.name !== 'vec4') throw new Error(`${where}: uniform arrays must be array<vec4<T>, n>`);
+        members.push({ name: m.name, offset: m.offset, kind: scalarKind(f.format?.name, where), count: 4 * (t.count ?? 0) });
+      } else if (t.name === 'vec4') {
+        members.push({ name: m.name, offset: m.offset, kind: scalarKind(t.format?.name, where), count: 4 });
+      } else {
+        members.push({ name: m.name, offset: m.offset, kind: scalarKind(t.name, where), count: 1 });
+      }
+    }
+    uniform = { name: u.name, binding: u.binding, size: Math.ceil(type.size / 16) * 16, members };
+    layoutEntries.push({ binding: u.binding, visibility: GPUShaderStage.COMPUTE, buffer: { type: 'uniform', hasDynamicOffset: true } });
+  }
+  const storage: StorageInfo[] = [];
+  for (const s of reflect.storage) {
+    if (s.group !== 0) throw new Error(`shader '${kernel.name}': storage '${s.name}' must be in @group(0)`);
+    const readOnly = s.access !== 'read_write';
+    storage.push({ name: s.name, binding: s.binding, readOnly });
+    layoutEntries.push({ binding: s.binding, visibility: GPUShaderStage.COMPUTE, buffer: { type: readOnly ? 'read-only-storage' : 'storage' } });
+  }
+  const module = device.createShaderModule({ code: kernel.code, label: kernel.name });
+  const bindGroupLayout = device.createBindGroupLayout({ entries: layoutEntries, label: kernel.name });
+  const layout = device.createPipelineLayout({ bindGroupLayouts: [bindGroupLayout], label: kernel.name });
+  const overrides = new Set(reflect.overrides.map((o) => o.name));
+  return { module, uniform, storage, layout, bindGroupLayout, overrides };
+}
+
+export class Runner {
+  private shaders = new Map<string, ShaderInfo>();
+  private pipelines = new Map<string, PipelineEntry>();
+  private bindGroups = new Map<string, GPUBindGroup>();
+  private nextPipelineId = 1;
+
+  private arena: GPUBuffer;
+  private arenaData = new ArrayBuffer(ARENA_BYTES);
+  private arenaView = new DataView(this.arenaData);
+  private arenaUsed = 0;
+  private readonly uniformAlign: number;
+
+  private encoder: GPUCommandEncoder | null = null;
+  private pass: GPUComputePassEncoder | null = null;
+  private pendingError: Error | null = null;
+  private lostError: Error | null = null;
+  private lastKernel = '(none)';
+
+  /** Dispatches recorded since the engine started (for benchmarks). */
+  dispatchCount = 0;
+  submitCount = 0;
+
+  private timing: { querySet: GPUQuerySet; capacity: number; labels: string[]; resolve: GPUBuffer } | null = null;
+  private timingReads: Promise<void>[] = [];
+  private timingTotals = new Map<string, KernelTiming>();
+
+  constructor(
+    readonly device: GPUDevice,
+    private readonly pool: BufferPool,
+    timing: boolean,
+  ) {
+    this.uniformAlign = Math.max(256, device.limits.minUniformBufferOffsetAlignment);
+    this.arena = device.createBuffer({ size: ARENA_BYTES, usage: GPUBufferUsage.UNIFORM | GPUBufferUsage.COPY_DST, label: 'uniform-arena' });
+    device.addEventListener('uncapturederror', (ev) => {
+      const e = (ev as GPUUncapturedErrorEvent).error;
+      this.pendingError ??= new Error(`WebGPU error (last kernel dispatched: '${this.lastKernel}'): ${e.message}`);
+    });
+    void device.lost.then((info) => {
+      if (info.reason === 'destroyed') {
+        this.lostError = new Error('The GPU device was destroyed (engine disposed).');
+      } else {
+        this.lostError = new Error(`The GPU device was lost while running kernel '${this.lastKernel}': ${info.message}`);
+      }
+    });
+    if (timing && device.features.has('timestamp-query')) {
+      const capacity = 8192;
+      this.timing = {
+        querySet: device.createQuerySet({ type: 'timestamp', count: capacity }),
+        capacity,
+        labels: [],
+        resolve: device.createBuffer({ size: capacity * 8, usage: GPUBufferUsage.QUERY_RESOLVE | GPUBufferUsage.COPY_SRC }),
+      };
+    }
+  }
+
+  get timingEnabled(): boolean {
+    return this.timing !== null;
+  }
+
+  /** Throw a stored asynchronous GPU error (validation, out-of-memory, device loss). */
+  checkErrors(): void {
+    if (this.lostError) throw this.lostError;
+    if (this.pendingError) {
+      const e = this.pendingError;
+      this.pendingError = null;
+      throw e;
+    }
+  }
+
+  private shaderInfo(kernel: KernelSource): ShaderInfo {
+    let info = this.shaders.get(kernel.name);
+    if (!info) {
+      info = reflectShader(this.device, kernel);
+      this.shaders.set(kernel.name, info);
+      void info.module.getCompilationInfo().then((ci) => {
+        const errors = ci.messages.filter((m) => m.type === 'error');
+        if (errors.length) {
+          const text = errors.map((m) => `${kernel.name}.wgsl:${m.lineNum}:${m.linePos}: ${m.message}`).join('\n');
+          this.pendingError ??= new Error(`WGSL compilation failed for shader '${kernel.name}':\n${text}`);
+        }
+      });
+    }
+    return info;
+  }
+
+  private pipelineFor(kernel: KernelSource, overrides: Record<string, OverrideValue> | undefined): PipelineEntry {
+    const okeys = overrides ? Object.keys(overrides).sort() : [];
+    const key = kernel.name + (okeys.length ? '|' + okeys.map((k) => `${k}=${Number(overrides![k])}`).join(',') : '');
+    let entry = this.pipelines.get(key);
+    if (entry) return entry;
+    const shader = this.shaderInfo(kernel);
+    const constants: Record<string, number> = {};
+    for (const k of okeys) {
+      if (!shader.overrides.has(k)) throw new Error(`shader '${kernel.name}' has no override constant '${k}' (has: ${[...shader.overrides].join(', ') || 'none'})`);
+      constants[k] = Number(overrides![k]);
+    }
+    const pipeline = this.device.createComputePipeline({
+      layout: shader.layout,
+      compute: { module: shader.module, entryPoint: undefined, constants },
+      label: key,
+    });
+    entry = { id: this.nextPipelineId++, pipeline, shader, label: key };
+    this.pipelines.set(key, entry);
+    return entry;
+  }
+
+  /** Compile pipelines ahead of use (avoids first-step stalls). */
+  async precompile(list: { kernel: KernelSource; overrides?: Record<string, OverrideValue> }[]): Promise<void> {
+    for (const { kernel, overrides } of list) this.pipelineFor(kernel, overrides);
+    await this.device.queue.onSubmittedWorkDone();
+    this.checkErrors();
+  }
+
+  private packParams(kernel: KernelSource, info: UniformInfo, params: Record<string, ParamValue>): number {
+    const slot = Math.ceil(info.size / this.uniformAlign) * this.uniformAlign;
+    if (this.arenaUsed + slot > ARENA_BYTES) this.flush();
+    const base = this.arenaUsed;
+    const view = this.arenaView;
+    for (let i = 0; i < info.size; i += 4) view.setUint32(base + i, 0, true);
+    const given = new Set(Object.keys(params));
+    for (const m of info.members) {
+      if (m.name.startsWith('_')) continue; // padding members
+      const v = params[m.name];
+      if (v === undefined) throw new Error(`kernel '${kernel.name}': missing parameter '${m.name}'`);
+      given.delete(m.name);
+      const values: ArrayLike<number> = typeof v === 'number' ? [v] : v;
+      if (values.length > m.count) throw new Error(`kernel '${kernel.name}': parameter '${m.name}' has ${values.length} values, room for ${m.count}`);
+      for (let j = 0; j < values.length; j++) {
+        const off = base + m.offset + 4 * j;
+        const x = values[j]!;
+        if (m.kind === 'f32') view.setFloat32(off, x, true);
+        else if (m.kind === 'u32') {
+          if (!(x >= 0 && x <= 0xffffffff && Number.isInteger(x))) throw new Error(`kernel '${kernel.name}': parameter '${m.name}' = ${x} is not a u32`);
+          view.setUint32(off, x, true);
+        } else view.setInt32(off, x, true);
+      }
+    }
+    if (given.size) throw new Error(`kernel '${kernel.name}': unknown parameter(s) ${[...given].join(', ')}`);
+    this.arenaUsed += slot;
+    return base;
+  }
+
+  private bindGroupFor(entry: PipelineEntry, kernel: KernelSource, args: DispatchArgs): GPUBindGroup {
+    const { shader } = entry;
+    const inputs = args.inputs ?? {};
+    const outputs = args.outputs ?? {};
+    let key = String(entry.id);
+    const entries: GPUBindGroupEntry[] = [];
+    const seen = new Set<string>();
+    for (const s of shader.storage) {
+      const asInput = inputs[s.name];
+      const asOutput = outputs[s.name];
+      const b = asInput ?? asOutput;
+      if (!b) throw new Error(`kernel '${kernel.name}': binding '${s.name}' was not given`);
+      if (asInput && asOutput) throw new Error(`kernel '${kernel.name}': binding '${s.name}' given as both input and output`);
+      if (asOutput && s.readOnly) throw new Error(`kernel '${kernel.name}': binding '${s.name}' is read-only in the shader but was given as an output`);
+      if (asInput && !s.readOnly) throw new Error(`kernel '${kernel.name}': binding '${s.name}' is read_write in the shader but was given as an input`);
+      seen.add(s.name);
+      const size = Math.min(b.buffer.size, Math.max(16, Math.ceil(b.size / 16) * 16));
+      const max = this.device.limits.maxStorageBufferBindingSize;
+      if (size > max) throw new Error(`kernel '${kernel.name}': binding '${s.name}' is ${size} bytes, over maxStorageBufferBindingSize (${max})`);
+      key += `|${b.buffer.id}:${size}`;
+      entries.push({ binding: s.binding, resource: { buffer: b.buffer.buffer, offset: 0, size } });
+    }
+    for (const name of [...Object.keys(inputs), ...Object.keys(outputs)]) {
+      if (!seen.has(name)) throw new Error(`kernel '${kernel.name}': shader has no storage binding '${name}' (has: ${shader.storage.map((s) => s.name).join(', ')})`);
+    }
+    if (shader.uniform) {
+      entries.push({ binding: shader.uniform.binding, resource: { buffer: this.arena, offset: 0, size: shader.uniform.size } });
+    }
+    let bg = this.bindGroups.get(key);
+    if (!bg) {
+      if (this.bindGroups.size > 20000) this.bindGroups.clear();
+      bg = this.device.createBindGroup({ layout: shader.bindGroupLayout, entries, label: kernel.name });
+      this.bindGroups.set(key, bg);
+    }
+    return bg;
+  }
+
+  /** Forget bind groups that reference a buffer about to be destroyed. */
+  forgetBuffer(pb: PooledBuffer): void {
+    const tag = `|${pb.id}:`;
+    for (const k of this.bindGroups.keys()) if (k.includes(tag)) this.bindGroups.delete(k);
+  }
+
+  dispatch(args: DispatchArgs): void {
+    this.checkErrors();
+    const { kernel } = args;
+    const entry = this.pipelineFor(kernel, args.overrides);
+    const info = entry.shader.uniform;
+    if (!info && args.params && Object.keys(args.params).length) throw new Error(`kernel '${kernel.name}' has no uniform block but parameters were given`);
+    const bindGroup = this.bindGroupFor(entry, kernel, args);
+    const offset = info ? this.packParams(kernel, info, args.params ?? {}) : -1;
+    const wg = this.foldWorkgroups(args.workgroups, kernel.name);
+    if (wg[0] === 0 || wg[1] === 0 || wg[2] === 0) return;
+    const label = args.label ? `${kernel.name}:${args.label}` : entry.label;
+    this.lastKernel = label;
+    this.encoder ??= this.device.createCommandEncoder();
+    let pass: GPUComputePassEncoder;
+    if (this.timing) {
+      this.endPass();
+      let t = this.timing;
+      if (2 * (t.labels.length + 1) > t.capacity) {
+        this.flush();
+        this.encoder = this.device.createCommandEncoder();
+        t = this.timing;
+      }
+      const q = 2 * t.labels.length;
+      t.labels.push(label);
+      pass = this.encoder.beginComputePass({ timestampWrites: { querySet: t.querySet, beginningOfPassWriteIndex: q, endOfPassWriteIndex: q + 1 } });
+    } else {
+      this.pass ??= this.encoder.beginComputePass();
+      pass = this.pass;
+    }
+    pass.setPipeline(entry.pipeline);
+    if (offset >= 0) pass.setBindGroup(0, bindGroup, [offset]);
+    else pass.setBindGroup(0, bindGroup);
+    pass.dispatchWorkgroups(wg[0], wg[1], wg[2]);
+    if (this.timing) pass.end();
+    this.dispatchCount++;
+  }
+
+  private foldWorkgroups(w: [number, number, number] | number, name: string): [number, number, number] {
+    if (typeof w !== 'number') {
+      if (w.some((x) => x > MAX_WORKGROUPS_PER_DIM)) throw new Error(`kernel '${name}': workgroup count ${w.join('x')} exceeds ${MAX_WORKGROUPS_PER_DIM} per dimension`);
+      return w;
+    }
+    if (w <= MAX_WORKGROUPS_PER_DIM) return [w, 1, 1];
+    const y = Math.ceil(w / MAX_WORKGROUPS_PER_DIM);
+    if (y > MAX_WORKGROUPS_PER_DIM) throw new Error(`kernel '${name}': ${w} workgroups is too many for one dispatch`);
+    return [Math.ceil(w / y), y, 1];
+  }
+
+  private endPass(): void {
+    if (this.pass) {
+      this.pass.end();
+      this.pass = null;
+    }
+  }
+
+  /** An encoder with no open compute pass, for copies; recorded in order with the dispatches. */
+  copyEncoder(): GPUCommandEncoder {
+    this.checkErrors();
+    this.endPass();
+    this.encoder ??= this.device.createCommandEncoder();
+    return this.encoder;
+  }
+
+  /** Submit everything recorded so far. */
+  flush(): void {
+    this.checkErrors();
+    this.endPass();
+    if (!this.encoder && this.arenaUsed === 0) return;
+    const encoder = this.encoder ?? this.device.createCommandEncoder();
+    this.encoder = null;
+    let timingCopy: { buffer: GPUBuffer; labels: string[] } | null = null;
+    if (this.timing && this.timing.labels.length) {
+      const t = this.timing;
+      const n = t.labels.length * 2;
+      encoder.resolveQuerySet(t.querySet, 0, n, t.resolve, 0);
+      const buffer = this.device.createBuffer({ size: n * 8, usage: GPUBufferUsage.MAP_READ | GPUBufferUsage.COPY_DST });
+      encoder.copyBufferToBuffer(t.resolve, 0, buffer, 0, n * 8);
+      timingCopy = { buffer, labels: t.labels };
+      t.labels = [];
+    }
+    if (this.arenaUsed > 0) {
+      this.device.queue.writeBuffer(this.arena, 0, this.arenaData, 0, this.arenaUsed);
+      this.arenaUsed = 0;
+    }
+    this.device.queue.submit([encoder.finish()]);
+    this.submitCount++;
+    this.pool.onSubmitted();
+    if (timingCopy) {
+      const { buffer, labels } = timingCopy;
+      this.timingReads.push(
+        buffer.mapAsync(GPUMapMode.READ).then(() => {
+          const ts = new BigUint64Array(buffer.getMappedRange());
+          for (let i = 0; i < labels.length; i++) {
+            const ms = Number(ts[2 * i + 1]! - ts[2 * i]!) / 1e6;
+            const name = labels[i]!;
+            const agg = this.timingTotals.get(name) ?? { kernel: name, calls: 0, totalMs: 0 };
+            agg.calls++;
+            agg.totalMs += ms;
+            this.timingTotals.set(name, agg);
+          }
+          buffer.unmap();
+          buffer.destroy();
+        }),
+      );
+    }
+  }
+
+  /** Per-kernel GPU time since the last reset (timing must be enabled). */
+  async timings(reset = true): Promise<KernelTiming[]> {
+    this.flush();
+    await Promise.all(this.timingReads);
+    this.timingReads = [];
+    const list = [...this.timingTotals.values()].sort((a, b) => b.totalMs - a.totalMs);
+    if (reset) this.timingTotals.clear();
+    return list;
+  }
+
+  /** Submit and wait until the GPU has finished all submitted work. */
+  async sync(): Promise<void> {
+    this.flush();
+    await this.device.queue.onSubmittedWorkDone();
+    this.checkErrors();
+  }
+
+  destroy(): void {
+    this.arena.destroy();
+    this.timing?.querySet.destroy();
+    this.timing?.resolve.destroy();
+  }
+}

@@ -1,0 +1,129 @@
+// Tape-based reverse-mode autodiff.
+//
+// GRADIENT CONVENTION (the one place it is written down):
+// - An op that has an input with requiresGrad records a node: its inputs, its output and a backward rule.
+// - A backward rule receives dL/d(output) and returns NEW tensors dL/d(input_i) (null where input i needs no
+//   gradient). It never modifies its argument. Rules run with recording off.
+// - When a tensor feeds several ops, the tape sums the contributions.
+// - Leaf tensors with requiresGrad (parameters) ACCUMULATE across backward() calls: param.grad += dL/dparam,
+//   until the caller zeroes or disposes param.grad.
+// - backward() frees as it goes: each node's incoming gradient once used, and each intermediate output (the
+//   output of a recorded op) once its node has been processed, except the loss and keep()-ed tensors.
+//   The tape is empty afterwards.
+import type { Engine } from './engine.js';
+import { type Tensor, fmtShape } from './tensor.js';
+
+export type BackwardRule = (gradOutput: Tensor) => (Tensor | null)[];
+
+interface TapeNode {
+  op: string;
+  inputs: Tensor[];
+  output: Tensor;
+  backward: BackwardRule;
+}
+
+export class Tape {
+  private nodes: TapeNode[] = [];
+  private producedBy = new Map<Tensor, TapeNode>();
+  private enabled = true;
+
+  constructor(private readonly engine: Engine) {}
+
+  get recording(): boolean {
+    return this.enabled;
+  }
+
+  get length(): number {
+    return this.nodes.length;
+  }
+
+  noGrad<T>(fn: () => T): T {
+    const prev = this.enabled;
+    this.enabled = false;
+    try {
+      return fn();
+    } finally {
+      this.enabled = prev;
+    }
+  }
+
+  /** Record `output = op(inputs)` if any input needs a gradient. Returns the output. */
+  record(op: string, output: Tensor, inputs: Tensor[], backward: BackwardRule): Tensor {
+    if (!this.enabled || !inputs.some((t) => t.requiresGrad)) return output;
+    output.requiresGrad = true;
+    const node: TapeNode = { op, inputs, output, backward };
+    this.nodes.push(node);
+    this.producedBy.set(output, node);
+    return output;
+  }
+
+  /** Forget the recorded graph without computing gradients. */
+  clear(): void {
+    this.nodes = [];
+    this.producedBy.clear();
+  }
+
+  backward(loss: Tensor, gradOutput?: Tensor): void {
+    const engine = this.engine;
+    loss.assertLive('backward');
+    if (!loss.requiresGrad) throw new Error(`backward: the loss ${fmtShape(loss.shape)} (from ${loss.producer}) does not depend on any tensor with requiresGrad`);
+    if (gradOutput && gradOutput.size !== loss.size) {
+      throw new Error(`backward: gradOutput shape ${fmtShape(gradOutput.shape)} does not match the loss shape ${fmtShape(loss.shape)}`);
+    }
+    if (!gradOutput && loss.size !== 1) throw new Error(`backward: the loss has shape ${fmtShape(loss.shape)}; pass gradOutput for a non-scalar loss`);
+    const grads = new Map<Tensor, Tensor>();
+    const nodes = this.nodes;
+    this.clear();
+    this.noGrad(() => {
+      grads.set(loss, gradOutput ? engine.view(gradOutput, loss.shape, 'grad-seed') : engine.ones(loss.shape));
+      for (let n = nodes.length - 1; n >= 0; n--) {
+        const node = nodes[n]!;
+        const g = grads.get(node.output);
+        if (g) {
+          grads.delete(node.output);
+          const inputGrads = node.backward(g);
+          g.dispose('gradient consumed by backward()');
+          node.inputs.forEach((input, i) => {
+            const gi = inputGrads[i];
+            if (!gi) return;
+            if (!input.requiresGrad) {
+              gi.dispose('gradient not needed');
+              return;
+            }
+            if (!sameShape(gi.shape, input.shape)) {
+              throw new Error(`backward of ${node.op}: gradient for input ${i} has shape ${fmtShape(gi.shape)}, input has ${fmtShape(input.shape)}`);
+            }
+            const prev = grads.get(input);
+            if (prev) {
+              grads.set(input, addGrads(prev, gi));
+            } else grads.set(input, gi);
+          });
+        }
+        if (node.output !== loss && !node.output.kept) node.output.dispose('intermediate freed by backward()');
+      }
+      // What remains are gradients of leaves (tensors no recorded op produced).
+      for (const [leaf, g] of grads) {
+        leaf.grad = (leaf.grad ? addGrads(leaf.grad, g) : g).keep();
+      }
+    });
+  }
+}
+
+/** a + b for gradient accumulation; disposes both inputs. Uses the registered add op (ops/elementwise.ts). */
+function addGrads(a: Tensor, b: Tensor): Tensor {
+  const sum = gradAdd!(a, b);
+  a.dispose('gradient accumulated');
+  b.dispose('gradient accumulated');
+  return sum;
+}
+
+function sameShape(a: readonly number[], b: readonly number[]): boolean {
+  return a.length === b.length && a.every((d, i) => d === b[i]);
+}
+
+let gradAdd: ((a: Tensor, b: Tensor) => Tensor) | null = null;
+
+/** ops/elementwise.ts registers its add here so the tape does not import the op layer. */
+export function registerGradAdd(fn: (a: Tensor, b: Tensor) => Tensor): void {
+  gradAdd = fn;
+}

@@ -1,0 +1,121 @@
+// A GPU tensor: float32, contiguous row-major, any rank. Several tensors may share one storage (reshape is
+// a view); the storage's buffer goes back to the pool when the last tensor using it is disposed.
+import type { Engine } from './engine.js';
+import type { Binding } from './runner.js';
+import type { PooledBuffer } from './pool.js';
+
+export type Shape = readonly number[];
+
+export function shapeSize(shape: Shape): number {
+  let n = 1;
+  for (const d of shape) n *= d;
+  return n;
+}
+
+export function checkShape(shape: Shape, what: string): void {
+  for (const d of shape) {
+    if (!Number.isInteger(d) || d < 0) throw new Error(`${what}: invalid shape [${shape.join(', ')}] (dimensions must be non-negative integers)`);
+  }
+  if (shape.length > 8) throw new Error(`${what}: rank ${shape.length} > 8 is not supported (shape [${shape.join(', ')}])`);
+}
+
+export function stridesOf(shape: Shape): number[] {
+  const s = new Array<number>(shape.length);
+  let acc = 1;
+  for (let i = shape.length - 1; i >= 0; i--) {
+    s[i] = acc;
+    acc *= shape[i]!;
+  }
+  return s;
+}
+
+export function fmtShape(shape: Shape): string {
+  return `[${shape.join(', ')}]`;
+}
+
+export class Storage {
+  refs = 1;
+  constructor(
+    readonly buffer: PooledBuffer,
+    readonly bytes: number,
+  ) {}
+}
+
+let nextTensorId = 1;
+
+export class Tensor {
+  readonly id = nextTensorId++;
+  readonly size: number;
+  /** When true, ops on this tensor are recorded on the tape and backward() fills `grad`. */
+  requiresGrad = false;
+  /** Accumulated gradient (leaf tensors with requiresGrad only). */
+  grad: Tensor | null = null;
+  /** Set by keep(): survives scope() exits and backward()'s freeing of intermediates. */
+  kept = false;
+  /** The op that produced this tensor, for messages. */
+  producer: string;
+  private disposedBy: string | null = null;
+
+  constructor(
+    readonly engine: Engine,
+    readonly shape: Shape,
+    readonly storage: Storage,
+    producer: string,
+  ) {
+    this.size = shapeSize(shape);
+    this.producer = producer;
+  }
+
+  get rank(): number {
+    return this.shape.length;
+  }
+
+  get disposed(): boolean {
+    return this.disposedBy !== null;
+  }
+
+  /** Throw a clear error if this tensor was freed. */
+  assertLive(usedBy: string): void {
+    if (this.disposedBy !== null) {
+      throw new Error(`${usedBy}: tensor ${fmtShape(this.shape)} (from ${this.producer}) was already disposed (${this.disposedBy}). keep() tensors you need after backward() or scope().`);
+    }
+  }
+
+  binding(usedBy: string): Binding {
+    this.assertLive(usedBy);
+    return { buffer: this.storage.buffer, size: this.size * 4 };
+  }
+
+  /** Copy to the CPU. Submits pending GPU work. */
+  read(): Promise<Float32Array> {
+    this.assertLive('read');
+    return this.engine.readTensor(this);
+  }
+
+  /** Read a one-element tensor as a number. */
+  async item(): Promise<number> {
+    if (this.size !== 1) throw new Error(`item(): tensor has shape ${fmtShape(this.shape)}, expected one element`);
+    return (await this.read())[0]!;
+  }
+
+  dispose(reason = 'dispose() was called'): void {
+    if (this.disposedBy !== null) return;
+    this.disposedBy = reason;
+    this.engine.releaseStorage(this.storage);
+    if (this.grad) {
+      this.grad.dispose(reason);
+      this.grad = null;
+    }
+  }
+
+  /** Mark as long-lived: scope() exits and backward() will not free it. Returns this. */
+  keep(): this {
+    this.kept = true;
+    this.engine.untrack(this);
+    return this;
+  }
+
+  toString(): string {
+    return `Tensor${fmtShape(this.shape)}(${this.producer})`;
+  }
+}

@@ -1,0 +1,25 @@
+// Builds (1) train.js, the CLI entry, (2) dist/engine.js, the engine as an ES-module library with `webgpu`
+// kept external (browsers pass their own device), (3) dist/bench.js for `npm run bench`.
+// WGSL files are bundled as text.
+import { build } from 'esbuild';
+
+const common = {
+  bundle: true,
+  platform: 'node',
+  format: 'esm',
+  target: 'node20',
+  loader: { '.wgsl': 'text' },
+  external: ['webgpu'],
+  sourcemap: true,
+  logLevel: 'warning',
+  // wgsl_reflect's "main" is CommonJS inside a "type": "module" package; its "module" build is the ES one.
+  mainFields: ['module', 'main'],
+};
+
+await Promise.all([
+  build({ ...common, entryPoints: ['train/cli.ts'], outfile: 'train.js', sourcemap: false,
+    banner: { js: '#!/usr/bin/env node\n// Built by esbuild from train/cli.ts: do not edit; run `npm run build`.' } }),
+  build({ ...common, entryPoints: ['engine/index.ts'], outfile: 'dist/engine.js', platform: 'neutral' }),
+  build({ ...common, entryPoints: ['bench/run.ts'], outfile: 'dist/bench.js' }),
+]);
+console.log('built train.js, dist/engine.js, dist/bench.js');

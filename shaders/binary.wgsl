@@ -1,0 +1,47 @@
+// Elementwise binary ops with numpy broadcasting: out[i] = f(a[ia], b[ib]), where ia/ib come from the output
+// coordinates through strides that are 0 on broadcast dimensions. BROADCAST=false is the fast path for
+// operands of the output's shape. Op codes in engine/ops/elementwise.ts.
+struct Params {
+  n: u32, rank: u32, _p0: u32, _p1: u32,
+  shape: array<vec4<u32>, 2>,
+  a_strides: array<vec4<u32>, 2>,
+  b_strides: array<vec4<u32>, 2>,
+}
+override OP: u32 = 0u;
+override BROADCAST: bool = true;
+@group(0) @binding(0) var<uniform> params: Params;
+@group(0) @binding(1) var<storage, read> a: array<f32>;
+@group(0) @binding(2) var<storage, read> b: array<f32>;
+@group(0) @binding(3) var<storage, read_write> y: array<f32>;
+
+fn apply(u: f32, v: f32) -> f32 {
+  switch OP {
+    case 0u: { return u + v; }
+    case 1u: { return u - v; }
+    case 2u: { return u * v; }
+    case 3u: { return u / v; }
+    case 4u: { return max(u, v); }
+    default: { return 0.0; }
+  }
+}
+
+@compute @workgroup_size(256)
+fn main(@builtin(workgroup_id) wid: vec3u, @builtin(num_workgroups) nwg: vec3u, @builtin(local_invocation_index) lid: u32) {
+  let i = (wid.y * nwg.x + wid.x) * 256u + lid;
+  if (i >= params.n) { return; }
+  var ia = i;
+  var ib = i;
+  if (BROADCAST) {
+    ia = 0u; ib = 0u;
+    var rem = i;
+    for (var d = i32(params.rank) - 1; d >= 0; d--) {
+      let k = u32(d);
+      let extent = params.shape[k / 4u][k % 4u];
+      let c = rem % extent;
+      rem = rem / extent;
+      ia += c * params.a_strides[k / 4u][k % 4u];
+      ib += c * params.b_strides[k / 4u][k % 4u];
+    }
+  }
+  y[i] = apply(a[ia], b[ib]);
+}

@@ -1,0 +1,53 @@
+// Local gradients of binary.wgsl at the output shape: da[i] = g[i] * df/du, db[i] = g[i] * df/dv. The caller
+// sums them over broadcast dimensions afterwards (ops/reduce.ts sumTo). maximum splits ties 0.5/0.5.
+struct Params {
+  n: u32, rank: u32, _p0: u32, _p1: u32,
+  shape: array<vec4<u32>, 2>,
+  a_strides: array<vec4<u32>, 2>,
+  b_strides: array<vec4<u32>, 2>,
+}
+override OP: u32 = 0u;
+override BROADCAST: bool = true;
+@group(0) @binding(0) var<uniform> params: Params;
+@group(0) @binding(1) var<storage, read> a: array<f32>;
+@group(0) @binding(2) var<storage, read> b: array<f32>;
+@group(0) @binding(3) var<storage, read> g: array<f32>;
+@group(0) @binding(4) var<storage, read_write> da: array<f32>;
+@group(0) @binding(5) var<storage, read_write> db: array<f32>;
+
+@compute @workgroup_size(256)
+fn main(@builtin(workgroup_id) wid: vec3u, @builtin(num_workgroups) nwg: vec3u, @builtin(local_invocation_index) lid: u32) {
+  let i = (wid.y * nwg.x + wid.x) * 256u + lid;
+  if (i >= params.n) { return; }
+  var ia = i;
+  var ib = i;
+  if (BROADCAST) {
+    ia = 0u; ib = 0u;
+    var rem = i;
+    for (var d = i32(params.rank) - 1; d >= 0; d--) {
+      let k = u32(d);
+      let extent = params.shape[k / 4u][k % 4u];
+      let c = rem % extent;
+      rem = rem / extent;
+      ia += c * params.a_strides[k / 4u][k % 4u];
+      ib += c * params.b_strides[k / 4u][k % 4u];
+    }
+  }
+  let u = a[ia];
+  let v = b[ib];
+  let gi = g[i];
+  var gu = 0.0;
+  var gv = 0.0;
+  switch OP {
+    case 0u: { gu = gi; gv = gi; }
+    case 1u: { gu = gi; gv = -gi; }
+    case 2u: { gu = gi * v; gv = gi * u; }
+    case 3u: { gu = gi / v; gv = -gi * u / (v * v); }
+    case 4u: {
+      if (u > v) { gu = gi; } else if (v > u) { gv = gi; } else { gu = 0.5 * gi; gv = 0.5 * gi; }
+    }
+    default: { }
+  }
+  da[i] = gu;
+  db[i] = gv;
+}

@@ -1,0 +1,114 @@
+// Reductions over any set of axes: sum, mean, max, logsumexp (OP 0..3). The input is seen as
+// (kept axes) x (reduced axes) through strides, so no transpose is needed first.
+// PER_THREAD=false: one 64-wide workgroup per output (long reductions; tree in workgroup memory).
+// PER_THREAD=true: one invocation per output with a serial loop (many short reductions).
+// logsumexp subtracts the maximum before exponentiating.
+struct Params {
+  n_out: u32, n_red: u32, rank_out: u32, rank_red: u32,
+  out_shape: array<vec4<u32>, 2>,
+  out_strides: array<vec4<u32>, 2>,
+  red_shape: array<vec4<u32>, 2>,
+  red_strides: array<vec4<u32>, 2>,
+}
+override OP: u32 = 0u;
+override PER_THREAD: bool = false;
+@group(0) @binding(0) var<uniform> params: Params;
+@group(0) @binding(1) var<storage, read> x: array<f32>;
+@group(0) @binding(2) var<storage, read_write> y: array<f32>;
+
+var<workgroup> scratch: array<f32, 64>;
+
+fn base_offset(o: u32) -> u32 {
+  var rem = o;
+  var off = 0u;
+  for (var d = i32(params.rank_out) - 1; d >= 0; d--) {
+    let k = u32(d);
+    let extent = params.out_shape[k / 4u][k % 4u];
+    off += (rem % extent) * params.out_strides[k / 4u][k % 4u];
+    rem = rem / extent;
+  }
+  return off;
+}
+
+fn red_offset(r: u32) -> u32 {
+  var rem = r;
+  var off = 0u;
+  for (var d = i32(params.rank_red) - 1; d >= 0; d--) {
+    let k = u32(d);
+    let extent = params.red_shape[k / 4u][k % 4u];
+    off += (rem % extent) * params.red_strides[k / 4u][k % 4u];
+    rem = rem / extent;
+  }
+  return off;
+}
+
+fn neg_inf() -> f32 { return -3.40282e38; }
+
+fn finish(total: f32, m: f32) -> f32 {
+  switch OP {
+    case 1u: { return total / f32(params.n_red); }
+    case 2u: { return m; }
+    case 3u: { return m + log(total); }
+    default: { return total; }
+  }
+}
+
+@compute @workgroup_size(64)
+fn main(@builtin(workgroup_id) wid: vec3u, @builtin(num_workgroups) nwg: vec3u, @builtin(local_invocation_index) lid: u32) {
+  let flat = wid.y * nwg.x + wid.x;
+  if (PER_THREAD) {
+    let o = flat * 64u + lid;
+    if (o < params.n_out) {
+      let base = base_offset(o);
+      var m = neg_inf();
+      if (OP >= 2u) {
+        for (var r = 0u; r < params.n_red; r++) { m = max(m, x[base + red_offset(r)]); }
+      }
+      var total = 0.0;
+      if (OP != 2u) {
+        for (var r = 0u; r < params.n_red; r++) {
+          let v = x[base + red_offset(r)];
+          if (OP == 3u) { total += exp(v - m); } else { total += v; }
+        }
+      }
+      y[o] = finish(total, m);
+    }
+  } else {
+    reduce_workgroup(flat, lid);
+  }
+}
+
+// One workgroup per output; `o` is uniform across the workgroup, so the early exit keeps barriers uniform.
+fn reduce_workgroup(o: u32, lid: u32) {
+  if (o >= params.n_out) { return; }
+  let base = base_offset(o);
+  var m = neg_inf();
+  if (OP >= 2u) {
+    var local_max = neg_inf();
+    for (var r = lid; r < params.n_red; r += 64u) { local_max = max(local_max, x[base + red_offset(r)]); }
+    scratch[lid] = local_max;
+    workgroupBarrier();
+    for (var s = 32u; s > 0u; s = s >> 1u) {
+      if (lid < s) { scratch[lid] = max(scratch[lid], scratch[lid + s]); }
+      workgroupBarrier();
+    }
+    m = scratch[0];
+    workgroupBarrier();
+  }
+  var total = 0.0;
+  if (OP != 2u) {
+    var local_sum = 0.0;
+    for (var r = lid; r < params.n_red; r += 64u) {
+      let v = x[base + red_offset(r)];
+      if (OP == 3u) { local_sum += exp(v - m); } else { local_sum += v; }
+    }
+    scratch[lid] = local_sum;
+    workgroupBarrier();
+    for (var s = 32u; s > 0u; s = s >> 1u) {
+      if (lid < s) { scratch[lid] = scratch[lid] + scratch[lid + s]; }
+      workgroupBarrier();
+    }
+    total = scratch[0];
+  }
+  if (lid == 0u) { y[o] = finish(total, m); }
+}

@@ -1,0 +1,35 @@
+// Input gradient of reduce.wgsl: for each input element, o = its output position (strides that are 0 on
+// reduced axes), then dx = g[o] (sum), g[o]/count (mean), g[o] where x == y[o] (max: every tied maximum
+// receives the gradient), g[o]*exp(x - y[o]) (logsumexp).
+struct Params {
+  n: u32, rank: u32, count: u32, _p0: u32,
+  shape: array<vec4<u32>, 2>,
+  out_strides: array<vec4<u32>, 2>,
+}
+override OP: u32 = 0u;
+@group(0) @binding(0) var<uniform> params: Params;
+@group(0) @binding(1) var<storage, read> x: array<f32>;
+@group(0) @binding(2) var<storage, read> y: array<f32>;
+@group(0) @binding(3) var<storage, read> g: array<f32>;
+@group(0) @binding(4) var<storage, read_write> dx: array<f32>;
+
+@compute @workgroup_size(256)
+fn main(@builtin(workgroup_id) wid: vec3u, @builtin(num_workgroups) nwg: vec3u, @builtin(local_invocation_index) lid: u32) {
+  let i = (wid.y * nwg.x + wid.x) * 256u + lid;
+  if (i >= params.n) { return; }
+  var rem = i;
+  var o = 0u;
+  for (var d = i32(params.rank) - 1; d >= 0; d--) {
+    let k = u32(d);
+    let extent = params.shape[k / 4u][k % 4u];
+    o += (rem % extent) * params.out_strides[k / 4u][k % 4u];
+    rem = rem / extent;
+  }
+  let go = g[o];
+  switch OP {
+    case 1u: { dx[i] = go / f32(params.count); }
+    case 2u: { if (x[i] == y[o]) { dx[i] = go; } else { dx[i] = 0.0; } }
+    case 3u: { dx[i] = go * exp(x[i] - y[o]); }
+    default: { dx[i] = go; }
+  }
+}

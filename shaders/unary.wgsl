@@ -1,0 +1,63 @@
+// Elementwise unary ops and tensor-scalar ops, y = f(x, s). The op is an override constant (codes in
+// engine/ops/elementwise.ts). Numerically stable forms: sigmoid and softplus never exp() a large positive
+// number; elu uses an accurate expm1; softplus an accurate log1p (WGSL has neither).
+struct Params { n: u32, s: f32, _p0: u32, _p1: u32 }
+override OP: u32 = 0u;
+@group(0) @binding(0) var<uniform> params: Params;
+@group(0) @binding(1) var<storage, read> x: array<f32>;
+@group(0) @binding(2) var<storage, read_write> y: array<f32>;
+
+fn log1p_(u: f32) -> f32 {
+  let w = 1.0 + u;
+  if (w == 1.0) { return u; }
+  return log(w) * u / (w - 1.0);
+}
+fn expm1_(a: f32) -> f32 {
+  if (abs(a) > 0.5) { return exp(a) - 1.0; }
+  let u = exp(a);
+  if (u == 1.0) { return a; }
+  return (u - 1.0) * a / log(u);
+}
+fn sigmoid_(a: f32) -> f32 {
+  let e = exp(-abs(a));
+  if (a >= 0.0) { return 1.0 / (1.0 + e); }
+  return e / (1.0 + e);
+}
+fn softplus_(a: f32) -> f32 { return max(a, 0.0) + log1p_(exp(-abs(a))); }
+fn tanh_(a: f32) -> f32 {
+  if (abs(a) < 0.5) { return tanh(a); }
+  let e = exp(-2.0 * abs(a));
+  return sign(a) * (1.0 - e) / (1.0 + e);
+}
+
+fn apply(a: f32, s: f32) -> f32 {
+  switch OP {
+    case 0u: { return -a; }
+    case 1u: { return exp(a); }
+    case 2u: { return log(a); }
+    case 3u: { return sqrt(a); }
+    case 4u: { return a * a; }
+    case 5u: { return sigmoid_(a); }
+    case 6u: { return tanh_(a); }
+    case 7u: { if (a > 0.0) { return a; } return expm1_(a); }
+    case 8u: { return softplus_(a); }
+    case 9u: { return abs(a); }
+    case 20u: { return a + s; }
+    case 21u: { return a - s; }
+    case 22u: { return s - a; }
+    case 23u: { return a * s; }
+    case 24u: { return a / s; }
+    case 25u: { return s / a; }
+    case 26u: { return max(a, s); }
+    case 27u: { return pow(a, s); }
+    case 28u: { return a; }
+    default: { return 0.0; }
+  }
+}
+
+@compute @workgroup_size(256)
+fn main(@builtin(workgroup_id) wid: vec3u, @builtin(num_workgroups) nwg: vec3u, @builtin(local_invocation_index) lid: u32) {
+  let i = (wid.y * nwg.x + wid.x) * 256u + lid;
+  if (i >= params.n) { return; }
+  y[i] = apply(x[i], params.s);
+}

@@ -1,0 +1,47 @@
+// Input gradient of the ops in unary.wgsl: dx = dy * f'(x), using the saved input x and output y, whichever
+// gives the cheaper and more accurate derivative. Same op codes as unary.wgsl.
+struct Params { n: u32, s: f32, _p0: u32, _p1: u32 }
+override OP: u32 = 0u;
+@group(0) @binding(0) var<uniform> params: Params;
+@group(0) @binding(1) var<storage, read> x: array<f32>;
+@group(0) @binding(2) var<storage, read> y: array<f32>;
+@group(0) @binding(3) var<storage, read> dy: array<f32>;
+@group(0) @binding(4) var<storage, read_write> dx: array<f32>;
+
+fn sigmoid_(a: f32) -> f32 {
+  let e = exp(-abs(a));
+  if (a >= 0.0) { return 1.0 / (1.0 + e); }
+  return e / (1.0 + e);
+}
+
+fn grad(a: f32, out: f32, g: f32, s: f32) -> f32 {
+  switch OP {
+    case 0u: { return -g; }
+    case 1u: { return g * out; }
+    case 2u: { return g / a; }
+    case 3u: { return g * 0.5 / out; }
+    case 4u: { return 2.0 * a * g; }
+    case 5u: { return g * out * (1.0 - out); }
+    case 6u: { return g * (1.0 - out * out); }
+    case 7u: { if (a > 0.0) { return g; } return g * (out + 1.0); }
+    case 8u: { return g * sigmoid_(a); }
+    case 9u: { return g * sign(a); }
+    case 20u: { return g; }
+    case 21u: { return g; }
+    case 22u: { return -g; }
+    case 23u: { return g * s; }
+    case 24u: { return g / s; }
+    case 25u: { return -g * out / a; }
+    case 26u: { if (a > s) { return g; } if (a == s) { return 0.5 * g; } return 0.0; }
+    case 27u: { return g * s * pow(a, s - 1.0); }
+    case 28u: { return g; }
+    default: { return 0.0; }
+  }
+}
+
+@compute @workgroup_size(256)
+fn main(@builtin(workgroup_id) wid: vec3u, @builtin(num_workgroups) nwg: vec3u, @builtin(local_invocation_index) lid: u32) {
+  let i = (wid.y * nwg.x + wid.x) * 256u + lid;
+  if (i >= params.n) { return; }
+  dx[i] = grad(x[i], y[i], dy[i], params.s);
+}

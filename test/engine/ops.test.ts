@@ -1,0 +1,181 @@
+// Every core op against the float64 CPU reference (test/reference): forward (relative error <= 1e-5),
+// backward vs the reference vjp (<= 1e-4), and the directional check <t, J^T c> vs <J t, c> with J t from
+// finite differences of the float64 forward (<= 1e-4); >= 3 random shapes per op, including sizes that are
+// not multiples of the workgroup sizes; all GPU outputs are poisoned with NaN before the kernels run.
+import { afterAll, describe, expect, it } from 'vitest';
+import { ops, type Engine, type Tensor } from '../../engine/index.js';
+import { REF_OPS, type RefAttrs } from '../reference/ops.js';
+import { type RefTensor, shapeStr } from '../reference/tensor.js';
+import { compare, directionalCheck, mulberry32, randomData, randomInt, randomPositive, randomShape, type Rng } from '../reference/gradcheck.js';
+import { disposeTestEngine, roundF32, testEngine, toGpu } from '../helpers/gpu.js';
+
+const FWD_TOL = 1e-5;
+const BWD_TOL = 1e-4;
+const DIR_TOL = 1e-4;
+
+interface Case {
+  inputs: RefTensor[];
+  attrs: RefAttrs;
+  /** Runs the GPU op on GPU tensors. */
+  run: (xs: Tensor[]) => Tensor;
+}
+
+type CaseGen = (rng: Rng) => Case;
+
+function input(rng: Rng, op: string, i: number, shape: number[]): RefTensor {
+  const domain = REF_OPS[op]!.domain[i] ?? REF_OPS[op]!.domain[0] ?? 'real';
+  return roundF32(domain === 'positive' ? randomPositive(rng, shape) : randomData(rng, shape, -2, 2));
+}
+
+/** A shape broadcastable to `out`: some dims set to 1, maybe fewer leading dims. */
+function broadcastable(rng: Rng, out: number[]): number[] {
+  const drop = randomInt(rng, 0, Math.max(0, out.length - 1));
+  return out.slice(drop).map((d) => (rng() < 0.35 ? 1 : d));
+}
+
+const UNARY = ['neg', 'exp', 'log', 'sqrt', 'square', 'sigmoid', 'tanh', 'elu', 'softplus', 'abs'] as const;
+const SCALAR = ['addScalar', 'subScalar', 'rsubScalar', 'mulScalar', 'divScalar', 'rdivScalar', 'maximumScalar', 'powScalar'] as const;
+const BINARY = ['add', 'sub', 'mul', 'div', 'maximum'] as const;
+const REDUCE = ['sum', 'mean', 'max', 'logsumexp'] as const;
+
+const GENERATORS: Record<string, CaseGen> = {};
+
+for (const op of UNARY) {
+  GENERATORS[op] = (rng) => {
+    const shape = randomShape(rng, randomInt(rng, 1, 4), 40);
+    const scale = op === 'exp' || op === 'sigmoid' || op === 'tanh' || op === 'softplus' || op === 'elu' ? 3 : 1;
+    const x = input(rng, op, 0, shape);
+    if (scale !== 1) x.data.forEach((v, i) => (x.data[i] = Math.fround(v * scale)));
+    return { inputs: [x], attrs: {}, run: ([a]) => (ops[op] as (t: Tensor) => Tensor)(a!) };
+  };
+}
+for (const op of SCALAR) {
+  GENERATORS[op] = (rng) => {
+    const shape = randomShape(rng, randomInt(rng, 1, 4), 40);
+    const s = op === 'powScalar' ? [1.7, 3, 0.5][randomInt(rng, 0, 2)]! : Math.fround((rng() < 0.5 ? -1 : 1) * (0.3 + 2 * rng()));
+    return { inputs: [input(rng, op, 0, shape)], attrs: { s }, run: ([a]) => (ops[op] as (t: Tensor, s: number) => Tensor)(a!, s) };
+  };
+}
+for (const op of BINARY) {
+  GENERATORS[op] = (rng) => {
+    const out = randomShape(rng, randomInt(rng, 1, 4), 24);
+    const r = rng();
+    const sa = r < 0.3 ? [...out] : broadcastable(rng, out);
+    const sb = r < 0.6 ? [...out] : broadcastable(rng, out);
+    return { inputs: [input(rng, op, 0, sa), input(rng, op, 1, sb)], attrs: {}, run: ([a, b]) => (ops[op] as (x: Tensor, y: Tensor) => Tensor)(a!, b!) };
+  };
+}
+for (const op of REDUCE) {
+  GENERATORS[op] = (rng) => {
+    const rank = randomInt(rng, 1, 4);
+    // Sometimes one long axis (exercises the workgroup tree), sometimes many short reductions.
+    const shape = rng() < 0.3 ? [randomInt(rng, 300, 3000)] : randomShape(rng, rank, 30);
+    const axes = shape.map((_, i) => i).filter(() => rng() < 0.5);
+    if (axes.length === 0) axes.push(randomInt(rng, 0, shape.length - 1));
+    const keepDims = rng() < 0.5;
+    return { inputs: [input(rng, op, 0, shape)], attrs: { axes, keepDims }, run: ([a]) => (ops[op] as (t: Tensor, ax: number[], k: boolean) => Tensor)(a!, axes, keepDims) };
+  };
+}
+GENERATORS.reshape = (rng) => {
+  const shape = randomShape(rng, randomInt(rng, 1, 4), 12);
+  const n = shape.reduce((a, b) => a * b, 1);
+  const target = [n];
+  return { inputs: [input(rng, 'reshape', 0, shape)], attrs: { shape: target }, run: ([a]) => ops.reshape(a!, target) };
+};
+GENERATORS.permute = (rng) => {
+  const rank = randomInt(rng, 2, 5);
+  const shape = randomShape(rng, rank, 10);
+  const perm = shape.map((_, i) => i).sort(() => rng() - 0.5);
+  return { inputs: [input(rng, 'permute', 0, shape)], attrs: { perm }, run: ([a]) => ops.permute(a!, perm) };
+};
+GENERATORS.transpose = (rng) => {
+  const shape = randomShape(rng, randomInt(rng, 2, 4), 20);
+  return { inputs: [input(rng, 'transpose', 0, shape)], attrs: {}, run: ([a]) => ops.transpose(a!) };
+};
+GENERATORS.slice = (rng) => {
+  const shape = randomShape(rng, randomInt(rng, 1, 4), 16);
+  const starts = shape.map((d) => randomInt(rng, 0, d - 1));
+  const ends = shape.map((d, i) => randomInt(rng, starts[i]! + 1, d));
+  return { inputs: [input(rng, 'slice', 0, shape)], attrs: { starts, ends }, run: ([a]) => ops.slice(a!, starts, ends) };
+};
+GENERATORS.pad = (rng) => {
+  const shape = randomShape(rng, randomInt(rng, 1, 4), 12);
+  const before = shape.map(() => randomInt(rng, 0, 3));
+  const after = shape.map(() => randomInt(rng, 0, 3));
+  const value = Math.fround(rng() - 0.5);
+  return { inputs: [input(rng, 'pad', 0, shape)], attrs: { before, after, value }, run: ([a]) => ops.pad(a!, before, after, value) };
+};
+GENERATORS.concat = (rng) => {
+  const shape = randomShape(rng, randomInt(rng, 1, 4), 12);
+  const axis = randomInt(rng, 0, shape.length - 1);
+  const count = randomInt(rng, 2, 4);
+  const inputs = Array.from({ length: count }, () => {
+    const s = [...shape];
+    s[axis] = randomInt(rng, 1, 9);
+    return input(rng, 'concat', 0, s);
+  });
+  return { inputs, attrs: { axis }, run: (xs) => ops.concat(xs, axis) };
+};
+GENERATORS.matmul = (rng) => {
+  const M = randomInt(rng, 1, 70);
+  const N = randomInt(rng, 1, 70);
+  const K = randomInt(rng, 1, 90);
+  const transA = rng() < 0.5;
+  const transB = rng() < 0.5;
+  const kind = randomInt(rng, 0, 3); // 0: 2-D, 1: same batch, 2: weight-style 2-D B, 3: broadcast batch
+  const batch = randomInt(rng, 2, 3);
+  const aBatch = kind === 0 ? [] : kind === 3 ? [batch, 1] : [batch];
+  const bBatch = kind === 0 || kind === 2 ? [] : kind === 3 ? [1, 2] : [batch];
+  const aShape = [...aBatch, ...(transA ? [K, M] : [M, K])];
+  const bShape = [...bBatch, ...(transB ? [N, K] : [K, N])];
+  return { inputs: [input(rng, 'matmul', 0, aShape), input(rng, 'matmul', 1, bShape)], attrs: { transA, transB }, run: ([a, b]) => ops.matmul(a!, b!, { transA, transB }) };
+};
+
+const CASES_PER_OP = 4;
+let engine: Engine;
+
+afterAll(async () => {
+  await disposeTestEngine();
+});
+
+describe('core ops vs float64 reference', () => {
+  for (const [op, gen] of Object.entries(GENERATORS)) {
+    it(`${op}: forward, backward and directional checks on ${CASES_PER_OP} random shapes`, async () => {
+      engine ??= await testEngine();
+      const refOp = REF_OPS[op];
+      if (!refOp) throw new Error(`no reference for ${op}`);
+      const rng = mulberry32(0x5eed + op.length * 7919 + op.charCodeAt(0) * 131 + op.charCodeAt(op.length - 1));
+      for (let c = 0; c < CASES_PER_OP; c++) {
+        const { inputs, attrs, run } = gen(rng);
+        const shapes = inputs.map((t) => t.shape);
+        const label = `${op} ${shapes.map(shapeStr).join(' ')} ${JSON.stringify(attrs)}`;
+        await engine.asyncScope(async () => {
+          const xs = inputs.map((t) => toGpu(engine, t, true));
+          const y = run(xs);
+          const expected = refOp.fwd(inputs, attrs);
+          expect(y.shape, `${label}: output shape`).toEqual(expected.shape);
+          const fwd = compare(op, shapes, await y.read(), expected.data, FWD_TOL);
+          expect(fwd.err, `forward: ${fwd.message}`).toBeLessThanOrEqual(FWD_TOL);
+
+          const cot = roundF32(randomData(rng, expected.shape));
+          engine.backward(y, toGpu(engine, cot));
+          const refGrads = refOp.vjp(inputs, cot, attrs);
+          const gpuGrads: Float32Array[] = [];
+          for (let i = 0; i < xs.length; i++) {
+            const g = xs[i]!.grad;
+            expect(g, `${label}: input ${i} got no gradient`).not.toBeNull();
+            expect(g!.shape, `${label}: gradient ${i} shape`).toEqual(inputs[i]!.shape);
+            const data = await g!.read();
+            gpuGrads.push(data);
+            const bwd = compare(`${op} backward (input ${i})`, shapes, data, refGrads[i]!.data, BWD_TOL);
+            expect(bwd.err, `backward: ${bwd.message}`).toBeLessThanOrEqual(BWD_TOL);
+          }
+          const tangents = inputs.map((t) => randomData(rng, t.shape));
+          const dir = directionalCheck((xsRef) => refOp.fwd(xsRef, attrs), inputs, tangents, cot, gpuGrads);
+          expect(dir.relErr, `${label}: directional <t, J^T c> = ${dir.lhs} vs <J t, c> = ${dir.rhs}`).toBeLessThanOrEqual(DIR_TOL);
+          for (const x of xs) x.dispose();
+        });
+      }
+    });
+  }
+});
