@@ -3,7 +3,7 @@
 // knows its engine. Nothing here knows about models.
 import { acquireDevice, type DeviceFeatures, type DeviceOptions } from './device.js';
 import { BufferPool } from './pool.js';
-import { Runner, type DispatchArgs, type KernelTiming, type OverrideValue, type ParamValue, type KernelSource, type Binding } from './runner.js';
+import { Runner, type DispatchArgs, type KernelTiming, type OverrideValue, type ParamValue, type KernelSource } from './runner.js';
 import { Storage, Tensor, checkShape, fmtShape, shapeSize, type Shape } from './tensor.js';
 import { Tape } from './tape.js';
 import { KERNELS } from './kernels.js';
@@ -211,22 +211,7 @@ export class Engine {
   // ---- dispatch ------------------------------------------------------------------------------------------
 
   dispatch(d: TensorDispatch): void {
-    const where = d.label ?? d.kernel.name;
-    const toBindings = (m: Record<string, Tensor> | undefined): Record<string, Binding> | undefined => {
-      if (!m) return undefined;
-      const out: Record<string, Binding> = {};
-      for (const [k, t] of Object.entries(m)) out[k] = t.binding(where);
-      return out;
-    };
-    const args: DispatchArgs = { kernel: d.kernel, workgroups: d.workgroups };
-    if (d.overrides) args.overrides = d.overrides;
-    if (d.params) args.params = d.params;
-    const inputs = toBindings(d.inputs);
-    const outputs = toBindings(d.outputs);
-    if (inputs) args.inputs = inputs;
-    if (outputs) args.outputs = outputs;
-    if (d.label) args.label = d.label;
-    this.runner.dispatch(args);
+    this.runner.dispatch(d);
   }
 
   /** Submit all recorded work now. */

@@ -15,10 +15,12 @@ export interface KernelSource {
   readonly code: string;
 }
 
+/** Anything bindable as a storage buffer (a Tensor is one): the pooled buffer and the bytes used from offset 0. */
 export interface Binding {
-  readonly buffer: PooledBuffer;
-  /** Bytes bound (from offset 0). */
-  readonly size: number;
+  readonly gpuBuffer: PooledBuffer;
+  readonly byteLength: number;
+  /** Throws if the data was freed; called with the kernel's name. */
+  assertLive?(usedBy: string): void;
 }
 
 export type ParamValue = number | ArrayLike<number>;
@@ -43,6 +45,8 @@ interface UniformMember {
   kind: ScalarKind;
   /** Number of scalar slots: 1 for scalars, 4 per vec4, 4*n for array<vec4<T>, n>. */
   count: number;
+  /** Names starting with '_' are padding: never set by callers. */
+  padding: boolean;
 }
 interface UniformInfo {
   name: string;
@@ -77,6 +81,7 @@ export interface KernelTiming {
 }
 
 const MAX_WORKGROUPS_PER_DIM = 65535;
+const NONE: Record<string, never> = Object.freeze({}) as Record<string, never>;
 const ARENA_BYTES = 1 << 20;
 
 function scalarKind(name: string | undefined, where: string): ScalarKind {
@@ -109,11 +114,11 @@ function reflectShader(device: GPUDevice, kernel: KernelSource): ShaderInfo {
       if (t.name === 'array') {
         const f = t.format;
         if (!f || f.name !== 'vec4') throw new Error(`${where}: uniform arrays must be array<vec4<T>, n>`);
-        members.push({ name: m.name, offset: m.offset, kind: scalarKind(f.format?.name, where), count: 4 * (t.count ?? 0) });
+        members.push({ name: m.name, offset: m.offset, kind: scalarKind(f.format?.name, where), count: 4 * (t.count ?? 0), padding: m.name.startsWith('_') });
       } else if (t.name === 'vec4') {
-        members.push({ name: m.name, offset: m.offset, kind: scalarKind(t.format?.name, where), count: 4 });
+        members.push({ name: m.name, offset: m.offset, kind: scalarKind(t.format?.name, where), count: 4, padding: m.name.startsWith('_') });
       } else {
-        members.push({ name: m.name, offset: m.offset, kind: scalarKind(t.name, where), count: 1 });
+        members.push({ name: m.name, offset: m.offset, kind: scalarKind(t.name, where), count: 1, padding: m.name.startsWith('_') });
       }
     }
     uniform = { name: u.name, binding: u.binding, size: Math.ceil(type.size / 16) * 16, members };
@@ -136,6 +141,9 @@ function reflectShader(device: GPUDevice, kernel: KernelSource): ShaderInfo {
 export class Runner {
   private shaders = new Map<string, ShaderInfo>();
   private pipelines = new Map<string, PipelineEntry>();
+  private pipelinesFast = new Map<string, PipelineEntry>();
+  private currentPipeline: GPUComputePipeline | null = null;
+  private readonly dynamicOffset = new Uint32Array(1);
   private bindGroups = new Map<string, GPUBindGroup>();
   private nextPipelineId = 1;
 
@@ -219,10 +227,18 @@ export class Runner {
   }
 
   private pipelineFor(kernel: KernelSource, overrides: Record<string, OverrideValue> | undefined): PipelineEntry {
+    // Hot path: a cheap key in the caller's key order; the canonical (sorted) key is built on a miss only.
+    let fast = kernel.name;
+    if (overrides) for (const k in overrides) fast += `|${k}=${+overrides[k]!}`;
+    let entry = this.pipelinesFast.get(fast);
+    if (entry) return entry;
     const okeys = overrides ? Object.keys(overrides).sort() : [];
     const key = kernel.name + (okeys.length ? '|' + okeys.map((k) => `${k}=${Number(overrides![k])}`).join(',') : '');
-    let entry = this.pipelines.get(key);
-    if (entry) return entry;
+    entry = this.pipelines.get(key);
+    if (entry) {
+      this.pipelinesFast.set(fast, entry);
+      return entry;
+    }
     const shader = this.shaderInfo(kernel);
     const constants: Record<string, number> = {};
     for (const k of okeys) {
@@ -236,6 +252,7 @@ export class Runner {
     });
     entry = { id: this.nextPipelineId++, pipeline, shader, label: key };
     this.pipelines.set(key, entry);
+    this.pipelinesFast.set(fast, entry);
     return entry;
   }
 
@@ -252,17 +269,17 @@ export class Runner {
     const base = this.arenaUsed;
     const view = this.arenaView;
     for (let i = 0; i < info.size; i += 4) view.setUint32(base + i, 0, true);
-    const given = new Set(Object.keys(params));
+    let used = 0;
     for (const m of info.members) {
-      if (m.name.startsWith('_')) continue; // padding members
+      if (m.padding) continue;
       const v = params[m.name];
       if (v === undefined) throw new Error(`kernel '${kernel.name}': missing parameter '${m.name}'`);
-      given.delete(m.name);
-      const values: ArrayLike<number> = typeof v === 'number' ? [v] : v;
-      if (values.length > m.count) throw new Error(`kernel '${kernel.name}': parameter '${m.name}' has ${values.length} values, room for ${m.count}`);
-      for (let j = 0; j < values.length; j++) {
+      used++;
+      const len = typeof v === 'number' ? 1 : v.length;
+      if (len > m.count) throw new Error(`kernel '${kernel.name}': parameter '${m.name}' has ${len} values, room for ${m.count}`);
+      for (let j = 0; j < len; j++) {
         const off = base + m.offset + 4 * j;
-        const x = values[j]!;
+        const x = typeof v === 'number' ? v : v[j]!;
         if (m.kind === 'f32') view.setFloat32(off, x, true);
         else if (m.kind === 'u32') {
           if (!(x >= 0 && x <= 0xffffffff && Number.isInteger(x))) throw new Error(`kernel '${kernel.name}': parameter '${m.name}' = ${x} is not a u32`);
@@ -270,46 +287,63 @@ export class Runner {
         } else view.setInt32(off, x, true);
       }
     }
-    if (given.size) throw new Error(`kernel '${kernel.name}': unknown parameter(s) ${[...given].join(', ')}`);
+    let given = 0;
+    for (const _ in params) given++;
+    if (given !== used) {
+      const known = new Set(info.members.map((m) => m.name));
+      throw new Error(`kernel '${kernel.name}': unknown parameter(s) ${Object.keys(params).filter((k) => !known.has(k)).join(', ')}`);
+    }
     this.arenaUsed += slot;
     return base;
   }
 
-  private bindGroupFor(entry: PipelineEntry, kernel: KernelSource, args: DispatchArgs): GPUBindGroup {
+  private bindGroupFor(entry: PipelineEntry, kernel: KernelSource, label: string, inputs: Record<string, Binding>, outputs: Record<string, Binding>): GPUBindGroup {
     const { shader } = entry;
-    const inputs = args.inputs ?? {};
-    const outputs = args.outputs ?? {};
+    const maxBinding = this.device.limits.maxStorageBufferBindingSize;
     let key = String(entry.id);
-    const entries: GPUBindGroupEntry[] = [];
-    const seen = new Set<string>();
+    let given = 0;
+    for (const _ in inputs) given++;
+    for (const _ in outputs) given++;
     for (const s of shader.storage) {
-      const asInput = inputs[s.name];
-      const asOutput = outputs[s.name];
-      const b = asInput ?? asOutput;
-      if (!b) throw new Error(`kernel '${kernel.name}': binding '${s.name}' was not given`);
-      if (asInput && asOutput) throw new Error(`kernel '${kernel.name}': binding '${s.name}' given as both input and output`);
-      if (asOutput && s.readOnly) throw new Error(`kernel '${kernel.name}': binding '${s.name}' is read-only in the shader but was given as an output`);
-      if (asInput && !s.readOnly) throw new Error(`kernel '${kernel.name}': binding '${s.name}' is read_write in the shader but was given as an input`);
-      seen.add(s.name);
-      const size = Math.min(b.buffer.size, Math.max(16, Math.ceil(b.size / 16) * 16));
-      const max = this.device.limits.maxStorageBufferBindingSize;
-      if (size > max) throw new Error(`kernel '${kernel.name}': binding '${s.name}' is ${size} bytes, over maxStorageBufferBindingSize (${max})`);
-      key += `|${b.buffer.id}:${size}`;
-      entries.push({ binding: s.binding, resource: { buffer: b.buffer.buffer, offset: 0, size } });
+      const b = s.readOnly ? inputs[s.name] : outputs[s.name];
+      if (!b) this.bindingError(kernel, shader, inputs, outputs);
+      b.assertLive?.(label);
+      const size = Math.min(b.gpuBuffer.size, Math.max(16, Math.ceil(b.byteLength / 16) * 16));
+      if (size > maxBinding) throw new Error(`kernel '${kernel.name}': binding '${s.name}' is ${size} bytes, over maxStorageBufferBindingSize (${maxBinding})`);
+      key += `|${b.gpuBuffer.id}:${size}`;
     }
-    for (const name of [...Object.keys(inputs), ...Object.keys(outputs)]) {
-      if (!seen.has(name)) throw new Error(`kernel '${kernel.name}': shader has no storage binding '${name}' (has: ${shader.storage.map((s) => s.name).join(', ')})`);
-    }
-    if (shader.uniform) {
-      entries.push({ binding: shader.uniform.binding, resource: { buffer: this.arena, offset: 0, size: shader.uniform.size } });
-    }
+    if (given !== shader.storage.length) this.bindingError(kernel, shader, inputs, outputs);
     let bg = this.bindGroups.get(key);
     if (!bg) {
+      const entries: GPUBindGroupEntry[] = [];
+      for (const s of shader.storage) {
+        const b = (s.readOnly ? inputs[s.name] : outputs[s.name])!;
+        const size = Math.min(b.gpuBuffer.size, Math.max(16, Math.ceil(b.byteLength / 16) * 16));
+        entries.push({ binding: s.binding, resource: { buffer: b.gpuBuffer.buffer, offset: 0, size } });
+      }
+      if (shader.uniform) entries.push({ binding: shader.uniform.binding, resource: { buffer: this.arena, offset: 0, size: shader.uniform.size } });
       if (this.bindGroups.size > 20000) this.bindGroups.clear();
       bg = this.device.createBindGroup({ layout: shader.bindGroupLayout, entries, label: kernel.name });
       this.bindGroups.set(key, bg);
     }
     return bg;
+  }
+
+  /** Explain exactly what is wrong with the bindings given for a kernel (cold path). */
+  private bindingError(kernel: KernelSource, shader: ShaderInfo, inputs: Record<string, Binding>, outputs: Record<string, Binding>): never {
+    for (const s of shader.storage) {
+      const asInput = inputs[s.name];
+      const asOutput = outputs[s.name];
+      if (!asInput && !asOutput) throw new Error(`kernel '${kernel.name}': binding '${s.name}' was not given`);
+      if (asInput && asOutput) throw new Error(`kernel '${kernel.name}': binding '${s.name}' given as both input and output`);
+      if (asOutput && s.readOnly) throw new Error(`kernel '${kernel.name}': binding '${s.name}' is read-only in the shader but was given as an output`);
+      if (asInput && !s.readOnly) throw new Error(`kernel '${kernel.name}': binding '${s.name}' is read_write in the shader but was given as an input`);
+    }
+    const names = new Set(shader.storage.map((s) => s.name));
+    for (const name of [...Object.keys(inputs), ...Object.keys(outputs)]) {
+      if (!names.has(name)) throw new Error(`kernel '${kernel.name}': shader has no storage binding '${name}' (has: ${[...names].join(', ')})`);
+    }
+    throw new Error(`kernel '${kernel.name}': bindings do not match the shader`);
   }
 
   /** Forget bind groups that reference a buffer about to be destroyed. */
@@ -324,11 +358,11 @@ export class Runner {
     const entry = this.pipelineFor(kernel, args.overrides);
     const info = entry.shader.uniform;
     if (!info && args.params && Object.keys(args.params).length) throw new Error(`kernel '${kernel.name}' has no uniform block but parameters were given`);
-    const bindGroup = this.bindGroupFor(entry, kernel, args);
-    const offset = info ? this.packParams(kernel, info, args.params ?? {}) : -1;
+    const label = args.label ? `${kernel.name}:${args.label}` : entry.label;
+    const bindGroup = this.bindGroupFor(entry, kernel, label, args.inputs ?? NONE, args.outputs ?? NONE);
     const wg = this.foldWorkgroups(args.workgroups, kernel.name);
     if (wg[0] === 0 || wg[1] === 0 || wg[2] === 0) return;
-    const label = args.label ? `${kernel.name}:${args.label}` : entry.label;
+    const offset = info ? this.packParams(kernel, info, args.params ?? NONE) : -1;
     this.lastKernel = label;
     this.encoder ??= this.device.createCommandEncoder();
     let pass: GPUComputePassEncoder;
@@ -344,12 +378,20 @@ export class Runner {
       t.labels.push(label);
       pass = this.encoder.beginComputePass({ timestampWrites: { querySet: t.querySet, beginningOfPassWriteIndex: q, endOfPassWriteIndex: q + 1 } });
     } else {
-      this.pass ??= this.encoder.beginComputePass();
+      if (!this.pass) {
+        this.pass = this.encoder.beginComputePass();
+        this.currentPipeline = null;
+      }
       pass = this.pass;
     }
-    pass.setPipeline(entry.pipeline);
-    if (offset >= 0) pass.setBindGroup(0, bindGroup, [offset]);
-    else pass.setBindGroup(0, bindGroup);
+    if (this.currentPipeline !== entry.pipeline || this.timing) {
+      pass.setPipeline(entry.pipeline);
+      this.currentPipeline = entry.pipeline;
+    }
+    if (offset >= 0) {
+      this.dynamicOffset[0] = offset;
+      pass.setBindGroup(0, bindGroup, this.dynamicOffset, 0, 1);
+    } else pass.setBindGroup(0, bindGroup);
     pass.dispatchWorkgroups(wg[0], wg[1], wg[2]);
     if (this.timing) pass.end();
     this.dispatchCount++;

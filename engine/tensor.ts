@@ -43,7 +43,7 @@ export class Storage {
 
 let nextTensorId = 1;
 
-export class Tensor {
+export class Tensor implements Binding {
   readonly id = nextTensorId++;
   readonly size: number;
   /** When true, ops on this tensor are recorded on the tape and backward() fills `grad`. */
@@ -81,9 +81,13 @@ export class Tensor {
     }
   }
 
-  binding(usedBy: string): Binding {
-    this.assertLive(usedBy);
-    return { buffer: this.storage.buffer, size: this.size * 4 };
+  /** The pooled GPU buffer holding the data (Binding interface of the runner). */
+  get gpuBuffer(): PooledBuffer {
+    return this.storage.buffer;
+  }
+
+  get byteLength(): number {
+    return this.size * 4;
   }
 
   /** Copy to the CPU. Submits pending GPU work. */

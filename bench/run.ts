@@ -1,0 +1,28 @@
+// `npm run bench -- <name> [--sizes 256,512,1024,2048]`: names are matmul, elementwise, reduce, dispatch, core
+// (all four). Prints markdown tables. Kernels are timed device-synchronised; see bench/harness.ts.
+import { parseArgs } from 'node:util';
+import { Engine } from '../engine/index.js';
+import { benchDispatch, benchElementwise, benchMatmul, benchReduce } from './core.js';
+
+const { values, positionals } = parseArgs({
+  allowPositionals: true,
+  options: { sizes: { type: 'string' }, help: { type: 'boolean', short: 'h' } },
+});
+const BENCHES = ['matmul', 'elementwise', 'reduce', 'dispatch', 'core'];
+if (values.help || positionals.length === 0) {
+  console.log(`usage: npm run bench -- <${BENCHES.join('|')}> [--sizes 256,512,1024,2048]`);
+  process.exit(values.help ? 0 : 1);
+}
+for (const p of positionals) if (!BENCHES.includes(p)) throw new Error(`unknown benchmark '${p}' (have ${BENCHES.join(', ')})`);
+
+const engine = await Engine.create();
+console.log(`adapter: ${engine.description}`);
+try {
+  const want = (n: string): boolean => positionals.includes(n) || positionals.includes('core');
+  if (want('matmul')) await benchMatmul(engine, (values.sizes ?? '256,512,1024,2048').split(',').map(Number));
+  if (want('elementwise')) await benchElementwise(engine);
+  if (want('reduce')) await benchReduce(engine);
+  if (want('dispatch')) await benchDispatch(engine);
+} finally {
+  engine.dispose();
+}
