@@ -186,7 +186,7 @@ export class Runner {
       }
     });
     if (timing && device.features.has('timestamp-query')) {
-      const capacity = 8192;
+      const capacity = 4096; // WebGPU maximum query count per set
       this.timing = {
         querySet: device.createQuerySet({ type: 'timestamp', count: capacity }),
         capacity,
