@@ -102,8 +102,42 @@ export class Engine {
   /** A new tensor sharing `source`'s storage (reshape). */
   view(source: Tensor, shape: Shape, producer: string): Tensor {
     source.assertLive(producer);
+    if (shapeSize(shape) !== source.size) throw new Error(`${producer}: a view of ${fmtShape(shape)} cannot alias ${fmtShape(source.shape)}`);
     source.storage.refs++;
-    return this.register(new Tensor(this, [...shape], source.storage, producer));
+    return this.register(new Tensor(this, [...shape], source.storage, producer, source.byteOffset));
+  }
+
+  /**
+   * One allocation holding several tensors (parameter, gradient and optimizer-state arenas, so an optimizer
+   * is one pass over the whole arena). Each part starts at a 256-byte-aligned offset; `whole` spans all of
+   * it (including alignment gaps). Parts and whole share the storage; it is freed when all are disposed.
+   */
+  arena(shapes: readonly Shape[], producer = 'arena'): { whole: Tensor; parts: Tensor[] } {
+    const align = Math.max(256, this.limits.minStorageBufferOffsetAlignment) / 4;
+    const offsets: number[] = [];
+    let total = 0;
+    for (const s of shapes) {
+      checkShape(s, producer);
+      offsets.push(total);
+      total += Math.ceil(shapeSize(s) / align) * align;
+    }
+    const storage = this.newStorage(Math.max(total, 1) * 4, producer);
+    storage.refs = shapes.length + 1;
+    const whole = this.register(new Tensor(this, [total], storage, producer));
+    if (total > 0) this.runner.copyEncoder().clearBuffer(storage.buffer.buffer, 0, total * 4);
+    const parts = shapes.map((s, i) => this.register(new Tensor(this, [...s], storage, producer, offsets[i]! * 4)));
+    return { whole, parts };
+  }
+
+  /** A tensor aliasing `shape` elements of `source` from element `offset` (offset*4 must be 256-aligned). */
+  window(source: Tensor, offset: number, shape: Shape, producer = 'window'): Tensor {
+    source.assertLive(producer);
+    const n = shapeSize(shape);
+    const byteOffset = source.byteOffset + offset * 4;
+    if (offset < 0 || offset + n > source.size) throw new Error(`${producer}: window [${offset}, ${offset + n}) is outside ${fmtShape(source.shape)}`);
+    if (byteOffset % Math.max(256, this.limits.minStorageBufferOffsetAlignment) !== 0) throw new Error(`${producer}: window offset ${offset} is not 256-byte aligned`);
+    source.storage.refs++;
+    return this.register(new Tensor(this, [...shape], source.storage, producer, byteOffset));
   }
 
   releaseStorage(s: Storage): void {
@@ -152,7 +186,7 @@ export class Engine {
     if (data.length !== t.size) throw new Error(`write: ${data.length} values for a tensor of shape ${fmtShape(t.shape)}`);
     this.runner.flush();
     const f32 = data instanceof Float32Array ? data : Float32Array.from(data);
-    this.device.queue.writeBuffer(t.storage.buffer.buffer, 0, f32.buffer, f32.byteOffset, t.size * 4);
+    this.device.queue.writeBuffer(t.storage.buffer.buffer, t.byteOffset, f32.buffer, f32.byteOffset, t.size * 4);
   }
 
   private nextRandom(opts: RandomOptions): { key0: number; key1: number; stream: number } {
@@ -193,7 +227,7 @@ export class Engine {
     const bytes = t.size * 4;
     if (bytes === 0) return new Float32Array(0);
     const staging = this.device.createBuffer({ size: Math.ceil(bytes / 4) * 4, usage: GPUBufferUsage.MAP_READ | GPUBufferUsage.COPY_DST, label: 'readback' });
-    this.runner.copyEncoder().copyBufferToBuffer(t.storage.buffer.buffer, 0, staging, 0, bytes);
+    this.runner.copyEncoder().copyBufferToBuffer(t.storage.buffer.buffer, t.byteOffset, staging, 0, bytes);
     this.runner.flush();
     try {
       await staging.mapAsync(GPUMapMode.READ);

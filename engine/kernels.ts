@@ -2,6 +2,7 @@
 // (esbuild's text loader for the bundle, a small plugin for vitest).
 import type { KernelSource } from './runner.js';
 import fill from '../shaders/fill.wgsl';
+import accumulate from '../shaders/accumulate.wgsl';
 import unary from '../shaders/unary.wgsl';
 import unary_backward from '../shaders/unary_backward.wgsl';
 import binary from '../shaders/binary.wgsl';
@@ -17,6 +18,7 @@ const k = (name: string, code: string): KernelSource => ({ name, code });
 
 export const KERNELS = {
   fill: k('fill', fill),
+  accumulate: k('accumulate', accumulate),
   unary: k('unary', unary),
   unary_backward: k('unary_backward', unary_backward),
   binary: k('binary', binary),

@@ -15,9 +15,11 @@ export interface KernelSource {
   readonly code: string;
 }
 
-/** Anything bindable as a storage buffer (a Tensor is one): the pooled buffer and the bytes used from offset 0. */
+/** Anything bindable as a storage buffer (a Tensor is one): the pooled buffer and the byte range used. */
 export interface Binding {
   readonly gpuBuffer: PooledBuffer;
+  /** Multiple of minStorageBufferOffsetAlignment (256). */
+  readonly byteOffset: number;
   readonly byteLength: number;
   /** Throws if the data was freed; called with the kernel's name. */
   assertLive?(usedBy: string): void;
@@ -308,9 +310,9 @@ export class Runner {
       const b = s.readOnly ? inputs[s.name] : outputs[s.name];
       if (!b) this.bindingError(kernel, shader, inputs, outputs);
       b.assertLive?.(label);
-      const size = Math.min(b.gpuBuffer.size, Math.max(16, Math.ceil(b.byteLength / 16) * 16));
+      const size = Math.min(b.gpuBuffer.size - b.byteOffset, Math.max(16, Math.ceil(b.byteLength / 16) * 16));
       if (size > maxBinding) throw new Error(`kernel '${kernel.name}': binding '${s.name}' is ${size} bytes, over maxStorageBufferBindingSize (${maxBinding})`);
-      key += `|${b.gpuBuffer.id}:${size}`;
+      key += `|${b.gpuBuffer.id}:${b.byteOffset}:${size}`;
     }
     if (given !== shader.storage.length) this.bindingError(kernel, shader, inputs, outputs);
     let bg = this.bindGroups.get(key);
@@ -318,8 +320,8 @@ export class Runner {
       const entries: GPUBindGroupEntry[] = [];
       for (const s of shader.storage) {
         const b = (s.readOnly ? inputs[s.name] : outputs[s.name])!;
-        const size = Math.min(b.gpuBuffer.size, Math.max(16, Math.ceil(b.byteLength / 16) * 16));
-        entries.push({ binding: s.binding, resource: { buffer: b.gpuBuffer.buffer, offset: 0, size } });
+        const size = Math.min(b.gpuBuffer.size - b.byteOffset, Math.max(16, Math.ceil(b.byteLength / 16) * 16));
+        entries.push({ binding: s.binding, resource: { buffer: b.gpuBuffer.buffer, offset: b.byteOffset, size } });
       }
       if (shader.uniform) entries.push({ binding: shader.uniform.binding, resource: { buffer: this.arena, offset: 0, size: shader.uniform.size } });
       if (this.bindGroups.size > 20000) this.bindGroups.clear();

@@ -103,7 +103,11 @@ export class Tape {
       }
       // What remains are gradients of leaves (tensors no recorded op produced).
       for (const [leaf, g] of grads) {
-        leaf.grad = (leaf.grad ? addGrads(leaf.grad, g) : g).keep();
+        if (leaf.grad) {
+          // In place, so a gradient that lives in an arena (see Engine.arena) stays there.
+          gradAccumulate!(leaf.grad, g);
+          g.dispose('gradient accumulated');
+        } else leaf.grad = g.keep();
       }
     });
   }
@@ -122,8 +126,10 @@ function sameShape(a: readonly number[], b: readonly number[]): boolean {
 }
 
 let gradAdd: ((a: Tensor, b: Tensor) => Tensor) | null = null;
+let gradAccumulate: ((target: Tensor, source: Tensor) => void) | null = null;
 
-/** ops/elementwise.ts registers its add here so the tape does not import the op layer. */
-export function registerGradAdd(fn: (a: Tensor, b: Tensor) => Tensor): void {
-  gradAdd = fn;
+/** ops/elementwise.ts registers add and in-place accumulate here so the tape does not import the op layer. */
+export function registerGradOps(add: (a: Tensor, b: Tensor) => Tensor, accumulate: (target: Tensor, source: Tensor) => void): void {
+  gradAdd = add;
+  gradAccumulate = accumulate;
 }

@@ -1,5 +1,6 @@
-// A GPU tensor: float32, contiguous row-major, any rank. Several tensors may share one storage (reshape is
-// a view); the storage's buffer goes back to the pool when the last tensor using it is disposed.
+// A GPU tensor: float32, contiguous row-major, any rank. Several tensors may share one storage (reshape is a
+// view; so are the parameters carved out of one arena at 256-byte-aligned offsets); the storage's buffer goes
+// back to the pool when the last tensor using it is disposed.
 import type { Engine } from './engine.js';
 import type { Binding } from './runner.js';
 import type { PooledBuffer } from './pool.js';
@@ -61,6 +62,8 @@ export class Tensor implements Binding {
     readonly shape: Shape,
     readonly storage: Storage,
     producer: string,
+    /** Offset into the storage in bytes (a multiple of 256: sub-views of an arena). */
+    readonly byteOffset = 0,
   ) {
     this.size = shapeSize(shape);
     this.producer = producer;

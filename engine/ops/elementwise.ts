@@ -2,7 +2,7 @@
 // a table giving its kernel op code; forward and backward kernels share the codes (shaders/unary*.wgsl,
 // shaders/binary*.wgsl), so adding an op is one row here and one case in each shader.
 import { KERNELS } from '../kernels.js';
-import { registerGradAdd } from '../tape.js';
+import { registerGradOps } from '../tape.js';
 import { type Tensor, fmtShape, shapeSize, stridesOf, type Shape } from '../tensor.js';
 import { sumTo } from './reduce.js';
 
@@ -125,4 +125,11 @@ export const mul = (a: Tensor, b: Tensor): Tensor => binary('mul', a, b);
 export const div = (a: Tensor, b: Tensor): Tensor => binary('div', a, b);
 export const maximum = (a: Tensor, b: Tensor): Tensor => binary('maximum', a, b);
 
-registerGradAdd(add);
+/** target += scale * source, in place (not recorded on the tape): gradient accumulation, optimizer math. */
+export function accumulate(target: Tensor, source: Tensor, scale = 1): void {
+  if (!sameShape(target.shape, source.shape)) throw new Error(`accumulate: shapes ${fmtShape(target.shape)} and ${fmtShape(source.shape)} differ`);
+  if (target.size === 0) return;
+  target.engine.dispatch({ kernel: KERNELS.accumulate, params: { n: target.size, scale }, inputs: { x: source }, outputs: { y: target }, workgroups: groups(target.size), label: 'accumulate' });
+}
+
+registerGradOps(add, accumulate);

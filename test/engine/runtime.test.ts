@@ -121,6 +121,36 @@ describe('tensors, pool and memory', () => {
   });
 });
 
+describe('arenas', () => {
+  it('carves aligned tensors out of one zeroed allocation; gradients accumulate in place there', async () => {
+    const { whole, parts } = engine.arena([[3], [2, 70], [5]]);
+    expect(parts.map((p) => p.byteOffset)).toEqual([0, 256, 256 + 768]);
+    expect(whole.size).toBe(64 + 192 + 64);
+    expect([...(await whole.read())].every((v) => v === 0)).toBe(true);
+    engine.write(parts[0]!, [1, 2, 3]);
+    engine.write(parts[2]!, [5, 6, 7, 8, 9]);
+    const w = await whole.read();
+    expect([...w.subarray(0, 3)]).toEqual([1, 2, 3]);
+    expect([...w.subarray(256, 261)]).toEqual([5, 6, 7, 8, 9]);
+    // A parameter whose .grad lives in a gradient arena: backward adds into it in place.
+    const grads = engine.arena([[3]]);
+    const p = parts[0]!;
+    p.requiresGrad = true;
+    p.grad = grads.parts[0]!.keep();
+    engine.backward(ops.sum(ops.mulScalar(p, 2)));
+    engine.backward(ops.sum(ops.square(p)));
+    expect([...(await grads.whole.read()).subarray(0, 3)]).toEqual([4, 6, 8]);
+    const win = engine.window(whole, 64, [2, 70]);
+    expect(win.byteOffset).toBe(256);
+    expect(() => engine.window(whole, 3, [2])).toThrow(/not 256-byte aligned/);
+    win.dispose();
+    grads.whole.dispose();
+    p.grad = null;
+    grads.parts[0]!.dispose();
+    for (const t of [whole, ...parts]) t.dispose();
+  });
+});
+
 describe('tape autodiff', () => {
   const param = (data: number[], shape?: number[]): Tensor => {
     const t = engine.tensor(data, shape).keep();
