@@ -1,0 +1,176 @@
+// Convolutions on NHWC images (channels last: a pixel's channels are contiguous, so kernels load vec4 along
+// channels and a 1x1 conv is a plain matmul on [B*H*W, C]).
+//
+// One geometry covers every conv the models use: a list of taps (kh, kw) inside the kernel window, a stride,
+// and explicit top/left zero padding (bottom/right padding is implied by the output size). Full kernels use
+// all KH*KW taps; masked kernels (IAF's autoregressive convs) list only the taps that exist, so masked taps
+// are never loaded. Weights are [T, Cin, Cout] (for full kernels the same memory as TF's [KH, KW, Cin, Cout]).
+//
+// Three kernels implement everything: forward (y = x * w), data gradient (dx = dy *^T w) and weight gradient
+// (dw = x (x) dy). A transposed convolution is the data gradient of the conv that maps its output back to its
+// input, so its forward is the dgrad kernel, its input gradient the forward kernel, and its weight gradient
+// the wgrad kernel with the roles of x and dy swapped. Crops of PixelCNN++'s deconvs become top/left padding.
+import type { KernelSource } from '../runner.js';
+import { type Tensor, fmtShape } from '../tensor.js';
+import { sum } from './reduce.js';
+import { CONV_VARIANTS, type ConvKernelKind, type ConvProblem } from '../conv_variants.js';
+
+export interface ConvOptions {
+  stride?: number;
+  /** Zero padding [top, bottom, left, right]. Default 0. */
+  pad?: readonly [number, number, number, number];
+  /** Taps (kh, kw) for a weight of shape [T, Cin, Cout]; default: all taps of a [KH, KW, Cin, Cout] weight. */
+  taps?: readonly (readonly [number, number])[];
+  /** Force a kernel variant by name for the forward and both gradients (benchmarks, tests). */
+  variant?: string;
+}
+
+export interface ConvTransposeOptions {
+  stride?: number;
+  /** Output size [H, W] after cropping. */
+  outSize: readonly [number, number];
+  /** Rows/cols cropped at the top/left of the full transposed output. Default [0, 0]. */
+  crop?: readonly [number, number];
+  variant?: string;
+}
+
+/** The conv in kernel terms: x [B,H,W,Cin] -> y [B,Ho,Wo,Cout]. */
+interface Geometry extends ConvProblem {
+  taps: number[];
+}
+
+function packTaps(taps: readonly (readonly [number, number])[]): number[] {
+  if (taps.length === 0 || taps.length > 28) throw new Error(`conv: ${taps.length} taps (1..28 supported)`);
+  return taps.map(([h, w]) => {
+    if (!(Number.isInteger(h) && Number.isInteger(w) && h >= 0 && w >= 0 && h < 0x10000 && w < 0x10000)) throw new Error(`conv: bad tap (${h}, ${w})`);
+    return (h << 16) | w;
+  });
+}
+
+export function fullTaps(kh: number, kw: number): [number, number][] {
+  const taps: [number, number][] = [];
+  for (let i = 0; i < kh; i++) for (let j = 0; j < kw; j++) taps.push([i, j]);
+  return taps;
+}
+
+function params(g: Geometry): Record<string, number | number[]> {
+  return {
+    B: g.B, H: g.H, W: g.W, Cin: g.Cin,
+    Ho: g.Ho, Wo: g.Wo, Cout: g.Cout, T: g.T,
+    stride: g.stride, pad_top: g.padTop, pad_left: g.padLeft,
+    taps: g.taps,
+  };
+}
+
+function pick(kind: ConvKernelKind, g: Geometry, name?: string): KernelSource {
+  const list = CONV_VARIANTS.filter((v) => v.kind === kind);
+  const v = name ? list.find((x) => x.name === name) : list.find((x) => x.supports(g));
+  if (!v) throw new Error(`conv ${kind}: no variant${name ? ` named '${name}'` : ''} supports ${JSON.stringify({ ...g, taps: undefined })}`);
+  if (name && !v.supports(g)) throw new Error(`conv ${kind}: variant '${name}' does not support this geometry`);
+  return v.kernel;
+}
+
+function variantDispatch(kind: ConvKernelKind, kernel: KernelSource, g: Geometry): number | [number, number, number] {
+  const v = CONV_VARIANTS.find((x) => x.kind === kind && x.kernel === kernel)!;
+  return v.dispatch(g);
+}
+
+/** y = conv(x, w) (+ bias): the forward kernel. */
+function runForward(x: Tensor, w: Tensor, bias: Tensor | null, g: Geometry, variant?: string): Tensor {
+  const e = x.engine;
+  const y = e.empty([g.B, g.Ho, g.Wo, g.Cout], 'conv2d');
+  if (y.size === 0) return y;
+  const kernel = pick('fwd', g, variant);
+  e.dispatch({ kernel, overrides: { HAS_BIAS: bias !== null }, params: params(g), inputs: { x, w, bias: bias ?? w }, outputs: { y }, workgroups: variantDispatch('fwd', kernel, g), label: 'conv2d.fwd' });
+  return y;
+}
+
+/** dx = conv^T(dy, w) (+ bias on dx's channels): the data-gradient kernel. */
+function runDgrad(dy: Tensor, w: Tensor, bias: Tensor | null, g: Geometry, variant?: string): Tensor {
+  const e = dy.engine;
+  const dx = e.empty([g.B, g.H, g.W, g.Cin], 'conv2d.dgrad');
+  if (dx.size === 0) return dx;
+  const kernel = pick('dgrad', g, variant);
+  e.dispatch({ kernel, overrides: { HAS_BIAS: bias !== null }, params: params(g), inputs: { dy, w, bias: bias ?? w }, outputs: { dx }, workgroups: variantDispatch('dgrad', kernel, g), label: 'conv2d.dgrad' });
+  return dx;
+}
+
+/** dw[t, ci, co] = sum over b, oh, ow of x[...] * dy[...]: the weight-gradient kernel. */
+function runWgrad(x: Tensor, dy: Tensor, g: Geometry, wShape: readonly number[], variant?: string): Tensor {
+  const e = x.engine;
+  const dw = e.empty(wShape, 'conv2d.wgrad');
+  if (dw.size === 0) return dw;
+  const kernel = pick('wgrad', g, variant);
+  e.dispatch({ kernel, params: params(g), inputs: { x, dy }, outputs: { dw }, workgroups: variantDispatch('wgrad', kernel, g), label: 'conv2d.wgrad' });
+  return dw;
+}
+
+function checkBias(bias: Tensor | null, channels: number, op: string): void {
+  if (bias && (bias.rank !== 1 || bias.shape[0] !== channels)) throw new Error(`${op}: bias ${fmtShape(bias.shape)} must be [${channels}]`);
+}
+
+function tapsOf(w: Tensor, opts: { taps?: readonly (readonly [number, number])[] }, op: string): { taps: (readonly [number, number])[]; cin: number; cout: number } {
+  if (opts.taps) {
+    if (w.rank !== 3 || w.shape[0] !== opts.taps.length) throw new Error(`${op}: with ${opts.taps.length} taps the weight must be [${opts.taps.length}, Cin, Cout], got ${fmtShape(w.shape)}`);
+    return { taps: [...opts.taps], cin: w.shape[1]!, cout: w.shape[2]! };
+  }
+  if (w.rank !== 4) throw new Error(`${op}: weight must be [KH, KW, Cin, Cout], got ${fmtShape(w.shape)}`);
+  return { taps: fullTaps(w.shape[0]!, w.shape[1]!), cin: w.shape[2]!, cout: w.shape[3]! };
+}
+
+/**
+ * 2-D convolution (cross-correlation, as TF) of x [B, H, W, Cin] with w [KH, KW, Cin, Cout] (or [T, Cin, Cout]
+ * with `taps`), stride s, zero padding [top, bottom, left, right]; bias [Cout] optional.
+ * Output [B, floor((H + top + bottom - KH) / s) + 1, ..., Cout].
+ */
+export function conv2d(x: Tensor, w: Tensor, bias: Tensor | null, opts: ConvOptions = {}): Tensor {
+  const e = x.engine;
+  const op = 'conv2d';
+  if (x.rank !== 4) throw new Error(`${op}: input must be NHWC [B, H, W, C], got ${fmtShape(x.shape)}`);
+  const { taps, cin, cout } = tapsOf(w, opts, op);
+  const [B, H, W, C] = x.shape as [number, number, number, number];
+  if (cin !== C) throw new Error(`${op}: input has ${C} channels but the weight ${fmtShape(w.shape)} expects ${cin}`);
+  checkBias(bias, cout, op);
+  const stride = opts.stride ?? 1;
+  const [pt, pb, pl, pr] = opts.pad ?? [0, 0, 0, 0];
+  const KH = 1 + Math.max(...taps.map((t) => t[0]));
+  const KW = 1 + Math.max(...taps.map((t) => t[1]));
+  const Ho = Math.floor((H + pt + pb - KH) / stride) + 1;
+  const Wo = Math.floor((W + pl + pr - KW) / stride) + 1;
+  if (Ho <= 0 || Wo <= 0) throw new Error(`${op}: input ${fmtShape(x.shape)} is too small for a ${KH}x${KW} kernel with padding [${pt}, ${pb}, ${pl}, ${pr}]`);
+  const g: Geometry = { B, H, W, Cin: C, Ho, Wo, Cout: cout, T: taps.length, stride, padTop: pt, padLeft: pl, taps: packTaps(taps) };
+  const y = runForward(x, w, bias, g, opts.variant);
+  return e.tape.record(op, y, bias ? [x, w, bias] : [x, w], (gy) => [
+    x.requiresGrad ? runDgrad(gy, w, null, g, opts.variant) : null,
+    w.requiresGrad ? runWgrad(x, gy, g, w.shape, opts.variant) : null,
+    bias?.requiresGrad ? sum(gy, [0, 1, 2]) : null,
+  ]);
+}
+
+/**
+ * Transposed convolution of x [B, H, W, Cin] with w [KH, KW, Cout, Cin] (TF conv2d_transpose layout), stride s:
+ * the full output out_full[s*a + kh, s*b + kw] += w[kh, kw] . x[a, b], then cropped to rows
+ * [crop[0], crop[0] + outSize[0]) and cols [crop[1], crop[1] + outSize[1]); bias [Cout] added everywhere.
+ */
+export function convTranspose2d(x: Tensor, w: Tensor, bias: Tensor | null, opts: ConvTransposeOptions): Tensor {
+  const e = x.engine;
+  const op = 'convTranspose2d';
+  if (x.rank !== 4) throw new Error(`${op}: input must be NHWC [B, H, W, C], got ${fmtShape(x.shape)}`);
+  if (w.rank !== 4) throw new Error(`${op}: weight must be [KH, KW, Cout, Cin], got ${fmtShape(w.shape)}`);
+  const [B, H, W, C] = x.shape as [number, number, number, number];
+  const [KH, KW, cout, cin] = w.shape as [number, number, number, number];
+  if (cin !== C) throw new Error(`${op}: input has ${C} channels but the weight ${fmtShape(w.shape)} expects ${cin}`);
+  checkBias(bias, cout, op);
+  const stride = opts.stride ?? 1;
+  const [Hout, Wout] = opts.outSize;
+  const [ct, cl] = opts.crop ?? [0, 0];
+  // The virtual conv maps the (cropped) output [B, Hout, Wout, cout] to x [B, H, W, cin].
+  const g: Geometry = { B, H: Hout, W: Wout, Cin: cout, Ho: H, Wo: W, Cout: cin, T: KH * KW, stride, padTop: ct, padLeft: cl, taps: packTaps(fullTaps(KH, KW)) };
+  const y = runDgrad(x, w, bias, g, opts.variant);
+  return e.tape.record(op, y, bias ? [x, w, bias] : [x, w], (gy) => [
+    x.requiresGrad ? runForward(gy, w, null, g, opts.variant) : null,
+    w.requiresGrad ? runWgrad(gy, x, g, w.shape, opts.variant) : null,
+    bias?.requiresGrad ? sum(gy, [0, 1, 2]) : null,
+  ]);
+}
+

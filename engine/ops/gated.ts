@@ -1,0 +1,126 @@
+// Pieces of the PixelCNN++ gated residual block (MODEL_SPEC §2.4), each one fused kernel forward and one
+// fused kernel backward, channels last (NHWC):
+//   concatElu(x)          [..., C] -> [..., 2C]   elu(concat([x, -x], -1)), optionally fused with dropout
+//   gate(c2, residual)    [..., 2F], [..., F] -> [..., F]   residual + A * sigmoid(B), A|B = halves of c2
+//   dropout(x, p, opts)   inverted dropout (keep with prob 1-p, kept values scaled by 1/(1-p))
+// Dropout noise: Philox4x32-10 with key = the seed's two 32-bit halves and counter (element index, stream,
+// DROPOUT_KIND = 2, 0); word 0 mapped to (0,1) as (w >> 8 + 0.5) / 2^24; an element is kept when it is >= p.
+// Kind 2 is distinct from the engine's uniform (0) and normal (1) draws. The backward regenerates the mask
+// from the counter instead of storing it. For the fused concatElu+dropout the element index is the index in
+// the [..., 2C] output, so concatElu(x, { dropout }) draws exactly the mask dropout(concatElu(x)) draws.
+import type { KernelSource } from '../runner.js';
+import { type Tensor, fmtShape } from '../tensor.js';
+import concatEluSrc from '../../shaders/concat_elu.wgsl';
+import concatEluBackwardSrc from '../../shaders/concat_elu_backward.wgsl';
+import gateSrc from '../../shaders/gate.wgsl';
+import gateBackwardSrc from '../../shaders/gate_backward.wgsl';
+import dropoutSrc from '../../shaders/dropout.wgsl';
+
+export const GATED_KERNELS = {
+  concat_elu: { name: 'concat_elu', code: concatEluSrc } as KernelSource,
+  concat_elu_backward: { name: 'concat_elu_backward', code: concatEluBackwardSrc } as KernelSource,
+  gate: { name: 'gate', code: gateSrc } as KernelSource,
+  gate_backward: { name: 'gate_backward', code: gateBackwardSrc } as KernelSource,
+  dropout: { name: 'dropout', code: dropoutSrc } as KernelSource,
+};
+
+/** The Philox counter `kind` word used by dropout (0 and 1 are the engine's uniform and normal). */
+export const DROPOUT_KIND = 2;
+
+export interface DropoutNoise {
+  /** Drop probability in [0, 1). */
+  p: number;
+  /** Non-negative safe integer; its two 32-bit halves are the Philox key. */
+  seed: number;
+  /** Stream number (u32): use a different one per dropout site and step. */
+  stream: number;
+}
+
+export interface DropoutOptions extends DropoutNoise {
+  /** false: identity (evaluation). */
+  training: boolean;
+}
+
+const groups = (n: number): number => Math.ceil(n / 256);
+
+function noiseParams(d: DropoutNoise, op: string): { stream: number; key0: number; key1: number; p: number; scale: number } {
+  if (!(d.p >= 0 && d.p < 1)) throw new Error(`${op}: dropout probability must be in [0, 1), got ${d.p}`);
+  if (!Number.isSafeInteger(d.seed) || d.seed < 0) throw new Error(`${op}: dropout seed must be a non-negative safe integer, got ${d.seed}`);
+  if (!Number.isInteger(d.stream) || d.stream < 0 || d.stream > 0xffffffff) throw new Error(`${op}: dropout stream must be a u32, got ${d.stream}`);
+  return { stream: d.stream, key0: d.seed % 0x100000000, key1: Math.floor(d.seed / 0x100000000), p: d.p, scale: 1 / (1 - d.p) };
+}
+
+function lastDim(x: Tensor, op: string): number {
+  if (x.rank < 1) throw new Error(`${op}: input must have a channel axis, got shape ${fmtShape(x.shape)}`);
+  return x.shape[x.rank - 1]!;
+}
+
+/**
+ * elu(concat([x, -x], last axis)): [..., C] -> [..., 2C], one kernel. With `dropout` (training only: pass it
+ * only when training and p > 0 is wanted; p = 0 is the plain op) the output is also multiplied by the
+ * inverted-dropout mask, in the same kernel.
+ */
+export function concatElu(x: Tensor, opts: { dropout?: DropoutNoise } = {}): Tensor {
+  const e = x.engine;
+  const c = lastDim(x, 'concatElu');
+  const outShape = [...x.shape.slice(0, -1), 2 * c];
+  const withDropout = opts.dropout !== undefined && opts.dropout.p > 0;
+  const noise = opts.dropout ? noiseParams(opts.dropout, 'concatElu') : { stream: 0, key0: 0, key1: 0, p: 0, scale: 1 };
+  if (2 * x.size > 0xffffffff) throw new Error(`concatElu: ${fmtShape(x.shape)} is too large for u32 indexing`);
+  const params = { n: x.size, c, ...noise };
+  const y = e.empty(outShape, 'concatElu');
+  if (x.size > 0) {
+    e.dispatch({ kernel: GATED_KERNELS.concat_elu, overrides: { DROPOUT: withDropout }, params, inputs: { x }, outputs: { y }, workgroups: groups(x.size), label: 'concatElu' });
+  }
+  return e.tape.record('concatElu', y, [x], (g) => {
+    const dx = e.empty(x.shape, 'concatElu.backward');
+    if (x.size > 0) {
+      e.dispatch({ kernel: GATED_KERNELS.concat_elu_backward, overrides: { DROPOUT: withDropout }, params, inputs: { x, g }, outputs: { dx }, workgroups: groups(x.size), label: 'concatElu.backward' });
+    }
+    return [dx];
+  });
+}
+
+/** residual + A * sigmoid(B), with A = first F channels of c2 [..., 2F] and B = the last F; residual [..., F]. */
+export function gate(c2: Tensor, residual: Tensor): Tensor {
+  const e = c2.engine;
+  if (residual.engine !== e) throw new Error('gate: tensors belong to different engines');
+  const f = lastDim(residual, 'gate');
+  const ok = c2.rank === residual.rank && c2.shape.every((d, i) => (i === c2.rank - 1 ? d === 2 * f : d === residual.shape[i]));
+  if (!ok) throw new Error(`gate: c2 ${fmtShape(c2.shape)} must be the residual's shape ${fmtShape(residual.shape)} with twice the channels`);
+  const params = { n: residual.size, f };
+  const y = e.empty(residual.shape, 'gate');
+  if (y.size > 0) e.dispatch({ kernel: GATED_KERNELS.gate, params, inputs: { c2, residual }, outputs: { y }, workgroups: groups(y.size), label: 'gate' });
+  return e.tape.record('gate', y, [c2, residual], (g) => {
+    const dc2 = e.empty(c2.shape, 'gate.backward');
+    const dres = e.empty(residual.shape, 'gate.backward');
+    if (y.size > 0) {
+      e.dispatch({ kernel: GATED_KERNELS.gate_backward, params, inputs: { c2, g }, outputs: { dc2, dresidual: dres }, workgroups: groups(y.size), label: 'gate.backward' });
+    }
+    let dr: Tensor | null = dres;
+    if (!residual.requiresGrad) {
+      dres.dispose('gradient not needed');
+      dr = null;
+    }
+    return [dc2, dr];
+  });
+}
+
+function dropoutRaw(x: Tensor, params: ReturnType<typeof noiseParams>, label: string): Tensor {
+  const e = x.engine;
+  const y = e.empty(x.shape, label);
+  if (x.size > 0) e.dispatch({ kernel: GATED_KERNELS.dropout, params: { n: x.size, ...params }, inputs: { x }, outputs: { y }, workgroups: groups(x.size), label });
+  return y;
+}
+
+/**
+ * Inverted dropout: keep each element with probability 1 - p and scale kept values by 1/(1 - p) (as f32).
+ * When !training or p = 0 it is the identity and returns `x` itself (no copy, nothing recorded).
+ */
+export function dropout(x: Tensor, p: number, opts: { seed: number; stream: number; training: boolean }): Tensor {
+  const params = noiseParams({ p, seed: opts.seed, stream: opts.stream }, 'dropout');
+  if (!opts.training || p === 0) return x;
+  if (x.size > 0xffffffff) throw new Error(`dropout: ${fmtShape(x.shape)} is too large for u32 indexing`);
+  const y = dropoutRaw(x, params, 'dropout');
+  return x.engine.tape.record('dropout', y, [x], (g) => [dropoutRaw(g, params, 'dropout.backward')]);
+}

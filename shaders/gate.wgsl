@@ -1,0 +1,23 @@
+// Gated-resnet output, engine/ops/gated.ts: with c2 viewed as [rows, 2F] (A = first F channels, B = last F)
+// and residual as [rows, F]: y[r, f] = residual[r, f] + A[r, f] * sigmoid(B[r, f]). One thread per output.
+struct Params { n: u32, f: u32, _p0: u32, _p1: u32 }
+@group(0) @binding(0) var<uniform> params: Params;
+@group(0) @binding(1) var<storage, read> c2: array<f32>;
+@group(0) @binding(2) var<storage, read> residual: array<f32>;
+@group(0) @binding(3) var<storage, read_write> y: array<f32>;
+
+fn sigmoid_(a: f32) -> f32 {
+  let e = exp(-abs(a));
+  if (a >= 0.0) { return 1.0 / (1.0 + e); }
+  return e / (1.0 + e);
+}
+
+@compute @workgroup_size(256)
+fn main(@builtin(workgroup_id) wid: vec3u, @builtin(num_workgroups) nwg: vec3u, @builtin(local_invocation_index) lid: u32) {
+  let i = (wid.y * nwg.x + wid.x) * 256u + lid;
+  if (i >= params.n) { return; }
+  let f = params.f;
+  let r = i / f;
+  let o = i + r * f; // index of A[r, i - r F] in c2
+  y[i] = residual[i] + c2[o] * sigmoid_(c2[o + f]);
+}

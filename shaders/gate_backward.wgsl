@@ -1,0 +1,30 @@
+// Backward of gate (gate.wgsl): dresidual = g; dA = g sigmoid(B); dB = g A sigmoid(B) sigmoid(-B).
+// One thread per output element writes dresidual[i] and both halves of dc2 for it.
+struct Params { n: u32, f: u32, _p0: u32, _p1: u32 }
+@group(0) @binding(0) var<uniform> params: Params;
+@group(0) @binding(1) var<storage, read> c2: array<f32>;
+@group(0) @binding(2) var<storage, read> g: array<f32>;
+@group(0) @binding(3) var<storage, read_write> dc2: array<f32>;
+@group(0) @binding(4) var<storage, read_write> dresidual: array<f32>;
+
+fn sigmoid_(a: f32) -> f32 {
+  let e = exp(-abs(a));
+  if (a >= 0.0) { return 1.0 / (1.0 + e); }
+  return e / (1.0 + e);
+}
+
+@compute @workgroup_size(256)
+fn main(@builtin(workgroup_id) wid: vec3u, @builtin(num_workgroups) nwg: vec3u, @builtin(local_invocation_index) lid: u32) {
+  let i = (wid.y * nwg.x + wid.x) * 256u + lid;
+  if (i >= params.n) { return; }
+  let f = params.f;
+  let r = i / f;
+  let o = i + r * f;
+  let gi = g[i];
+  let a = c2[o];
+  let b = c2[o + f];
+  let s = sigmoid_(b);
+  dc2[o] = gi * s;
+  dc2[o + f] = gi * a * s * sigmoid_(-b);
+  dresidual[i] = gi;
+}

@@ -1,0 +1,101 @@
+// Backward of shaders/logistic.wgsl: with g[b] = dL/d(loglik[b]) and D = sigmoid(b) - sigmoid(a),
+//   dlogp/dmu = D / (D + 1e-7) * (sigmoid(a) + sigmoid(b) - 1) / s
+//   dlogp/dlog_s = D / (D + 1e-7) * (a * (sigmoid(a) + sigmoid(b) - 1) - d * sigmoid'(b) / D)
+// (exact rewrites of (dD/dtheta) / (D + 1e-7) without the cancelling difference sigmoid'(a) - sigmoid'(b);
+// sigmoid'(b) / D is formed from the same exp(-|.|) factors as D so it is finite for tiny scales).
+// Tails: bin 0 -> log sigmoid(b): (-sigmoid(-b) / s, -b sigmoid(-b)); bin K-1 -> log sigmoid(-a):
+// (sigmoid(a) / s, a sigmoid(a)). Writes dmean per element and, per workgroup, one partial d(log_scale) per
+// channel (same grid and thread->channel mapping as the forward; summed over partials by the caller).
+struct Params { n_per_image: u32, channels: u32, active: u32, chunks: u32, levels: u32, cw: f32, _p0: u32, _p1: u32 }
+override TAILS: bool = false;
+const ITEMS: u32 = 8u;
+@group(0) @binding(0) var<uniform> params: Params;
+@group(0) @binding(1) var<storage, read> mean: array<f32>;
+@group(0) @binding(2) var<storage, read> log_scale: array<f32>;
+@group(0) @binding(3) var<storage, read> target: array<f32>;
+@group(0) @binding(4) var<storage, read> g: array<f32>;
+@group(0) @binding(5) var<storage, read_write> dmean: array<f32>;
+@group(0) @binding(6) var<storage, read_write> partial: array<f32>;
+
+var<workgroup> scratch: array<f32, 256>;
+
+fn expm1_(a: f32) -> f32 {
+  if (abs(a) > 0.5) { return exp(a) - 1.0; }
+  let u = exp(a);
+  if (u == 1.0) { return a; }
+  return (u - 1.0) * a / log(u);
+}
+fn sigmoid_(a: f32) -> f32 {
+  let e = exp(-abs(a));
+  if (a >= 0.0) { return 1.0 / (1.0 + e); }
+  return e / (1.0 + e);
+}
+
+// (dlogp/dmu, dlogp/dlog_s) of one element.
+fn grads(yv: f32, mu: f32, inv_s: f32) -> vec2<f32> {
+  let kmax = params.levels - 1u;
+  let k = min(u32(max(floor(yv / (256.0 * params.cw)), 0.0)), kmax);
+  let lower = f32(k) * params.cw - 0.5;
+  let a = (lower - mu) * inv_s;
+  let b = (lower + params.cw - mu) * inv_s;
+  let lo_inf = TAILS && k == 0u;
+  let hi_inf = TAILS && k == kmax;
+  if (lo_inf && hi_inf) { return vec2<f32>(0.0, 0.0); }
+  if (lo_inf) {
+    let D = sigmoid_(b);
+    let w = D / (D + 1e-7);
+    let q = sigmoid_(-b);
+    return w * vec2<f32>(-q * inv_s, -b * q);
+  }
+  if (hi_inf) {
+    let D = sigmoid_(-a);
+    let w = D / (D + 1e-7);
+    let q = sigmoid_(a);
+    return w * vec2<f32>(q * inv_s, a * q);
+  }
+  let d = params.cw * inv_s;
+  let ea = exp(-abs(a));
+  let eb = exp(-abs(b));
+  var pre = 1.0;
+  var qb = eb; // exp(m - |b|)
+  if (a >= 0.0) { pre = ea; qb = exp(-d); } else if (b <= 0.0) { pre = eb; qb = 1.0; }
+  let one_m = max(-expm1_(-d), 1e-30);
+  let D = pre * one_m / ((1.0 + ea) * (1.0 + eb));
+  let w = D / (D + 1e-7);
+  let t = sigmoid_(a) + sigmoid_(b) - 1.0;
+  let rb = qb * (1.0 + ea) / ((1.0 + eb) * one_m); // sigmoid'(b) / D
+  return w * vec2<f32>(t * inv_s, a * t - d * rb);
+}
+
+@compute @workgroup_size(256)
+fn main(@builtin(workgroup_id) wid: vec3u, @builtin(local_invocation_index) lid: u32) {
+  let chunk = wid.x;
+  let img = wid.y;
+  let n = params.n_per_image;
+  let t = params.active;
+  let c = params.channels;
+  var acc = 0.0;
+  if (lid < t) {
+    let ch = lid % c;
+    let inv_s = exp(-log_scale[ch]);
+    let gi = g[img];
+    let start = chunk * t * ITEMS + lid;
+    for (var it = 0u; it < ITEMS; it++) {
+      let j = start + it * t;
+      if (j < n) {
+        let e = img * n + j;
+        let r = grads(target[e], mean[e], inv_s);
+        dmean[e] = gi * r.x;
+        acc += gi * r.y;
+      }
+    }
+  }
+  scratch[lid] = acc;
+  workgroupBarrier();
+  // Thread ch < C sums the partials of every thread with that channel (lid % C == ch).
+  if (lid < c) {
+    var s = 0.0;
+    for (var j = lid; j < t; j += c) { s += scratch[j]; }
+    partial[(img * params.chunks + chunk) * c + lid] = s;
+  }
+}
