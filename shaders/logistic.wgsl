@@ -13,7 +13,7 @@ const ITEMS: u32 = 8u;
 @group(0) @binding(0) var<uniform> params: Params;
 @group(0) @binding(1) var<storage, read> mean: array<f32>;
 @group(0) @binding(2) var<storage, read> log_scale: array<f32>;
-@group(0) @binding(3) var<storage, read> target: array<f32>;
+@group(0) @binding(3) var<storage, read> pixels: array<f32>;
 @group(0) @binding(4) var<storage, read_write> partial: array<f32>;
 
 var<workgroup> scratch: array<f32, 256>;
@@ -65,7 +65,7 @@ fn main(@builtin(workgroup_id) wid: vec3u, @builtin(local_invocation_index) lid:
       let j = start + it * t;
       if (j < n) {
         let e = img * n + j;
-        acc += log(bin_mass(target[e], mean[e], inv_s) + 1e-7);
+        acc += log(bin_mass(pixels[e], mean[e], inv_s) + 1e-7);
       }
     }
   }

@@ -12,7 +12,7 @@ const ITEMS: u32 = 8u;
 @group(0) @binding(0) var<uniform> params: Params;
 @group(0) @binding(1) var<storage, read> mean: array<f32>;
 @group(0) @binding(2) var<storage, read> log_scale: array<f32>;
-@group(0) @binding(3) var<storage, read> target: array<f32>;
+@group(0) @binding(3) var<storage, read> pixels: array<f32>;
 @group(0) @binding(4) var<storage, read> g: array<f32>;
 @group(0) @binding(5) var<storage, read_write> dmean: array<f32>;
 @group(0) @binding(6) var<storage, read_write> partial: array<f32>;
@@ -84,7 +84,7 @@ fn main(@builtin(workgroup_id) wid: vec3u, @builtin(local_invocation_index) lid:
       let j = start + it * t;
       if (j < n) {
         let e = img * n + j;
-        let r = grads(target[e], mean[e], inv_s);
+        let r = grads(pixels[e], mean[e], inv_s);
         dmean[e] = gi * r.x;
         acc += gi * r.y;
       }

@@ -4,3 +4,4 @@ export * from './reduce.js';
 export * from './shape.js';
 export * from './matmul.js';
 export * from './conv.js';
+export * from './nn.js';
