@@ -7,4 +7,5 @@ export type { KernelSource, KernelTiming, DispatchArgs } from './runner.js';
 export type { BackwardRule } from './tape.js';
 export { KERNELS } from './kernels.js';
 export { MATMUL_VARIANTS, type MatmulVariant } from './matmul_variants.js';
+export { CONV_VARIANTS, type ConvVariant, type ConvProblem, type ConvKernelKind } from './conv_variants.js';
 export * as ops from './ops/index.js';

@@ -109,14 +109,35 @@ function checkBias(bias: Tensor | null, channels: number, op: string): void {
   if (bias && (bias.rank !== 1 || bias.shape[0] !== channels)) throw new Error(`${op}: bias ${fmtShape(bias.shape)} must be [${channels}]`);
 }
 
-function tapsOf(w: Tensor, opts: { taps?: readonly (readonly [number, number])[] }, op: string): { taps: (readonly [number, number])[]; cin: number; cout: number } {
+/** The kernel-level geometry of conv2d(x, w, opts) for shapes x [B,H,W,Cin], w [KH,KW,Cin,Cout] or [T,Cin,Cout]. */
+export function convGeometry(xShape: readonly number[], wShape: readonly number[], opts: ConvOptions = {}): Geometry {
+  const op = 'conv2d';
+  if (xShape.length !== 4) throw new Error(`${op}: input must be NHWC [B, H, W, C], got ${fmtShape(xShape)}`);
+  let taps: (readonly [number, number])[];
+  let cin: number;
+  let cout: number;
   if (opts.taps) {
-    if (w.rank !== 3 || w.shape[0] !== opts.taps.length) throw new Error(`${op}: with ${opts.taps.length} taps the weight must be [${opts.taps.length}, Cin, Cout], got ${fmtShape(w.shape)}`);
-    return { taps: [...opts.taps], cin: w.shape[1]!, cout: w.shape[2]! };
+    if (wShape.length !== 3 || wShape[0] !== opts.taps.length) throw new Error(`${op}: with ${opts.taps.length} taps the weight must be [${opts.taps.length}, Cin, Cout], got ${fmtShape(wShape)}`);
+    [taps, cin, cout] = [[...opts.taps], wShape[1]!, wShape[2]!];
+  } else {
+    if (wShape.length !== 4) throw new Error(`${op}: weight must be [KH, KW, Cin, Cout], got ${fmtShape(wShape)}`);
+    [taps, cin, cout] = [fullTaps(wShape[0]!, wShape[1]!), wShape[2]!, wShape[3]!];
   }
-  if (w.rank !== 4) throw new Error(`${op}: weight must be [KH, KW, Cin, Cout], got ${fmtShape(w.shape)}`);
-  return { taps: fullTaps(w.shape[0]!, w.shape[1]!), cin: w.shape[2]!, cout: w.shape[3]! };
+  const [B, H, W, C] = xShape as [number, number, number, number];
+  if (cin !== C) throw new Error(`${op}: input has ${C} channels but the weight ${fmtShape(wShape)} expects ${cin}`);
+  const stride = opts.stride ?? 1;
+  const [pt, pb, pl, pr] = opts.pad ?? [0, 0, 0, 0];
+  const KH = 1 + Math.max(...taps.map((t) => t[0]));
+  const KW = 1 + Math.max(...taps.map((t) => t[1]));
+  const Ho = Math.floor((H + pt + pb - KH) / stride) + 1;
+  const Wo = Math.floor((W + pl + pr - KW) / stride) + 1;
+  if (Ho <= 0 || Wo <= 0) throw new Error(`${op}: input ${fmtShape(xShape)} is too small for a ${KH}x${KW} kernel with padding [${pt}, ${pb}, ${pl}, ${pr}]`);
+  return { B, H, W, Cin: C, Ho, Wo, Cout: cout, T: taps.length, stride, padTop: pt, padLeft: pl, taps: packTaps(taps) };
 }
+
+/** The raw kernels (not recorded on the tape), for benchmarks and custom fused layers. */
+export const convKernels = { forward: runForward, dataGrad: runDgrad, weightGrad: runWgrad };
+export type ConvGeometry = Geometry;
 
 /**
  * 2-D convolution (cross-correlation, as TF) of x [B, H, W, Cin] with w [KH, KW, Cin, Cout] (or [T, Cin, Cout]
@@ -126,19 +147,8 @@ function tapsOf(w: Tensor, opts: { taps?: readonly (readonly [number, number])[]
 export function conv2d(x: Tensor, w: Tensor, bias: Tensor | null, opts: ConvOptions = {}): Tensor {
   const e = x.engine;
   const op = 'conv2d';
-  if (x.rank !== 4) throw new Error(`${op}: input must be NHWC [B, H, W, C], got ${fmtShape(x.shape)}`);
-  const { taps, cin, cout } = tapsOf(w, opts, op);
-  const [B, H, W, C] = x.shape as [number, number, number, number];
-  if (cin !== C) throw new Error(`${op}: input has ${C} channels but the weight ${fmtShape(w.shape)} expects ${cin}`);
-  checkBias(bias, cout, op);
-  const stride = opts.stride ?? 1;
-  const [pt, pb, pl, pr] = opts.pad ?? [0, 0, 0, 0];
-  const KH = 1 + Math.max(...taps.map((t) => t[0]));
-  const KW = 1 + Math.max(...taps.map((t) => t[1]));
-  const Ho = Math.floor((H + pt + pb - KH) / stride) + 1;
-  const Wo = Math.floor((W + pl + pr - KW) / stride) + 1;
-  if (Ho <= 0 || Wo <= 0) throw new Error(`${op}: input ${fmtShape(x.shape)} is too small for a ${KH}x${KW} kernel with padding [${pt}, ${pb}, ${pl}, ${pr}]`);
-  const g: Geometry = { B, H, W, Cin: C, Ho, Wo, Cout: cout, T: taps.length, stride, padTop: pt, padLeft: pl, taps: packTaps(taps) };
+  const g = convGeometry(x.shape, w.shape, opts);
+  checkBias(bias, g.Cout, op);
   const y = runForward(x, w, bias, g, opts.variant);
   return e.tape.record(op, y, bias ? [x, w, bias] : [x, w], (gy) => [
     x.requiresGrad ? runDgrad(gy, w, null, g, opts.variant) : null,
