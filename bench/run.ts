@@ -4,12 +4,13 @@ import { parseArgs } from 'node:util';
 import { Engine } from '../engine/index.js';
 import { benchDispatch, benchElementwise, benchMatmul, benchReduce } from './core.js';
 import { benchConv } from './conv.js';
+import { benchOptim } from './optim.js';
 
 const { values, positionals } = parseArgs({
   allowPositionals: true,
   options: { sizes: { type: 'string' }, filter: { type: 'string' }, variants: { type: 'string' }, help: { type: 'boolean', short: 'h' } },
 });
-const BENCHES = ['matmul', 'elementwise', 'reduce', 'dispatch', 'core', 'conv'];
+const BENCHES = ['matmul', 'elementwise', 'reduce', 'dispatch', 'core', 'conv', 'optim'];
 if (values.help || positionals.length === 0) {
   console.log(`usage: npm run bench -- <${BENCHES.join('|')}> [--sizes 256,512,1024,2048] [--filter substring] [--variants a,b]
   core = matmul + elementwise + reduce + dispatch; conv: --filter selects cases by name, --variants kernel variants`);
@@ -25,6 +26,7 @@ try {
   if (want('elementwise')) await benchElementwise(engine);
   if (want('reduce')) await benchReduce(engine);
   if (want('dispatch')) await benchDispatch(engine);
+  if (positionals.includes('optim')) await benchOptim(engine);
   if (positionals.includes('conv')) await benchConv(engine, values.filter, values.variants?.split(','));
 } finally {
   engine.dispose();

@@ -9,3 +9,4 @@ export { KERNELS } from './kernels.js';
 export { MATMUL_VARIANTS, type MatmulVariant } from './matmul_variants.js';
 export { CONV_VARIANTS, type ConvVariant, type ConvProblem, type ConvKernelKind } from './conv_variants.js';
 export * as ops from './ops/index.js';
+export { ParameterSet, type ParamSpec, type ParameterCheckpoint, type AdamaxOptions, type GradientStats } from './optim.js';

@@ -12,6 +12,7 @@ import reduce_backward from '../shaders/reduce_backward.wgsl';
 import strided_copy from '../shaders/strided_copy.wgsl';
 import philox from '../shaders/philox.wgsl';
 import conv2d_naive_fwd from '../shaders/conv2d_naive_fwd.wgsl';
+import conv2d_tiled from '../shaders/conv2d_tiled.wgsl';
 import conv2d_naive_dgrad from '../shaders/conv2d_naive_dgrad.wgsl';
 import conv2d_naive_wgrad from '../shaders/conv2d_naive_wgrad.wgsl';
 import matmul_naive from '../shaders/matmul_naive.wgsl';
@@ -31,6 +32,7 @@ export const KERNELS = {
   strided_copy: k('strided_copy', strided_copy),
   philox: k('philox', philox),
   conv2d_naive_fwd: k('conv2d_naive_fwd', conv2d_naive_fwd),
+  conv2d_tiled: k('conv2d_tiled', conv2d_tiled),
   conv2d_naive_dgrad: k('conv2d_naive_dgrad', conv2d_naive_dgrad),
   conv2d_naive_wgrad: k('conv2d_naive_wgrad', conv2d_naive_wgrad),
   matmul_naive: k('matmul_naive', matmul_naive),

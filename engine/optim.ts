@@ -133,6 +133,10 @@ export class ParameterSet {
     for (const s of specs) {
       if (names.has(s.name)) throw new Error(`ParameterSet: duplicate parameter name '${s.name}'`);
       names.add(s.name);
+      const n = shapeSize(s.shape);
+      if (s.init instanceof Float32Array && s.init.length !== n) throw new Error(`ParameterSet: '${s.name}' ${fmtShape(s.shape)} needs ${n} initial values, got ${s.init.length}`);
+      if (typeof s.init === 'object' && !(s.init instanceof Float32Array) && !(s.init.normal >= 0)) throw new Error(`ParameterSet: '${s.name}': normal std must be >= 0, got ${s.init.normal}`);
+      if (n * 4 > engine.limits.maxStorageBufferBindingSize && s.init !== 'zeros') throw new Error(`ParameterSet: '${s.name}' ${fmtShape(s.shape)} is larger than one binding; only 'zeros' init is supported for it`);
     }
     if (!Number.isSafeInteger(seed) || seed < 0) throw new Error(`ParameterSet: seed must be a non-negative safe integer, got ${seed}`);
     const shapes = specs.map((s) => s.shape);
@@ -160,7 +164,6 @@ export class ParameterSet {
       const bits = new Uint32Array(new Float32Array([1]).buffer)[0]!;
       e.dispatch({ kernel: KERNELS.fill, params: { n, bits }, outputs: { y: p }, workgroups: Math.ceil(n / 256), label: `init ${spec.name}` });
     } else if (init instanceof Float32Array) {
-      if (init.length !== n) throw new Error(`ParameterSet: '${spec.name}' ${fmtShape(spec.shape)} needs ${n} initial values, got ${init.length}`);
       e.write(p, init);
     } else {
       const std = init.normal;
@@ -309,7 +312,9 @@ export class ParameterSet {
   async gradientStats(): Promise<GradientStats> {
     this.assertUsable('gradientStats', true);
     const e = this.engine;
+    if (this.chunks.length === 0) return { norm: 0, finite: true, nonFinite: 0 };
     const partials = e.empty([this.chunks.length * 2 * STATS_GROUPS], 'gradientStats');
+    const used = this.chunks.map((c) => Math.min(STATS_GROUPS, Math.ceil(c.size / 256)));
     try {
       this.chunks.forEach((c, k) => {
         e.dispatch({
@@ -317,17 +322,19 @@ export class ParameterSet {
           params: { n: c.size, out_offset: k * 2 * STATS_GROUPS },
           inputs: { g: this.gradWindows[k]! },
           outputs: { out: partials },
-          workgroups: STATS_GROUPS,
+          workgroups: used[k]!,
           label: 'gradientStats',
         });
       });
       const r = await partials.read();
       let sum = 0;
       let bad = 0;
-      for (let i = 0; i < r.length; i += 2) {
-        sum += r[i]!;
-        bad += r[i + 1]!;
-      }
+      used.forEach((w, k) => {
+        for (let i = 0; i < w; i++) {
+          sum += r[k * 2 * STATS_GROUPS + 2 * i]!;
+          bad += r[k * 2 * STATS_GROUPS + 2 * i + 1]!;
+        }
+      });
       return { norm: bad > 0 ? NaN : Math.sqrt(sum), finite: bad === 0, nonFinite: bad };
     } finally {
       partials.dispose();

@@ -1,6 +1,6 @@
 // Reference-grade input gradient of conv2d (also the forward of a transposed convolution), one invocation
-// per input element: dx[b,ih,iw,ci] = bias[ci] + sum over taps t and output positions (oh,ow) with
-// oh*stride + kh_t - pad_top = ih (and likewise for w) of sum_co dy[b,oh,ow,co] * w[t,ci,co].
+// per input element: out[b,ih,iw,ci] = bias[ci] + sum over taps t and output positions (oh,ow) with
+// oh*stride + kh_t - pad_top = ih (and likewise for w) of sum_co lhs[b,oh,ow,co] * rhs[t,ci,co].
 struct Params {
   B: u32, H: u32, W: u32, Cin: u32,
   Ho: u32, Wo: u32, Cout: u32, T: u32,
@@ -9,10 +9,10 @@ struct Params {
 }
 override HAS_BIAS: bool = false;
 @group(0) @binding(0) var<uniform> params: Params;
-@group(0) @binding(1) var<storage, read> dy: array<f32>;
-@group(0) @binding(2) var<storage, read> w: array<f32>;
+@group(0) @binding(1) var<storage, read> lhs: array<f32>;
+@group(0) @binding(2) var<storage, read> rhs: array<f32>;
 @group(0) @binding(3) var<storage, read> bias: array<f32>;
-@group(0) @binding(4) var<storage, read_write> dx: array<f32>;
+@group(0) @binding(4) var<storage, read_write> out: array<f32>;
 
 fn tap(t: u32) -> vec2i {
   let v = params.taps[t / 4u][t % 4u];
@@ -43,8 +43,8 @@ fn main(@builtin(workgroup_id) wid: vec3u, @builtin(num_workgroups) nwg: vec3u, 
     let gbase = ((b * params.Ho + u32(oh)) * params.Wo + u32(ow)) * params.Cout;
     let wbase = (t * params.Cin + ci) * params.Cout;
     for (var co = 0u; co < params.Cout; co++) {
-      acc += dy[gbase + co] * w[wbase + co];
+      acc += lhs[gbase + co] * rhs[wbase + co];
     }
   }
-  dx[i] = acc;
+  out[i] = acc;
 }

@@ -1,7 +1,7 @@
 // Reference-grade conv2d forward, one invocation per output element (NHWC). Kept as the selectable baseline
 // for the tiled kernels and for shapes they do not cover. A "tap list" generalises the kernel window: tap t
 // is at (kh, kw) = (taps[t] >> 16, taps[t] & 0xffff), so masked / shifted kernels never load a zero tap.
-// y[b,oh,ow,co] = bias[co] + sum_t sum_ci x[b, oh*stride + kh_t - pad_top, ow*stride + kw_t - pad_left, ci] * w[t,ci,co]
+// out[b,oh,ow,co] = bias[co] + sum_t sum_ci lhs[b, oh*stride + kh_t - pad_top, ow*stride + kw_t - pad_left, ci] * rhs[t,ci,co]
 struct Params {
   B: u32, H: u32, W: u32, Cin: u32,
   Ho: u32, Wo: u32, Cout: u32, T: u32,
@@ -10,10 +10,10 @@ struct Params {
 }
 override HAS_BIAS: bool = false;
 @group(0) @binding(0) var<uniform> params: Params;
-@group(0) @binding(1) var<storage, read> x: array<f32>;
-@group(0) @binding(2) var<storage, read> w: array<f32>;
+@group(0) @binding(1) var<storage, read> lhs: array<f32>;
+@group(0) @binding(2) var<storage, read> rhs: array<f32>;
 @group(0) @binding(3) var<storage, read> bias: array<f32>;
-@group(0) @binding(4) var<storage, read_write> y: array<f32>;
+@group(0) @binding(4) var<storage, read_write> out: array<f32>;
 
 fn tap(t: u32) -> vec2i {
   let v = params.taps[t / 4u][t % 4u];
@@ -40,8 +40,8 @@ fn main(@builtin(workgroup_id) wid: vec3u, @builtin(num_workgroups) nwg: vec3u, 
     let xbase = ((b * params.H + u32(ih)) * params.W + u32(iw)) * params.Cin;
     let wbase = t * params.Cin * params.Cout + co;
     for (var ci = 0u; ci < params.Cin; ci++) {
-      acc += x[xbase + ci] * w[wbase + ci * params.Cout];
+      acc += lhs[xbase + ci] * rhs[wbase + ci * params.Cout];
     }
   }
-  y[i] = acc;
+  out[i] = acc;
 }

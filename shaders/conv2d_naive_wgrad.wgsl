@@ -1,5 +1,5 @@
 // Reference-grade weight gradient of conv2d, one invocation per weight:
-// dw[t,ci,co] = sum_{b,oh,ow} x[b, oh*stride + kh_t - pad_top, ow*stride + kw_t - pad_left, ci] * dy[b,oh,ow,co].
+// out[t,ci,co] = sum_{b,oh,ow} lhs[b, oh*stride + kh_t - pad_top, ow*stride + kw_t - pad_left, ci] * rhs[b,oh,ow,co].
 struct Params {
   B: u32, H: u32, W: u32, Cin: u32,
   Ho: u32, Wo: u32, Cout: u32, T: u32,
@@ -7,9 +7,11 @@ struct Params {
   taps: array<vec4<u32>, 7>,
 }
 @group(0) @binding(0) var<uniform> params: Params;
-@group(0) @binding(1) var<storage, read> x: array<f32>;
-@group(0) @binding(2) var<storage, read> dy: array<f32>;
-@group(0) @binding(3) var<storage, read_write> dw: array<f32>;
+override HAS_BIAS: bool = false; // unused: the weight gradient has no bias term (common conv binding set)
+@group(0) @binding(1) var<storage, read> lhs: array<f32>; // x
+@group(0) @binding(2) var<storage, read> rhs: array<f32>; // dy
+@group(0) @binding(3) var<storage, read> bias: array<f32>;
+@group(0) @binding(4) var<storage, read_write> out: array<f32>; // dw
 
 fn tap(t: u32) -> vec2i {
   let v = params.taps[t / 4u][t % 4u];
@@ -33,9 +35,9 @@ fn main(@builtin(workgroup_id) wid: vec3u, @builtin(num_workgroups) nwg: vec3u, 
       for (var ow = 0u; ow < params.Wo; ow++) {
         let iw = i32(ow * params.stride) + k.y - i32(params.pad_left);
         if (iw < 0 || iw >= i32(params.W)) { continue; }
-        acc += x[((b * params.H + u32(ih)) * params.W + u32(iw)) * params.Cin + ci] * dy[((b * params.Ho + oh) * params.Wo + ow) * params.Cout + co];
+        acc += lhs[((b * params.H + u32(ih)) * params.W + u32(iw)) * params.Cin + ci] * rhs[((b * params.Ho + oh) * params.Wo + ow) * params.Cout + co];
       }
     }
   }
-  dw[i] = acc;
+  out[i] = acc;
 }

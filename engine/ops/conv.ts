@@ -10,10 +10,9 @@
 // (dw = x (x) dy). A transposed convolution is the data gradient of the conv that maps its output back to its
 // input, so its forward is the dgrad kernel, its input gradient the forward kernel, and its weight gradient
 // the wgrad kernel with the roles of x and dy swapped. Crops of PixelCNN++'s deconvs become top/left padding.
-import type { KernelSource } from '../runner.js';
 import { type Tensor, fmtShape } from '../tensor.js';
 import { sum } from './reduce.js';
-import { CONV_VARIANTS, type ConvKernelKind, type ConvProblem } from '../conv_variants.js';
+import { CONV_VARIANTS, type ConvKernelKind, type ConvProblem, type ConvVariant } from '../conv_variants.js';
 
 export interface ConvOptions {
   stride?: number;
@@ -62,17 +61,12 @@ function params(g: Geometry): Record<string, number | number[]> {
   };
 }
 
-function pick(kind: ConvKernelKind, g: Geometry, name?: string): KernelSource {
+function pick(kind: ConvKernelKind, g: Geometry, name?: string): ConvVariant {
   const list = CONV_VARIANTS.filter((v) => v.kind === kind);
   const v = name ? list.find((x) => x.name === name) : list.find((x) => x.supports(g));
   if (!v) throw new Error(`conv ${kind}: no variant${name ? ` named '${name}'` : ''} supports ${JSON.stringify({ ...g, taps: undefined })}`);
   if (name && !v.supports(g)) throw new Error(`conv ${kind}: variant '${name}' does not support this geometry`);
-  return v.kernel;
-}
-
-function variantDispatch(kind: ConvKernelKind, kernel: KernelSource, g: Geometry): number | [number, number, number] {
-  const v = CONV_VARIANTS.find((x) => x.kind === kind && x.kernel === kernel)!;
-  return v.dispatch(g);
+  return v;
 }
 
 /** y = conv(x, w) (+ bias): the forward kernel. */
@@ -81,7 +75,7 @@ function runForward(x: Tensor, w: Tensor, bias: Tensor | null, g: Geometry, vari
   const y = e.empty([g.B, g.Ho, g.Wo, g.Cout], 'conv2d');
   if (y.size === 0) return y;
   const kernel = pick('fwd', g, variant);
-  e.dispatch({ kernel, overrides: { HAS_BIAS: bias !== null }, params: params(g), inputs: { x, w, bias: bias ?? w }, outputs: { y }, workgroups: variantDispatch('fwd', kernel, g), label: 'conv2d.fwd' });
+  e.dispatch({ kernel: kernel.kernel, overrides: { ...kernel.overrides?.(g), HAS_BIAS: bias !== null }, params: params(g), inputs: { lhs: x, rhs: w, bias: bias ?? w }, outputs: { out: y }, workgroups: kernel.dispatch(g), label: 'conv2d.fwd' });
   return y;
 }
 
@@ -91,7 +85,7 @@ function runDgrad(dy: Tensor, w: Tensor, bias: Tensor | null, g: Geometry, varia
   const dx = e.empty([g.B, g.H, g.W, g.Cin], 'conv2d.dgrad');
   if (dx.size === 0) return dx;
   const kernel = pick('dgrad', g, variant);
-  e.dispatch({ kernel, overrides: { HAS_BIAS: bias !== null }, params: params(g), inputs: { dy, w, bias: bias ?? w }, outputs: { dx }, workgroups: variantDispatch('dgrad', kernel, g), label: 'conv2d.dgrad' });
+  e.dispatch({ kernel: kernel.kernel, overrides: { ...kernel.overrides?.(g), HAS_BIAS: bias !== null }, params: params(g), inputs: { lhs: dy, rhs: w, bias: bias ?? w }, outputs: { out: dx }, workgroups: kernel.dispatch(g), label: 'conv2d.dgrad' });
   return dx;
 }
 
@@ -101,7 +95,7 @@ function runWgrad(x: Tensor, dy: Tensor, g: Geometry, wShape: readonly number[],
   const dw = e.empty(wShape, 'conv2d.wgrad');
   if (dw.size === 0) return dw;
   const kernel = pick('wgrad', g, variant);
-  e.dispatch({ kernel, params: params(g), inputs: { x, dy }, outputs: { dw }, workgroups: variantDispatch('wgrad', kernel, g), label: 'conv2d.wgrad' });
+  e.dispatch({ kernel: kernel.kernel, overrides: { ...kernel.overrides?.(g), HAS_BIAS: false }, params: params(g), inputs: { lhs: x, rhs: dy, bias: dy }, outputs: { out: dw }, workgroups: kernel.dispatch(g), label: 'conv2d.wgrad' });
   return dw;
 }
 

@@ -36,6 +36,11 @@ export interface DropoutNoise {
   stream: number;
 }
 
+/** Dropout fused into concatElu; `training: false` (default true) turns it off. */
+export interface FusedDropout extends DropoutNoise {
+  training?: boolean;
+}
+
 export interface DropoutOptions extends DropoutNoise {
   /** false: identity (evaluation). */
   training: boolean;
@@ -56,15 +61,15 @@ function lastDim(x: Tensor, op: string): number {
 }
 
 /**
- * elu(concat([x, -x], last axis)): [..., C] -> [..., 2C], one kernel. With `dropout` (training only: pass it
- * only when training and p > 0 is wanted; p = 0 is the plain op) the output is also multiplied by the
- * inverted-dropout mask, in the same kernel.
+ * elu(concat([x, -x], last axis)): [..., C] -> [..., 2C], one kernel. With `dropout` (and training !== false
+ * and p > 0) the output is also multiplied by the inverted-dropout mask, in the same kernel; the mask equals
+ * the one dropout(concatElu(x), p, { seed, stream, training: true }) draws.
  */
-export function concatElu(x: Tensor, opts: { dropout?: DropoutNoise } = {}): Tensor {
+export function concatElu(x: Tensor, opts: { dropout?: FusedDropout } = {}): Tensor {
   const e = x.engine;
   const c = lastDim(x, 'concatElu');
   const outShape = [...x.shape.slice(0, -1), 2 * c];
-  const withDropout = opts.dropout !== undefined && opts.dropout.p > 0;
+  const withDropout = opts.dropout !== undefined && opts.dropout.training !== false && opts.dropout.p > 0;
   const noise = opts.dropout ? noiseParams(opts.dropout, 'concatElu') : { stream: 0, key0: 0, key1: 0, p: 0, scale: 1 };
   if (2 * x.size > 0xffffffff) throw new Error(`concatElu: ${fmtShape(x.shape)} is too large for u32 indexing`);
   const params = { n: x.size, c, ...noise };
