@@ -5,12 +5,13 @@ import { Engine } from '../engine/index.js';
 import { benchDispatch, benchElementwise, benchMatmul, benchReduce } from './core.js';
 import { benchConv } from './conv.js';
 import { benchOptim } from './optim.js';
+import { benchVaeOps } from './vae_ops.js';
 
 const { values, positionals } = parseArgs({
   allowPositionals: true,
   options: { sizes: { type: 'string' }, filter: { type: 'string' }, variants: { type: 'string' }, help: { type: 'boolean', short: 'h' } },
 });
-const BENCHES = ['matmul', 'elementwise', 'reduce', 'dispatch', 'core', 'conv', 'optim'];
+const BENCHES = ['matmul', 'elementwise', 'reduce', 'dispatch', 'core', 'conv', 'optim', 'vae'];
 if (values.help || positionals.length === 0) {
   console.log(`usage: npm run bench -- <${BENCHES.join('|')}> [--sizes 256,512,1024,2048] [--filter substring] [--variants a,b]
   core = matmul + elementwise + reduce + dispatch; conv: --filter selects cases by name, --variants kernel variants`);
@@ -27,6 +28,7 @@ try {
   if (want('reduce')) await benchReduce(engine);
   if (want('dispatch')) await benchDispatch(engine);
   if (positionals.includes('optim')) await benchOptim(engine);
+  if (positionals.includes('vae')) await benchVaeOps(engine);
   if (positionals.includes('conv')) await benchConv(engine, values.filter, values.variants?.split(','));
 } finally {
   engine.dispose();

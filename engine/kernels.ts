@@ -3,6 +3,7 @@
 import type { KernelSource } from './runner.js';
 import fill from '../shaders/fill.wgsl';
 import accumulate from '../shaders/accumulate.wgsl';
+import ddi_update from '../shaders/ddi_update.wgsl';
 import unary from '../shaders/unary.wgsl';
 import unary_backward from '../shaders/unary_backward.wgsl';
 import binary from '../shaders/binary.wgsl';
@@ -23,6 +24,7 @@ const k = (name: string, code: string): KernelSource => ({ name, code });
 export const KERNELS = {
   fill: k('fill', fill),
   accumulate: k('accumulate', accumulate),
+  ddi_update: k('ddi_update', ddi_update),
   unary: k('unary', unary),
   unary_backward: k('unary_backward', unary_backward),
   binary: k('binary', binary),

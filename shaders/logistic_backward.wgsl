@@ -1,12 +1,12 @@
 // Backward of shaders/logistic.wgsl: with g[b] = dL/d(loglik[b]) and D = sigmoid(b) - sigmoid(a),
-//   dlogp/dmu = D / (D + 1e-7) * (sigmoid(a) + sigmoid(b) - 1) / s
-//   dlogp/dlog_s = D / (D + 1e-7) * (a * (sigmoid(a) + sigmoid(b) - 1) - d * sigmoid'(b) / D)
+//   dlogp/dmu = D / (D + 1e-7) * t / s,  t = sigmoid(a) + sigmoid(b) - 1 = sigmoid(a) - sigmoid(-b)
+//   dlogp/dlog_s = D / (D + 1e-7) * (a * t - d * sigmoid'(b) / D)
 // (exact rewrites of (dD/dtheta) / (D + 1e-7) without the cancelling difference sigmoid'(a) - sigmoid'(b);
 // sigmoid'(b) / D is formed from the same exp(-|.|) factors as D so it is finite for tiny scales).
 // Tails: bin 0 -> log sigmoid(b): (-sigmoid(-b) / s, -b sigmoid(-b)); bin K-1 -> log sigmoid(-a):
 // (sigmoid(a) / s, a sigmoid(a)). Writes dmean per element and, per workgroup, one partial d(log_scale) per
 // channel (same grid and thread->channel mapping as the forward; summed over partials by the caller).
-struct Params { n_per_image: u32, channels: u32, active: u32, chunks: u32, levels: u32, cw: f32, _p0: u32, _p1: u32 }
+struct Params { n_per_image: u32, channels: u32, n_active: u32, chunks: u32, levels: u32, cw: f32, _p0: u32, _p1: u32 }
 override TAILS: bool = false;
 const ITEMS: u32 = 8u;
 @group(0) @binding(0) var<uniform> params: Params;
@@ -62,7 +62,7 @@ fn grads(yv: f32, mu: f32, inv_s: f32) -> vec2<f32> {
   let one_m = max(-expm1_(-d), 1e-30);
   let D = pre * one_m / ((1.0 + ea) * (1.0 + eb));
   let w = D / (D + 1e-7);
-  let t = sigmoid_(a) + sigmoid_(b) - 1.0;
+  let t = sigmoid_(a) - sigmoid_(-b); // = sigmoid(a) + sigmoid(b) - 1 without the cancellation
   let rb = qb * (1.0 + ea) / ((1.0 + eb) * one_m); // sigmoid'(b) / D
   return w * vec2<f32>(t * inv_s, a * t - d * rb);
 }
@@ -72,7 +72,7 @@ fn main(@builtin(workgroup_id) wid: vec3u, @builtin(local_invocation_index) lid:
   let chunk = wid.x;
   let img = wid.y;
   let n = params.n_per_image;
-  let t = params.active;
+  let t = params.n_active;
   let c = params.channels;
   var acc = 0.0;
   if (lid < t) {

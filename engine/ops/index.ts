@@ -6,3 +6,7 @@ export * from './matmul.js';
 export * from './conv.js';
 export * from './nn.js';
 export * from './gated.js';
+export * from './logistic.js';
+export * from './aux_image.js';
+export * from './gaussian.js';
+export * from './iaf.js';

@@ -62,7 +62,7 @@ export function discretizedLogisticLogLikelihood(mean: Tensor, logScale: Tensor,
   const chunks = Math.max(1, Math.ceil(n / (active * ITEMS)));
   if (chunks > 65535) throw new Error(`${op}: image of ${n} elements is too large`);
   const tails = opts.tails ?? false;
-  const params = { n_per_image: n, channels: C, active, chunks, levels, cw: 256 / levels / 256 };
+  const params = { n_per_image: n, channels: C, n_active: active, chunks, levels, cw: 256 / levels / 256 };
   const overrides = { TAILS: tails };
 
   const partial = e.empty([B, chunks], `${op}.partial`);

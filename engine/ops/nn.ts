@@ -1,7 +1,8 @@
 // Small network building blocks composed from the core ops (their gradients come from the tape):
 // weight normalisation, nin (1x1 conv as a matmul) and per-channel moments for data-dependent init.
+import { KERNELS } from '../kernels.js';
 import { type Tensor, fmtShape } from '../tensor.js';
-import { add, div, mul, sqrt, square, sub } from './elementwise.js';
+import { add, div, maximumScalar, mul, neg, sqrt, square, sub } from './elementwise.js';
 import { mean, sum } from './reduce.js';
 import { reshape } from './shape.js';
 import { matmul } from './matmul.js';
@@ -39,4 +40,29 @@ export function channelMoments(t: Tensor): { mean: Tensor; variance: Tensor } {
   const m = mean(t, axes);
   const variance = mean(square(sub(t, m)), axes);
   return { mean: m, variance };
+}
+
+/**
+ * Data-dependent init, in place and not recorded: from the per-channel moments of a weight-normalised layer's
+ * output, rescale its gain g and shift its bias b so the re-run layer has mean 0 and std initScale per channel
+ * (channels with variance <= minVariance keep their gain: see shaders/ddi_update.wgsl).
+ */
+export function ddiUpdate(g: Tensor, b: Tensor, moments: { mean: Tensor; variance: Tensor }, initScale: number, minVariance = 1e-8): void {
+  const n = g.size;
+  for (const [name, t] of [['b', b], ['mean', moments.mean], ['variance', moments.variance]] as const) {
+    if (t.size !== n) throw new Error(`ddiUpdate: ${name} ${fmtShape(t.shape)} does not match g ${fmtShape(g.shape)}`);
+  }
+  g.engine.dispatch({
+    kernel: KERNELS.ddi_update,
+    params: { n, init_scale: initScale, min_var: minVariance },
+    inputs: { mean: moments.mean, variance: moments.variance },
+    outputs: { g, b },
+    workgroups: Math.ceil(n / 256),
+    label: 'ddiUpdate',
+  });
+}
+
+/** min(max(x, lo), hi), differentiable (gradient 0 outside the range). */
+export function clamp(x: Tensor, lo: number, hi: number): Tensor {
+  return neg(maximumScalar(neg(maximumScalar(x, lo)), -hi));
 }

@@ -1,0 +1,35 @@
+// Backward of shaders/gaussian_kl.wgsl, g = dL/dKL; r = exp(2 (lsq - lsp)), v = (mq - mp) exp(-lsp):
+//   d mq = g v exp(-lsp), d mp = -g v exp(-lsp), d lsq = g (r - 1), d lsp = g (1 - r - v^2)
+// r - 1 via an accurate expm1 (small when q ~ p).
+struct Params { n: u32, _p0: u32, _p1: u32, _p2: u32 }
+@group(0) @binding(0) var<uniform> params: Params;
+@group(0) @binding(1) var<storage, read> mean_q: array<f32>;
+@group(0) @binding(2) var<storage, read> log_std_q: array<f32>;
+@group(0) @binding(3) var<storage, read> mean_p: array<f32>;
+@group(0) @binding(4) var<storage, read> log_std_p: array<f32>;
+@group(0) @binding(5) var<storage, read> g: array<f32>;
+@group(0) @binding(6) var<storage, read_write> d_mean_q: array<f32>;
+@group(0) @binding(7) var<storage, read_write> d_log_std_q: array<f32>;
+@group(0) @binding(8) var<storage, read_write> d_mean_p: array<f32>;
+@group(0) @binding(9) var<storage, read_write> d_log_std_p: array<f32>;
+
+fn expm1_(a: f32) -> f32 {
+  if (abs(a) > 0.5) { return exp(a) - 1.0; }
+  let u = exp(a);
+  if (u == 1.0) { return a; }
+  return (u - 1.0) * a / log(u);
+}
+
+@compute @workgroup_size(256)
+fn main(@builtin(workgroup_id) wid: vec3u, @builtin(num_workgroups) nwg: vec3u, @builtin(local_invocation_index) lid: u32) {
+  let i = (wid.y * nwg.x + wid.x) * 256u + lid;
+  if (i >= params.n) { return; }
+  let gi = g[i];
+  let inv = exp(-log_std_p[i]);
+  let v = (mean_q[i] - mean_p[i]) * inv;
+  let rm1 = expm1_(2.0 * (log_std_q[i] - log_std_p[i]));
+  d_mean_q[i] = gi * v * inv;
+  d_mean_p[i] = -gi * v * inv;
+  d_log_std_q[i] = gi * rm1;
+  d_log_std_p[i] = -gi * (rm1 + v * v);
+}
