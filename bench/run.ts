@@ -6,12 +6,13 @@ import { benchDispatch, benchElementwise, benchMatmul, benchReduce } from './cor
 import { benchConv } from './conv.js';
 import { benchOptim } from './optim.js';
 import { benchVaeOps } from './vae_ops.js';
+import { benchDmol } from './likelihood.js';
 
 const { values, positionals } = parseArgs({
   allowPositionals: true,
   options: { sizes: { type: 'string' }, filter: { type: 'string' }, variants: { type: 'string' }, help: { type: 'boolean', short: 'h' } },
 });
-const BENCHES = ['matmul', 'elementwise', 'reduce', 'dispatch', 'core', 'conv', 'optim', 'vae'];
+const BENCHES = ['matmul', 'elementwise', 'reduce', 'dispatch', 'core', 'conv', 'optim', 'vae', 'dmol'];
 if (values.help || positionals.length === 0) {
   console.log(`usage: npm run bench -- <${BENCHES.join('|')}> [--sizes 256,512,1024,2048] [--filter substring] [--variants a,b]
   core = matmul + elementwise + reduce + dispatch; conv: --filter selects cases by name, --variants kernel variants`);
@@ -29,6 +30,7 @@ try {
   if (want('dispatch')) await benchDispatch(engine);
   if (positionals.includes('optim')) await benchOptim(engine);
   if (positionals.includes('vae')) await benchVaeOps(engine);
+  if (positionals.includes('dmol')) await benchDmol(engine);
   if (positionals.includes('conv')) await benchConv(engine, values.filter, values.variants?.split(','));
 } finally {
   engine.dispose();

@@ -9,9 +9,9 @@
 // (identical maths, pitfall 5's concern), so log cdf_delta and its derivatives stay accurate in float32 when
 // both sigmoids are near 1; the 1e-12 clamp is inactive in the selected branch (cdf_delta > 1e-5 there).
 // log_s = max(raw, -7); its gradient is passed where raw >= -7 and is 0 strictly below the clamp.
-// Pass 1 computes log p_k for every component (kept in a private array; M <= MAX_MIX) and the mixture
-// logsumexp; pass 2 (only when GRAD) recomputes the channel terms with their derivatives and writes
-// dtheta = responsibility_k * d log p_k / d theta (logits: responsibility - softmax(logits)).
+// Pass 1 computes log p_k for every component (kept in a private array; M <= MAX_MIX), the mixture logsumexp
+// and (GRAD only) the unweighted d log p_k / d theta into the pixel's dtheta row; pass 2 (GRAD only) scales
+// them by the responsibility r_k and writes the logits' r_k - softmax_k. Only this invocation touches its row.
 struct Params { n: u32, _p0: u32, _p1: u32, _p2: u32 }
 override NR_MIX: u32 = 10u;
 override NC: u32 = 3u;
@@ -108,22 +108,42 @@ fn main(@builtin(workgroup_id) wid: vec3u, @builtin(num_workgroups) nwg: vec3u, 
   for (var k = 0u; k < NR_MIX; k++) { lsum += exp(theta[base + k] - lmax); }
   let lse_logit = lmax + log(lsum);
 
-  // pass 1: log p_k = log_softmax_k + sum_c log p_{c,k}; mixture logsumexp
+  // pass 1: log p_k = log_softmax_k + sum_c log p_{c,k}; mixture logsumexp. With GRAD, the unweighted
+  // derivatives d log p_k / d theta of component k's mean, log-scale and coefficient slots go straight into dtheta
+  // (the pixel's own rows, used as scratch: no private per-channel arrays, no recomputation).
   var lp: array<f32, MAX_MIX>;
   var m = -3.0e38;
   for (var k = 0u; k < NR_MIX; k++) {
     var s = theta[base + k] - lse_logit;
     let oR = base + NR_MIX + k;
-    let muR = theta[oR];
-    s += channel(xr, muR, max(theta[oR + NR_MIX], MIN_LOG_SCALE)).x;
+    let rawR = theta[oR + NR_MIX];
+    let gR = channel(xr, theta[oR], max(rawR, MIN_LOG_SCALE));
+    s += gR.x;
+    if (GRAD) {
+      dtheta[oR] = gR.y;
+      dtheta[oR + NR_MIX] = select(0.0, gR.z, rawR >= MIN_LOG_SCALE);
+    }
     if (NC == 3u) {
       let oG = oR + 3u * NR_MIX;
       let oB = oG + 3u * NR_MIX;
-      let alpha = tanh_(theta[oR + 2u * NR_MIX]);
-      let beta = tanh_(theta[oG + 2u * NR_MIX]);
-      let gamma = tanh_(theta[oB + 2u * NR_MIX]);
-      s += channel(xg, theta[oG] + alpha * xr, max(theta[oG + NR_MIX], MIN_LOG_SCALE)).x;
-      s += channel(xb, theta[oB] + beta * xr + gamma * xg, max(theta[oB + NR_MIX], MIN_LOG_SCALE)).x;
+      let cR = theta[oR + 2u * NR_MIX];
+      let cG = theta[oG + 2u * NR_MIX];
+      let cB = theta[oB + 2u * NR_MIX];
+      let rawG = theta[oG + NR_MIX];
+      let rawB = theta[oB + NR_MIX];
+      // alpha (slot R) couples G to x_R; beta (slot G) couples B to x_R; gamma (slot B) couples B to x_G.
+      let gG = channel(xg, theta[oG] + tanh_(cR) * xr, max(rawG, MIN_LOG_SCALE));
+      let gB = channel(xb, theta[oB] + tanh_(cG) * xr + tanh_(cB) * xg, max(rawB, MIN_LOG_SCALE));
+      s += gG.x + gB.x;
+      if (GRAD) {
+        dtheta[oG] = gG.y;
+        dtheta[oG + NR_MIX] = select(0.0, gG.z, rawG >= MIN_LOG_SCALE);
+        dtheta[oB] = gB.y;
+        dtheta[oB + NR_MIX] = select(0.0, gB.z, rawB >= MIN_LOG_SCALE);
+        dtheta[oR + 2u * NR_MIX] = gG.y * xr * sech2_(cR);
+        dtheta[oG + 2u * NR_MIX] = gB.y * xr * sech2_(cG);
+        dtheta[oB + 2u * NR_MIX] = gB.y * xg * sech2_(cB);
+      }
     }
     lp[k] = s;
     m = max(m, s);
@@ -134,36 +154,15 @@ fn main(@builtin(workgroup_id) wid: vec3u, @builtin(num_workgroups) nwg: vec3u, 
   logp[i] = total;
 
   if (GRAD) {
-    // pass 2: responsibility r_k = exp(log p_k - log p); d log p / d log p_{c,k} = r_k.
+    // pass 2: responsibility r_k = exp(log p_k - log p) = d log p / d log p_k; logits get r_k - softmax_k.
     for (var k = 0u; k < NR_MIX; k++) {
       let r = exp(lp[k] - total);
       dtheta[base + k] = r - exp(theta[base + k] - lse_logit);
-      let oR = base + NR_MIX + k;
-      let rawR = theta[oR + NR_MIX];
-      let gR = channel(xr, theta[oR], max(rawR, MIN_LOG_SCALE));
-      dtheta[oR] = r * gR.y;
-      dtheta[oR + NR_MIX] = select(0.0, r * gR.z, rawR >= MIN_LOG_SCALE);
+      let o = base + NR_MIX + k;
+      dtheta[o] *= r;
+      dtheta[o + NR_MIX] *= r;
       if (NC == 3u) {
-        let oG = oR + 3u * NR_MIX;
-        let oB = oG + 3u * NR_MIX;
-        let cR = theta[oR + 2u * NR_MIX];
-        let cG = theta[oG + 2u * NR_MIX];
-        let cB = theta[oB + 2u * NR_MIX];
-        let alpha = tanh_(cR);
-        let beta = tanh_(cG);
-        let gamma = tanh_(cB);
-        let rawG = theta[oG + NR_MIX];
-        let rawB = theta[oB + NR_MIX];
-        let gG = channel(xg, theta[oG] + alpha * xr, max(rawG, MIN_LOG_SCALE));
-        let gB = channel(xb, theta[oB] + beta * xr + gamma * xg, max(rawB, MIN_LOG_SCALE));
-        dtheta[oG] = r * gG.y;
-        dtheta[oG + NR_MIX] = select(0.0, r * gG.z, rawG >= MIN_LOG_SCALE);
-        dtheta[oB] = r * gB.y;
-        dtheta[oB + NR_MIX] = select(0.0, r * gB.z, rawB >= MIN_LOG_SCALE);
-        // alpha (slot R) couples G to x_R; beta (slot G) couples B to x_R; gamma (slot B) couples B to x_G.
-        dtheta[oR + 2u * NR_MIX] = r * gG.y * xr * sech2_(cR);
-        dtheta[oG + 2u * NR_MIX] = r * gB.y * xr * sech2_(cG);
-        dtheta[oB + 2u * NR_MIX] = r * gB.y * xg * sech2_(cB);
+        for (var j = 2u; j < 9u; j++) { dtheta[o + j * NR_MIX] *= r; }
       }
     }
   }

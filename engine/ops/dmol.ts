@@ -5,7 +5,9 @@
 // Forward and gradient are fused (llm.c's fused classifier): one invocation per pixel computes log p(pixel) and,
 // when params needs a gradient and the tape records, d log p(pixel) / d params into a per-pixel buffer the size
 // of params (the GRAD override skips it otherwise). The backward rule only scales that buffer by the incoming
-// gradient (one per image, or one per pixel for dmolLogProbPixels) and frees it. x gets no gradient (data).
+// gradient (one per image, or one per pixel for dmolLogProbPixels), in place, and hands it to the tape as the
+// params gradient. x gets no gradient (data). The buffer lives in the scope of the forward call: run backward()
+// inside that scope (as for every recorded op's saved tensors).
 // Sampling (dmolSample) is not differentiable and draws its noise in-kernel from Philox (kinds in the shader).
 import type { KernelSource } from '../runner.js';
 import { type Tensor, fmtShape } from '../tensor.js';
@@ -74,21 +76,23 @@ function dmolForward(params: Tensor, x: Tensor, nrMix: number, nc: 1 | 3, wantGr
   return { logp, grad };
 }
 
-/** dparams = g[pixel / group] * grad (per-pixel gradient scaled by the incoming gradient). */
-function scaleGrad(g: Tensor, grad: Tensor, group: number, op: string): Tensor {
+/**
+ * dparams = g[pixel / group] * grad, in place in `grad` (the op's own per-pixel gradient buffer, which then
+ * becomes the gradient handed to the tape: no second params-sized allocation).
+ */
+function scaleGradInPlace(g: Tensor, grad: Tensor, group: number, op: string): Tensor {
   const e = grad.engine;
-  const out = e.empty(grad.shape, `${op}.backward`);
-  if (out.size > 0) {
+  if (grad.size > 0) {
     e.dispatch({
       kernel: DMOL_GRAD_SCALE,
-      params: { n: out.size, k: grad.shape[3]!, group },
-      inputs: { g, grad },
-      outputs: { dtheta: out },
-      workgroups: groups(out.size),
+      params: { n: grad.size, span: grad.shape[3]! * group },
+      inputs: { g },
+      outputs: { dtheta: grad },
+      workgroups: groups(grad.size),
       label: `${op}.backward`,
     });
   }
-  return out;
+  return grad;
 }
 
 /**
@@ -106,11 +110,7 @@ export function dmolLogLikelihood(params: Tensor, x: Tensor, nrMix: number): Ten
   logp.dispose('reduced to the per-image sum');
   if (!grad) return ll;
   const [, h, w] = params.shape as [number, number, number, number];
-  return e.tape.record(op, ll, [params, x], (g) => {
-    const d = scaleGrad(g, grad, h * w, op);
-    grad.dispose('used by the backward of dmolLogLikelihood');
-    return [d, null];
-  });
+  return e.tape.record(op, ll, [params, x], (g) => [scaleGradInPlace(g, grad, h * w, op), null]);
 }
 
 /** Per-pixel DMOL log-likelihood log p(pixel) in nats, shape [B, H, W] (summed over channels). Differentiable wrt params. */
@@ -122,11 +122,7 @@ export function dmolLogProbPixels(params: Tensor, x: Tensor, nrMix: number): Ten
   const wantGrad = params.requiresGrad && e.tape.recording;
   const { logp, grad } = dmolForward(params, x, nrMix, nc, wantGrad, op);
   if (!grad) return logp;
-  return e.tape.record(op, logp, [params, x], (g) => {
-    const d = scaleGrad(g, grad, 1, op);
-    grad.dispose('used by the backward of dmolLogProbPixels');
-    return [d, null];
-  });
+  return e.tape.record(op, logp, [params, x], (g) => [scaleGradInPlace(g, grad, 1, op), null]);
 }
 
 export interface DmolSampleOptions {

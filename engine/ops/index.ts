@@ -10,3 +10,4 @@ export * from './logistic.js';
 export * from './aux_image.js';
 export * from './gaussian.js';
 export * from './iaf.js';
+export * from './dmol.js';

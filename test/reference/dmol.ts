@@ -3,7 +3,7 @@
 // sigma(minus), log_cdf_plus = plus - softplus(plus), ...), independent of the GPU kernel, which uses a
 // factored, cancellation-free form of the same quantities. Same branch order: x < -0.999, x > 0.999,
 // cdf_delta > 1e-5, fallback. Gradients in the tests come from finite differences of these forwards.
-import { philox4x32, seedToKey, wordToUnit } from './philox.js';
+import { philox4x32, seedToKey } from './philox.js';
 import { type RefTensor, ref } from './tensor.js';
 
 const HALF_BIN = 1 / 255;
@@ -160,13 +160,17 @@ export function refJointSumRGB(theta: ArrayLike<number>, nrMix: number): number 
 /**
  * Sampler reference for one pixel (§2.8) with the kernel's Philox noise layout: counter (pixel, stream, kind, 0);
  * kind 3 + q word j -> Gumbel uniform of component 4q + j; kind 2 word c -> logistic uniform of channel c;
- * uniforms ((w >> 8) + 0.5) / 2^24 clipped to [1e-5, 1 - 1e-5]. Returns the values, the chosen component and
+ * uniforms ((w >> 8) + 0.5) / 2^24 (in float32, like the kernel) clipped to [1e-5, 1 - 1e-5]. Returns the values, the chosen component and
  * the gap between the best and second-best Gumbel scores (tests skip near-ties, where float32 may differ).
  */
 export function refSamplePixel(theta: ArrayLike<number>, off: number, nrMix: number, nc: 1 | 3, pixel: number, seed: number, stream: number): { x: number[]; k: number; gap: number } {
   const M = nrMix;
   const key = seedToKey(seed);
-  const unit = (w: number): number => Math.min(Math.max(wordToUnit(w), 1e-5), 1 - 1e-5);
+  // The kernel forms (f32(w >> 8) + 0.5) / 2^24 in float32 (the + 0.5 rounds for w >> 8 >= 2^23), so near u = 1
+  // the float64 value would differ from it by up to 3e-8, i.e. a relative 3e-3 in 1 - u at the clip: emulate it.
+  const lo = Math.fround(1e-5);
+  const hi = Math.fround(1 - 1e-5);
+  const unit = (w: number): number => Math.min(Math.max(Math.fround(Math.fround(w >>> 8) + 0.5) / 16777216, lo), hi);
   const scores: number[] = [];
   for (let k = 0; k < M; k++) {
     const words = philox4x32([pixel >>> 0, stream >>> 0, 3 + Math.floor(k / 4), 0], key);
