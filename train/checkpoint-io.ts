@@ -1,0 +1,248 @@
+// Checkpoint files: atomic writes and a small self-checking container for float32 arrays plus JSON metadata.
+//
+// Container layout (all integers little-endian):
+//   offset 0   8 bytes  magic "AGAVECKP"
+//   offset 8   u32      format version (CHECKPOINT_VERSION)
+//   offset 12  u32      H: byte length of the JSON header
+//   offset 16  u64      D: byte length of the float data section
+//   offset 24  H bytes  JSON header, UTF-8: { "meta": <user meta>, "arrays": [{ "name", "dtype": "f32", "length",
+//                       "offset" }] }, offsets in bytes from the start of the data section
+//   then zero padding up to a multiple of 8 bytes (so the data section is 4- and 8-byte aligned)
+//   D bytes            float32 data, little-endian, each array at its offset (4-byte aligned, packed in order)
+//   last 4 bytes u32   CRC-32 (IEEE, as in zlib/PNG) of every byte before it
+import { closeSync, existsSync, fsyncSync, mkdirSync, openSync, readFileSync, renameSync, unlinkSync, writeSync } from 'node:fs';
+import { dirname, resolve } from 'node:path';
+
+// ---------------------------------------------------------------------------------------------------------------
+// CRC-32
+
+const CRC_TABLE = (() => {
+  const t = new Uint32Array(256);
+  for (let n = 0; n < 256; n++) {
+    let c = n;
+    for (let k = 0; k < 8; k++) c = c & 1 ? 0xedb88320 ^ (c >>> 1) : c >>> 1;
+    t[n] = c >>> 0;
+  }
+  return t;
+})();
+
+/** CRC-32 (IEEE 802.3 polynomial, the one zlib and PNG use); pass the previous value to continue a running CRC. */
+export function crc32(data: Uint8Array, previous = 0): number {
+  let c = (previous ^ 0xffffffff) >>> 0;
+  for (let i = 0; i < data.length; i++) c = CRC_TABLE[(c ^ data[i]!) & 0xff]! ^ (c >>> 8);
+  return (c ^ 0xffffffff) >>> 0;
+}
+
+// ---------------------------------------------------------------------------------------------------------------
+// Atomic writes
+
+function errorCode(e: unknown): string {
+  if (typeof e === 'object' && e !== null && 'code' in e) return String((e as { code: unknown }).code);
+  return e instanceof Error ? e.message : String(e);
+}
+
+/**
+ * Writes `data` to `path` atomically: into `path.tmp-<pid>` first (creating parent folders), fsync, then rename
+ * over `path`. On any failure (ENOSPC, EACCES, ...) the temporary file is removed and the error says that the
+ * previous file at `path`, if any, is intact.
+ */
+export function writeFileAtomic(path: string, data: Uint8Array | string): void {
+  const target = resolve(path);
+  const tmp = `${target}.tmp-${process.pid}`;
+  const bytes = typeof data === 'string' ? Buffer.from(data, 'utf8') : data;
+  let fd: number | undefined;
+  let created = false;
+  try {
+    mkdirSync(dirname(target), { recursive: true });
+    fd = openSync(tmp, 'w');
+    created = true;
+    let off = 0;
+    while (off < bytes.length) off += writeSync(fd, bytes, off, bytes.length - off);
+    fsyncSync(fd);
+    closeSync(fd);
+    fd = undefined;
+    renameSync(tmp, target);
+  } catch (e) {
+    if (fd !== undefined) {
+      try {
+        closeSync(fd);
+      } catch {
+        // already failing; keep the original error
+      }
+    }
+    if (created) {
+      try {
+        unlinkSync(tmp);
+      } catch {
+        // nothing more to do
+      }
+    }
+    const previous = existsSync(target) ? `the previous file at ${path} is intact` : `no previous file existed at ${path}`;
+    throw new Error(`could not write ${path} (${errorCode(e)}; temporary ${tmp}); ${previous}`, { cause: e });
+  }
+  // Make the rename durable; not all platforms allow fsync on a directory, so this is best effort.
+  try {
+    const dfd = openSync(dirname(target), 'r');
+    try {
+      fsyncSync(dfd);
+    } finally {
+      closeSync(dfd);
+    }
+  } catch {
+    // ignore
+  }
+}
+
+// ---------------------------------------------------------------------------------------------------------------
+// Container
+
+export const CHECKPOINT_MAGIC = 'AGAVECKP';
+export const CHECKPOINT_VERSION = 1;
+const FIXED = 24;
+
+/** What a checkpoint holds: JSON-serialisable metadata and named float32 arrays. */
+export interface Checkpoint<M = Record<string, unknown>> {
+  meta: M;
+  arrays: Record<string, Float32Array>;
+}
+
+/** A malformed checkpoint: truncated, wrong magic or version, bad header, checksum mismatch. */
+export class CheckpointError extends Error {
+  constructor(message: string, options?: { cause?: unknown }) {
+    super(message, options);
+    this.name = 'CheckpointError';
+  }
+}
+
+interface ArrayEntry {
+  name: string;
+  dtype: 'f32';
+  length: number;
+  offset: number;
+}
+
+const LITTLE_ENDIAN = new Uint8Array(new Uint16Array([1]).buffer)[0] === 1;
+
+function align(n: number, a: number): number {
+  return Math.ceil(n / a) * a;
+}
+
+/** Serialises a checkpoint to the container format described at the top of this file. */
+export function encodeCheckpoint(ckpt: Checkpoint<unknown>): Buffer {
+  const entries: ArrayEntry[] = [];
+  let dataBytes = 0;
+  for (const [name, arr] of Object.entries(ckpt.arrays)) {
+    if (!(arr instanceof Float32Array)) throw new TypeError(`encodeCheckpoint: array '${name}' is not a Float32Array`);
+    entries.push({ name, dtype: 'f32', length: arr.length, offset: dataBytes });
+    dataBytes += arr.length * 4;
+  }
+  let json: string | undefined;
+  try {
+    json = JSON.stringify({ meta: ckpt.meta, arrays: entries });
+  } catch (e) {
+    throw new TypeError(`encodeCheckpoint: meta is not JSON-serialisable (${e instanceof Error ? e.message : String(e)})`);
+  }
+  const header = Buffer.from(json, 'utf8');
+  const dataStart = align(FIXED + header.length, 8);
+  const total = dataStart + dataBytes + 4;
+  const buf = Buffer.alloc(total);
+  buf.write(CHECKPOINT_MAGIC, 0, 'latin1');
+  buf.writeUInt32LE(CHECKPOINT_VERSION, 8);
+  buf.writeUInt32LE(header.length, 12);
+  buf.writeBigUInt64LE(BigInt(dataBytes), 16);
+  header.copy(buf, FIXED);
+  for (const e of entries) {
+    const arr = ckpt.arrays[e.name]!;
+    const at = dataStart + e.offset;
+    if (LITTLE_ENDIAN) {
+      buf.set(new Uint8Array(arr.buffer, arr.byteOffset, arr.byteLength), at);
+    } else {
+      for (let i = 0; i < arr.length; i++) buf.writeFloatLE(arr[i]!, at + 4 * i);
+    }
+  }
+  buf.writeUInt32LE(crc32(buf.subarray(0, total - 4)), total - 4);
+  return buf;
+}
+
+function isEntry(x: unknown): x is ArrayEntry {
+  if (typeof x !== 'object' || x === null) return false;
+  const e = x as Record<string, unknown>;
+  return typeof e.name === 'string' && e.dtype === 'f32' && Number.isSafeInteger(e.length) && Number.isSafeInteger(e.offset) &&
+    (e.length as number) >= 0 && (e.offset as number) >= 0 && (e.offset as number) % 4 === 0;
+}
+
+/**
+ * Parses and validates a checkpoint (magic, version, sizes, CRC, header). `name` (a file path) is put in error
+ * messages. The arrays are fresh copies.
+ */
+export function decodeCheckpoint<M = Record<string, unknown>>(buf: Uint8Array, name = 'checkpoint'): Checkpoint<M> {
+  const fail = (msg: string): never => {
+    throw new CheckpointError(`${name}: ${msg}`);
+  };
+  if (buf.length < FIXED + 4) fail(`truncated: ${buf.length} bytes, shorter than the ${FIXED + 4}-byte minimum`);
+  const b = Buffer.from(buf.buffer, buf.byteOffset, buf.byteLength);
+  const magic = b.toString('latin1', 0, 8);
+  if (magic !== CHECKPOINT_MAGIC) fail(`wrong magic ${JSON.stringify(magic)}, expected ${JSON.stringify(CHECKPOINT_MAGIC)}: not an AGAVE checkpoint`);
+  const version = b.readUInt32LE(8);
+  if (version !== CHECKPOINT_VERSION) fail(`unsupported checkpoint version ${version} (this build reads version ${CHECKPOINT_VERSION})`);
+  const headerLen = b.readUInt32LE(12);
+  const dataLenBig = b.readBigUInt64LE(16);
+  if (dataLenBig > BigInt(Number.MAX_SAFE_INTEGER)) fail(`corrupt size field (data length ${dataLenBig})`);
+  const dataLen = Number(dataLenBig);
+  const dataStart = align(FIXED + headerLen, 8);
+  const expected = dataStart + dataLen + 4;
+  if (b.length < expected) fail(`truncated: ${b.length} bytes, the header says ${expected}`);
+  if (b.length > expected) fail(`${b.length - expected} unexpected trailing bytes (the header says ${expected} bytes)`);
+  const stored = b.readUInt32LE(expected - 4);
+  const actual = crc32(b.subarray(0, expected - 4));
+  if (stored !== actual) {
+    fail(`checksum mismatch (stored CRC-32 ${stored.toString(16).padStart(8, '0')}, computed ` +
+      `${actual.toString(16).padStart(8, '0')}): the file is corrupt`);
+  }
+  let parsed: unknown;
+  try {
+    parsed = JSON.parse(b.toString('utf8', FIXED, FIXED + headerLen));
+  } catch (e) {
+    fail(`bad JSON header (${e instanceof Error ? e.message : String(e)})`);
+  }
+  if (typeof parsed !== 'object' || parsed === null || !Array.isArray((parsed as { arrays?: unknown }).arrays)) {
+    fail('bad JSON header: no "arrays" list');
+  }
+  const header = parsed as { meta: M; arrays: unknown[] };
+  const arrays: Record<string, Float32Array> = {};
+  for (const e of header.arrays) {
+    if (!isEntry(e)) fail(`bad array entry in the header: ${JSON.stringify(e)}`);
+    const entry = e as ArrayEntry;
+    if (entry.offset + entry.length * 4 > dataLen) {
+      fail(`array '${entry.name}' (${entry.length} floats at byte ${entry.offset}) runs past the ${dataLen}-byte data section`);
+    }
+    if (Object.prototype.hasOwnProperty.call(arrays, entry.name)) fail(`array '${entry.name}' appears twice`);
+    const out = new Float32Array(entry.length);
+    const at = dataStart + entry.offset;
+    if (LITTLE_ENDIAN) {
+      new Uint8Array(out.buffer).set(b.subarray(at, at + entry.length * 4));
+    } else {
+      for (let i = 0; i < entry.length; i++) out[i] = b.readFloatLE(at + 4 * i);
+    }
+    arrays[entry.name] = out;
+  }
+  return { meta: header.meta, arrays };
+}
+
+/** Encodes and writes a checkpoint atomically (see writeFileAtomic). */
+export function saveCheckpoint(path: string, ckpt: Checkpoint<unknown>): void {
+  writeFileAtomic(path, encodeCheckpoint(ckpt));
+}
+
+/** Reads and validates a checkpoint; errors name the file. */
+export function loadCheckpoint<M = Record<string, unknown>>(path: string): Checkpoint<M> {
+  let buf: Buffer;
+  try {
+    buf = readFileSync(path);
+  } catch (e) {
+    const code = errorCode(e);
+    if (code === 'ENOENT') throw new CheckpointError(`${path}: checkpoint not found (looked for ${resolve(path)})`, { cause: e });
+    throw new CheckpointError(`${path}: cannot read checkpoint (${code})`, { cause: e });
+  }
+  return decodeCheckpoint<M>(buf, path);
+}

@@ -1,0 +1,31 @@
+// Small helpers for training logs: JSON-lines metrics files, human-readable durations, bits per dimension.
+import { appendFileSync, mkdirSync } from 'node:fs';
+import { dirname, resolve } from 'node:path';
+
+/** Appends `record` as one JSON line to `path`, creating parent folders. Non-finite numbers are written as null. */
+export function appendJsonl(path: string, record: object): void {
+  const target = resolve(path);
+  mkdirSync(dirname(target), { recursive: true });
+  const line = JSON.stringify(record);
+  if (line === undefined) throw new TypeError('appendJsonl: record is not JSON-serialisable');
+  appendFileSync(target, line + '\n', 'utf8');
+}
+
+/**
+ * A compact duration: '12s' (under a minute; one decimal below 10 s, e.g. '2.5s'), '3m05s' (under an hour),
+ * '1h02m' (an hour or more), '?' for a negative or non-finite value.
+ */
+export function formatDuration(seconds: number): string {
+  if (!Number.isFinite(seconds) || seconds < 0) return '?';
+  if (seconds < 9.95) return `${seconds.toFixed(1)}s`;
+  const s = Math.round(seconds);
+  if (s < 60) return `${s}s`;
+  if (s < 3600) return `${Math.floor(s / 60)}m${String(s % 60).padStart(2, '0')}s`;
+  const m = Math.round(seconds / 60);
+  return `${Math.floor(m / 60)}h${String(m % 60).padStart(2, '0')}m`;
+}
+
+/** Negative log-likelihood in nats over `dims` dimensions, as bits per dimension: nats / (dims * ln 2). */
+export function bitsPerDim(nats: number, dims: number): number {
+  return nats / (dims * Math.LN2);
+}
