@@ -7,15 +7,17 @@ import { benchConv } from './conv.js';
 import { benchOptim } from './optim.js';
 import { benchVaeOps } from './vae_ops.js';
 import { benchDmol } from './likelihood.js';
+import { benchStep } from './step.js';
 
 const { values, positionals } = parseArgs({
   allowPositionals: true,
-  options: { sizes: { type: 'string' }, filter: { type: 'string' }, variants: { type: 'string' }, help: { type: 'boolean', short: 'h' } },
+  options: { sizes: { type: 'string' }, configs: { type: 'string' }, batch: { type: 'string' }, steps: { type: 'string' }, profile: { type: 'boolean' }, filter: { type: 'string' }, variants: { type: 'string' }, help: { type: 'boolean', short: 'h' } },
 });
-const BENCHES = ['matmul', 'elementwise', 'reduce', 'dispatch', 'core', 'conv', 'optim', 'vae', 'dmol'];
+const BENCHES = ['matmul', 'elementwise', 'reduce', 'dispatch', 'core', 'conv', 'optim', 'vae', 'dmol', 'step'];
 if (values.help || positionals.length === 0) {
   console.log(`usage: npm run bench -- <${BENCHES.join('|')}> [--sizes 256,512,1024,2048] [--filter substring] [--variants a,b]
-  core = matmul + elementwise + reduce + dispatch; conv: --filter selects cases by name, --variants kernel variants`);
+  core = matmul + elementwise + reduce + dispatch; conv: --filter selects cases by name, --variants kernel variants;
+  step: training step time and peak memory, --configs tiny,small,paper --batch N --steps N --profile (GPU time per kernel)`);
   process.exit(values.help ? 0 : 1);
 }
 for (const p of positionals) if (!BENCHES.includes(p)) throw new Error(`unknown benchmark '${p}' (have ${BENCHES.join(', ')})`);
@@ -31,6 +33,10 @@ try {
   if (positionals.includes('optim')) await benchOptim(engine);
   if (positionals.includes('vae')) await benchVaeOps(engine);
   if (positionals.includes('dmol')) await benchDmol(engine);
+  if (positionals.includes('step')) {
+    const configs = (values.configs ?? 'tiny,small').split(',') as ('tiny' | 'small' | 'paper')[];
+    await benchStep(configs, { ...(values.batch ? { batch: Number(values.batch) } : {}), ...(values.steps ? { steps: Number(values.steps) } : {}), profile: values.profile ?? false });
+  }
   if (positionals.includes('conv')) await benchConv(engine, values.filter, values.variants?.split(','));
 } finally {
   engine.dispose();

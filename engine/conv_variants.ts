@@ -25,11 +25,11 @@ export interface ConvVariant {
 
 const cdiv = (a: number, b: number): number => Math.ceil(a / b);
 
-/** GEMM sizes (M, N) of each kind, for tiled dispatch. */
+/** GEMM sizes (M, N) of each kind (wgrad: per tap, one tap per workgroup z in the direct kernel). */
 function gemmMN(kind: ConvKernelKind, p: ConvProblem): [number, number] {
   if (kind === 'fwd') return [p.B * p.Ho * p.Wo, p.Cout];
   if (kind === 'dgrad') return [p.B * p.H * p.W, p.Cin];
-  return [p.T * p.Cin, p.Cout];
+  return [p.Cin, p.Cout];
 }
 
 const tiled = (kind: ConvKernelKind, mode: number): ConvVariant => ({
@@ -40,11 +40,33 @@ const tiled = (kind: ConvKernelKind, mode: number): ConvVariant => ({
   supports: () => true,
   dispatch: (p) => {
     const [M, N] = gemmMN(kind, p);
-    return [cdiv(N, 64), cdiv(M, 64), 1];
+    // This kernel's weight-gradient GEMM spans all taps: M = T * Cin.
+    return [cdiv(N, 64), cdiv(kind === 'wgrad' ? p.T * M : M, 64), 1];
   },
 });
 
+/**
+ * Register-blocked direct kernel with a (8 wgy) x (8 wgx) tile; narrow tiles serve layers with few output
+ * columns (GEMM N), where a 64-wide tile would mostly compute discarded columns.
+ */
+const direct = (kind: ConvKernelKind, mode: number, wgx: number, wgy: number, maxN: number): ConvVariant => ({
+  name: `direct${8 * wgx}`,
+  kind,
+  kernel: KERNELS.conv2d_direct,
+  overrides: (p) => ({ MODE: mode, STRIDE: p.stride, WGX: wgx, WGY: wgy }),
+  supports: (p) => gemmMN(kind, p)[1] <= maxN,
+  dispatch: (p) => {
+    const [M, N] = gemmMN(kind, p);
+    return [cdiv(N, 8 * wgx), cdiv(M, 8 * wgy), kind === 'wgrad' ? p.T : 1];
+  },
+});
+
+const directAll = (kind: ConvKernelKind, mode: number): ConvVariant[] => [direct(kind, mode, 2, 32, 16), direct(kind, mode, 4, 16, 32), direct(kind, mode, 8, 8, Infinity)];
+
 export const CONV_VARIANTS: readonly ConvVariant[] = [
+  ...directAll('fwd', 0),
+  ...directAll('dgrad', 1),
+  ...directAll('wgrad', 2),
   tiled('fwd', 0),
   tiled('dgrad', 1),
   tiled('wgrad', 2),

@@ -14,9 +14,12 @@ import strided_copy from '../shaders/strided_copy.wgsl';
 import philox from '../shaders/philox.wgsl';
 import conv2d_naive_fwd from '../shaders/conv2d_naive_fwd.wgsl';
 import conv2d_tiled from '../shaders/conv2d_tiled.wgsl';
+import conv2d_direct from '../shaders/conv2d_direct.wgsl';
 import conv2d_naive_dgrad from '../shaders/conv2d_naive_dgrad.wgsl';
 import conv2d_naive_wgrad from '../shaders/conv2d_naive_wgrad.wgsl';
 import matmul_naive from '../shaders/matmul_naive.wgsl';
+import matmul_tiled from '../shaders/matmul_tiled.wgsl';
+import matmul_tiled_shared from '../shaders/matmul_tiled_shared.wgsl';
 
 
 const k = (name: string, code: string): KernelSource => ({ name, code });
@@ -35,9 +38,12 @@ export const KERNELS = {
   philox: k('philox', philox),
   conv2d_naive_fwd: k('conv2d_naive_fwd', conv2d_naive_fwd),
   conv2d_tiled: k('conv2d_tiled', conv2d_tiled),
+  conv2d_direct: k('conv2d_direct', conv2d_direct),
   conv2d_naive_dgrad: k('conv2d_naive_dgrad', conv2d_naive_dgrad),
   conv2d_naive_wgrad: k('conv2d_naive_wgrad', conv2d_naive_wgrad),
   matmul_naive: k('matmul_naive', matmul_naive),
+  matmul_tiled: k('matmul_tiled', matmul_tiled),
+  matmul_tiled_shared: k('matmul_tiled_shared', matmul_tiled_shared),
 
 } as const;
 

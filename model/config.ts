@@ -25,10 +25,10 @@ export const CONFIGS = {
   },
   small: {
     name: 'small',
-    description: '32x32 images; PixelCNN++ F=24 R=1 M=5; IAF-VAE H=24 Z=8, 1 level x 2 blocks (CPU minutes)',
+    description: '32x32 images; PixelCNN++ F=16 R=1 M=3; IAF-VAE H=16 Z=4, 1 level x 1 block (CPU minutes)',
     imageSize: 32,
-    pixelcnn: { filters: 24, resnets: 1, mixtures: 5, dropout: 0.1 },
-    vae: { hidden: 24, latent: 8, depth: 1, blocks: 2, klMin: 0.1 },
+    pixelcnn: { filters: 16, resnets: 1, mixtures: 3, dropout: 0.1 },
+    vae: { hidden: 16, latent: 4, depth: 1, blocks: 1, klMin: 0.1 },
     batch: 8,
   },
   paper: {

@@ -1,28 +1,35 @@
-// `node train.js`: the command-line entry. Training and evaluation of AGAVE arrive with the model issue; until
-// then this prints the help text and checks that a WebGPU adapter is available.
-import { parseArgs } from 'node:util';
+// `node train.js`: train and evaluate AGAVE from the command line. Flags: train/options.ts; the loop:
+// train/trainer.ts. Exit codes: 0 done (or stopped at the time limit with a checkpoint), 1 bad input or
+// failure, 3 stopped on a non-finite loss (the last good checkpoint is kept).
 import { Engine } from '../engine/index.js';
+import { HELP, parseOptions } from './options.js';
+import { train } from './trainer.js';
 
-const HELP = `usage: node train.js [options]
-
-Train and evaluate the AGAVE model (IAF-VAE + conditional PixelCNN++) on WebGPU.
-
-Status: the engine core is in place; the model and training loop are not built yet.
-
-options:
-  -h, --help       show this help
-  --check-gpu      create a WebGPU device, print the adapter and exit
-`;
-
-const { values } = parseArgs({ options: { help: { type: 'boolean', short: 'h' }, 'check-gpu': { type: 'boolean' } } });
-if (values['check-gpu']) {
-  const engine = await Engine.create();
-  console.log(`WebGPU adapter: ${engine.description}; features: ${JSON.stringify(engine.features)}`);
-  engine.dispose();
-} else {
-  console.log(HELP);
-  if (!values.help) {
-    console.error('train.js: training is not implemented yet (see the open model/training issue).');
-    process.exitCode = 2;
+async function main(): Promise<number> {
+  let o: ReturnType<typeof parseOptions>;
+  try {
+    o = parseOptions(process.argv.slice(2));
+  } catch (e) {
+    console.error(`train.js: ${(e as Error).message}`);
+    return 1;
+  }
+  if (o === 'help') {
+    console.log(HELP);
+    return 0;
+  }
+  if (o === 'check-gpu') {
+    const engine = await Engine.create();
+    console.log(`WebGPU adapter: ${engine.description}; features: ${JSON.stringify(engine.features)}`);
+    engine.dispose();
+    return 0;
+  }
+  try {
+    const r = await train(o);
+    return r.stoppedEarly === 'nan' ? 3 : 0;
+  } catch (e) {
+    console.error(`train.js: ${(e as Error).message}`);
+    return 1;
   }
 }
+
+process.exitCode = await main();

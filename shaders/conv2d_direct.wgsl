@@ -1,0 +1,202 @@
+// Register-blocked implicit-GEMM convolution without workgroup memory (the structure of matmul_tiled.wgsl,
+// the fastest on lavapipe, where staging through workgroup memory and barriers only adds work). A workgroup
+// of WGX x WGY invocations computes an (8 WGY) x (8 WGX) output tile (64x64 by default; 256x16 and 128x32
+// for layers with few output channels); each invocation 8 rows x 8 columns (4 mat4x4 accumulators),
+// loading its 8 A values and 8 B values straight from memory per K step. Out-of-range rows/columns are
+// clamped for loading (loads stay in bounds, no branches in the K loop) and masked on the store.
+//   MODE 0 forward: rows = output pixels (b, oy, ox), cols = Cout, K = taps x Cin. Per tap, each row's input
+//          pixel and its validity are computed once; the inner loop over Cin is two multiplies per load.
+//   MODE 1 dgrad:   rows = input pixels (b, iy, ix), cols = Cin, K = taps x Cout. Per tap, each row finds
+//          the output pixel it came from (stride divisibility, bounds) once.
+//   MODE 2 wgrad:   one tap per workgroup z; rows = Cin, cols = Cout, K = output pixels. Per K step one
+//          shifted input pixel (one bounds check) feeds all 8 rows, whose channels are contiguous.
+struct Params {
+  B: u32, H: u32, W: u32, Cin: u32,
+  Ho: u32, Wo: u32, Cout: u32, T: u32,
+  stride: u32, pad_top: u32, pad_left: u32, _p0: u32,
+  taps: array<vec4<u32>, 7>,
+}
+override MODE: u32 = 0u;
+override HAS_BIAS: bool = false;
+override STRIDE: u32 = 1u;
+override WGX: u32 = 8u;
+override WGY: u32 = 8u;
+@group(0) @binding(0) var<uniform> params: Params;
+@group(0) @binding(1) var<storage, read> lhs: array<f32>;
+@group(0) @binding(2) var<storage, read> rhs: array<f32>;
+@group(0) @binding(3) var<storage, read> bias: array<f32>;
+@group(0) @binding(4) var<storage, read_write> out: array<f32>;
+
+fn tap(t: u32) -> vec2i {
+  let v = params.taps[t / 4u][t % 4u];
+  return vec2i(i32(v >> 16u), i32(v & 0xffffu));
+}
+
+fn mn() -> vec2u {
+  switch MODE {
+    case 1u: { return vec2u(params.B * params.H * params.W, params.Cin); }
+    case 2u: { return vec2u(params.Cin, params.Cout); }
+    default: { return vec2u(params.B * params.Ho * params.Wo, params.Cout); }
+  }
+}
+
+// Rows of an invocation: 4 * (ty + WGY * h) + q for h in {0, 1}, q in 0..3 (lo: h = 0, hi: h = 1).
+fn rows4(row0: u32, ty: u32, h: u32, M: u32) -> vec4u {
+  let r = row0 + 4u * (ty + WGY * h);
+  return min(vec4u(r, r + 1u, r + 2u, r + 3u), vec4u(M - 1u));
+}
+
+struct Pix { b: vec4u, y: vec4i, x: vec4i }
+
+fn decode(m: vec4u, h: u32, w: u32) -> Pix {
+  var p: Pix;
+  p.x = vec4i(m % w);
+  let q = m / w;
+  p.y = vec4i(q % h);
+  p.b = q / h;
+  return p;
+}
+
+fn inside(y: vec4i, x: vec4i, h: u32, w: u32) -> vec4<bool> {
+  return (y >= vec4i(0)) & (x >= vec4i(0)) & (y < vec4i(i32(h))) & (x < vec4i(i32(w)));
+}
+
+var<private> acc00: mat4x4<f32>;
+var<private> acc01: mat4x4<f32>;
+var<private> acc10: mat4x4<f32>;
+var<private> acc11: mat4x4<f32>;
+
+fn fma_block(a0: vec4f, a1: vec4f, b0: vec4f, b1: vec4f) {
+  acc00[0] = fma(vec4f(a0.x), b0, acc00[0]); acc01[0] = fma(vec4f(a0.x), b1, acc01[0]);
+  acc00[1] = fma(vec4f(a0.y), b0, acc00[1]); acc01[1] = fma(vec4f(a0.y), b1, acc01[1]);
+  acc00[2] = fma(vec4f(a0.z), b0, acc00[2]); acc01[2] = fma(vec4f(a0.z), b1, acc01[2]);
+  acc00[3] = fma(vec4f(a0.w), b0, acc00[3]); acc01[3] = fma(vec4f(a0.w), b1, acc01[3]);
+  acc10[0] = fma(vec4f(a1.x), b0, acc10[0]); acc11[0] = fma(vec4f(a1.x), b1, acc11[0]);
+  acc10[1] = fma(vec4f(a1.y), b0, acc10[1]); acc11[1] = fma(vec4f(a1.y), b1, acc11[1]);
+  acc10[2] = fma(vec4f(a1.z), b0, acc10[2]); acc11[2] = fma(vec4f(a1.z), b1, acc11[2]);
+  acc10[3] = fma(vec4f(a1.w), b0, acc10[3]); acc11[3] = fma(vec4f(a1.w), b1, acc11[3]);
+}
+
+fn gather4(base: vec4u, k: u32, mask: vec4f) -> vec4f {
+  return vec4f(lhs[base.x + k], lhs[base.y + k], lhs[base.z + k], lhs[base.w + k]) * mask;
+}
+
+@compute @workgroup_size(WGX, WGY, 1)
+fn main(@builtin(local_invocation_id) lid: vec3u, @builtin(workgroup_id) wid: vec3u) {
+  let dims = mn();
+  let M = dims.x;
+  let N = dims.y;
+  let tx = lid.x;
+  let ty = lid.y;
+  let row0 = wid.y * 8u * WGY;
+  let col0 = wid.x * 8u * WGX;
+  let m0 = rows4(row0, ty, 0u, M);
+  let m1 = rows4(row0, ty, 1u, M);
+  let c0 = col0 + 4u * tx;
+  let c1 = col0 + 4u * (tx + WGX);
+  let n0 = min(vec4u(c0, c0 + 1u, c0 + 2u, c0 + 3u), vec4u(N - 1u));
+  let n1 = min(vec4u(c1, c1 + 1u, c1 + 2u, c1 + 3u), vec4u(N - 1u));
+  acc00 = mat4x4<f32>(); acc01 = mat4x4<f32>(); acc10 = mat4x4<f32>(); acc11 = mat4x4<f32>();
+  let Cin = params.Cin;
+  let Cout = params.Cout;
+  let s = i32(STRIDE);
+  let pt = i32(params.pad_top);
+  let pl = i32(params.pad_left);
+  if (MODE == 0u) {
+    let p0 = decode(m0, params.Ho, params.Wo);
+    let p1 = decode(m1, params.Ho, params.Wo);
+    for (var t = 0u; t < params.T; t++) {
+      let kk = tap(t);
+      let y0 = p0.y * s + kk.x - pt; let x0 = p0.x * s + kk.y - pl;
+      let y1 = p1.y * s + kk.x - pt; let x1 = p1.x * s + kk.y - pl;
+      let v0 = inside(y0, x0, params.H, params.W);
+      let v1 = inside(y1, x1, params.H, params.W);
+      let f0 = select(vec4f(0.0), vec4f(1.0), v0);
+      let f1 = select(vec4f(0.0), vec4f(1.0), v1);
+      let base0 = select(vec4u(0u), ((p0.b * params.H + vec4u(y0)) * params.W + vec4u(x0)) * Cin, v0);
+      let base1 = select(vec4u(0u), ((p1.b * params.H + vec4u(y1)) * params.W + vec4u(x1)) * Cin, v1);
+      var wrow = t * Cin * Cout;
+      for (var ci = 0u; ci < Cin; ci++) {
+        let a0 = gather4(base0, ci, f0);
+        let a1 = gather4(base1, ci, f1);
+        let b0 = vec4f(rhs[wrow + n0.x], rhs[wrow + n0.y], rhs[wrow + n0.z], rhs[wrow + n0.w]);
+        let b1 = vec4f(rhs[wrow + n1.x], rhs[wrow + n1.y], rhs[wrow + n1.z], rhs[wrow + n1.w]);
+        fma_block(a0, a1, b0, b1);
+        wrow += Cout;
+      }
+    }
+  } else if (MODE == 1u) {
+    let p0 = decode(m0, params.H, params.W);
+    let p1 = decode(m1, params.H, params.W);
+    for (var t = 0u; t < params.T; t++) {
+      let kk = tap(t);
+      let qy0 = p0.y + pt - kk.x; let qx0 = p0.x + pl - kk.y;
+      let qy1 = p1.y + pt - kk.x; let qx1 = p1.x + pl - kk.y;
+      // Output pixel o with o * s + k - pad = i: needs q = i + pad - k >= 0 and divisible by s.
+      let ok0 = (qy0 >= vec4i(0)) & (qx0 >= vec4i(0)) & (vec4u(max(qy0, vec4i(0))) % STRIDE == vec4u(0u)) & (vec4u(max(qx0, vec4i(0))) % STRIDE == vec4u(0u));
+      let ok1 = (qy1 >= vec4i(0)) & (qx1 >= vec4i(0)) & (vec4u(max(qy1, vec4i(0))) % STRIDE == vec4u(0u)) & (vec4u(max(qx1, vec4i(0))) % STRIDE == vec4u(0u));
+      let oy0 = max(qy0, vec4i(0)) / s; let ox0 = max(qx0, vec4i(0)) / s;
+      let oy1 = max(qy1, vec4i(0)) / s; let ox1 = max(qx1, vec4i(0)) / s;
+      let v0 = ok0 & inside(oy0, ox0, params.Ho, params.Wo);
+      let v1 = ok1 & inside(oy1, ox1, params.Ho, params.Wo);
+      let f0 = select(vec4f(0.0), vec4f(1.0), v0);
+      let f1 = select(vec4f(0.0), vec4f(1.0), v1);
+      let base0 = select(vec4u(0u), ((p0.b * params.Ho + vec4u(oy0)) * params.Wo + vec4u(ox0)) * Cout, v0);
+      let base1 = select(vec4u(0u), ((p1.b * params.Ho + vec4u(oy1)) * params.Wo + vec4u(ox1)) * Cout, v1);
+      let w0 = (t * Cin + n0) * Cout;
+      let w1 = (t * Cin + n1) * Cout;
+      for (var co = 0u; co < Cout; co++) {
+        let a0 = gather4(base0, co, f0);
+        let a1 = gather4(base1, co, f1);
+        let b0 = vec4f(rhs[w0.x + co], rhs[w0.y + co], rhs[w0.z + co], rhs[w0.w + co]);
+        let b1 = vec4f(rhs[w1.x + co], rhs[w1.y + co], rhs[w1.z + co], rhs[w1.w + co]);
+        fma_block(a0, a1, b0, b1);
+      }
+    }
+  } else {
+    let t = wid.z;
+    let kk = tap(t);
+    for (var b = 0u; b < params.B; b++) {
+      for (var oy = 0u; oy < params.Ho; oy++) {
+        let iy = i32(oy) * s + kk.x - pt;
+        if (iy < 0 || iy >= i32(params.H)) { continue; }
+        var g = ((b * params.Ho + oy) * params.Wo) * Cout;
+        for (var ox = 0u; ox < params.Wo; ox++) {
+          let ix = i32(ox) * s + kk.y - pl;
+          if (ix >= 0 && ix < i32(params.W)) {
+            let xb = ((b * params.H + u32(iy)) * params.W + u32(ix)) * Cin;
+            let a0 = vec4f(lhs[xb + m0.x], lhs[xb + m0.y], lhs[xb + m0.z], lhs[xb + m0.w]);
+            let a1 = vec4f(lhs[xb + m1.x], lhs[xb + m1.y], lhs[xb + m1.z], lhs[xb + m1.w]);
+            let b0 = vec4f(rhs[g + n0.x], rhs[g + n0.y], rhs[g + n0.z], rhs[g + n0.w]);
+            let b1 = vec4f(rhs[g + n1.x], rhs[g + n1.y], rhs[g + n1.z], rhs[g + n1.w]);
+            fma_block(a0, a1, b0, b1);
+          }
+          g += Cout;
+        }
+      }
+    }
+  }
+  // MODE 2 writes tap t's [Cin, Cout] block of dw [T, Cin, Cout].
+  var obase = 0u;
+  if (MODE == 2u) { obase = wid.z * M * N; }
+  let r0 = row0 + 4u * ty;
+  let r1 = row0 + 4u * (ty + WGY);
+  for (var q = 0u; q < 4u; q++) {
+    store_row_at(obase, r0 + q, c0, c1, M, N, acc00[q], acc01[q]);
+    store_row_at(obase, r1 + q, c0, c1, M, N, acc10[q], acc11[q]);
+  }
+}
+
+fn store_row_at(obase: u32, m: u32, c0: u32, c1: u32, M: u32, N: u32, v0: vec4f, v1: vec4f) {
+  if (m >= M) { return; }
+  let o = obase + m * N;
+  let vals = array<f32, 8>(v0.x, v0.y, v0.z, v0.w, v1.x, v1.y, v1.z, v1.w);
+  for (var j = 0u; j < 8u; j++) {
+    let n = select(c1 + j - 4u, c0 + j, j < 4u);
+    if (n < N) {
+      var r = vals[j];
+      if (HAS_BIAS) { r += bias[n]; }
+      out[o + n] = r;
+    }
+  }
+}
