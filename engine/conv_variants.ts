@@ -21,6 +21,15 @@ export interface ConvVariant {
   supports(p: ConvProblem): boolean;
   /** Workgroup counts (or a 1-D total, folded by the runner). */
   dispatch(p: ConvProblem): number | [number, number, number];
+  /** Weight gradient only: number of K chunks (partial sums [splits, T, Cin, Cout] summed by the caller). */
+  splitK?(p: ConvProblem): number;
+}
+
+/** Output pixels per K chunk of a split weight gradient: at least 128, and about 64 workgroups in all. */
+export function wgradChunk(p: ConvProblem, tiles: number): number {
+  const K = p.B * p.Ho * p.Wo;
+  const splits = Math.max(1, Math.min(Math.ceil(64 / tiles), Math.floor(K / 128)));
+  return Math.ceil(K / splits);
 }
 
 const cdiv = (a: number, b: number): number => Math.ceil(a / b);
@@ -49,19 +58,33 @@ const tiled = (kind: ConvKernelKind, mode: number): ConvVariant => ({
  * Register-blocked direct kernel with a (8 wgy) x (8 wgx) tile; narrow tiles serve layers with few output
  * columns (GEMM N), where a 64-wide tile would mostly compute discarded columns.
  */
-const direct = (kind: ConvKernelKind, mode: number, wgx: number, wgy: number, maxN: number): ConvVariant => ({
-  name: `direct${8 * wgx}`,
-  kind,
-  kernel: KERNELS.conv2d_direct,
-  overrides: (p) => ({ MODE: mode, STRIDE: p.stride, WGX: wgx, WGY: wgy }),
-  supports: (p) => gemmMN(kind, p)[1] <= maxN,
-  dispatch: (p) => {
+const direct = (kind: ConvKernelKind, mode: number, wgx: number, wgy: number, maxN: number): ConvVariant => {
+  const tiles = (p: ConvProblem): number => {
     const [M, N] = gemmMN(kind, p);
-    return [cdiv(N, 8 * wgx), cdiv(M, 8 * wgy), kind === 'wgrad' ? p.T : 1];
-  },
-});
+    return cdiv(N, 8 * wgx) * cdiv(M, 8 * wgy) * p.T;
+  };
+  const v: ConvVariant = {
+    name: `direct${8 * wgx}`,
+    kind,
+    kernel: KERNELS.conv2d_direct,
+    overrides: (p) => ({ MODE: mode, STRIDE: p.stride, WGX: wgx, WGY: wgy }),
+    supports: (p) => gemmMN(kind, p)[1] <= maxN,
+    dispatch: (p) => {
+      const [M, N] = gemmMN(kind, p);
+      const z = kind === 'wgrad' ? p.T * v.splitK!(p) : 1;
+      return [cdiv(N, 8 * wgx), cdiv(M, 8 * wgy), z];
+    },
+  };
+  if (kind === 'wgrad') v.splitK = (p) => Math.ceil((p.B * p.Ho * p.Wo) / wgradChunk(p, tiles(p)));
+  return v;
+};
 
-const directAll = (kind: ConvKernelKind, mode: number): ConvVariant[] => [direct(kind, mode, 2, 32, 16), direct(kind, mode, 4, 16, 32), direct(kind, mode, 8, 8, Infinity)];
+// The weight gradient's rows are input channels (usually >= 32), so it skips the 256-row tile.
+const directAll = (kind: ConvKernelKind, mode: number): ConvVariant[] => [
+  ...(kind === 'wgrad' ? [] : [direct(kind, mode, 2, 32, 16)]),
+  direct(kind, mode, 4, 16, 32),
+  direct(kind, mode, 8, 8, Infinity),
+];
 
 export const CONV_VARIANTS: readonly ConvVariant[] = [
   ...directAll('fwd', 0),

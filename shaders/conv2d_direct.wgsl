@@ -8,12 +8,14 @@
 //          pixel and its validity are computed once; the inner loop over Cin is two multiplies per load.
 //   MODE 1 dgrad:   rows = input pixels (b, iy, ix), cols = Cin, K = taps x Cout. Per tap, each row finds
 //          the output pixel it came from (stride divisibility, bounds) once.
-//   MODE 2 wgrad:   one tap per workgroup z; rows = Cin, cols = Cout, K = output pixels. Per K step one
-//          shifted input pixel (one bounds check) feeds all 8 rows, whose channels are contiguous.
+//   MODE 2 wgrad:   one tap per workgroup z; rows = Cin, cols = Cout, K = output pixels, split into chunks
+//          of k_chunk (z = split * T + tap; partial sums [splits, T, Cin, Cout] are summed afterwards, so small
+//          layers still spread over many workgroups). Per K step one shifted input pixel (one bounds check)
+//          feeds all 8 rows, whose channels are contiguous.
 struct Params {
   B: u32, H: u32, W: u32, Cin: u32,
   Ho: u32, Wo: u32, Cout: u32, T: u32,
-  stride: u32, pad_top: u32, pad_left: u32, _p0: u32,
+  stride: u32, pad_top: u32, pad_left: u32, k_chunk: u32,
   taps: array<vec4<u32>, 7>,
 }
 override MODE: u32 = 0u;
@@ -154,29 +156,37 @@ fn main(@builtin(local_invocation_id) lid: vec3u, @builtin(workgroup_id) wid: ve
       }
     }
   } else {
-    let t = wid.z;
+    // Split K: workgroup z = split * T + tap handles output pixels [split * k_chunk, (split + 1) * k_chunk).
+    let t = wid.z % params.T;
     let kk = tap(t);
-    for (var b = 0u; b < params.B; b++) {
-      for (var oy = 0u; oy < params.Ho; oy++) {
-        let iy = i32(oy) * s + kk.x - pt;
-        if (iy < 0 || iy >= i32(params.H)) { continue; }
-        var g = ((b * params.Ho + oy) * params.Wo) * Cout;
-        for (var ox = 0u; ox < params.Wo; ox++) {
-          let ix = i32(ox) * s + kk.y - pl;
-          if (ix >= 0 && ix < i32(params.W)) {
-            let xb = ((b * params.H + u32(iy)) * params.W + u32(ix)) * Cin;
-            let a0 = vec4f(lhs[xb + m0.x], lhs[xb + m0.y], lhs[xb + m0.z], lhs[xb + m0.w]);
-            let a1 = vec4f(lhs[xb + m1.x], lhs[xb + m1.y], lhs[xb + m1.z], lhs[xb + m1.w]);
-            let b0 = vec4f(rhs[g + n0.x], rhs[g + n0.y], rhs[g + n0.z], rhs[g + n0.w]);
-            let b1 = vec4f(rhs[g + n1.x], rhs[g + n1.y], rhs[g + n1.z], rhs[g + n1.w]);
-            fma_block(a0, a1, b0, b1);
-          }
-          g += Cout;
-        }
+    let K = params.B * params.Ho * params.Wo;
+    let k0 = (wid.z / params.T) * params.k_chunk;
+    let k1 = min(K, k0 + params.k_chunk);
+    var ox = k0 % params.Wo;
+    var oy = (k0 / params.Wo) % params.Ho;
+    var b = k0 / (params.Wo * params.Ho);
+    var g = k0 * Cout;
+    for (var k = k0; k < k1; k++) {
+      let iy = i32(oy) * s + kk.x - pt;
+      let ix = i32(ox) * s + kk.y - pl;
+      if (iy >= 0 && iy < i32(params.H) && ix >= 0 && ix < i32(params.W)) {
+        let xb = ((b * params.H + u32(iy)) * params.W + u32(ix)) * Cin;
+        let a0 = vec4f(lhs[xb + m0.x], lhs[xb + m0.y], lhs[xb + m0.z], lhs[xb + m0.w]);
+        let a1 = vec4f(lhs[xb + m1.x], lhs[xb + m1.y], lhs[xb + m1.z], lhs[xb + m1.w]);
+        let b0 = vec4f(rhs[g + n0.x], rhs[g + n0.y], rhs[g + n0.z], rhs[g + n0.w]);
+        let b1 = vec4f(rhs[g + n1.x], rhs[g + n1.y], rhs[g + n1.z], rhs[g + n1.w]);
+        fma_block(a0, a1, b0, b1);
+      }
+      g += Cout;
+      ox += 1u;
+      if (ox == params.Wo) {
+        ox = 0u;
+        oy += 1u;
+        if (oy == params.Ho) { oy = 0u; b += 1u; }
       }
     }
   }
-  // MODE 2 writes tap t's [Cin, Cout] block of dw [T, Cin, Cout].
+  // MODE 2 writes block z of the partial sums [splits, T, Cin, Cout].
   var obase = 0u;
   if (MODE == 2u) { obase = wid.z * M * N; }
   let r0 = row0 + 4u * ty;

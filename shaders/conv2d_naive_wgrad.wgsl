@@ -3,7 +3,7 @@
 struct Params {
   B: u32, H: u32, W: u32, Cin: u32,
   Ho: u32, Wo: u32, Cout: u32, T: u32,
-  stride: u32, pad_top: u32, pad_left: u32, _p0: u32,
+  stride: u32, pad_top: u32, pad_left: u32, k_chunk: u32,
   taps: array<vec4<u32>, 7>,
 }
 @group(0) @binding(0) var<uniform> params: Params;

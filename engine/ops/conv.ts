@@ -20,7 +20,7 @@ export interface ConvOptions {
   pad?: readonly [number, number, number, number];
   /** Taps (kh, kw) for a weight of shape [T, Cin, Cout]; default: all taps of a [KH, KW, Cin, Cout] weight. */
   taps?: readonly (readonly [number, number])[];
-  /** Force a kernel variant by name for the forward and both gradients (benchmarks, tests). */
+  /** Force a kernel variant by name for the forward and both gradients where the family has that kernel (benchmarks, tests). */
   variant?: string;
 }
 
@@ -52,17 +52,19 @@ export function fullTaps(kh: number, kw: number): [number, number][] {
   return taps;
 }
 
-function params(g: Geometry): Record<string, number | number[]> {
+function params(g: Geometry, kChunk = 0): Record<string, number | number[]> {
   return {
     B: g.B, H: g.H, W: g.W, Cin: g.Cin,
     Ho: g.Ho, Wo: g.Wo, Cout: g.Cout, T: g.T,
-    stride: g.stride, pad_top: g.padTop, pad_left: g.padLeft,
+    stride: g.stride, pad_top: g.padTop, pad_left: g.padLeft, k_chunk: kChunk,
     taps: g.taps,
   };
 }
 
-function pick(kind: ConvKernelKind, g: Geometry, name?: string): ConvVariant {
+/** The variant for one kernel kind: the one named (where that family has this kind), else the first that fits. */
+function pick(kind: ConvKernelKind, g: Geometry, requested?: string): ConvVariant {
   const list = CONV_VARIANTS.filter((v) => v.kind === kind);
+  const name = requested && list.some((x) => x.name === requested) ? requested : undefined;
   const v = name ? list.find((x) => x.name === name) : list.find((x) => x.supports(g));
   if (!v) throw new Error(`conv ${kind}: no variant${name ? ` named '${name}'` : ''} supports ${JSON.stringify({ ...g, taps: undefined })}`);
   if (name && !v.supports(g)) throw new Error(`conv ${kind}: variant '${name}' does not support this geometry`);
@@ -95,8 +97,17 @@ function runWgrad(x: Tensor, dy: Tensor, g: Geometry, wShape: readonly number[],
   const dw = e.empty(wShape, 'conv2d.wgrad');
   if (dw.size === 0) return dw;
   const kernel = pick('wgrad', g, variant);
-  e.dispatch({ kernel: kernel.kernel, overrides: { ...kernel.overrides?.(g), HAS_BIAS: false }, params: params(g), inputs: { lhs: x, rhs: dy, bias: dy }, outputs: { out: dw }, workgroups: kernel.dispatch(g), label: 'conv2d.wgrad' });
-  return dw;
+  const splits = kernel.splitK?.(g) ?? 1;
+  const K = g.B * g.Ho * g.Wo;
+  const target = splits > 1 ? e.empty([splits, g.T, g.Cin, g.Cout], 'conv2d.wgrad.partial') : dw;
+  e.dispatch({ kernel: kernel.kernel, overrides: { ...kernel.overrides?.(g), HAS_BIAS: false }, params: params(g, Math.ceil(K / splits)), inputs: { lhs: x, rhs: dy, bias: dy }, outputs: { out: target }, workgroups: kernel.dispatch(g), label: 'conv2d.wgrad' });
+  if (splits === 1) return dw;
+  dw.dispose();
+  const summed = e.noGrad(() => sum(target, [0]));
+  target.dispose();
+  const shaped = e.view(summed, wShape, 'conv2d.wgrad');
+  summed.dispose();
+  return shaped;
 }
 
 function checkBias(bias: Tensor | null, channels: number, op: string): void {
