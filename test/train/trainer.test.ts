@@ -1,0 +1,104 @@
+// The training loop and CLI options on the tiny config and the bundled sample (fitted to 8x8): a resumed run
+// repeats the uninterrupted one exactly, a different setting is refused by name, a non-finite loss stops
+// training and keeps the last good checkpoint, the tiny model overfits 16 images, and the outputs exist.
+import { existsSync, mkdtempSync, readFileSync, readdirSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { describe, expect, it } from 'vitest';
+import { train, type TrainOptions } from '../../train/trainer.js';
+import { parseOptions, HELP } from '../../train/options.js';
+import { loadCheckpoint } from '../../train/checkpoint-io.js';
+
+const quiet = (): void => {};
+
+function opts(out: string, extra: Partial<TrainOptions> = {}): TrainOptions {
+  return {
+    config: 'tiny',
+    aux: 'identity',
+    lambda: 2,
+    steps: 4,
+    lr: 0.002,
+    seed: 3,
+    out,
+    evalEvery: 1000,
+    evalImages: 8,
+    checkpointEvery: 1000,
+    resume: false,
+    vaePretrain: 0,
+    pixelcnnPretrain: 0,
+    emaDecay: 0.99,
+    logEvery: 1,
+    batch: 4,
+    ...extra,
+  };
+}
+
+describe('training loop', () => {
+  it('resume continues exactly: losses after resuming equal the uninterrupted run', async () => {
+    const a = mkdtempSync(join(tmpdir(), 'agave-a-'));
+    const b = mkdtempSync(join(tmpdir(), 'agave-b-'));
+    const full = await train(opts(a, { steps: 4, vaePretrain: 1, pixelcnnPretrain: 1 }), quiet);
+    await train(opts(b, { steps: 2, vaePretrain: 1, pixelcnnPretrain: 1 }), quiet);
+    const resumed = await train(opts(b, { steps: 4, vaePretrain: 1, pixelcnnPretrain: 1, resume: true }), quiet);
+    expect(full.steps.map((s) => s.phase)).toEqual(['vae', 'pixelcnn', 'joint', 'joint']);
+    expect(resumed.steps.map((s) => s.step)).toEqual([3, 4]);
+    for (const k of ['loss', 'pixelcnn', 'aux', 'kl'] as const) {
+      expect(resumed.steps.map((s) => s[k]), `${k} after resume`).toEqual(full.steps.slice(2).map((s) => s[k]));
+    }
+    expect(resumed.evals.at(-1)!.testBitsPerDim).toBe(full.evals.at(-1)!.testBitsPerDim);
+    // Outputs: metrics, a PNG grid and the checkpoint.
+    const files = readdirSync(a);
+    expect(files).toContain('metrics.jsonl');
+    expect(files).toContain('checkpoint.agave');
+    expect(files.some((f) => f.startsWith('samples-step') && f.endsWith('.png'))).toBe(true);
+    const lines = readFileSync(join(a, 'metrics.jsonl'), 'utf8').trim().split('\n').map((l) => JSON.parse(l) as { type: string });
+    expect(lines.filter((l) => l.type === 'train')).toHaveLength(4);
+    expect(lines.filter((l) => l.type === 'eval')).toHaveLength(1);
+    // A different setting is refused, naming it.
+    await expect(train(opts(b, { steps: 6, lambda: 4, resume: true, vaePretrain: 1, pixelcnnPretrain: 1 }), quiet)).rejects.toThrow(/different settings: lambda \(checkpoint 2, now 4\)/);
+  });
+
+  it('stops on a non-finite loss and keeps the last good checkpoint unchanged', async () => {
+    const dir = mkdtempSync(join(tmpdir(), 'agave-nan-'));
+    const lines: string[] = [];
+    // An absurd learning rate makes the parameters overflow within a few steps; a checkpoint after every step.
+    const r = await train(opts(dir, { steps: 12, lr: 1e38, checkpointEvery: 1 }), (l) => lines.push(l));
+    expect(r.stoppedEarly).toBe('nan');
+    expect(lines.join('\n')).toMatch(/non-finite .* stopping\. The last good checkpoint .* is kept unchanged/);
+    const good = r.steps.length;
+    expect(good).toBeGreaterThan(0);
+    const ck = loadCheckpoint<{ step: number }>(join(dir, 'checkpoint.agave'));
+    expect(ck.meta.step, 'the checkpoint is the one of the last step with a finite loss').toBe(good);
+  }, 300_000);
+
+  it('the tiny model overfits 16 images: bits/dim falls by more than 1.0', async () => {
+    const dir = mkdtempSync(join(tmpdir(), 'agave-fit-'));
+    const r = await train(opts(dir, { steps: 60, trainImages: 16, batch: 8, lr: 0.005, emaDecay: 0.9, evalEvery: 1000 }), quiet);
+    const first = r.steps.slice(0, 2).reduce((a, s) => a + s.loss, 0) / 2;
+    const last = r.steps.slice(-2).reduce((a, s) => a + s.loss, 0) / 2;
+    console.log(`overfit 16 images: loss ${first.toFixed(3)} -> ${last.toFixed(3)} bits/dim (pixelcnn ${r.steps[0]!.pixelcnn!.toFixed(3)} -> ${r.steps.at(-1)!.pixelcnn!.toFixed(3)})`);
+    expect(first - last, `training loss went from ${first} to ${last} bits/dim`).toBeGreaterThan(1.0);
+  }, 600_000);
+});
+
+describe('CLI options', () => {
+  it('parses defaults and flags, documents every flag, rejects bad values', () => {
+    const o = parseOptions([]);
+    if (typeof o === 'string') throw new Error('expected options');
+    expect(o.config).toBe('small');
+    expect(o.lr).toBe(0.002);
+    expect(o.out).toBe('runs/default');
+    const p = parseOptions(['--config', 'tiny', '--aux', 'levels', '--levels', '32', '--lambda', '12', '--drop-aux-at', '50', '--resume']);
+    if (typeof p === 'string') throw new Error('expected options');
+    expect([p.config, p.aux, p.levels, p.lambda, p.dropAuxAt, p.resume]).toEqual(['tiny', 'levels', 32, 12, 50, true]);
+    expect(parseOptions(['--help'])).toBe('help');
+    expect(() => parseOptions(['--config', 'huge'])).toThrow(/--config must be one of tiny, small, paper/);
+    expect(() => parseOptions(['--steps=-3'])).toThrow(/--steps must be an integer >= 1/);
+    expect(() => parseOptions(['--aux', 'levels'])).toThrow(/needs --levels/);
+    expect(() => parseOptions(['--bogus'])).toThrow();
+    for (const flag of ['--data', '--config', '--aux', '--levels', '--lambda', '--steps', '--batch', '--lr', '--seed', '--out', '--eval-every', '--resume', '--vae-pretrain', '--pixelcnn-pretrain', '--drop-aux-at', '--time-limit']) {
+      expect(HELP, `--help documents ${flag}`).toContain(flag);
+    }
+    expect(existsSync('train/cli.ts')).toBe(true);
+  });
+});
