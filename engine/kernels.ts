@@ -15,6 +15,7 @@ import philox from '../shaders/philox.wgsl';
 import conv2d_naive_fwd from '../shaders/conv2d_naive_fwd.wgsl';
 import conv2d_tiled from '../shaders/conv2d_tiled.wgsl';
 import conv2d_direct from '../shaders/conv2d_direct.wgsl';
+import conv2d_wgrad_kpar from '../shaders/conv2d_wgrad_kpar.wgsl';
 import conv2d_naive_dgrad from '../shaders/conv2d_naive_dgrad.wgsl';
 import conv2d_naive_wgrad from '../shaders/conv2d_naive_wgrad.wgsl';
 import matmul_naive from '../shaders/matmul_naive.wgsl';
@@ -39,6 +40,7 @@ export const KERNELS = {
   conv2d_naive_fwd: k('conv2d_naive_fwd', conv2d_naive_fwd),
   conv2d_tiled: k('conv2d_tiled', conv2d_tiled),
   conv2d_direct: k('conv2d_direct', conv2d_direct),
+  conv2d_wgrad_kpar: k('conv2d_wgrad_kpar', conv2d_wgrad_kpar),
   conv2d_naive_dgrad: k('conv2d_naive_dgrad', conv2d_naive_dgrad),
   conv2d_naive_wgrad: k('conv2d_naive_wgrad', conv2d_naive_wgrad),
   matmul_naive: k('matmul_naive', matmul_naive),

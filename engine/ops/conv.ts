@@ -65,7 +65,7 @@ function params(g: Geometry, kChunk = 0): Record<string, number | number[]> {
 function pick(kind: ConvKernelKind, g: Geometry, requested?: string): ConvVariant {
   const list = CONV_VARIANTS.filter((v) => v.kind === kind);
   const name = requested && list.some((x) => x.name === requested) ? requested : undefined;
-  const v = name ? list.find((x) => x.name === name) : list.find((x) => x.supports(g));
+  const v = name ? list.find((x) => x.name === name) : list.find((x) => x.supports(g) && (x.prefer?.(g) ?? true));
   if (!v) throw new Error(`conv ${kind}: no variant${name ? ` named '${name}'` : ''} supports ${JSON.stringify({ ...g, taps: undefined })}`);
   if (name && !v.supports(g)) throw new Error(`conv ${kind}: variant '${name}' does not support this geometry`);
   return v;
