@@ -1,7 +1,7 @@
 // Convolution benchmarks at the PixelCNN++ shapes (batch 16, 160 filters, concat_elu-doubled 320 inputs),
 // the stride-2 down/up-samplers, the 1x1 nin, and conv3x3 shapes comparable with other engines.
 // GFLOP/s counts 2 * B * Ho * Wo * Cout * taps * Cin per pass (nominal, padding included).
-import { CONV_VARIANTS, ops, type Engine, type Tensor } from '../engine/index.js';
+import { ops, type Engine, type Tensor } from '../engine/index.js';
 import { printTable, row, timeIt, type BenchRow } from './harness.js';
 
 interface ConvCase {
@@ -27,7 +27,8 @@ export const CONV_CASES: ConvCase[] = [
 
 export async function benchConv(engine: Engine, filter?: string, variants?: string[]): Promise<void> {
   const rows: BenchRow[] = [];
-  const names = variants ?? [...new Set(CONV_VARIANTS.map((v) => v.name))];
+  // 'auto' = the variant the engine picks for each kernel kind; others force a kernel family by name.
+  const names = variants ?? ['auto'];
   for (const c of CONV_CASES.filter((k) => !filter || k.name.includes(filter))) {
     const x = engine.uniform(c.x, -1, 1);
     const w = engine.uniform(c.w, -0.05, 0.05);
@@ -36,10 +37,11 @@ export async function benchConv(engine: Engine, filter?: string, variants?: stri
     const dy = engine.uniform([g.B, g.Ho, g.Wo, g.Cout], -1, 1);
     for (const v of names) {
       let total = 0;
+      const forced = v === 'auto' ? undefined : v;
       const passes: [string, () => Tensor][] = [
-        ['fwd', () => ops.convKernels.forward(x, w, null, g, v)],
-        ['dgrad', () => ops.convKernels.dataGrad(dy, w, null, g, v)],
-        ['wgrad', () => ops.convKernels.weightGrad(x, dy, g, c.w, v)],
+        ['fwd', () => ops.convKernels.forward(x, w, null, g, forced)],
+        ['dgrad', () => ops.convKernels.dataGrad(dy, w, null, g, forced)],
+        ['wgrad', () => ops.convKernels.weightGrad(x, dy, g, c.w, forced)],
       ];
       for (const [pass, fn] of passes) {
         let out: Tensor | null = null;

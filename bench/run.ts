@@ -16,7 +16,7 @@ const { values, positionals } = parseArgs({
 const BENCHES = ['matmul', 'elementwise', 'reduce', 'dispatch', 'core', 'conv', 'optim', 'vae', 'dmol', 'step'];
 if (values.help || positionals.length === 0) {
   console.log(`usage: npm run bench -- <${BENCHES.join('|')}> [--sizes 256,512,1024,2048] [--filter substring] [--variants a,b]
-  core = matmul + elementwise + reduce + dispatch; conv: --filter selects cases by name, --variants kernel variants;
+  core = matmul + elementwise + reduce + dispatch; conv: --filter selects cases by name, --variants auto (default),direct64,tiled64,naive,...;
   step: training step time and peak memory, --configs tiny,small,paper --batch N --steps N --profile (GPU time per kernel)`);
   process.exit(values.help ? 0 : 1);
 }

@@ -8,8 +8,9 @@ export const HELP = `usage: node train.js [options]
 
 Train and evaluate AGAVE (Lucas & Verbeek 2018): an IAF-VAE whose decoder reconstructs an auxiliary image,
 and a PixelCNN++ conditioned on that decoder output, on WebGPU. With no options it trains the 'small' config
-on the bundled CIFAR-10 sample (2,000 train / 500 test images) for 300 steps (under 10 minutes with lavapipe
-on 2 cores), printing the bits/dim as it goes, and writes metrics, PNG grids and a checkpoint to runs/default.
+on the bundled CIFAR-10 sample (2,000 train / 500 test images) for 120 steps (about 8 minutes with lavapipe
+on 2 cores; a 9-minute time limit guards the default run), printing the bits/dim as it goes, and writes
+metrics, PNG grids and a checkpoint to runs/default.
 
 data and model
   --data DIR            CIFAR-10 binary batches (data_batch_*.bin[.gz] + test_batch.bin[.gz]) or the four
@@ -23,10 +24,11 @@ ${configTable()}
   --dropout P           override the PixelCNN++ dropout of the config
 
 optimisation
-  --steps N             training steps (default 300)
+  --steps N             training steps (default 120)
   --batch N             batch size (default: per config)
   --lr LR               Adamax learning rate (default 0.002, no decay)
-  --ema DECAY           Polyak averaging decay of the evaluation weights (default 0.999)
+  --ema DECAY           Polyak averaging decay of the evaluation weights (default 0.999; warmed up as
+                        min(DECAY, (1 + step) / (10 + step)))
   --seed N              seed of the initialisation, data order, dropout and latent noise (default 1)
   --vae-pretrain N      first N steps train the VAE alone (aux recon + lambda * KL) (default 0)
   --pixelcnn-pretrain N next N steps train the PixelCNN alone, conditioned on the detached VAE output (default 0)
@@ -35,11 +37,12 @@ optimisation
 
 output and control
   --out DIR             output folder: metrics.jsonl, samples-step*.png, checkpoint.agave (default runs/default)
-  --eval-every N        evaluate every N steps and at the end (default 100)
-  --eval-images N       test images per evaluation (default 200)
-  --checkpoint-every N  write a checkpoint every N steps and at the end (default 100)
+  --eval-every N        evaluate every N steps and at the end (default 40)
+  --eval-images N       test images per evaluation (default 96)
+  --checkpoint-every N  write a checkpoint every N steps and at the end (default 40)
   --resume              continue from OUT/checkpoint.agave (same settings required; --steps may grow)
-  --time-limit MIN      stop after MIN minutes with a checkpoint (continue with --resume)
+  --time-limit MIN      stop after MIN minutes with a checkpoint (continue with --resume); default 9 when
+                        no --steps is given (the quick default run), none otherwise; 0 disables
   --log-every N         progress line every N steps (default 10)
   --check-gpu           print the WebGPU adapter and exit
   -h, --help            this help
@@ -104,7 +107,7 @@ export function parseOptions(argv: string[]): TrainOptions | 'help' | 'check-gpu
   const aux = (values.aux ?? 'identity') as AuxVariant;
   if (!AUX.includes(aux)) throw new Error(`--aux must be one of ${AUX.join(', ')}, got '${values.aux}'`);
   if (aux === 'levels' && values.levels === undefined) throw new Error('--aux levels needs --levels K');
-  const steps = int('steps', values.steps, 300, 1);
+  const steps = int('steps', values.steps, 120, 1);
   const o: TrainOptions = {
     config,
     aux,
@@ -113,9 +116,9 @@ export function parseOptions(argv: string[]): TrainOptions | 'help' | 'check-gpu
     lr: num('lr', values.lr, 0.002),
     seed: int('seed', values.seed, 1),
     out: values.out ?? 'runs/default',
-    evalEvery: int('eval-every', values['eval-every'], 100, 1),
-    evalImages: int('eval-images', values['eval-images'], 200, 1),
-    checkpointEvery: int('checkpoint-every', values['checkpoint-every'], 100, 1),
+    evalEvery: int('eval-every', values['eval-every'], 40, 1),
+    evalImages: int('eval-images', values['eval-images'], 96, 1),
+    checkpointEvery: int('checkpoint-every', values['checkpoint-every'], 40, 1),
     resume: values.resume ?? false,
     vaePretrain: int('vae-pretrain', values['vae-pretrain'], 0),
     pixelcnnPretrain: int('pixelcnn-pretrain', values['pixelcnn-pretrain'], 0),
@@ -127,7 +130,8 @@ export function parseOptions(argv: string[]): TrainOptions | 'help' | 'check-gpu
   if (values.batch !== undefined) o.batch = int('batch', values.batch, 1, 1);
   if (values['drop-aux-at'] !== undefined) o.dropAuxAt = int('drop-aux-at', values['drop-aux-at'], 0);
   if (values.dropout !== undefined) o.dropout = num('dropout', values.dropout, 0);
-  if (values['time-limit'] !== undefined) o.timeLimitMinutes = num('time-limit', values['time-limit'], 0);
+  const limit = values['time-limit'] !== undefined ? num('time-limit', values['time-limit'], 0) : values.steps === undefined ? 9 : 0;
+  if (limit > 0) o.timeLimitMinutes = limit;
   if (values['train-images'] !== undefined) o.trainImages = int('train-images', values['train-images'], 1, 1);
   if (!(o.emaDecay >= 0 && o.emaDecay < 1)) throw new Error(`--ema must be in [0, 1), got ${o.emaDecay}`);
   if (o.dropout !== undefined && !(o.dropout >= 0 && o.dropout < 1)) throw new Error(`--dropout must be in [0, 1), got ${o.dropout}`);

@@ -231,7 +231,9 @@ export async function train(o: TrainOptions, log: Logger = console.log): Promise
         return result;
       }
       params.adamaxStep({ lr: o.lr });
-      params.emaUpdate(o.emaDecay);
+      // EMA warm-up as TF's ExponentialMovingAverage(num_updates): early averages are not dominated by the
+      // initial weights; a function of the step, so resumed runs match.
+      params.emaUpdate(Math.min(o.emaDecay, (1 + step) / (10 + step)));
       windowImages += batch;
       const rec: StepRecord = {
         step: step + 1,
