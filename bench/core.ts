@@ -96,8 +96,9 @@ export async function benchDispatch(engine: Engine): Promise<void> {
       engine.dispatch({ kernel: KERNELS.unary, overrides: { OP: 23 }, params: { n: 256, s: 1.0001 }, inputs: { x }, outputs: { y: out }, workgroups: 1 });
     }
   };
+  const reps = 21;
   const cpu: number[] = [];
-  for (let r = 0; r < 7; r++) {
+  for (let r = 0; r < reps; r++) {
     const t0 = performance.now();
     record();
     engine.flush();
@@ -105,11 +106,11 @@ export async function benchDispatch(engine: Engine): Promise<void> {
     await engine.sync();
   }
   cpu.sort((a, b) => a - b);
-  const med = cpu[3]!;
+  const med = cpu[reps >> 1]!;
   rows.push({ name: `${count} recorded dispatches (runner, cached bind groups)`, ms: med, note: `${((med * 1000) / count).toFixed(2)} us CPU per dispatch` });
   // 2) full op path: each op allocates its output from the pool and disposes the previous one.
   const cpu2: number[] = [];
-  for (let r = 0; r < 7; r++) {
+  for (let r = 0; r < reps; r++) {
     const t0 = performance.now();
     engine.scope(() => {
       let y = x;
@@ -121,7 +122,7 @@ export async function benchDispatch(engine: Engine): Promise<void> {
     await engine.sync();
   }
   cpu2.sort((a, b) => a - b);
-  const med2 = cpu2[3]!;
+  const med2 = cpu2[reps >> 1]!;
   rows.push({ name: `${count} chained ops (allocation + dispatch + scope)`, ms: med2, note: `${((med2 * 1000) / count).toFixed(2)} us CPU per dispatch` });
   x.dispose();
   out.dispose();

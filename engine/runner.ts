@@ -159,7 +159,15 @@ export class Runner {
   private pass: GPUComputePassEncoder | null = null;
   private pendingError: Error | null = null;
   private lostError: Error | null = null;
-  private lastKernel = '(none)';
+  private lastEntry: PipelineEntry | null = null;
+  private lastLabel: string | undefined = undefined;
+  private readonly wg: [number, number, number] = [0, 0, 0];
+
+  /** The last kernel recorded, for error messages. */
+  private get lastKernel(): string {
+    if (!this.lastEntry) return '(none)';
+    return this.lastLabel ? `${this.lastEntry.label} (${this.lastLabel})` : this.lastEntry.label;
+  }
 
   /** Dispatches recorded since the engine started (for benchmarks). */
   dispatchCount = 0;
@@ -360,12 +368,13 @@ export class Runner {
     const entry = this.pipelineFor(kernel, args.overrides);
     const info = entry.shader.uniform;
     if (!info && args.params && Object.keys(args.params).length) throw new Error(`kernel '${kernel.name}' has no uniform block but parameters were given`);
-    const label = args.label ? `${kernel.name}:${args.label}` : entry.label;
-    const bindGroup = this.bindGroupFor(entry, kernel, label, args.inputs ?? NONE, args.outputs ?? NONE);
+    // Labels are formatted only when needed (timing, errors): string building is a per-dispatch cost.
+    const bindGroup = this.bindGroupFor(entry, kernel, args.label ?? kernel.name, args.inputs ?? NONE, args.outputs ?? NONE);
     const wg = this.foldWorkgroups(args.workgroups, kernel.name);
     if (wg[0] === 0 || wg[1] === 0 || wg[2] === 0) return;
     const offset = info ? this.packParams(kernel, info, args.params ?? NONE) : -1;
-    this.lastKernel = label;
+    this.lastEntry = entry;
+    this.lastLabel = args.label;
     this.encoder ??= this.device.createCommandEncoder();
     let pass: GPUComputePassEncoder;
     if (this.timing) {
@@ -377,7 +386,7 @@ export class Runner {
         t = this.timing;
       }
       const q = 2 * t.labels.length;
-      t.labels.push(label);
+      t.labels.push(args.label ? `${kernel.name}:${args.label}` : entry.label);
       pass = this.encoder.beginComputePass({ timestampWrites: { querySet: t.querySet, beginningOfPassWriteIndex: q, endOfPassWriteIndex: q + 1 } });
     } else {
       if (!this.pass) {
@@ -404,10 +413,18 @@ export class Runner {
       if (w.some((x) => x > MAX_WORKGROUPS_PER_DIM)) throw new Error(`kernel '${name}': workgroup count ${w.join('x')} exceeds ${MAX_WORKGROUPS_PER_DIM} per dimension`);
       return w;
     }
-    if (w <= MAX_WORKGROUPS_PER_DIM) return [w, 1, 1];
-    const y = Math.ceil(w / MAX_WORKGROUPS_PER_DIM);
-    if (y > MAX_WORKGROUPS_PER_DIM) throw new Error(`kernel '${name}': ${w} workgroups is too many for one dispatch`);
-    return [Math.ceil(w / y), y, 1];
+    const out = this.wg;
+    if (w <= MAX_WORKGROUPS_PER_DIM) {
+      out[0] = w;
+      out[1] = 1;
+    } else {
+      const y = Math.ceil(w / MAX_WORKGROUPS_PER_DIM);
+      if (y > MAX_WORKGROUPS_PER_DIM) throw new Error(`kernel '${name}': ${w} workgroups is too many for one dispatch`);
+      out[0] = Math.ceil(w / y);
+      out[1] = y;
+    }
+    out[2] = 1;
+    return out;
   }
 
   private endPass(): void {
