@@ -6,10 +6,13 @@ import { printTable, row, timeIt, type BenchRow } from './harness.js';
 
 interface ConvCase {
   name: string;
+  /** For a transposed conv: the geometry of the conv it transposes (x = the deconv's output). */
   x: [number, number, number, number];
   w: [number, number, number, number];
   stride?: number;
   pad?: [number, number, number, number];
+  /** Transposed conv: its forward is the data-gradient kernel, its data gradient the forward kernel. */
+  transposed?: boolean;
 }
 
 const F = 160;
@@ -21,6 +24,8 @@ export const CONV_CASES: ConvCase[] = [
   { name: 'nin 1x1 32x32 320->160', x: [16, 32, 32, 2 * F], w: [1, 1, 2 * F, F] },
   { name: 'down 2x3 s2 32->16 160->160', x: [16, 32, 32, F], w: [2, 3, F, F], stride: 2, pad: [1, 0, 1, 1] },
   { name: 'down 2x2 s2 32->16 160->160', x: [16, 32, 32, F], w: [2, 2, F, F], stride: 2, pad: [1, 0, 1, 0] },
+  { name: 'up (deconv) 2x3 s2 16->32 160->160', x: [16, 32, 32, F], w: [2, 3, F, F], stride: 2, pad: [0, 1, 1, 1], transposed: true },
+  { name: 'up (deconv) 2x2 s2 16->32 160->160', x: [16, 32, 32, F], w: [2, 2, F, F], stride: 2, pad: [0, 1, 0, 1], transposed: true },
   { name: 'conv3x3 B16 32x32 64->64', x: [16, 32, 32, 64], w: [3, 3, 64, 64], pad: [1, 1, 1, 1] },
   { name: 'conv3x3 B16 16x16 160->160', x: [16, 16, 16, F], w: [3, 3, F, F], pad: [1, 1, 1, 1] },
 ];
@@ -38,11 +43,10 @@ export async function benchConv(engine: Engine, filter?: string, variants?: stri
     for (const v of names) {
       let total = 0;
       const forced = v === 'auto' ? undefined : v;
-      const passes: [string, () => Tensor][] = [
-        ['fwd', () => ops.convKernels.forward(x, w, null, g, forced)],
-        ['dgrad', () => ops.convKernels.dataGrad(dy, w, null, g, forced)],
-        ['wgrad', () => ops.convKernels.weightGrad(x, dy, g, c.w, forced)],
-      ];
+      const fwd: [string, () => Tensor] = ['fwd', () => ops.convKernels.forward(x, w, null, g, forced)];
+      const dgrad: [string, () => Tensor] = ['dgrad', () => ops.convKernels.dataGrad(dy, w, null, g, forced)];
+      const wgrad: [string, () => Tensor] = ['wgrad', () => ops.convKernels.weightGrad(x, dy, g, c.w, forced)];
+      const passes: [string, () => Tensor][] = c.transposed ? [['fwd', dgrad[1]], ['dgrad', fwd[1]], wgrad] : [fwd, dgrad, wgrad];
       for (const [pass, fn] of passes) {
         let out: Tensor | null = null;
         const ms = await timeIt(engine, () => {
