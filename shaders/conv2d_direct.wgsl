@@ -141,6 +141,8 @@ fn main(@builtin(local_invocation_id) lid: vec3u, @builtin(workgroup_id) wid: ve
       let oy1 = max(qy1, vec4i(0)) / s; let ox1 = max(qx1, vec4i(0)) / s;
       let v0 = ok0 & inside(oy0, ox0, params.Ho, params.Wo);
       let v1 = ok1 & inside(oy1, ox1, params.Ho, params.Wo);
+      // With stride 2 most (pixel, tap) pairs have no source: skip a tap none of this invocation's rows use.
+      if (!any(v0) && !any(v1)) { continue; }
       let f0 = select(vec4f(0.0), vec4f(1.0), v0);
       let f1 = select(vec4f(0.0), vec4f(1.0), v1);
       let base0 = select(vec4u(0u), ((p0.b * params.Ho + vec4u(oy0)) * params.Wo + vec4u(ox0)) * Cout, v0);
