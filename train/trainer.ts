@@ -101,10 +101,16 @@ export interface TrainResult {
 
 export type Logger = (line: string) => void;
 
-/** Resize images to `size`: integer-factor average pooling when larger, centred zero padding when smaller. */
+/**
+ * Resize images to `size`: centred zero padding when smaller, integer-factor average pooling when larger (after
+ * padding up to a multiple of `size` when needed: Fashion-MNIST's 28x28 becomes 32x32, or 8x8 for `tiny`).
+ */
 export function fitImages(set: ImageSet, size: number): ImageSet {
   const { height: h, width: w, channels: c, count } = set;
   if (h === size && w === size) return set;
+  if (h > size && w > size && (h % size !== 0 || w % size !== 0) && h === w) {
+    return fitImages(fitImages(set, Math.ceil(h / size) * size), size);
+  }
   const out = new Uint8Array(count * size * size * c);
   if (h >= size && w >= size && h % size === 0 && w % size === 0) {
     const f = h / size;
