@@ -1,6 +1,6 @@
 // Matmul kernel variants (shaders/matmul_*.wgsl). All share the binding interface:
 // params (uniform), a, b (read storage), c (read_write storage); override TRANS_A, TRANS_B.
-// Pick the first variant in the list whose supports() is true.
+// engine/ops/matmul.ts picks the first variant in MATMUL_VARIANTS whose supports() is true (or one by name).
 export interface MatmulVariant {
   name: string;
   /** file name relative to shaders/ */
@@ -39,11 +39,3 @@ export const MATMUL_NAIVE: MatmulVariant = tiled('naive', 'matmul_naive.wgsl', 1
 export const MATMUL_VARIANTS: readonly MatmulVariant[] = [MATMUL_TILED, MATMUL_TILED_SHARED, MATMUL_NAIVE];
 /** Suggested order on discrete/integrated GPUs (not measured here: no GPU available). */
 export const MATMUL_VARIANTS_GPU: readonly MatmulVariant[] = [MATMUL_TILED_SHARED, MATMUL_TILED, MATMUL_NAIVE];
-
-export function pickMatmulVariant(
-  M: number, N: number, K: number, transA: boolean, transB: boolean,
-  variants: readonly MatmulVariant[] = MATMUL_VARIANTS,
-): MatmulVariant {
-  for (const v of variants) if (v.supports(M, N, K, transA, transB)) return v;
-  return MATMUL_NAIVE;
-}
