@@ -34,6 +34,9 @@ optimisation
   --pixelcnn-pretrain N next N steps train the PixelCNN alone, conditioned on the detached VAE output (default 0)
   --drop-aux-at N       control experiment: from step N on, the auxiliary loss is dropped from the objective
   --train-images N      use only the first N training images
+  --agave-samples N     after training, draw N AGAVE samples: z from the prior, then H*W PixelCNN passes
+                        conditioned on f(z) (agave-samples.png; slow on a CPU: 1,024 passes at 32x32). With
+                        --resume and --steps equal to the checkpoint's step it only samples.
 
 output and control
   --out DIR             output folder: metrics.jsonl, samples-step*.png, checkpoint.agave (default runs/default)
@@ -88,6 +91,7 @@ export function parseOptions(argv: string[]): TrainOptions | 'help' | 'check-gpu
       'pixelcnn-pretrain': { type: 'string' },
       'drop-aux-at': { type: 'string' },
       'train-images': { type: 'string' },
+      'agave-samples': { type: 'string' },
       out: { type: 'string' },
       'eval-every': { type: 'string' },
       'eval-images': { type: 'string' },
@@ -133,6 +137,7 @@ export function parseOptions(argv: string[]): TrainOptions | 'help' | 'check-gpu
   const limit = values['time-limit'] !== undefined ? num('time-limit', values['time-limit'], 0) : values.steps === undefined ? 9 : 0;
   if (limit > 0) o.timeLimitMinutes = limit;
   if (values['train-images'] !== undefined) o.trainImages = int('train-images', values['train-images'], 1, 1);
+  if (values['agave-samples'] !== undefined) o.agaveSamples = int('agave-samples', values['agave-samples'], 0, 0);
   if (!(o.emaDecay >= 0 && o.emaDecay < 1)) throw new Error(`--ema must be in [0, 1), got ${o.emaDecay}`);
   if (o.dropout !== undefined && !(o.dropout >= 0 && o.dropout < 1)) throw new Error(`--dropout must be in [0, 1), got ${o.dropout}`);
   return o;

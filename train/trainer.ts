@@ -4,7 +4,7 @@
 import { existsSync, mkdirSync } from 'node:fs';
 import { join } from 'node:path';
 import { Engine, ParameterSet, ops, type Tensor } from '../engine/index.js';
-import { Agave, Ctx, type Phase } from '../model/agave.js';
+import { Agave, Ctx, toPixels, type Phase } from '../model/agave.js';
 import { CONFIGS, type ConfigName } from '../model/config.js';
 import type { AuxVariant } from '../engine/ops/aux_image.js';
 import { BatchOrder, gatherBatch, loadDataset, type BatchOrderState, type ImageSet } from './data.js';
@@ -37,6 +37,8 @@ export interface TrainOptions {
   logEvery: number;
   /** Use at most this many training images (e.g. the overfitting test). */
   trainImages?: number;
+  /** After training, draw this many AGAVE samples (z ~ prior, PixelCNN run autoregressively on f(z)). */
+  agaveSamples?: number;
 }
 
 /** The settings a resume must match exactly (others, like steps or the output folder, may change). */
@@ -276,6 +278,7 @@ export async function train(o: TrainOptions, log: Logger = console.log): Promise
         break;
       }
     }
+    if (o.agaveSamples) await sampleAgave(engine, model, params, o, log);
     log(`done: ${step} steps in ${formatDuration((performance.now() - start) / 1000)}; outputs in ${o.out}`);
     return result;
   } finally {
@@ -340,6 +343,60 @@ async function evaluate(engine: Engine, model: Agave, params: ParameterSet, test
       `on ${counted} images, EMA weights, ${((performance.now() - t0) / 1000).toFixed(1)} s; grid ${png}`,
   );
   return rec;
+}
+
+/**
+ * AGAVE samples (MODEL_SPEC §1.5): z from the IAF-VAE prior, f(z) the decoder mean (not a sample of y), then the
+ * PixelCNN run autoregressively conditioned on f(z): H*W network passes, each writing one raster position of
+ * every image (DMOL sampler, EMA weights, no dropout). Writes agave-samples.png: f(z) above its samples x.
+ */
+export async function sampleAgave(engine: Engine, model: Agave, params: ParameterSet, o: TrainOptions, log: Logger): Promise<Float32Array> {
+  const n = o.agaveSamples ?? 8;
+  const S = model.cfg.imageSize;
+  const C = model.channels;
+  const t0 = performance.now();
+  const out = await params.withEma(async () => {
+    const ctx = new Ctx(engine, params, false, false, { p: 0, seed: o.seed }, 0xa0000000);
+    const fz = engine.noGrad(() => model.auxMean(model.vae.sample(ctx, n))).keep();
+    const cond = engine.noGrad(() => model.conditioning(fz)).keep();
+    const canvas = engine.zeros([n, S, S, C]).keep();
+    const stream = ctx.nextStream();
+    for (let row = 0; row < S; row++) {
+      for (let col = 0; col < S; col++) {
+        engine.scope(() => {
+          const p = engine.noGrad(() => model.pixelcnn.forward(ctx, canvas, cond));
+          ops.dmolSample(p, model.cfg.pixelcnn.mixtures, { seed: o.seed, stream, position: { row, col }, canvas });
+          return undefined;
+        });
+      }
+      await engine.sync();
+      if (row % 8 === 7 || row === S - 1) log(`sampling: row ${row + 1}/${S} (${((performance.now() - t0) / 1000).toFixed(0)} s)`);
+    }
+    const pixels = engine.noGrad(() => ops.clamp(ops.mulScalar(ops.addScalar(canvas, 1), 127.5), 0, 255));
+    const x = await pixels.read();
+    const f = await engine.noGrad(() => toPixels(fz)).read();
+    for (const t of [fz, cond, canvas, pixels]) t.dispose();
+    return { x, f };
+  });
+  const k = n;
+  const size = S * S * C;
+  const show = new Uint8Array(2 * k * size);
+  const a = model.auxSize;
+  const ac = model.auxChannels;
+  const fac = S / a;
+  for (let i = 0; i < k; i++)
+    for (let y = 0; y < S; y++)
+      for (let xx = 0; xx < S; xx++)
+        for (let ch = 0; ch < C; ch++) {
+          const src = ((i * a + Math.floor(y / fac)) * a + Math.floor(xx / fac)) * ac + (ac === 1 ? 0 : ch);
+          show[i * size + (y * S + xx) * C + ch] = Math.round(out.f[src]!);
+          show[(k + i) * size + (y * S + xx) * C + ch] = Math.round(out.x[i * size + (y * S + xx) * C + ch]!);
+        }
+  const grid = imageGrid(show, 2 * k, S, S, C, k, 2, ['f(z)', 'x']);
+  const path = join(o.out, 'agave-samples.png');
+  writePngAtomic(path, encodePng(grid.pixels, grid.width, grid.height, grid.channels));
+  log(`${n} AGAVE samples (${S * S} PixelCNN passes) in ${formatDuration((performance.now() - t0) / 1000)}: ${path}`);
+  return out.x;
 }
 
 function writeGrid(path: string, g: { originals: Uint8Array; recon: Float32Array; samples: Float32Array; k: number }, model: Agave, size: number, c: number): void {

@@ -81,6 +81,16 @@ describe('training loop', () => {
   }, 600_000);
 });
 
+describe('AGAVE sampling', () => {
+  it('draws samples with one PixelCNN pass per pixel, conditioned on f(z) of prior z, and writes the grid', async () => {
+    const dir = mkdtempSync(join(tmpdir(), 'agave-sample-'));
+    const lines: string[] = [];
+    await train(opts(dir, { steps: 1, agaveSamples: 2 }), (l) => lines.push(l));
+    expect(lines.join('\n')).toMatch(/2 AGAVE samples \(64 PixelCNN passes\)/);
+    expect(existsSync(join(dir, 'agave-samples.png'))).toBe(true);
+  }, 300_000);
+});
+
 describe('CLI options', () => {
   it('parses defaults and flags, documents every flag, rejects bad values', () => {
     const o = parseOptions([]);
