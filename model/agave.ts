@@ -37,6 +37,8 @@ export interface LossTerms {
   auxNll: Tensor;
   klTrue: Tensor;
   klObjective: Tensor;
+  /** Per image [B]: -log p(x|z) of the PixelCNN (null in the 'vae' phase) and the true KL (log q - log p). */
+  perImage: { pixelcnnNll: Tensor | null; kl: Tensor };
 }
 
 export class Agave {
@@ -112,10 +114,12 @@ export class Agave {
     if (!klTrue || !klObjective) throw new Error('AGAVE: the VAE produced no stochastic layer');
     const klMean = ops.mean(klTrue);
     let pixelcnnNll: Tensor | null = null;
+    let pixelcnnPerImage: Tensor | null = null;
     if (opt.phase !== 'vae') {
       const x = Agave.pixelcnnInput(x255);
       const params = this.pixelcnn.forward(ctx, x, this.conditioning(fz));
-      pixelcnnNll = ops.neg(ops.mean(ops.dmolLogLikelihood(params, x, this.cfg.pixelcnn.mixtures)));
+      pixelcnnPerImage = ops.neg(ops.dmolLogLikelihood(params, x, this.cfg.pixelcnn.mixtures));
+      pixelcnnNll = ops.mean(pixelcnnPerImage);
     }
     const parts: Tensor[] = [];
     if (pixelcnnNll) parts.push(pixelcnnNll);
@@ -125,7 +129,7 @@ export class Agave {
     }
     let loss = parts[0]!;
     for (const p of parts.slice(1)) loss = ops.add(loss, p);
-    return { loss: ops.reshape(loss, [1]), pixelcnnNll, auxNll, klTrue: klMean, klObjective };
+    return { loss: ops.reshape(loss, [1]), pixelcnnNll, auxNll, klTrue: klMean, klObjective, perImage: { pixelcnnNll: pixelcnnPerImage, kl: klTrue } };
   }
 
   /** VAE samples: f(z) with z from the prior, in 0..255 at the auxiliary resolution. */

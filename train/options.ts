@@ -42,6 +42,8 @@ output and control
   --out DIR             output folder: metrics.jsonl, samples-step*.png, checkpoint.agave (default runs/default)
   --eval-every N        evaluate every N steps and at the end (default 40)
   --eval-images N       test images per evaluation (default 96)
+  --iw-samples K        the final evaluation also reports the importance-weighted bound with K samples
+                        (MODEL_SPEC §4; the paper used 150; costs K evaluations) (default 1: off)
   --checkpoint-every N  write a checkpoint every N steps and at the end (default 40)
   --resume              continue from OUT/checkpoint.agave (same settings required; --steps may grow)
   --time-limit MIN      stop after MIN minutes with a checkpoint (continue with --resume); default 9 when
@@ -92,6 +94,7 @@ export function parseOptions(argv: string[]): TrainOptions | 'help' | 'check-gpu
       'drop-aux-at': { type: 'string' },
       'train-images': { type: 'string' },
       'agave-samples': { type: 'string' },
+      'iw-samples': { type: 'string' },
       out: { type: 'string' },
       'eval-every': { type: 'string' },
       'eval-images': { type: 'string' },
@@ -137,6 +140,7 @@ export function parseOptions(argv: string[]): TrainOptions | 'help' | 'check-gpu
   const limit = values['time-limit'] !== undefined ? num('time-limit', values['time-limit'], 0) : values.steps === undefined ? 9 : 0;
   if (limit > 0) o.timeLimitMinutes = limit;
   if (values['train-images'] !== undefined) o.trainImages = int('train-images', values['train-images'], 1, 1);
+  if (values['iw-samples'] !== undefined) o.iwSamples = int('iw-samples', values['iw-samples'], 1, 1);
   if (values['agave-samples'] !== undefined) o.agaveSamples = int('agave-samples', values['agave-samples'], 0, 0);
   if (!(o.emaDecay >= 0 && o.emaDecay < 1)) throw new Error(`--ema must be in [0, 1), got ${o.emaDecay}`);
   if (o.dropout !== undefined && !(o.dropout >= 0 && o.dropout < 1)) throw new Error(`--dropout must be in [0, 1), got ${o.dropout}`);

@@ -39,6 +39,8 @@ export interface TrainOptions {
   trainImages?: number;
   /** After training, draw this many AGAVE samples (z ~ prior, PixelCNN run autoregressively on f(z)). */
   agaveSamples?: number;
+  /** Importance samples for the final evaluation's IWAE bound (MODEL_SPEC §4; the paper used 150). */
+  iwSamples?: number;
 }
 
 /** The settings a resume must match exactly (others, like steps or the output folder, may change). */
@@ -88,6 +90,9 @@ export interface StepRecord {
 export interface EvalRecord {
   step: number;
   testBitsPerDim: number;
+  /** Importance-weighted bound with K samples (final evaluation, when iwSamples > 1). */
+  iwBitsPerDim?: number;
+  iwSamples?: number;
   pixelcnn: number;
   kl: number;
   aux: number;
@@ -269,7 +274,7 @@ export async function train(o: TrainOptions, log: Logger = console.log): Promise
         windowImages = 0;
       }
       const last = step + 1 === o.steps;
-      if ((step + 1) % o.evalEvery === 0 || last) result.evals.push(await evaluate(engine, model, params, testSet, o, step + 1, log, metricsPath));
+      if ((step + 1) % o.evalEvery === 0 || last) result.evals.push(await evaluate(engine, model, params, testSet, o, step + 1, log, metricsPath, last ? (o.iwSamples ?? 1) : 1));
       if ((step + 1) % o.checkpointEvery === 0 || last) await save(step + 1);
       if (performance.now() > deadline && !last) {
         await save(step + 1);
@@ -292,7 +297,7 @@ export async function train(o: TrainOptions, log: Logger = console.log): Promise
  * -log p(x|z) (PixelCNN) + KL, over D = C*H*W; also the auxiliary NLL. Writes a PNG grid of test images,
  * VAE reconstructions and VAE samples.
  */
-async function evaluate(engine: Engine, model: Agave, params: ParameterSet, test: ImageSet, o: TrainOptions, step: number, log: Logger, metricsPath: string): Promise<EvalRecord> {
+async function evaluate(engine: Engine, model: Agave, params: ParameterSet, test: ImageSet, o: TrainOptions, step: number, log: Logger, metricsPath: string, iw = 1): Promise<EvalRecord> {
   const size = model.cfg.imageSize;
   const c = test.channels;
   const n = Math.min(o.evalImages, test.count);
@@ -301,19 +306,37 @@ async function evaluate(engine: Engine, model: Agave, params: ParameterSet, test
   let kl = 0;
   let aux = 0;
   let counted = 0;
+  let iwNats = 0;
   const t0 = performance.now();
   const grid = await params.withEma(async () => {
     for (let s = 0; s < n; s += batch) {
       const idx = Array.from({ length: Math.min(batch, n - s) }, (_, i) => s + i);
-      const v = await engine.asyncScope(async () => {
-        const x = engine.tensor(gatherBatch(test, idx), [idx.length, size, size, c]);
-        const ctx = new Ctx(engine, params, false, false, { p: 0, seed: o.seed }, 0x80000000 + s);
-        const t = engine.noGrad(() => model.loss(ctx, x, { lambda: 1, phase: 'joint', useAux: true }));
-        return engine.noGrad(() => ops.concat([t.pixelcnnNll!, t.klTrue, t.auxNll].map((p) => ops.reshape(p, [1])), 0)).read();
-      });
-      pc += v[0]! * idx.length;
-      kl += v[1]! * idx.length;
-      aux += v[2]! * idx.length;
+      // log w_k = log p(x|z_k) + log p(z_k) - log q(z_k|x) per image, for K independent z_k ~ q (sample 0 is
+      // also the single-sample bound); IWAE = logsumexp_k log w_k - log K (Burda et al.), in float64 here.
+      const logw: Float32Array[] = [];
+      for (let k = 0; k < iw; k++) {
+        const v = await engine.asyncScope(async () => {
+          const x = engine.tensor(gatherBatch(test, idx), [idx.length, size, size, c]);
+          const ctx = new Ctx(engine, params, false, false, { p: 0, seed: o.seed }, 0x80000000 + s + k * 0x100000);
+          const t = engine.noGrad(() => model.loss(ctx, x, { lambda: 1, phase: 'joint', useAux: true }));
+          const parts = [t.perImage.pixelcnnNll!, t.perImage.kl, ops.reshape(t.auxNll, [1])];
+          return engine.noGrad(() => ops.concat(parts, 0)).read();
+        });
+        const m = idx.length;
+        logw.push(v.subarray(0, m).map((nll, i) => -(nll + v[m + i]!)));
+        if (k === 0) {
+          for (let i = 0; i < m; i++) {
+            pc += v[i]!;
+            kl += v[m + i]!;
+          }
+          aux += v[2 * m]! * m;
+        }
+      }
+      for (let i = 0; i < idx.length; i++) {
+        const ws = logw.map((l) => l[i]!);
+        const mx = Math.max(...ws);
+        iwNats += -(mx + Math.log(ws.reduce((a, w) => a + Math.exp(w - mx), 0)) - Math.log(iw));
+      }
       counted += idx.length;
     }
     // Grid: 8 test images, their reconstructions, 8 VAE samples (decoder means f(z), z from the prior).
@@ -335,12 +358,16 @@ async function evaluate(engine: Engine, model: Agave, params: ParameterSet, test
     aux: bitsPerDim(aux / counted, model.auxDims),
     images: counted,
   };
+  if (iw > 1) {
+    rec.iwBitsPerDim = bitsPerDim(iwNats / counted, model.dims);
+    rec.iwSamples = iw;
+  }
   appendJsonl(metricsPath, { type: 'eval', ...rec });
   const png = join(o.out, `samples-step${String(step).padStart(6, '0')}.png`);
   writeGrid(png, grid, model, size, c);
   log(
     `eval @ step ${step}: test ${rec.testBitsPerDim.toFixed(3)} bits/dim (pixelcnn ${rec.pixelcnn.toFixed(3)} + kl ${rec.kl.toFixed(3)}; aux ${rec.aux.toFixed(3)}) ` +
-      `on ${counted} images, EMA weights, ${((performance.now() - t0) / 1000).toFixed(1)} s; grid ${png}`,
+      `${rec.iwBitsPerDim !== undefined ? `importance-weighted (K=${iw}) ${rec.iwBitsPerDim.toFixed(3)}; ` : ''}on ${counted} images, EMA weights, ${((performance.now() - t0) / 1000).toFixed(1)} s; grid ${png}`,
   );
   return rec;
 }
