@@ -36,10 +36,13 @@ export function wgradChunk(p: ConvProblem, tiles: number): number {
 
 const cdiv = (a: number, b: number): number => Math.ceil(a / b);
 
-/** GEMM sizes (M, N) of each kind (wgrad: per tap, one tap per workgroup z in the direct kernel). */
+/**
+ * GEMM sizes (M, N) of each kind (wgrad: per tap, one tap per workgroup z in the direct kernel; dgrad: the
+ * direct kernel's stride-phase-sorted rows, padded to stride x stride grids of ceil(H/s) x ceil(W/s)).
+ */
 function gemmMN(kind: ConvKernelKind, p: ConvProblem): [number, number] {
   if (kind === 'fwd') return [p.B * p.Ho * p.Wo, p.Cout];
-  if (kind === 'dgrad') return [p.B * p.H * p.W, p.Cin];
+  if (kind === 'dgrad') return [p.B * p.stride * p.stride * Math.ceil(p.H / p.stride) * Math.ceil(p.W / p.stride), p.Cin];
   return [p.Cin, p.Cout];
 }
 

@@ -6,8 +6,9 @@
 // clamped for loading (loads stay in bounds, no branches in the K loop) and masked on the store.
 //   MODE 0 forward: rows = output pixels (b, oy, ox), cols = Cout, K = taps x Cin. Per tap, each row's input
 //          pixel and its validity are computed once; the inner loop over Cin is two multiplies per load.
-//   MODE 1 dgrad:   rows = input pixels (b, iy, ix), cols = Cin, K = taps x Cout. Per tap, each row finds
-//          the output pixel it came from (stride divisibility, bounds) once.
+//   MODE 1 dgrad:   rows = input pixels sorted by stride phase (see decode_dgrad), cols = Cin, K = taps x
+//          Cout. Per tap, each row finds the output pixel it came from (stride divisibility, bounds) once, and
+//          taps reaching none of an invocation's rows are skipped.
 //   MODE 2 wgrad:   one tap per workgroup z; rows = Cin, cols = Cout, K = output pixels, split into chunks
 //          of k_chunk (z = split * T + tap; partial sums [splits, T, Cin, Cout] are summed afterwards, so small
 //          layers still spread over many workgroups). Per K step one shifted input pixel (one bounds check)
@@ -36,7 +37,7 @@ fn tap(t: u32) -> vec2i {
 
 fn mn() -> vec2u {
   switch MODE {
-    case 1u: { return vec2u(params.B * params.H * params.W, params.Cin); }
+    case 1u: { return vec2u(dgrad_rows(), params.Cin); }
     case 2u: { return vec2u(params.Cin, params.Cout); }
     default: { return vec2u(params.B * params.Ho * params.Wo, params.Cout); }
   }
@@ -49,6 +50,38 @@ fn rows4(row0: u32, ty: u32, h: u32, M: u32) -> vec4u {
 }
 
 struct Pix { b: vec4u, y: vec4i, x: vec4i }
+
+// MODE 1 walks input pixels sorted by stride phase: row m = (((b * S + py) * S + px) * Hs + qy) * Ws + qx for
+// pixel (qy * S + py, qx * S + px), S = STRIDE, Hs = ceil(H / S), Ws = ceil(W / S). Neighbouring rows then share
+// their phase, so they share the taps that reach an output pixel and the other taps are skipped whole (with
+// stride 2, 3 of 4). Rows past the image edge (phase grids are padded to Hs x Ws) are masked.
+fn dgrad_rows() -> u32 {
+  return params.B * STRIDE * STRIDE * ((params.H + STRIDE - 1u) / STRIDE) * ((params.W + STRIDE - 1u) / STRIDE);
+}
+
+fn decode_dgrad(m: vec4u) -> Pix {
+  let hs = (params.H + STRIDE - 1u) / STRIDE;
+  let ws = (params.W + STRIDE - 1u) / STRIDE;
+  var p: Pix;
+  let qx = m % ws;
+  var r = m / ws;
+  let qy = r % hs;
+  r = r / hs;
+  let px = r % STRIDE;
+  r = r / STRIDE;
+  let py = r % STRIDE;
+  p.b = r / STRIDE;
+  p.y = vec4i(qy * STRIDE + py);
+  p.x = vec4i(qx * STRIDE + px);
+  return p;
+}
+
+/** Destination row (input pixel index) of a MODE 1 row, or 0xffffffff past the image edge. */
+fn dgrad_dest(m: u32) -> u32 {
+  let p = decode_dgrad(vec4u(m));
+  if (p.y.x >= i32(params.H) || p.x.x >= i32(params.W)) { return 0xffffffffu; }
+  return (p.b.x * params.H + u32(p.y.x)) * params.W + u32(p.x.x);
+}
 
 fn decode(m: vec4u, h: u32, w: u32) -> Pix {
   var p: Pix;
@@ -128,8 +161,10 @@ fn main(@builtin(local_invocation_id) lid: vec3u, @builtin(workgroup_id) wid: ve
       }
     }
   } else if (MODE == 1u) {
-    let p0 = decode(m0, params.H, params.W);
-    let p1 = decode(m1, params.H, params.W);
+    let p0 = decode_dgrad(m0);
+    let p1 = decode_dgrad(m1);
+    let row0_ok = (p0.y < vec4i(i32(params.H))) & (p0.x < vec4i(i32(params.W)));
+    let row1_ok = (p1.y < vec4i(i32(params.H))) & (p1.x < vec4i(i32(params.W)));
     for (var t = 0u; t < params.T; t++) {
       let kk = tap(t);
       let qy0 = p0.y + pt - kk.x; let qx0 = p0.x + pl - kk.y;
@@ -139,9 +174,9 @@ fn main(@builtin(local_invocation_id) lid: vec3u, @builtin(workgroup_id) wid: ve
       let ok1 = (qy1 >= vec4i(0)) & (qx1 >= vec4i(0)) & (vec4u(max(qy1, vec4i(0))) % STRIDE == vec4u(0u)) & (vec4u(max(qx1, vec4i(0))) % STRIDE == vec4u(0u));
       let oy0 = max(qy0, vec4i(0)) / s; let ox0 = max(qx0, vec4i(0)) / s;
       let oy1 = max(qy1, vec4i(0)) / s; let ox1 = max(qx1, vec4i(0)) / s;
-      let v0 = ok0 & inside(oy0, ox0, params.Ho, params.Wo);
-      let v1 = ok1 & inside(oy1, ox1, params.Ho, params.Wo);
-      // With stride 2 most (pixel, tap) pairs have no source: skip a tap none of this invocation's rows use.
+      let v0 = ok0 & row0_ok & inside(oy0, ox0, params.Ho, params.Wo);
+      let v1 = ok1 & row1_ok & inside(oy1, ox1, params.Ho, params.Wo);
+      // Skip a tap none of this invocation's rows reach (most taps, with stride 2 and phase-sorted rows).
       if (!any(v0) && !any(v1)) { continue; }
       let f0 = select(vec4f(0.0), vec4f(1.0), v0);
       let f1 = select(vec4f(0.0), vec4f(1.0), v1);
@@ -194,8 +229,14 @@ fn main(@builtin(local_invocation_id) lid: vec3u, @builtin(workgroup_id) wid: ve
   let r0 = row0 + 4u * ty;
   let r1 = row0 + 4u * (ty + WGY);
   for (var q = 0u; q < 4u; q++) {
-    store_row_at(obase, r0 + q, c0, c1, M, N, acc00[q], acc01[q]);
-    store_row_at(obase, r1 + q, c0, c1, M, N, acc10[q], acc11[q]);
+    var d0 = r0 + q;
+    var d1 = r1 + q;
+    if (MODE == 1u) {
+      d0 = select(0xffffffffu, dgrad_dest(d0), d0 < M);
+      d1 = select(0xffffffffu, dgrad_dest(d1), d1 < M);
+    }
+    store_row_at(obase, d0, c0, c1, M, N, acc00[q], acc01[q]);
+    store_row_at(obase, d1, c0, c1, M, N, acc10[q], acc11[q]);
   }
 }
 
