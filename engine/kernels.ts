@@ -12,6 +12,7 @@ import reduce from '../shaders/reduce.wgsl';
 import reduce_backward from '../shaders/reduce_backward.wgsl';
 import strided_copy from '../shaders/strided_copy.wgsl';
 import philox from '../shaders/philox.wgsl';
+import philoxLib from '../shaders/philox_lib.wgsl';
 import conv2d_naive_fwd from '../shaders/conv2d_naive_fwd.wgsl';
 import conv2d_tiled from '../shaders/conv2d_tiled.wgsl';
 import conv2d_direct from '../shaders/conv2d_direct.wgsl';
@@ -23,7 +24,10 @@ import matmul_tiled from '../shaders/matmul_tiled.wgsl';
 import matmul_tiled_shared from '../shaders/matmul_tiled_shared.wgsl';
 
 
-const k = (name: string, code: string): KernelSource => ({ name, code });
+const k = (name: string, code: string, prelude?: string): KernelSource => (prelude ? { name, code, prelude } : { name, code });
+
+/** Shared WGSL libraries, prepended to the kernels that use them. */
+export const WGSL_LIBS = { philox: philoxLib } as const;
 
 export const KERNELS = {
   fill: k('fill', fill),
@@ -36,7 +40,7 @@ export const KERNELS = {
   reduce: k('reduce', reduce),
   reduce_backward: k('reduce_backward', reduce_backward),
   strided_copy: k('strided_copy', strided_copy),
-  philox: k('philox', philox),
+  philox: k('philox', philox, philoxLib),
   conv2d_naive_fwd: k('conv2d_naive_fwd', conv2d_naive_fwd),
   conv2d_tiled: k('conv2d_tiled', conv2d_tiled),
   conv2d_direct: k('conv2d_direct', conv2d_direct),

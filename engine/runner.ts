@@ -13,6 +13,13 @@ export interface KernelSource {
   /** File name without extension; names the kernel in errors and timings. */
   readonly name: string;
   readonly code: string;
+  /** Shared WGSL functions prepended to `code` (e.g. shaders/philox_lib.wgsl): WGSL has no include. */
+  readonly prelude?: string;
+}
+
+/** The WGSL compiled for a kernel: its prelude, then its own file. */
+export function fullSource(kernel: KernelSource): string {
+  return kernel.prelude ? `${kernel.prelude}\n${kernel.code}` : kernel.code;
 }
 
 /** Anything bindable as a storage buffer (a Tensor is one): the pooled buffer and the byte range used. */
@@ -100,7 +107,8 @@ interface ReflectType {
 }
 
 function reflectShader(device: GPUDevice, kernel: KernelSource): ShaderInfo {
-  const reflect = new WgslReflect(kernel.code);
+  const code = fullSource(kernel);
+  const reflect = new WgslReflect(code);
   const entries = reflect.entry.compute;
   if (entries.length !== 1) throw new Error(`shader '${kernel.name}': expected exactly one @compute entry point, found ${entries.length}`);
   let uniform: UniformInfo | null = null;
@@ -133,7 +141,7 @@ function reflectShader(device: GPUDevice, kernel: KernelSource): ShaderInfo {
     storage.push({ name: s.name, binding: s.binding, readOnly });
     layoutEntries.push({ binding: s.binding, visibility: GPUShaderStage.COMPUTE, buffer: { type: readOnly ? 'read-only-storage' : 'storage' } });
   }
-  const module = device.createShaderModule({ code: kernel.code, label: kernel.name });
+  const module = device.createShaderModule({ code, label: kernel.name });
   const bindGroupLayout = device.createBindGroupLayout({ entries: layoutEntries, label: kernel.name });
   const layout = device.createPipelineLayout({ bindGroupLayouts: [bindGroupLayout], label: kernel.name });
   const overrides = new Set(reflect.overrides.map((o) => o.name));
@@ -142,6 +150,8 @@ function reflectShader(device: GPUDevice, kernel: KernelSource): ShaderInfo {
 
 export class Runner {
   private shaders = new Map<string, ShaderInfo>();
+  /** Lines of each kernel's prelude, to report WGSL errors in lines of the kernel's own file. */
+  private preludeLines = new Map<string, number>();
   private pipelines = new Map<string, PipelineEntry>();
   private pipelinesFast = new Map<string, PipelineEntry>();
   private currentPipeline: GPUComputePipeline | null = null;
@@ -186,7 +196,7 @@ export class Runner {
     this.arena = device.createBuffer({ size: ARENA_BYTES, usage: GPUBufferUsage.UNIFORM | GPUBufferUsage.COPY_DST, label: 'uniform-arena' });
     device.addEventListener('uncapturederror', (ev) => {
       const e = (ev as GPUUncapturedErrorEvent).error;
-      this.pendingError ??= new Error(`WebGPU error (last kernel dispatched: '${this.lastKernel}'): ${e.message}`);
+      this.pendingError ??= new Error(`WebGPU error (last kernel dispatched: '${this.lastKernel}'): ${this.fileLines(e.message)}`);
     });
     void device.lost.then((info) => {
       if (info.reason === 'destroyed') {
@@ -210,6 +220,17 @@ export class Runner {
     return this.timing !== null;
   }
 
+  /** Rewrite a WGSL parse error's ':line:col' (of prelude + file) as 'name.wgsl:line:col' of the kernel's file. */
+  private fileLines(message: string): string {
+    const m = /ShaderModule(?:Descriptor)? "+([\w.-]+)"+/.exec(message);
+    const prelude = m ? this.preludeLines.get(m[1]!) : undefined;
+    if (!m || prelude === undefined) return message;
+    return message.replace(/WGSL: :(\d+):(\d+)/, (_all, line: string, col: string) => {
+      const l = Number(line) - prelude;
+      return l > 0 ? `WGSL: ${m[1]}.wgsl:${l}:${col}` : `WGSL: ${m[1]} prelude:${line}:${col}`;
+    });
+  }
+
   /** Throw a stored asynchronous GPU error (validation, out-of-memory, device loss). */
   checkErrors(): void {
     if (this.lostError) throw this.lostError;
@@ -223,12 +244,17 @@ export class Runner {
   private shaderInfo(kernel: KernelSource): ShaderInfo {
     let info = this.shaders.get(kernel.name);
     if (!info) {
+      // Known before the module is created: Dawn may report a parse error during createShaderModule itself.
+      this.preludeLines.set(kernel.name, kernel.prelude ? kernel.prelude.split('\n').length : 0);
       info = reflectShader(this.device, kernel);
       this.shaders.set(kernel.name, info);
       void info.module.getCompilationInfo().then((ci) => {
         const errors = ci.messages.filter((m) => m.type === 'error');
         if (errors.length) {
-          const text = errors.map((m) => `${kernel.name}.wgsl:${m.lineNum}:${m.linePos}: ${m.message}`).join('\n');
+          // Report lines of the kernel's own file (the prelude's lines come first).
+          const preludeLines = this.preludeLines.get(kernel.name) ?? 0;
+          const where = (line: number): string => (line > preludeLines ? `${kernel.name}.wgsl:${line - preludeLines}` : `${kernel.name} prelude:${line}`);
+          const text = errors.map((m) => `${where(m.lineNum)}:${m.linePos}: ${m.message}`).join('\n');
           this.pendingError ??= new Error(`WGSL compilation failed for shader '${kernel.name}':\n${text}`);
         }
       });

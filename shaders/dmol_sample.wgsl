@@ -19,30 +19,7 @@ const KIND_GUMBEL: u32 = 3u;
 @group(0) @binding(1) var<storage, read> theta: array<f32>;
 @group(0) @binding(2) var<storage, read_write> canvas: array<f32>;
 
-fn mulhilo(a: u32, b: u32) -> vec2u {
-  let a_lo = a & 0xffffu; let a_hi = a >> 16u;
-  let b_lo = b & 0xffffu; let b_hi = b >> 16u;
-  let lo_lo = a_lo * b_lo;
-  let hi_lo = a_hi * b_lo;
-  let lo_hi = a_lo * b_hi;
-  let hi_hi = a_hi * b_hi;
-  let cross = (lo_lo >> 16u) + (hi_lo & 0xffffu) + (lo_hi & 0xffffu);
-  let hi = hi_hi + (hi_lo >> 16u) + (lo_hi >> 16u) + (cross >> 16u);
-  let lo = a * b;
-  return vec2u(hi, lo);
-}
-
-fn philox4x32_10(counter: vec4u, key: vec2u) -> vec4u {
-  var c = counter;
-  var k = key;
-  for (var r = 0u; r < 10u; r++) {
-    let p0 = mulhilo(0xD2511F53u, c.x);
-    let p1 = mulhilo(0xCD9E8D57u, c.z);
-    c = vec4u(p1.x ^ c.y ^ k.x, p1.y, p0.x ^ c.w ^ k.y, p0.y);
-    k = k + vec2u(0x9E3779B9u, 0xBB67AE85u);
-  }
-  return c;
-}
+// philox4x32_10 and to_unit come from philox_lib.wgsl (prepended by the engine).
 
 // tanh without exp overflow for large |a| (WGSL's builtin may evaluate (e^2a - 1)/(e^2a + 1)).
 fn tanh_(a: f32) -> f32 {

@@ -43,6 +43,20 @@ describe('kernel runner: reflection checks', () => {
     }
     expect(String(err)).toMatch(/broken_test_kernel/);
     other.dispose();
+    // With a prelude (shared WGSL library) the line is reported in the kernel's own file.
+    const third = await Engine.create();
+    const withPrelude: KernelSource = { name: 'broken_with_prelude', prelude: 'fn helper_a() {}\nfn helper_b() {}\nfn helper_c() {}', code: bad.code };
+    const z = third.zeros([1]);
+    let err2: unknown = null;
+    try {
+      third.dispatch({ kernel: withPrelude, outputs: { y: z }, workgroups: 1 });
+      await third.sync();
+      await z.read();
+    } catch (e) {
+      err2 = e;
+    }
+    expect(String(err2)).toMatch(/broken_with_prelude\.wgsl:2:/);
+    third.dispose();
   });
 
   it('rejects a use of a disposed tensor with a clear message', () => {
