@@ -13,6 +13,7 @@ import reduce_backward from '../shaders/reduce_backward.wgsl';
 import strided_copy from '../shaders/strided_copy.wgsl';
 import philox from '../shaders/philox.wgsl';
 import philoxLib from '../shaders/philox_lib.wgsl';
+import mathLib from '../shaders/math_lib.wgsl';
 import conv2d_naive_fwd from '../shaders/conv2d_naive_fwd.wgsl';
 import conv2d_tiled from '../shaders/conv2d_tiled.wgsl';
 import conv2d_direct from '../shaders/conv2d_direct.wgsl';
@@ -27,14 +28,19 @@ import matmul_tiled_shared from '../shaders/matmul_tiled_shared.wgsl';
 const k = (name: string, code: string, prelude?: string): KernelSource => (prelude ? { name, code, prelude } : { name, code });
 
 /** Shared WGSL libraries, prepended to the kernels that use them. */
-export const WGSL_LIBS = { philox: philoxLib } as const;
+export const WGSL_LIBS = { philox: philoxLib, math: mathLib } as const;
+
+/** The prelude of a kernel that uses these libraries. */
+export function wgslPrelude(...libs: (keyof typeof WGSL_LIBS)[]): string {
+  return libs.map((l) => WGSL_LIBS[l]).join('\n');
+}
 
 export const KERNELS = {
   fill: k('fill', fill),
   accumulate: k('accumulate', accumulate),
   ddi_update: k('ddi_update', ddi_update),
-  unary: k('unary', unary),
-  unary_backward: k('unary_backward', unary_backward),
+  unary: k('unary', unary, mathLib),
+  unary_backward: k('unary_backward', unary_backward, mathLib),
   binary: k('binary', binary),
   binary_backward: k('binary_backward', binary_backward),
   reduce: k('reduce', reduce),

@@ -17,12 +17,7 @@ fn keep(o: u32) -> bool {
   return to_unit(w.x) >= params.p;
 }
 
-fn expm1_(a: f32) -> f32 {
-  if (abs(a) > 0.5) { return exp(a) - 1.0; }
-  let u = exp(a);
-  if (u == 1.0) { return a; }
-  return (u - 1.0) * a / log(u);
-}
+// log1p_, expm1_, sigmoid_, softplus_ and tanh_ come from math_lib.wgsl (prepended by the engine).
 fn elu_(a: f32) -> f32 {
   if (a > 0.0) { return a; }
   return expm1_(a);

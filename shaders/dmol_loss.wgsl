@@ -26,28 +26,7 @@ const MIN_LOG_SCALE: f32 = -7.0;
 @group(0) @binding(3) var<storage, read_write> logp: array<f32>;
 @group(0) @binding(4) var<storage, read_write> dtheta: array<f32>;
 
-fn log1p_(u: f32) -> f32 {
-  let w = 1.0 + u;
-  if (w == 1.0) { return u; }
-  return log(w) * u / (w - 1.0);
-}
-fn expm1_(a: f32) -> f32 {
-  if (abs(a) > 0.5) { return exp(a) - 1.0; }
-  let u = exp(a);
-  if (u == 1.0) { return a; }
-  return (u - 1.0) * a / log(u);
-}
-fn sigmoid_(a: f32) -> f32 {
-  let e = exp(-abs(a));
-  if (a >= 0.0) { return 1.0 / (1.0 + e); }
-  return e / (1.0 + e);
-}
-fn softplus_(a: f32) -> f32 { return max(a, 0.0) + log1p_(exp(-abs(a))); }
-fn tanh_(a: f32) -> f32 {
-  if (abs(a) < 0.5) { return tanh(a); }
-  let e = exp(-2.0 * abs(a));
-  return sign(a) * (1.0 - e) / (1.0 + e);
-}
+// log1p_, expm1_, sigmoid_, softplus_ and tanh_ come from math_lib.wgsl (prepended by the engine).
 // 1 - tanh(a)^2 without cancellation.
 fn sech2_(a: f32) -> f32 {
   let e = exp(-2.0 * abs(a));

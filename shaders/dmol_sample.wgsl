@@ -21,12 +21,7 @@ const KIND_GUMBEL: u32 = 3u;
 
 // philox4x32_10 and to_unit come from philox_lib.wgsl (prepended by the engine).
 
-// tanh without exp overflow for large |a| (WGSL's builtin may evaluate (e^2a - 1)/(e^2a + 1)).
-fn tanh_(a: f32) -> f32 {
-  if (abs(a) < 0.5) { return tanh(a); }
-  let e = exp(-2.0 * abs(a));
-  return sign(a) * (1.0 - e) / (1.0 + e);
-}
+// log1p_, expm1_, sigmoid_, softplus_ and tanh_ come from math_lib.wgsl (prepended by the engine).
 
 fn unit_clipped(w: u32) -> f32 { return clamp((f32(w >> 8u) + 0.5) / 16777216.0, 1e-5, 1.0 - 1e-5); }
 

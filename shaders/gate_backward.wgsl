@@ -7,11 +7,7 @@ struct Params { n: u32, f: u32, _p0: u32, _p1: u32 }
 @group(0) @binding(3) var<storage, read_write> dc2: array<f32>;
 @group(0) @binding(4) var<storage, read_write> dresidual: array<f32>;
 
-fn sigmoid_(a: f32) -> f32 {
-  let e = exp(-abs(a));
-  if (a >= 0.0) { return 1.0 / (1.0 + e); }
-  return e / (1.0 + e);
-}
+// log1p_, expm1_, sigmoid_, softplus_ and tanh_ come from math_lib.wgsl (prepended by the engine).
 
 @compute @workgroup_size(256)
 fn main(@builtin(workgroup_id) wid: vec3u, @builtin(num_workgroups) nwg: vec3u, @builtin(local_invocation_index) lid: u32) {

@@ -13,12 +13,7 @@ struct Params { n: u32, _p0: u32, _p1: u32, _p2: u32 }
 @group(0) @binding(8) var<storage, read_write> d_mean_p: array<f32>;
 @group(0) @binding(9) var<storage, read_write> d_log_std_p: array<f32>;
 
-fn expm1_(a: f32) -> f32 {
-  if (abs(a) > 0.5) { return exp(a) - 1.0; }
-  let u = exp(a);
-  if (u == 1.0) { return a; }
-  return (u - 1.0) * a / log(u);
-}
+// log1p_, expm1_, sigmoid_, softplus_ and tanh_ come from math_lib.wgsl (prepended by the engine).
 
 @compute @workgroup_size(256)
 fn main(@builtin(workgroup_id) wid: vec3u, @builtin(num_workgroups) nwg: vec3u, @builtin(local_invocation_index) lid: u32) {

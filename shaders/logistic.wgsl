@@ -18,23 +18,8 @@ const ITEMS: u32 = 8u;
 
 var<workgroup> scratch: array<f32, 256>;
 
-fn expm1_(a: f32) -> f32 {
-  if (abs(a) > 0.5) { return exp(a) - 1.0; }
-  let u = exp(a);
-  if (u == 1.0) { return a; }
-  return (u - 1.0) * a / log(u);
-}
-fn sigmoid_(a: f32) -> f32 {
-  let e = exp(-abs(a));
-  if (a >= 0.0) { return 1.0 / (1.0 + e); }
-  return e / (1.0 + e);
-}
 
-fn log1p_(u: f32) -> f32 {
-  let w = 1.0 + u;
-  if (w == 1.0) { return u; }
-  return log(w) * u / (w - 1.0);
-}
+// log1p_, expm1_, sigmoid_, softplus_ and tanh_ come from math_lib.wgsl (prepended by the engine).
 
 // log(D + 1e-7), D = the probability mass of the bin. Where D > 1/2 (only possible when the bin straddles
 // the mean, or for a tail bin) it is log1p(1e-7 - Q) with the complement Q = 1 - D = sigmoid(a) + sigmoid(-b)

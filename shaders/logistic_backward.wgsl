@@ -19,17 +19,7 @@ const ITEMS: u32 = 8u;
 
 var<workgroup> scratch: array<f32, 256>;
 
-fn expm1_(a: f32) -> f32 {
-  if (abs(a) > 0.5) { return exp(a) - 1.0; }
-  let u = exp(a);
-  if (u == 1.0) { return a; }
-  return (u - 1.0) * a / log(u);
-}
-fn sigmoid_(a: f32) -> f32 {
-  let e = exp(-abs(a));
-  if (a >= 0.0) { return 1.0 / (1.0 + e); }
-  return e / (1.0 + e);
-}
+// log1p_, expm1_, sigmoid_, softplus_ and tanh_ come from math_lib.wgsl (prepended by the engine).
 
 // (dlogp/dmu, dlogp/dlog_s) of one element.
 fn grads(yv: f32, mu: f32, inv_s: f32) -> vec2<f32> {

@@ -8,11 +8,7 @@ override OP: u32 = 0u;
 @group(0) @binding(3) var<storage, read> dy: array<f32>;
 @group(0) @binding(4) var<storage, read_write> dx: array<f32>;
 
-fn sigmoid_(a: f32) -> f32 {
-  let e = exp(-abs(a));
-  if (a >= 0.0) { return 1.0 / (1.0 + e); }
-  return e / (1.0 + e);
-}
+// log1p_, expm1_, sigmoid_, softplus_ and tanh_ come from math_lib.wgsl (prepended by the engine).
 
 fn grad(a: f32, out: f32, g: f32, s: f32) -> f32 {
   switch OP {

@@ -10,16 +10,16 @@
 // inside that scope (as for every recorded op's saved tensors).
 // Sampling (dmolSample) is not differentiable and draws its noise in-kernel from Philox (kinds in the shader).
 import type { KernelSource } from '../runner.js';
-import { WGSL_LIBS } from '../kernels.js';
+import { wgslPrelude } from '../kernels.js';
 import { type Tensor, fmtShape } from '../tensor.js';
 import { sum } from './reduce.js';
 import lossSrc from '../../shaders/dmol_loss.wgsl';
 import scaleSrc from '../../shaders/dmol_grad_scale.wgsl';
 import sampleSrc from '../../shaders/dmol_sample.wgsl';
 
-const DMOL_LOSS: KernelSource = { name: 'dmol_loss', code: lossSrc };
+const DMOL_LOSS: KernelSource = { name: 'dmol_loss', code: lossSrc, prelude: wgslPrelude('math') };
 const DMOL_GRAD_SCALE: KernelSource = { name: 'dmol_grad_scale', code: scaleSrc };
-const DMOL_SAMPLE: KernelSource = { name: 'dmol_sample', code: sampleSrc, prelude: WGSL_LIBS.philox };
+const DMOL_SAMPLE: KernelSource = { name: 'dmol_sample', code: sampleSrc, prelude: wgslPrelude('philox', 'math') };
 
 /** Largest mixture size the loss kernel supports (its private per-component array). */
 export const DMOL_MAX_MIX = 32;

@@ -9,7 +9,7 @@
 // from the counter instead of storing it. For the fused concatElu+dropout the element index is the index in
 // the [..., 2C] output, so concatElu(x, { dropout }) draws exactly the mask dropout(concatElu(x)) draws.
 import type { KernelSource } from '../runner.js';
-import { WGSL_LIBS } from '../kernels.js';
+import { wgslPrelude } from '../kernels.js';
 import { type Tensor, fmtShape } from '../tensor.js';
 import concatEluSrc from '../../shaders/concat_elu.wgsl';
 import concatEluBackwardSrc from '../../shaders/concat_elu_backward.wgsl';
@@ -18,11 +18,11 @@ import gateBackwardSrc from '../../shaders/gate_backward.wgsl';
 import dropoutSrc from '../../shaders/dropout.wgsl';
 
 export const GATED_KERNELS = {
-  concat_elu: { name: 'concat_elu', code: concatEluSrc, prelude: WGSL_LIBS.philox } as KernelSource,
-  concat_elu_backward: { name: 'concat_elu_backward', code: concatEluBackwardSrc, prelude: WGSL_LIBS.philox } as KernelSource,
-  gate: { name: 'gate', code: gateSrc } as KernelSource,
-  gate_backward: { name: 'gate_backward', code: gateBackwardSrc } as KernelSource,
-  dropout: { name: 'dropout', code: dropoutSrc, prelude: WGSL_LIBS.philox } as KernelSource,
+  concat_elu: { name: 'concat_elu', code: concatEluSrc, prelude: wgslPrelude('philox', 'math') } as KernelSource,
+  concat_elu_backward: { name: 'concat_elu_backward', code: concatEluBackwardSrc, prelude: wgslPrelude('philox') } as KernelSource,
+  gate: { name: 'gate', code: gateSrc, prelude: wgslPrelude('math') } as KernelSource,
+  gate_backward: { name: 'gate_backward', code: gateBackwardSrc, prelude: wgslPrelude('math') } as KernelSource,
+  dropout: { name: 'dropout', code: dropoutSrc, prelude: wgslPrelude('philox') } as KernelSource,
 };
 
 /** The Philox counter `kind` word used by dropout (0 and 1 are the engine's uniform and normal). */

@@ -11,6 +11,7 @@
 // form, §3.4 item 7): build klElem from gaussianLogDensity (+ the IAF log-det); gaussianKL is the analytic
 // alternative (e.g. for a layer without IAF, or for tests).
 import type { KernelSource } from '../runner.js';
+import { wgslPrelude } from '../kernels.js';
 import { type Tensor, fmtShape } from '../tensor.js';
 import gaussian3Src from '../../shaders/gaussian3.wgsl';
 import gaussian3BackwardSrc from '../../shaders/gaussian3_backward.wgsl';
@@ -24,7 +25,7 @@ export const GAUSSIAN_KERNELS = {
   gaussian3: { name: 'gaussian3', code: gaussian3Src } as KernelSource,
   gaussian3_backward: { name: 'gaussian3_backward', code: gaussian3BackwardSrc } as KernelSource,
   gaussian_kl: { name: 'gaussian_kl', code: gaussianKlSrc } as KernelSource,
-  gaussian_kl_backward: { name: 'gaussian_kl_backward', code: gaussianKlBackwardSrc } as KernelSource,
+  gaussian_kl_backward: { name: 'gaussian_kl_backward', code: gaussianKlBackwardSrc, prelude: wgslPrelude('math') } as KernelSource,
   free_bits_stats: { name: 'free_bits_stats', code: freeBitsStatsSrc } as KernelSource,
   free_bits: { name: 'free_bits', code: freeBitsSrc } as KernelSource,
   free_bits_backward: { name: 'free_bits_backward', code: freeBitsBackwardSrc } as KernelSource,

@@ -11,14 +11,15 @@
 // The CDF difference is formed without subtracting two sigmoids (see the shader header) and the backward
 // uses exact rewrites of dD/(D + 1e-7) that stay finite for tiny scales (pitfall 4/5 of MODEL_SPEC §6).
 import type { KernelSource } from '../runner.js';
+import { wgslPrelude } from '../kernels.js';
 import { type Tensor, fmtShape } from '../tensor.js';
 import { sum } from './reduce.js';
 import logisticSrc from '../../shaders/logistic.wgsl';
 import logisticBackwardSrc from '../../shaders/logistic_backward.wgsl';
 
 export const LOGISTIC_KERNELS = {
-  logistic: { name: 'logistic', code: logisticSrc } as KernelSource,
-  logistic_backward: { name: 'logistic_backward', code: logisticBackwardSrc } as KernelSource,
+  logistic: { name: 'logistic', code: logisticSrc, prelude: wgslPrelude('math') } as KernelSource,
+  logistic_backward: { name: 'logistic_backward', code: logisticBackwardSrc, prelude: wgslPrelude('math') } as KernelSource,
 };
 
 /** Elements per thread in the fused kernels (must match ITEMS in the shaders). */
