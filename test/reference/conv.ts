@@ -46,9 +46,16 @@ export function refConv2d(x: RefTensor, w: RefTensor, bias: RefTensor | null, g:
 }
 
 export function refConv2dVjp(x: RefTensor, w: RefTensor, bias: RefTensor | null, g: RefConvGeom, gy: RefTensor): RefTensor[] {
+  return bilinearVjp((fn) => forEachConvTerm(x, w, g, fn), x, w, bias, gy);
+}
+
+type TermVisitor = (fn: (yi: number, xi: number, wi: number) => void) => void;
+
+/** The exact adjoint of y = sum of x * w terms (+ bias per channel): dx, dw, and db when there is a bias. */
+function bilinearVjp(terms: TermVisitor, x: RefTensor, w: RefTensor, bias: RefTensor | null, gy: RefTensor): RefTensor[] {
   const dx = ref(x.shape);
   const dw = ref(w.shape);
-  forEachConvTerm(x, w, g, (yi, xi, wi) => {
+  terms((yi, xi, wi) => {
     dx.data[xi] += gy.data[yi]! * w.data[wi]!;
     dw.data[wi] += gy.data[yi]! * x.data[xi]!;
   });
@@ -96,18 +103,5 @@ export function refConvTranspose2d(x: RefTensor, w: RefTensor, bias: RefTensor |
 }
 
 export function refConvTranspose2dVjp(x: RefTensor, w: RefTensor, bias: RefTensor | null, g: RefDeconvGeom, gy: RefTensor): RefTensor[] {
-  const dx = ref(x.shape);
-  const dw = ref(w.shape);
-  forEachDeconvTerm(x, w, g, (yi, xi, wi) => {
-    dx.data[xi] += gy.data[yi]! * w.data[wi]!;
-    dw.data[wi] += gy.data[yi]! * x.data[xi]!;
-  });
-  const out = [dx, dw];
-  if (bias) {
-    const db = ref(bias.shape);
-    const C = bias.shape[0]!;
-    for (let i = 0; i < gy.data.length; i++) db.data[i % C] += gy.data[i]!;
-    out.push(db);
-  }
-  return out;
+  return bilinearVjp((fn) => forEachDeconvTerm(x, w, g, fn), x, w, bias, gy);
 }
