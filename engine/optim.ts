@@ -255,12 +255,47 @@ export class ParameterSet {
     this.emaReady = true;
   }
 
-  /** ema <- decay * ema + (1 - decay) * p, one pass. initEma() first. */
-  emaUpdate(decay: number): void {
+  /**
+   * ema <- decay * ema + (1 - decay) * p, one pass. initEma() first. `decay` may be a function of the
+   * parameter's name (e.g. one decay per sub-model): consecutive parameters with the same decay form one
+   * range of the arena, so the pass takes one dispatch per range (and per chunk).
+   */
+  emaUpdate(decay: number | ((name: string) => number)): void {
     this.assertUsable('emaUpdate');
     if (!this.emaReady || !this.emaArena) throw new Error('ParameterSet.emaUpdate: call initEma() first (after data-dependent init)');
-    if (!(decay >= 0 && decay <= 1)) throw new Error(`ParameterSet.emaUpdate: decay must be in [0, 1], got ${decay}`);
-    this.emaPass(0, decay);
+    if (typeof decay === 'number') {
+      checkDecay(decay);
+      this.emaPass(0, decay);
+      return;
+    }
+    const ranges: { start: number; end: number; decay: number }[] = [];
+    this.names.forEach((name, i) => {
+      const d = decay(name);
+      checkDecay(d, name);
+      const start = this.offsets[i]!;
+      const last = ranges[ranges.length - 1];
+      if (last && last.decay === d) return;
+      if (last) last.end = start;
+      ranges.push({ start, end: this.arenaSize, decay: d });
+    });
+    const ema = this.emaArena;
+    for (const r of ranges) {
+      for (let o = r.start; o < r.end; o += this.chunkElements) {
+        const n = Math.min(this.chunkElements, r.end - o);
+        const p = this.engine.window(this.paramArena, o, [n], 'ema.range');
+        const m = this.engine.window(ema.whole, o, [n], 'ema.range');
+        this.engine.dispatch({
+          kernel: OPTIM_KERNELS.ema,
+          overrides: { MODE: 0 },
+          params: { n, decay: r.decay, one_minus_decay: 1 - r.decay },
+          outputs: { p, ema: m },
+          workgroups: Math.ceil(n / 256),
+          label: 'ema',
+        });
+        p.dispose();
+        m.dispose();
+      }
+    }
   }
 
   private emaPass(mode: 0 | 1, decay: number): void {
@@ -426,6 +461,10 @@ export class ParameterSet {
     this.state = null;
     this.emaArena = null;
   }
+}
+
+function checkDecay(d: number, name?: string): void {
+  if (!(d >= 0 && d <= 1)) throw new Error(`ParameterSet.emaUpdate: decay must be in [0, 1], got ${d}${name ? ` for '${name}'` : ''}`);
 }
 
 /** A zeroed, kept allocation of n elements (an arena with one part; the part view is released). */

@@ -3,7 +3,8 @@
 // a PixelCNN++ p(x | f(z)) conditioned on the decoder mean through the spatial conditioning stream. Objective
 // (Eq. 7, minimised): PixelCNN NLL + auxiliary NLL + lambda * KL, with free bits on the KL objective and the
 // true KL reported. Gradients flow through f(z) into the VAE (the reproduction's stop-gradient is not used),
-// except in the 'pixelcnn' pre-training phase, which conditions on a detached VAE output.
+// except in the pre-training phases: 'parallel' (the paper's recipe, §1.5: the VAE and the PixelCNN trained at
+// once but independently, the PixelCNN conditioned on the detached f(z)) and the sequential 'vae' / 'pixelcnn'.
 //
 // Auxiliary images: identity (K=256), fewer colour levels K, lower resolution (the decoder mean is average-
 // pooled to the aux resolution, so f(z) is that pooled image; the PixelCNN sees its nearest upsampling),
@@ -15,7 +16,7 @@ import { PixelCnn } from './pixelcnn.js';
 import { IafVae } from './iafvae.js';
 import type { ModelConfig } from './config.js';
 
-export type Phase = 'vae' | 'pixelcnn' | 'joint';
+export type Phase = 'vae' | 'pixelcnn' | 'parallel' | 'joint';
 
 export interface AuxConfig {
   variant: AuxVariant;
@@ -39,6 +40,10 @@ export interface LossTerms {
   klObjective: Tensor;
   /** Per image [B]: -log p(x|z) of the PixelCNN (null in the 'vae' phase) and the true KL (log q - log p). */
   perImage: { pixelcnnNll: Tensor | null; kl: Tensor };
+  /** For diagnostics: f(z) at the aux resolution (IAF units), the target y (0..255), per-layer elementwise KL [B,h,w,Z]. */
+  auxMean: Tensor;
+  auxTarget: Tensor;
+  klLayers: Tensor[];
 }
 
 export class Agave {
@@ -63,6 +68,11 @@ export class Agave {
     this.vae = new IafVae(this.builder, { ...cfg.vae, channels, outChannels: this.auxChannels }, cfg.imageSize);
     this.pixelcnn = new PixelCnn(this.builder, { ...cfg.pixelcnn, channels, condChannels: this.auxChannels });
     this.builder.add(this.logScaleName, [this.auxChannels], 'zeros');
+  }
+
+  /** Which decoder a parameter belongs to: the PixelCNN (its two streams and the conditioning stream) or the VAE (encoder, decoder, aux log-scale). */
+  static partOf(name: string): 'vae' | 'pixelcnn' {
+    return name.startsWith('pcnn.') || name.startsWith('cond.') ? 'pixelcnn' : 'vae';
   }
 
   get dims(): number {
@@ -102,6 +112,8 @@ export class Agave {
     const runVae = () => this.vae.forward(ctx, Agave.vaeInput(x255));
     const vae = opt.phase === 'pixelcnn' ? e.noGrad(runVae) : runVae();
     const fz = this.auxMean(vae.mean);
+    // 'parallel': the PixelCNN sees f(z) but sends no gradient into the VAE (a detached copy).
+    const fzForPixelcnn = opt.phase === 'parallel' ? e.noGrad(() => ops.mulScalar(fz, 1)) : fz;
     const auxLl = ops.discretizedLogisticLogLikelihood(fz, ctx.p(this.logScaleName), y, this.levels);
     const auxNll = ops.neg(ops.mean(auxLl));
     let klTrue: Tensor | null = null;
@@ -117,7 +129,7 @@ export class Agave {
     let pixelcnnPerImage: Tensor | null = null;
     if (opt.phase !== 'vae') {
       const x = Agave.pixelcnnInput(x255);
-      const params = this.pixelcnn.forward(ctx, x, this.conditioning(fz));
+      const params = this.pixelcnn.forward(ctx, x, this.conditioning(fzForPixelcnn));
       pixelcnnPerImage = ops.neg(ops.dmolLogLikelihood(params, x, this.cfg.pixelcnn.mixtures));
       pixelcnnNll = ops.mean(pixelcnnPerImage);
     }
@@ -129,7 +141,41 @@ export class Agave {
     }
     let loss = parts[0]!;
     for (const p of parts.slice(1)) loss = ops.add(loss, p);
-    return { loss: ops.reshape(loss, [1]), pixelcnnNll, auxNll, klTrue: klMean, klObjective, perImage: { pixelcnnNll: pixelcnnPerImage, kl: klTrue } };
+    return {
+      loss: ops.reshape(loss, [1]),
+      pixelcnnNll,
+      auxNll,
+      klTrue: klMean,
+      klObjective,
+      perImage: { pixelcnnNll: pixelcnnPerImage, kl: klTrue },
+      auxMean: fz,
+      auxTarget: y,
+      klLayers: vae.kl,
+    };
+  }
+
+  /**
+   * Data-dependent init of the auxiliary decoder's per-channel log-scale, after the layers' own DDI: the
+   * logistic whose standard deviation (s * pi / sqrt(3)) matches the root-mean-square residual of y around f(z)
+   * per channel on the init batch. With the IAF code's log s = 0 (scale 1 against data in (-0.5, 0.5)) the
+   * reconstruction term gives the encoder almost no signal, and the posterior collapses to the prior long
+   * before Adamax (at most lr per step) has shrunk the scale. Returns the log-scales written.
+   */
+  async initAuxLogScale(ctx: Ctx, x255: Tensor): Promise<Float32Array> {
+    const e = ctx.engine;
+    const c = 256 / this.levels;
+    const { sq, count } = e.noGrad(() => {
+      const y = ops.auxTarget(x255, this.aux.variant, this.aux.levels);
+      const fz = this.auxMean(this.vae.forward(ctx, Agave.vaeInput(x255)).mean);
+      // y's bin centre in IAF units: (lower + c/2) / 256 - 0.5.
+      const centre = ops.addScalar(ops.mulScalar(y, 1 / 256), c / 512 - 0.5);
+      const r = ops.sub(centre, fz);
+      return { sq: ops.sum(ops.square(r), [0, 1, 2]), count: r.size / this.auxChannels };
+    });
+    const sums = await sq.read();
+    const logScale = sums.map((s) => Math.log(Math.max(Math.sqrt(s / count), 1e-3) * Math.sqrt(3) / Math.PI));
+    e.write(ctx.p(this.logScaleName), logScale);
+    return logScale;
   }
 
   /** VAE samples: f(z) with z from the prior, in 0..255 at the auxiliary resolution. */

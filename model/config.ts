@@ -12,6 +12,24 @@ export interface ModelConfig {
   vae: Omit<IafVaeConfig, 'channels' | 'outChannels'>;
   /** Default batch size for training. */
   batch: number;
+  /** The training recipe that goes with the model (every entry can be overridden by a flag). */
+  recipe: Recipe;
+}
+
+/**
+ * AGAVE's recipe (MODEL_SPEC §1.5): Adamax without decay, lambda on the KL, Polyak averaging with the component
+ * codes' decays (0.9995 for PixelCNN++, 0.999 for the IAF-VAE), and a pre-training phase in which the VAE and
+ * the PixelCNN are trained at once but independently (the PixelCNN conditioned on the detached f(z)), then the
+ * joint objective with full gradient flow.
+ */
+export interface Recipe {
+  lambda: number;
+  lr: number;
+  ema: { vae: number; pixelcnn: number };
+  /** Steps of the parallel, independent pre-training phase. */
+  pretrain: number;
+  /** Default number of training steps. */
+  steps: number;
 }
 
 export const CONFIGS = {
@@ -22,6 +40,7 @@ export const CONFIGS = {
     pixelcnn: { filters: 16, resnets: 1, mixtures: 2, dropout: 0 },
     vae: { hidden: 16, latent: 4, depth: 2, blocks: 1, klMin: 0.1 },
     batch: 8,
+    recipe: { lambda: 2, lr: 0.002, ema: { vae: 0.999, pixelcnn: 0.9995 }, pretrain: 0, steps: 120 },
   },
   small: {
     name: 'small',
@@ -30,6 +49,7 @@ export const CONFIGS = {
     pixelcnn: { filters: 16, resnets: 1, mixtures: 3, dropout: 0.1 },
     vae: { hidden: 16, latent: 4, depth: 1, blocks: 1, klMin: 0.1 },
     batch: 8,
+    recipe: { lambda: 2, lr: 0.002, ema: { vae: 0.999, pixelcnn: 0.9995 }, pretrain: 0, steps: 120 },
   },
   paper: {
     name: 'paper',
@@ -38,6 +58,8 @@ export const CONFIGS = {
     pixelcnn: { filters: 160, resnets: 5, mixtures: 10, dropout: 0.5 },
     vae: { hidden: 160, latent: 32, depth: 1, blocks: 20, klMin: 0.1 },
     batch: 16,
+    // lambda 12: the paper's best model (Table 1). The pre-training length is not stated in the paper.
+    recipe: { lambda: 12, lr: 0.002, ema: { vae: 0.999, pixelcnn: 0.9995 }, pretrain: 20000, steps: 300000 },
   },
 } as const satisfies Record<string, ModelConfig>;
 
@@ -45,6 +67,6 @@ export type ConfigName = keyof typeof CONFIGS;
 
 export function configTable(): string {
   return Object.values(CONFIGS)
-    .map((c) => `  ${c.name.padEnd(6)} ${c.description}; default batch ${c.batch}`)
+    .map((c) => `  ${c.name.padEnd(6)} ${c.description}\n         recipe: batch ${c.batch}, lambda ${c.recipe.lambda}, lr ${c.recipe.lr}, EMA ${c.recipe.ema.vae} (VAE) / ${c.recipe.ema.pixelcnn} (PixelCNN), ${c.recipe.pretrain} parallel pre-training steps, ${c.recipe.steps} steps`)
     .join('\n');
 }

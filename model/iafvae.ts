@@ -35,7 +35,7 @@ export interface VaeOutput {
   kl: Tensor[];
 }
 
-type DecodeMode = 'posterior' | 'init' | 'prior';
+type DecodeMode = 'posterior' | 'init' | 'prior' | 'given';
 
 const AR_TAPS: [number, number][] = [[1, 1], [1, 2], [2, 0], [2, 1], [2, 2]];
 
@@ -102,7 +102,7 @@ class IafLayer {
    * mode 'posterior': z ~ q (train/eval); 'init': z ~ p but the IAF and KL path still runs (so its layers get
    * their data-dependent init, as the TF code's init mode); 'prior': z ~ p only (sampling).
    */
-  down(ctx: Ctx, h: Tensor, mode: DecodeMode, kl: Tensor[]): Tensor {
+  down(ctx: Ctx, h: Tensor, mode: DecodeMode, kl: Tensor[], latents: Tensor[] | null = null, given: Tensor | null = null): Tensor {
     const { hidden: H, latent: Z } = this.cfg;
     const e = ctx.engine;
     const t = this.downA.forward(ctx, ops.elu(h));
@@ -110,7 +110,9 @@ class IafLayer {
     const pLogSd = channels(t, Z, 2 * Z);
     const hDet = channels(t, 4 * Z + H, 4 * Z + 2 * H);
     let z: Tensor;
-    if (mode === 'prior') {
+    if (mode === 'given') {
+      z = given!;
+    } else if (mode === 'prior') {
       z = ops.gaussianSample(pMean, pLogSd, e.normal(pMean.shape, 0, 1, { seed: ctx.dropout.seed, stream: ctx.nextStream() }));
     } else {
       const rMean = channels(t, 2 * Z, 3 * Z);
@@ -125,6 +127,7 @@ class IafLayer {
       const a2 = ops.elu(this.ar2.forward(ctx, a1));
       const step = ops.iafStep(z0, this.arM.forward(ctx, a2), this.arS.forward(ctx, a2));
       z = step.z;
+      latents?.push(z);
       logq = ops.add(logq, step.logDet);
       kl.push(ops.sub(logq, ops.gaussianLogDensity(z, pMean, pLogSd)));
     }
@@ -184,11 +187,28 @@ export class IafVae {
     return this.decode(ctx, batch, 'prior').mean;
   }
 
-  private decode(ctx: Ctx, batch: number, mode: DecodeMode): VaeOutput {
+  /**
+   * The latents z of x (one posterior sample per stochastic layer, after the IAF step), bottom layer first, and
+   * decodeLatents(z) = f(z): together, latent interpolations (the paper's Figure 6).
+   */
+  encodeLatents(ctx: Ctx, x: Tensor): Tensor[] {
+    let h = this.stem.forward(ctx, x);
+    for (const layer of this.layers) h = layer.up(ctx, h);
+    const latents: Tensor[] = [];
+    this.decode(ctx, x.shape[0]!, 'posterior', latents);
+    return latents.reverse();
+  }
+
+  decodeLatents(ctx: Ctx, latents: Tensor[]): Tensor {
+    if (latents.length !== this.layers.length) throw new Error(`IAF-VAE: decodeLatents needs ${this.layers.length} latent tensors, got ${latents.length}`);
+    return this.decode(ctx, latents[0]!.shape[0]!, 'given', null, latents).mean;
+  }
+
+  private decode(ctx: Ctx, batch: number, mode: DecodeMode, latents: Tensor[] | null = null, given: Tensor[] | null = null): VaeOutput {
     const s = this.topSize;
     let h = ops.broadcastTo(ops.reshape(ctx.p(this.topName), [1, 1, 1, this.cfg.hidden]), [batch, s, s, this.cfg.hidden]);
     const kl: Tensor[] = [];
-    for (let i = this.layers.length - 1; i >= 0; i--) h = this.layers[i]!.down(ctx, h, mode, kl);
+    for (let i = this.layers.length - 1; i >= 0; i--) h = this.layers[i]!.down(ctx, h, mode, kl, latents, given ? given[i]! : null);
     for (const layer of this.layers) layer.qMean = layer.qLogSd = layer.upContext = null;
     const mean = ops.clamp(this.head.forward(ctx, ops.elu(h)), -0.5 + 1 / 512, 0.5 - 1 / 512);
     return { mean, kl: kl.reverse() };

@@ -55,6 +55,35 @@ export class Ctx {
   nextStream(): number {
     return (this.streamBase + this.stream++) >>> 0;
   }
+
+  private cache: Map<string, Tensor> | null = null;
+
+  /**
+   * Freeze the parameters and the conditioning for many passes (autoregressive sampling): from now on memo()
+   * keeps what it computes (effective weights, the conditioning stream and its injections), so the next
+   * passes reuse it. Release with releaseFrozen().
+   */
+  freeze(): this {
+    if (this.init || this.training) throw new Error('Ctx.freeze: only for evaluation passes (no init, no dropout)');
+    this.cache ??= new Map();
+    return this;
+  }
+
+  /** fn() once per key while frozen (the result is kept); plain fn() otherwise. */
+  memo(key: string, fn: () => Tensor): Tensor {
+    if (!this.cache) return fn();
+    let t = this.cache.get(key);
+    if (!t) {
+      t = this.engine.noGrad(fn).keep();
+      this.cache.set(key, t);
+    }
+    return t;
+  }
+
+  releaseFrozen(): void {
+    for (const t of this.cache?.values() ?? []) t.dispose();
+    this.cache = null;
+  }
 }
 
 export interface ConvSpec {
@@ -104,9 +133,11 @@ export class WnConv {
 
   /** The effective weight; AR convs mask V before the norm (MODEL_SPEC pitfall 13). */
   weight(ctx: Ctx): Tensor {
-    let v = ctx.p(`${this.name}.V`);
-    if (this.spec.centreMask) v = ops.mul(v, this.mask(ctx.engine));
-    return ops.weightNorm(v, ctx.p(`${this.name}.g`));
+    return ctx.memo(`${this.name}.w`, () => {
+      let v = ctx.p(`${this.name}.V`);
+      if (this.spec.centreMask) v = ops.mul(v, this.mask(ctx.engine));
+      return ops.weightNorm(v, ctx.p(`${this.name}.g`));
+    });
   }
 
   private mask(e: Engine): Tensor {
@@ -158,7 +189,7 @@ export class WnDeconv {
     const b = ctx.p(`${this.name}.b`);
     const outSize = s.outSize(x.shape[1]!, x.shape[2]!);
     return withDdi(ctx, g, b, s.initScale ?? 1, () =>
-      ops.convTranspose2d(x, ops.weightNorm(ctx.p(`${this.name}.V`), g, 2), b, { stride: s.stride, outSize, crop: s.crop }),
+      ops.convTranspose2d(x, ctx.memo(`${this.name}.w`, () => ops.weightNorm(ctx.p(`${this.name}.V`), g, 2)), b, { stride: s.stride, outSize, crop: s.crop }),
     );
   }
 }
@@ -174,7 +205,7 @@ export class WnNin {
   forward(ctx: Ctx, x: Tensor): Tensor {
     const g = ctx.p(`${this.name}.g`);
     const b = ctx.p(`${this.name}.b`);
-    return withDdi(ctx, g, b, this.initScale, () => ops.nin(x, ops.weightNorm(ctx.p(`${this.name}.V`), g), b));
+    return withDdi(ctx, g, b, this.initScale, () => ops.nin(x, ctx.memo(`${this.name}.w`, () => ops.weightNorm(ctx.p(`${this.name}.V`), g)), b));
   }
 }
 

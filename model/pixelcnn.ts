@@ -49,7 +49,8 @@ class GatedResnet {
   forward(ctx: Ctx, x: Tensor, a: Tensor | null, c: Tensor | null, dropout: number): Tensor {
     let h = this.conv1.forward(ctx, ops.concatElu(x));
     if (this.ninA && a) h = ops.add(h, this.ninA.forward(ctx, ops.concatElu(a)));
-    if (this.ninC && c) h = ops.add(h, this.ninC.forward(ctx, ops.concatElu(c)));
+    const ninC = this.ninC;
+    if (ninC && c) h = ops.add(h, ctx.memo(`${ninC.name}(c)`, () => ninC.forward(ctx, ops.concatElu(c))));
     const drop = (ctx.training || ctx.init) && dropout > 0 ? { dropout: { p: dropout, seed: ctx.dropout.seed, stream: ctx.nextStream() } } : {};
     h = ops.concatElu(h, drop);
     return ops.gate(this.conv2.forward(ctx, h), x);
@@ -73,22 +74,24 @@ class CondStream {
     }
   }
 
+  // Every stage is memoised in a frozen context (sampling): the stream depends on f(z) only.
   start(ctx: Ctx, cond: Tensor): Tensor {
     this.index = 0;
-    return this.stem.forward(ctx, cond);
+    return ctx.memo('cond.c_stem', () => this.stem.forward(ctx, cond));
   }
 
   next(ctx: Ctx, c: Tensor): Tensor {
-    const layer = this.layers[this.index++]!;
-    return ops.add(c, layer.forward(ctx, ops.elu(c)));
+    const i = this.index++;
+    const layer = this.layers[i]!;
+    return ctx.memo(`cond.c_layer${i}`, () => ops.add(c, layer.forward(ctx, ops.elu(c))));
   }
 
   down(ctx: Ctx, c: Tensor, i: number): Tensor {
-    return this.downs[i]!.forward(ctx, c);
+    return ctx.memo(`cond.c_down${i}`, () => this.downs[i]!.forward(ctx, c));
   }
 
   up(ctx: Ctx, c: Tensor, i: number): Tensor {
-    return this.ups[i]!.forward(ctx, c);
+    return ctx.memo(`cond.c_up${i}`, () => this.ups[i]!.forward(ctx, c));
   }
 }
 

@@ -4,8 +4,17 @@
 import { Engine } from '../engine/index.js';
 import { HELP, parseOptions } from './options.js';
 import { train } from './trainer.js';
+import { runExperiment } from './experiments.js';
 
 async function main(): Promise<number> {
+  if (process.argv[2] === 'experiment') {
+    try {
+      return await runExperiment(process.argv.slice(3));
+    } catch (e) {
+      console.error(`train.js experiment: ${(e as Error).message}`);
+      return 1;
+    }
+  }
   let o: ReturnType<typeof parseOptions>;
   try {
     o = parseOptions(process.argv.slice(2));

@@ -5,6 +5,7 @@ import type { AuxVariant } from '../engine/ops/aux_image.js';
 import type { TrainOptions } from './trainer.js';
 
 export const HELP = `usage: node train.js [options]
+       node train.js experiment <name> [--preset quick|paper] [--out DIR]   (the paper's experiments; --help there)
 
 Train and evaluate AGAVE (Lucas & Verbeek 2018): an IAF-VAE whose decoder reconstructs an auxiliary image,
 and a PixelCNN++ conditioned on that decoder output, on WebGPU. With no options it trains the 'small' config
@@ -20,17 +21,26 @@ data and model
 ${configTable()}
   --aux VARIANT         auxiliary image y: identity | levels | 16x16 | 8x8 | gray4 (4-bit grayscale) (default identity)
   --levels K            colour levels of the auxiliary likelihood (with --aux levels; 256 % K == 0)
-  --lambda L            weight of the KL term (default 2: the sum of two ELBOs; the paper's best used 12)
+  --lambda L            weight of the KL term (default: the config's recipe; 2 = the sum of two ELBOs; the
+                        paper's best used 12, the 'paper' recipe)
   --dropout P           override the PixelCNN++ dropout of the config
+  --image-size N        train at N x N (data pooled or padded to it; bits/dim count N*N*C dimensions)
+  --aux-scale-init M    data (default): the aux decoder's per-channel log-scale starts at the logistic that
+                        matches the residuals y - f(z) of the init batch (about -2 on CIFAR), so the VAE learns
+                        from the first step; zero: the IAF code's log-scale 0 (scale 1 against data in
+                        (-0.5, 0.5): the reconstruction term is nearly flat and the posterior collapses)
 
 optimisation
-  --steps N             training steps (default 120)
-  --batch N             batch size (default: per config)
+  --steps N             training steps (default: the config's recipe)
+  --batch N             batch size (default: the config's recipe)
   --lr LR               Adamax learning rate (default 0.002, no decay)
-  --ema DECAY           Polyak averaging decay of the evaluation weights (default 0.999; warmed up as
-                        min(DECAY, (1 + step) / (10 + step)))
+  --ema DECAY           one Polyak averaging decay for all evaluation weights (default: the recipe's 0.999 for
+                        the VAE, 0.9995 for the PixelCNN; warmed up as min(DECAY, (1 + step) / (10 + step)))
+  --pretrain N          first N steps (after any sequential phases) train the VAE and the PixelCNN at once but
+                        independently: the PixelCNN conditioned on the detached f(z) (the paper's pre-training;
+                        default: the config's recipe), then the joint objective
   --seed N              seed of the initialisation, data order, dropout and latent noise (default 1)
-  --vae-pretrain N      first N steps train the VAE alone (aux recon + lambda * KL) (default 0)
+  --vae-pretrain N      sequential pre-training: first N steps train the VAE alone (aux recon + lambda * KL) (default 0)
   --pixelcnn-pretrain N next N steps train the PixelCNN alone, conditioned on the detached VAE output (default 0)
   --drop-aux-at N       control experiment: from step N on, the auxiliary loss is dropped from the objective
   --train-images N      use only the first N training images
@@ -42,6 +52,8 @@ output and control
   --out DIR             output folder: metrics.jsonl, samples-step*.png, checkpoint.agave (default runs/default)
   --eval-every N        evaluate every N steps and at the end (default 40)
   --eval-images N       test images per evaluation (default 96)
+  --pixelcnn-recon N    the final evaluation's grid adds PixelCNN reconstructions: N test images sampled
+                        autoregressively given their f(z) (H*W passes) (default 8; 0: off)
   --iw-samples K        the final evaluation also reports the importance-weighted bound with K samples
                         (MODEL_SPEC §4; the paper used 150; costs K evaluations) (default 1: off)
   --checkpoint-every N  write a checkpoint every N steps and at the end (default 40)
@@ -90,6 +102,10 @@ export function parseOptions(argv: string[]): TrainOptions | 'help' | 'check-gpu
       ema: { type: 'string' },
       seed: { type: 'string' },
       'vae-pretrain': { type: 'string' },
+      pretrain: { type: 'string' },
+      'image-size': { type: 'string' },
+      'aux-scale-init': { type: 'string' },
+      'pixelcnn-recon': { type: 'string' },
       'pixelcnn-pretrain': { type: 'string' },
       'drop-aux-at': { type: 'string' },
       'train-images': { type: 'string' },
@@ -114,13 +130,9 @@ export function parseOptions(argv: string[]): TrainOptions | 'help' | 'check-gpu
   const aux = (values.aux ?? 'identity') as AuxVariant;
   if (!AUX.includes(aux)) throw new Error(`--aux must be one of ${AUX.join(', ')}, got '${values.aux}'`);
   if (aux === 'levels' && values.levels === undefined) throw new Error('--aux levels needs --levels K');
-  const steps = int('steps', values.steps, 120, 1);
   const o: TrainOptions = {
     config,
     aux,
-    lambda: num('lambda', values.lambda, 2),
-    steps,
-    lr: num('lr', values.lr, 0.002),
     seed: int('seed', values.seed, 1),
     out: values.out ?? 'runs/default',
     evalEvery: int('eval-every', values['eval-every'], 40, 1),
@@ -129,10 +141,20 @@ export function parseOptions(argv: string[]): TrainOptions | 'help' | 'check-gpu
     resume: values.resume ?? false,
     vaePretrain: int('vae-pretrain', values['vae-pretrain'], 0),
     pixelcnnPretrain: int('pixelcnn-pretrain', values['pixelcnn-pretrain'], 0),
-    emaDecay: num('ema', values.ema, 0.999),
     logEvery: int('log-every', values['log-every'], 10, 1),
   };
   if (values.data !== undefined) o.data = values.data;
+  if (values.steps !== undefined) o.steps = int('steps', values.steps, 1, 1);
+  if (values.lambda !== undefined) o.lambda = num('lambda', values.lambda, 1);
+  if (values.lr !== undefined) o.lr = num('lr', values.lr, 0.002);
+  if (values.ema !== undefined) o.emaDecay = num('ema', values.ema, 0.999);
+  if (values['image-size'] !== undefined) o.imageSize = int('image-size', values['image-size'], 32, 8);
+  if (values.pretrain !== undefined) o.pretrain = int('pretrain', values.pretrain, 0);
+  o.pixelcnnRecon = int('pixelcnn-recon', values['pixelcnn-recon'], 8);
+  if (values['aux-scale-init'] !== undefined) {
+    if (values['aux-scale-init'] !== 'data' && values['aux-scale-init'] !== 'zero') throw new Error(`--aux-scale-init must be data or zero, got '${values['aux-scale-init']}'`);
+    o.auxScaleInit = values['aux-scale-init'];
+  }
   if (values.levels !== undefined) o.levels = int('levels', values.levels, 256, 2);
   if (values.batch !== undefined) o.batch = int('batch', values.batch, 1, 1);
   if (values['drop-aux-at'] !== undefined) o.dropAuxAt = int('drop-aux-at', values['drop-aux-at'], 0);
@@ -142,7 +164,7 @@ export function parseOptions(argv: string[]): TrainOptions | 'help' | 'check-gpu
   if (values['train-images'] !== undefined) o.trainImages = int('train-images', values['train-images'], 1, 1);
   if (values['iw-samples'] !== undefined) o.iwSamples = int('iw-samples', values['iw-samples'], 1, 1);
   if (values['agave-samples'] !== undefined) o.agaveSamples = int('agave-samples', values['agave-samples'], 0, 0);
-  if (!(o.emaDecay >= 0 && o.emaDecay < 1)) throw new Error(`--ema must be in [0, 1), got ${o.emaDecay}`);
+  if (o.emaDecay !== undefined && !(o.emaDecay >= 0 && o.emaDecay < 1)) throw new Error(`--ema must be in [0, 1), got ${o.emaDecay}`);
   if (o.dropout !== undefined && !(o.dropout >= 0 && o.dropout < 1)) throw new Error(`--dropout must be in [0, 1), got ${o.dropout}`);
   return o;
 }

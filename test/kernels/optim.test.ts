@@ -205,6 +205,31 @@ describe('ParameterSet', () => {
     set.dispose();
   });
 
+  it('EMA with a decay per parameter name (ranges of the arena, also across chunks) matches the reference', async () => {
+    for (const maxChunkElements of [undefined, 128]) {
+      const set = ParameterSet.create(engine, SPECS, 5, maxChunkElements ? { maxChunkElements } : {});
+      set.initEma();
+      const decayOf = (name: string): number => (name.startsWith('conv.') ? 0.9 : name === 'one' ? 0.5 : 0.99);
+      const ema = Float64Array.from((await set.serialize()).params);
+      for (let step = 0; step < 3; step++) {
+        engine.write(set.gradArena, Float32Array.from({ length: set.arenaSize }, (_, i) => Math.sin(i + step)));
+        set.adamaxStep();
+        const p = (await set.serialize()).params;
+        set.emaUpdate(decayOf);
+        let k = 0;
+        SPECS.forEach((s, i) => {
+          const d = decayOf(s.name);
+          for (let j = 0; j < SIZES[i]!; j++, k++) ema[k] = d * ema[k]! + (1 - d) * p[k]!;
+        });
+      }
+      const got = (await set.serialize()).ema!;
+      const r = compare(`ema per-name decay (chunk ${maxChunkElements ?? 'whole'})`, [COUNT], got, ema, TOL);
+      expect(r.err, r.message).toBeLessThanOrEqual(TOL);
+      expect(() => set.emaUpdate(() => 2)).toThrow(/decay must be in \[0, 1\], got 2 for 'conv.V'/);
+      set.dispose();
+    }
+  });
+
   it('withEma runs with the averaged weights and restores the parameters exactly', async () => {
     const set = ParameterSet.create(engine, SPECS, 3);
     set.initEma();

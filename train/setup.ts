@@ -1,0 +1,240 @@
+// Setting up a run: the recipe resolved from the config table and the flags, data fitted to the model, the
+// engine and parameters, and either the data-dependent init or the state of a checkpoint. The loop
+// (train/loop.ts) and the evaluation (train/evaluate.ts) work on the `Run` this returns.
+import { existsSync, mkdirSync } from 'node:fs';
+import { join } from 'node:path';
+import { Engine, ParameterSet } from '../engine/index.js';
+import { Agave, Ctx, type Phase } from '../model/agave.js';
+import { CONFIGS, type ModelConfig } from '../model/config.js';
+import { BatchOrder, gatherBatch, loadDataset, type BatchOrderState, type ImageSet } from './data.js';
+import { loadCheckpoint, saveCheckpoint } from './checkpoint-io.js';
+import type { Logger, TrainOptions } from './trainer.js';
+
+/** The settings of a run after the config's recipe is applied to the flags. */
+export interface Resolved {
+  batch: number;
+  steps: number;
+  lambda: number;
+  lr: number;
+  /** EMA decay of the VAE's parameters (aux log-scale included) and of the PixelCNN's. */
+  ema: { vae: number; pixelcnn: number };
+  pretrain: number;
+}
+
+export function resolveRecipe(o: TrainOptions): Resolved {
+  const r = CONFIGS[o.config].recipe;
+  return {
+    batch: o.batch ?? CONFIGS[o.config].batch,
+    steps: o.steps ?? r.steps,
+    lambda: o.lambda ?? r.lambda,
+    lr: o.lr ?? r.lr,
+    ema: o.emaDecay !== undefined ? { vae: o.emaDecay, pixelcnn: o.emaDecay } : { ...r.ema },
+    pretrain: o.pretrain ?? r.pretrain,
+  };
+}
+
+/** Phases in order: sequential VAE-only, sequential PixelCNN-only, the parallel pre-training, then joint. */
+export function phaseAt(o: TrainOptions, r: Resolved, step: number): Phase {
+  let end = o.vaePretrain;
+  if (step < end) return 'vae';
+  end += o.pixelcnnPretrain;
+  if (step < end) return 'pixelcnn';
+  end += r.pretrain;
+  if (step < end) return 'parallel';
+  return 'joint';
+}
+
+/** The settings a resume must match exactly (others, like steps or the output folder, may change). */
+function runSignature(o: TrainOptions, r: Resolved, channels: number, size: number): Record<string, unknown> {
+  return {
+    config: o.config,
+    model: CONFIGS[o.config],
+    aux: o.aux,
+    levels: o.levels ?? null,
+    lambda: r.lambda,
+    batch: r.batch,
+    lr: r.lr,
+    seed: o.seed,
+    vaePretrain: o.vaePretrain,
+    pixelcnnPretrain: o.pixelcnnPretrain,
+    pretrain: r.pretrain,
+    dropAuxAt: o.dropAuxAt ?? null,
+    ema: r.ema,
+    dropout: o.dropout ?? null,
+    auxScaleInit: o.auxScaleInit ?? 'data',
+    channels,
+    imageSize: size,
+    trainImages: o.trainImages ?? null,
+  };
+}
+
+interface CheckpointMeta {
+  version: 1;
+  step: number;
+  signature: Record<string, unknown>;
+  order: BatchOrderState;
+  names: string[];
+  shapes: number[][];
+  hasEma: boolean;
+  hasState: boolean;
+}
+
+/** Everything a running training job holds. */
+export interface Run {
+  o: TrainOptions;
+  r: Resolved;
+  cfg: ModelConfig;
+  engine: Engine;
+  model: Agave;
+  params: ParameterSet;
+  trainSet: ImageSet;
+  testSet: ImageSet;
+  order: BatchOrder;
+  startStep: number;
+  paths: { out: string; checkpoint: string; metrics: string; curves: string };
+  /** Decay of the EMA by parameter name (VAE vs PixelCNN). */
+  emaDecayOf: (name: string, cap: number) => number;
+  save(step: number): Promise<void>;
+  dispose(): void;
+}
+
+/**
+ * Resize images to `size`: centred zero padding when smaller, integer-factor average pooling when larger (after
+ * padding up to a multiple of `size` when needed: Fashion-MNIST's 28x28 becomes 32x32, or 8x8 for `tiny`).
+ */
+export function fitImages(set: ImageSet, size: number): ImageSet {
+  const { height: h, width: w, channels: c, count } = set;
+  if (h === size && w === size) return set;
+  if (h > size && w > size && (h % size !== 0 || w % size !== 0) && h === w) {
+    return fitImages(fitImages(set, Math.ceil(h / size) * size), size);
+  }
+  const out = new Uint8Array(count * size * size * c);
+  if (h >= size && w >= size && h % size === 0 && w % size === 0) {
+    const f = h / size;
+    for (let n = 0; n < count; n++)
+      for (let y = 0; y < size; y++)
+        for (let x = 0; x < size; x++)
+          for (let ch = 0; ch < c; ch++) {
+            let s = 0;
+            for (let dy = 0; dy < f; dy++) for (let dx = 0; dx < f; dx++) s += set.images[((n * h + y * f + dy) * w + x * f + dx) * c + ch]!;
+            out[((n * size + y) * size + x) * c + ch] = Math.round(s / (f * f));
+          }
+  } else if (h <= size && w <= size) {
+    const top = Math.floor((size - h) / 2);
+    const left = Math.floor((size - w) / 2);
+    for (let n = 0; n < count; n++)
+      for (let y = 0; y < h; y++) out.set(set.images.subarray(((n * h + y) * w) * c, ((n * h + y) * w + w) * c), ((n * size + y + top) * size + left) * c);
+  } else {
+    throw new Error(`images of ${h}x${w} cannot be fitted to ${size}x${size} (need an integer pooling factor or padding)`);
+  }
+  return { ...set, images: out, height: size, width: size, source: `${set.source} (fitted to ${size}x${size})` };
+}
+
+export async function setupRun(o: TrainOptions, log: Logger): Promise<Run> {
+  const base = CONFIGS[o.config] as ModelConfig;
+  let cfg: ModelConfig = o.dropout === undefined ? base : { ...base, pixelcnn: { ...base.pixelcnn, dropout: o.dropout } };
+  if (o.imageSize !== undefined && o.imageSize !== cfg.imageSize) {
+    if (!(o.imageSize >= 8 && o.imageSize % 4 === 0)) throw new Error(`image size ${o.imageSize}: the PixelCNN++'s three stages and the VAE need a multiple of 4, at least 8`);
+    cfg = { ...cfg, imageSize: o.imageSize, description: `${cfg.description.replace(/^\d+x\d+ images/, `${o.imageSize}x${o.imageSize} images`)}` };
+  }
+  const r = resolveRecipe(o);
+  const data = loadDataset(o.data);
+  let trainSet = fitImages(data.train, cfg.imageSize);
+  const testSet = fitImages(data.test, cfg.imageSize);
+  if (o.trainImages !== undefined) trainSet = { ...trainSet, count: Math.min(o.trainImages, trainSet.count) };
+  if (r.batch > trainSet.count) throw new Error(`batch ${r.batch} is larger than the ${trainSet.count} training images`);
+  const channels = trainSet.channels;
+  const model = new Agave(cfg, { variant: o.aux, ...(o.levels !== undefined ? { levels: o.levels } : {}) }, channels);
+  const signature = runSignature(o, r, channels, cfg.imageSize);
+  mkdirSync(o.out, { recursive: true });
+  const paths = { out: o.out, checkpoint: join(o.out, 'checkpoint.agave'), metrics: join(o.out, 'metrics.jsonl'), curves: join(o.out, 'curves.svg') };
+
+  const engine = await Engine.create({ seed: o.seed });
+  let params: ParameterSet | null = null;
+  try {
+    log(`WebGPU: ${engine.description}`);
+    log(`data: ${data.format}, ${trainSet.count} train / ${testSet.count} test images ${cfg.imageSize}x${cfg.imageSize}x${channels} (${trainSet.source})`);
+    params = ParameterSet.create(engine, model.builder.specs, o.seed);
+    const ps = params;
+    log(`model: ${cfg.name} (${cfg.description}); aux ${o.aux}, K=${model.levels}; ${ps.count.toLocaleString('en-US')} parameters`);
+    log(
+      `recipe: batch ${r.batch}, lambda ${r.lambda}, Adamax lr ${r.lr}, EMA ${r.ema.vae} (VAE) / ${r.ema.pixelcnn} (PixelCNN), ` +
+        `${o.vaePretrain ? `${o.vaePretrain} VAE-only + ` : ''}${o.pixelcnnPretrain ? `${o.pixelcnnPretrain} PixelCNN-only + ` : ''}${r.pretrain} parallel pre-training steps, ${r.steps} steps`,
+    );
+    let order: BatchOrder;
+    let startStep = 0;
+    if (o.resume) {
+      if (!existsSync(paths.checkpoint)) throw new Error(`--resume: no checkpoint at ${paths.checkpoint}`);
+      const ck = loadCheckpoint<CheckpointMeta>(paths.checkpoint);
+      // A setting that acts only after the checkpoint's step may differ: the resumed run is still the
+      // uninterrupted run with the new setting (how the aux-removal experiment forks its control run).
+      const actsLater = (k: string): boolean => {
+        if (k !== 'dropAuxAt') return false;
+        const at = (v: unknown): number => (typeof v === 'number' ? v : Infinity);
+        return at(signature[k]) >= ck.meta.step && at(ck.meta.signature[k]) >= ck.meta.step;
+      };
+      const diffs = Object.keys(signature).filter((k) => JSON.stringify(signature[k]) !== JSON.stringify(ck.meta.signature[k]) && !actsLater(k));
+      if (diffs.length) {
+        throw new Error(`--resume: the checkpoint was made with different settings: ${diffs.map((k) => `${k} (checkpoint ${JSON.stringify(ck.meta.signature[k])}, now ${JSON.stringify(signature[k])})`).join('; ')}`);
+      }
+      ps.load({ names: ck.meta.names, shapes: ck.meta.shapes, params: ck.arrays.params!, ...(ck.arrays.ema ? { ema: ck.arrays.ema } : {}), ...(ck.arrays.v ? { v: ck.arrays.v, u: ck.arrays.u! } : {}) });
+      order = BatchOrder.restore(trainSet.count, ck.meta.order);
+      startStep = ck.meta.step;
+      log(`resumed from ${paths.checkpoint} at step ${startStep}`);
+    } else {
+      order = new BatchOrder(trainSet.count, o.seed);
+      const t0 = performance.now();
+      // Data-dependent init on one batch, then the aux log-scale from the residuals of the initialised VAE,
+      // then the EMA starts from the initialised weights (pitfall 1).
+      const initIdx = new BatchOrder(trainSet.count, o.seed + 1).next(Math.min(trainSet.count, Math.max(r.batch, 16)));
+      const logScale = await engine.asyncScope(async () => {
+        const x = engine.tensor(gatherBatch(trainSet, initIdx), [initIdx.length, cfg.imageSize, cfg.imageSize, channels]);
+        const ctx = new Ctx(engine, ps, true, true, { p: cfg.pixelcnn.dropout, seed: o.seed }, 0xffff0000);
+        engine.noGrad(() => model.loss(ctx, x, { lambda: r.lambda, phase: 'joint', useAux: true }));
+        if (o.auxScaleInit === 'zero') return null;
+        return model.initAuxLogScale(new Ctx(engine, ps, false, false, { p: 0, seed: o.seed }, 0xfffe0000), x);
+      });
+      ps.initEma();
+      await engine.sync();
+      log(
+        `data-dependent init on ${initIdx.length} images: ${((performance.now() - t0) / 1000).toFixed(1)} s; aux log-scale ` +
+          (logScale ? `from the residuals: ${[...logScale].map((v) => v.toFixed(2)).join(', ')}` : '0 (--aux-scale-init zero)'),
+      );
+    }
+    const emaDecayOf = (name: string, cap: number): number => Math.min(cap, Agave.partOf(name) === 'pixelcnn' ? r.ema.pixelcnn : r.ema.vae);
+    const run: Run = {
+      o,
+      r,
+      cfg,
+      engine,
+      model,
+      params: ps,
+      trainSet,
+      testSet,
+      order,
+      startStep,
+      paths,
+      emaDecayOf,
+      async save(step: number): Promise<void> {
+        const ck = await ps.serialize();
+        const meta: CheckpointMeta = { version: 1, step, signature, order: run.order.state(), names: ck.names, shapes: ck.shapes, hasEma: !!ck.ema, hasState: !!ck.v };
+        const arrays: Record<string, Float32Array> = { params: ck.params };
+        if (ck.ema) arrays.ema = ck.ema;
+        if (ck.v && ck.u) {
+          arrays.v = ck.v;
+          arrays.u = ck.u;
+        }
+        saveCheckpoint(paths.checkpoint, { meta: meta as unknown as Record<string, unknown>, arrays });
+      },
+      dispose(): void {
+        ps.dispose();
+        engine.dispose();
+      },
+    };
+    return run;
+  } catch (e) {
+    params?.dispose();
+    engine.dispose();
+    throw e;
+  }
+}
