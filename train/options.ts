@@ -3,6 +3,7 @@ import { parseArgs } from 'node:util';
 import { CONFIGS, configTable, type ConfigName } from '../model/config.js';
 import type { AuxVariant } from '../engine/ops/aux_image.js';
 import type { TrainOptions } from './trainer.js';
+import { newRunFolder } from './run-folder.js';
 
 export const HELP = `usage: node train.js [options]
 
@@ -10,7 +11,7 @@ Train and evaluate AGAVE (Lucas & Verbeek 2018): an IAF-VAE whose decoder recons
 and a PixelCNN++ conditioned on that decoder output, on WebGPU. With no options it trains the 'small' config
 on the bundled CIFAR-10 sample (2,000 train / 500 test images) for 120 steps (about 8 minutes with lavapipe
 on 2 cores; a 9-minute time limit guards the default run), printing the bits/dim as it goes, and writes
-metrics, PNG grids and a checkpoint to runs/default.
+metrics, PNG grids and a checkpoint to a new run folder runs/<time> (runs/latest points to it).
 
 data and model
   --data DIR            CIFAR-10 binary batches (data_batch_*.bin[.gz] + test_batch.bin[.gz]) or the four
@@ -19,14 +20,14 @@ data and model
   --config NAME         tiny | small | paper (default small):
 ${configTable()}
   --aux VARIANT         auxiliary image y: identity | levels | 16x16 | 8x8 | gray4 (4-bit grayscale) (default identity)
-  --levels K            colour levels of the auxiliary likelihood (with --aux levels; 256 % K == 0)
+  --levels K            colour levels of the auxiliary likelihood (with --aux levels; 2 <= K, 256 % K == 0)
   --lambda L            weight of the KL term (default 2: the sum of two ELBOs; the paper's best used 12)
   --dropout P           override the PixelCNN++ dropout of the config
 
 optimisation
   --steps N             training steps (default 120)
   --batch N             batch size (default: per config)
-  --lr LR               Adamax learning rate (default 0.002, no decay)
+  --lr LR               Adamax learning rate, > 0 (default 0.002, no decay)
   --ema DECAY           Polyak averaging decay of the evaluation weights (default 0.999; warmed up as
                         min(DECAY, (1 + step) / (10 + step)))
   --seed N              seed of the initialisation, data order, dropout and latent noise (default 1)
@@ -39,17 +40,24 @@ optimisation
                         --resume and --steps equal to the checkpoint's step it only samples.
 
 output and control
-  --out DIR             output folder: metrics.jsonl, samples-step*.png, checkpoint.agave (default runs/default)
+  --out DIR             run folder: metrics.jsonl, samples-step*.png, checkpoint.agave, run.lock (default: a
+                        new runs/<time> per run, runs/latest pointing to it; with --resume: runs/latest).
+                        One run per folder: a folder holding a checkpoint or metrics is refused without
+                        --resume or --overwrite; a folder in use by a live run is refused (its lock names it)
   --eval-every N        evaluate every N steps and at the end (default 40)
   --eval-images N       test images per evaluation (default 96)
   --iw-samples K        the final evaluation also reports the importance-weighted bound with K samples
                         (MODEL_SPEC §4; the paper used 150; costs K evaluations) (default 1: off)
   --checkpoint-every N  write a checkpoint every N steps and at the end (default 40)
-  --resume              continue from OUT/checkpoint.agave (same settings required; --steps may grow)
+  --resume              continue from OUT/checkpoint.agave (same settings and same data required; --steps may
+                        grow); metrics.jsonl is trimmed to the checkpoint's step
+  --overwrite           start afresh in an OUT that holds a run: its files are moved into OUT/replaced-<time>/
   --time-limit MIN      stop after MIN minutes with a checkpoint (continue with --resume); default 9 when
                         no --steps is given (the quick default run), none otherwise; 0 disables
   --log-every N         progress line every N steps (default 10)
   --check-gpu           print the WebGPU adapter and exit
+  Ctrl-C / SIGTERM      finish the current step, write a checkpoint, print how to continue, exit 130 / 143;
+                        a second one exits at once (the last checkpoint is intact)
   -h, --help            this help
 
 Evaluation reports the single-sample bound -log p(x|z) + KL (lambda = 1, true KL, PixelCNN NLL, EMA weights,
@@ -57,93 +65,163 @@ no dropout) in bits/dim over the test images, and writes a PNG grid of test imag
 VAE samples. Requires a WebGPU adapter: a GPU driver, or Mesa >= 24 lavapipe (see README).
 `;
 
-function int(name: string, v: string | undefined, def: number, min = 0): number {
-  if (v === undefined) return def;
+// Numbers are parsed strictly: decimal notation only (no hex, binary, octal, 'Infinity' or empty strings, which
+// Number() would accept), finite, integers where integers are meant; every error names the flag.
+const DECIMAL = /^[+-]?(\d+(\.\d*)?|\.\d+)([eE][+-]?\d+)?$/;
+/** The largest finite float32: values sent to the GPU as f32 uniforms must stay below it. */
+const F32_MAX = 3.4028234663852886e38;
+
+function decimal(name: string, v: string): number {
+  if (!DECIMAL.test(v)) throw new Error(`--${name} must be a decimal number, got '${v}'`);
   const n = Number(v);
-  if (!Number.isInteger(n) || n < min) throw new Error(`--${name} must be an integer >= ${min}, got '${v}'`);
+  if (!Number.isFinite(n)) throw new Error(`--${name} must be a finite number, got '${v}'`);
   return n;
 }
 
-function num(name: string, v: string | undefined, def: number): number {
+function int(name: string, v: string | undefined, def: number, min = 0, max = Number.MAX_SAFE_INTEGER): number {
   if (v === undefined) return def;
+  const range = max === Number.MAX_SAFE_INTEGER ? `>= ${min}` : `in ${min}..${max}`;
+  if (!DECIMAL.test(v)) throw new Error(`--${name} must be an integer ${range} (decimal digits), got '${v}'`);
   const n = Number(v);
-  if (!Number.isFinite(n)) throw new Error(`--${name} must be a number, got '${v}'`);
+  if (!Number.isSafeInteger(n) || n < min || n > max) throw new Error(`--${name} must be an integer ${range}, got '${v}'`);
   return n;
+}
+
+interface Range {
+  /** Lower bound, exclusive when `gt`. */
+  min?: number;
+  gt?: boolean;
+  /** Upper bound, exclusive when `lt`. */
+  max?: number;
+  lt?: boolean;
+}
+
+function num(name: string, v: string | undefined, def: number, r: Range = {}): number {
+  if (v === undefined) return def;
+  const n = decimal(name, v);
+  const min = r.min ?? -F32_MAX;
+  const max = r.max ?? F32_MAX;
+  const lo = r.gt ? n > min : n >= min;
+  const hi = r.lt ? n < max : n <= max;
+  if (!lo || !hi) {
+    const bound = (x: number): string => (Math.abs(x) === F32_MAX ? `${x < 0 ? '-' : ''}3.4e38 (the largest float32)` : String(x));
+    const parts: string[] = [];
+    if (r.min !== undefined || !lo) parts.push(`${r.gt ? '>' : '>='} ${bound(min)}`);
+    if (r.max !== undefined || !hi) parts.push(`${r.lt ? '<' : '<='} ${bound(max)}`);
+    throw new Error(`--${name} must be a number ${parts.join(' and ')}, got '${v}'`);
+  }
+  return n;
+}
+
+/**
+ * `--flag -1` reaches parseArgs as an option followed by something that looks like another option ("argument is
+ * ambiguous"); join such a pair into `--flag=-1` so the value gets a range error naming the flag.
+ */
+function joinNegativeValues(argv: readonly string[], stringFlags: ReadonlySet<string>): string[] {
+  const out: string[] = [];
+  for (let i = 0; i < argv.length; i++) {
+    const a = argv[i]!;
+    const next = argv[i + 1];
+    if (a.startsWith('--') && !a.includes('=') && stringFlags.has(a.slice(2)) && next !== undefined && /^-(\d|\.\d|inf|nan)/i.test(next)) {
+      out.push(`${a}=${next}`);
+      i++;
+    } else out.push(a);
+  }
+  return out;
 }
 
 const AUX = ['identity', 'levels', '16x16', '8x8', '4x4', 'gray4'];
 
+const OPTIONS = {
+  data: { type: 'string' },
+  config: { type: 'string' },
+  aux: { type: 'string' },
+  levels: { type: 'string' },
+  lambda: { type: 'string' },
+  dropout: { type: 'string' },
+  steps: { type: 'string' },
+  batch: { type: 'string' },
+  lr: { type: 'string' },
+  ema: { type: 'string' },
+  seed: { type: 'string' },
+  'vae-pretrain': { type: 'string' },
+  'pixelcnn-pretrain': { type: 'string' },
+  'drop-aux-at': { type: 'string' },
+  'train-images': { type: 'string' },
+  'agave-samples': { type: 'string' },
+  'iw-samples': { type: 'string' },
+  out: { type: 'string' },
+  'eval-every': { type: 'string' },
+  'eval-images': { type: 'string' },
+  'checkpoint-every': { type: 'string' },
+  resume: { type: 'boolean' },
+  'time-limit': { type: 'string' },
+  'log-every': { type: 'string' },
+  overwrite: { type: 'boolean' },
+  'check-gpu': { type: 'boolean' },
+  help: { type: 'boolean', short: 'h' },
+} as const;
+
+const STRING_FLAGS = new Set(Object.entries(OPTIONS).filter(([, d]) => d.type === 'string').map(([k]) => k));
+
+/** The CLI's default run folder root: each run without --out writes to runs/<time>, runs/latest points to it. */
+export const RUNS_ROOT = 'runs';
+
 export function parseOptions(argv: string[]): TrainOptions | 'help' | 'check-gpu' {
-  const { values, positionals } = parseArgs({
-    args: argv,
-    allowPositionals: true,
-    options: {
-      data: { type: 'string' },
-      config: { type: 'string' },
-      aux: { type: 'string' },
-      levels: { type: 'string' },
-      lambda: { type: 'string' },
-      dropout: { type: 'string' },
-      steps: { type: 'string' },
-      batch: { type: 'string' },
-      lr: { type: 'string' },
-      ema: { type: 'string' },
-      seed: { type: 'string' },
-      'vae-pretrain': { type: 'string' },
-      'pixelcnn-pretrain': { type: 'string' },
-      'drop-aux-at': { type: 'string' },
-      'train-images': { type: 'string' },
-      'agave-samples': { type: 'string' },
-      'iw-samples': { type: 'string' },
-      out: { type: 'string' },
-      'eval-every': { type: 'string' },
-      'eval-images': { type: 'string' },
-      'checkpoint-every': { type: 'string' },
-      resume: { type: 'boolean' },
-      'time-limit': { type: 'string' },
-      'log-every': { type: 'string' },
-      'check-gpu': { type: 'boolean' },
-      help: { type: 'boolean', short: 'h' },
-    },
-  });
+  let parsed;
+  try {
+    parsed = parseArgs({ args: joinNegativeValues(argv, STRING_FLAGS), allowPositionals: true, options: OPTIONS });
+  } catch (e) {
+    // Node's messages are about parsing; keep them, but say where to look.
+    throw new Error(`${(e as Error).message.split('\n')[0]} (see --help)`);
+  }
+  const { values, positionals } = parsed;
   if (values.help) return 'help';
   if (values['check-gpu']) return 'check-gpu';
   if (positionals.length) throw new Error(`unexpected argument '${positionals[0]}' (see --help)`);
   const config = (values.config ?? 'small') as ConfigName;
-  if (!(config in CONFIGS)) throw new Error(`--config must be one of ${Object.keys(CONFIGS).join(', ')}, got '${values.config}'`);
+  if (!Object.hasOwn(CONFIGS, config)) throw new Error(`--config must be one of ${Object.keys(CONFIGS).join(', ')}, got '${values.config}'`);
   const aux = (values.aux ?? 'identity') as AuxVariant;
   if (!AUX.includes(aux)) throw new Error(`--aux must be one of ${AUX.join(', ')}, got '${values.aux}'`);
   if (aux === 'levels' && values.levels === undefined) throw new Error('--aux levels needs --levels K');
+  const resume = values.resume ?? false;
+  const overwrite = values.overwrite ?? false;
+  if (resume && overwrite) throw new Error('--resume and --overwrite contradict each other: --resume continues the run in --out, --overwrite replaces it');
+  if (values.out !== undefined && values.out.trim() === '') throw new Error(`--out must name a folder, got '${values.out}'`);
   const steps = int('steps', values.steps, 120, 1);
   const o: TrainOptions = {
     config,
     aux,
-    lambda: num('lambda', values.lambda, 2),
+    lambda: num('lambda', values.lambda, 2, { min: 0 }),
     steps,
-    lr: num('lr', values.lr, 0.002),
+    lr: num('lr', values.lr, 0.002, { min: 0, gt: true }),
     seed: int('seed', values.seed, 1),
-    out: values.out ?? 'runs/default',
+    // Without --out: a new folder per run (runs/<time>, with runs/latest pointing to it); --resume: runs/latest.
+    out: values.out ?? (resume ? `${RUNS_ROOT}/latest` : newRunFolder(RUNS_ROOT)),
     evalEvery: int('eval-every', values['eval-every'], 40, 1),
     evalImages: int('eval-images', values['eval-images'], 96, 1),
     checkpointEvery: int('checkpoint-every', values['checkpoint-every'], 40, 1),
-    resume: values.resume ?? false,
+    resume,
     vaePretrain: int('vae-pretrain', values['vae-pretrain'], 0),
     pixelcnnPretrain: int('pixelcnn-pretrain', values['pixelcnn-pretrain'], 0),
-    emaDecay: num('ema', values.ema, 0.999),
+    emaDecay: num('ema', values.ema, 0.999, { min: 0, max: 1, lt: true }),
     logEvery: int('log-every', values['log-every'], 10, 1),
   };
+  if (overwrite) o.overwrite = true;
+  if (values.out === undefined && !resume) o.linkLatest = true;
   if (values.data !== undefined) o.data = values.data;
-  if (values.levels !== undefined) o.levels = int('levels', values.levels, 256, 2);
+  if (values.levels !== undefined) {
+    o.levels = int('levels', values.levels, 256, 2, 256);
+    if (256 % o.levels !== 0) throw new Error(`--levels must divide 256 (2, 4, 8, 16, 32, 64, 128 or 256), got '${values.levels}'`);
+  }
   if (values.batch !== undefined) o.batch = int('batch', values.batch, 1, 1);
   if (values['drop-aux-at'] !== undefined) o.dropAuxAt = int('drop-aux-at', values['drop-aux-at'], 0);
-  if (values.dropout !== undefined) o.dropout = num('dropout', values.dropout, 0);
-  const limit = values['time-limit'] !== undefined ? num('time-limit', values['time-limit'], 0) : values.steps === undefined ? 9 : 0;
+  if (values.dropout !== undefined) o.dropout = num('dropout', values.dropout, 0, { min: 0, max: 1, lt: true });
+  const limit = values['time-limit'] !== undefined ? num('time-limit', values['time-limit'], 0, { min: 0 }) : values.steps === undefined ? 9 : 0;
   if (limit > 0) o.timeLimitMinutes = limit;
   if (values['train-images'] !== undefined) o.trainImages = int('train-images', values['train-images'], 1, 1);
   if (values['iw-samples'] !== undefined) o.iwSamples = int('iw-samples', values['iw-samples'], 1, 1);
   if (values['agave-samples'] !== undefined) o.agaveSamples = int('agave-samples', values['agave-samples'], 0, 0);
-  if (!(o.emaDecay >= 0 && o.emaDecay < 1)) throw new Error(`--ema must be in [0, 1), got ${o.emaDecay}`);
-  if (o.dropout !== undefined && !(o.dropout >= 0 && o.dropout < 1)) throw new Error(`--dropout must be in [0, 1), got ${o.dropout}`);
   return o;
 }
 

@@ -1,7 +1,7 @@
 // The training and evaluation loop behind `node train.js` (the CLI only parses flags). Everything that makes
 // a run resumable lives in the checkpoint: parameters, EMA, Adamax state, step, data order and the run
 // settings; noise streams are derived from (seed, step), so a resumed run repeats the uninterrupted one.
-import { existsSync, mkdirSync } from 'node:fs';
+import { existsSync } from 'node:fs';
 import { join } from 'node:path';
 import { Engine, ParameterSet, ops, type Tensor } from '../engine/index.js';
 import { Agave, Ctx, toPixels, type Phase } from '../model/agave.js';
@@ -11,8 +11,12 @@ import { BatchOrder, gatherBatch, loadDataset, type BatchOrderState, type ImageS
 import { loadCheckpoint, saveCheckpoint } from './checkpoint-io.js';
 import { appendJsonl, bitsPerDim, formatDuration } from './metrics.js';
 import { encodePng, imageGrid, writePngAtomic } from './png.js';
+// issue 9 (no run is ever lost): run folder ownership/lock, data identity, the non-finite stop.
+import { openRunFolder, type RunFolder, type RunFolderOptions } from './run-folder.js';
+import { checkResumeData, dataFingerprint, type DataFingerprint } from './fingerprint.js';
+import { nonFiniteStateMessage, nothingToDoMessage } from './safety.js';
 
-export interface TrainOptions {
+export interface TrainOptions extends RunFolderOptions {
   data?: string;
   config: ConfigName;
   aux: AuxVariant;
@@ -74,6 +78,8 @@ interface CheckpointMeta {
   shapes: number[][];
   hasEma: boolean;
   hasState: boolean;
+  /** The data the run trains on (train/fingerprint.ts); absent in checkpoints from before it. */
+  data?: DataFingerprint;
 }
 
 export interface StepRecord {
@@ -102,7 +108,7 @@ export interface EvalRecord {
 export interface TrainResult {
   steps: StepRecord[];
   evals: EvalRecord[];
-  stoppedEarly: 'nan' | 'time' | null;
+  stoppedEarly: 'nan' | 'time' | 'signal' | null;
   parameterCount: number;
 }
 
@@ -150,9 +156,20 @@ function phaseAt(o: TrainOptions, step: number): Phase {
 const STREAMS_PER_STEP = 1 << 16;
 
 export async function train(o: TrainOptions, log: Logger = console.log): Promise<TrainResult> {
+  // --- issue 9: one run per folder, locked for the run's duration (train/run-folder.ts) ---
+  const run = openRunFolder(o, log);
+  try {
+    return await trainInFolder({ ...o, out: run.dir }, log, run);
+  } finally {
+    run.release();
+  }
+}
+
+async function trainInFolder(o: TrainOptions, log: Logger, run: RunFolder): Promise<TrainResult> {
   const cfg = { ...CONFIGS[o.config] } as (typeof CONFIGS)[ConfigName];
   const modelCfg = o.dropout === undefined ? cfg : { ...cfg, pixelcnn: { ...cfg.pixelcnn, dropout: o.dropout } };
   const data = loadDataset(o.data);
+  const dataId = dataFingerprint(data); // issue 9: stored in checkpoints, checked on resume
   let trainSet = fitImages(data.train, modelCfg.imageSize);
   const testSet = fitImages(data.test, modelCfg.imageSize);
   if (o.trainImages !== undefined) trainSet = { ...trainSet, count: Math.min(o.trainImages, trainSet.count) };
@@ -161,7 +178,6 @@ export async function train(o: TrainOptions, log: Logger = console.log): Promise
   const channels = trainSet.channels;
   const model = new Agave(modelCfg, { variant: o.aux, ...(o.levels !== undefined ? { levels: o.levels } : {}) }, channels);
   const signature = runSignature(o, batch, channels, modelCfg.imageSize);
-  mkdirSync(o.out, { recursive: true });
   const ckptPath = join(o.out, 'checkpoint.agave');
   const metricsPath = join(o.out, 'metrics.jsonl');
 
@@ -181,6 +197,7 @@ export async function train(o: TrainOptions, log: Logger = console.log): Promise
       if (diffs.length) {
         throw new Error(`--resume: the checkpoint was made with different settings: ${diffs.map((k) => `${k} (checkpoint ${JSON.stringify(ck.meta.signature[k])}, now ${JSON.stringify(signature[k])})`).join('; ')}`);
       }
+      checkResumeData(ck.meta.data, dataId, ckptPath, log); // issue 9
       params.load({ names: ck.meta.names, shapes: ck.meta.shapes, params: ck.arrays.params!, ...(ck.arrays.ema ? { ema: ck.arrays.ema } : {}), ...(ck.arrays.v ? { v: ck.arrays.v, u: ck.arrays.u! } : {}) });
       order = BatchOrder.restore(trainSet.count, ck.meta.order);
       startStep = ck.meta.step;
@@ -202,14 +219,14 @@ export async function train(o: TrainOptions, log: Logger = console.log): Promise
 
     const save = async (step: number): Promise<void> => {
       const ck = await params.serialize();
-      const meta: CheckpointMeta = { version: 1, step, signature, order: order.state(), names: ck.names, shapes: ck.shapes, hasEma: !!ck.ema, hasState: !!ck.v };
+      const meta: CheckpointMeta = { version: 1, step, signature, order: order.state(), names: ck.names, shapes: ck.shapes, hasEma: !!ck.ema, hasState: !!ck.v, data: dataId };
       const arrays: Record<string, Float32Array> = { params: ck.params };
       if (ck.ema) arrays.ema = ck.ema;
       if (ck.v && ck.u) {
         arrays.v = ck.v;
         arrays.u = ck.u;
       }
-      saveCheckpoint(ckptPath, { meta: meta as unknown as Record<string, unknown>, arrays });
+      saveCheckpoint(ckptPath, { meta: meta as unknown as Record<string, unknown>, arrays }, { requireFinite: true });
     };
 
     const D = model.dims;
@@ -218,6 +235,12 @@ export async function train(o: TrainOptions, log: Logger = console.log): Promise
     let windowStart = performance.now();
     let windowImages = 0;
     const deadline = o.timeLimitMinutes !== undefined ? start + o.timeLimitMinutes * 60_000 : Infinity;
+    // --- issue 9: trim metrics to the checkpoint's step, mark the run; nothing to do past --steps ---
+    run.start(startStep, log);
+    if (startStep >= o.steps && !o.agaveSamples) {
+      log(nothingToDoMessage(startStep, o.steps, ckptPath));
+      return result;
+    }
     let step = startStep;
     for (; step < o.steps; step++) {
       const phase = phaseAt(o, step);
@@ -247,6 +270,13 @@ export async function train(o: TrainOptions, log: Logger = console.log): Promise
       // EMA warm-up as TF's ExponentialMovingAverage(num_updates): early averages are not dominated by the
       // initial weights; a function of the step, so resumed runs match.
       params.emaUpdate(Math.min(o.emaDecay, (1 + step) / (10 + step)));
+      // --- issue 9: never save a non-finite model: parameters, EMA and Adamax state, one fused GPU check ---
+      const health = await params.nonFiniteCheck();
+      if (!health.finite) {
+        log(nonFiniteStateMessage(step + 1, health, existsSync(ckptPath) ? ckptPath : null));
+        result.stoppedEarly = 'nan';
+        return result;
+      }
       windowImages += batch;
       const rec: StepRecord = {
         step: step + 1,
@@ -280,10 +310,19 @@ export async function train(o: TrainOptions, log: Logger = console.log): Promise
         await save(step + 1);
         log(`time limit of ${o.timeLimitMinutes} min reached at step ${step + 1}; checkpoint saved (continue with --resume)`);
         result.stoppedEarly = 'time';
+        step++; // steps done, for the summary
+        break;
+      }
+      // --- issue 9: graceful stop (SIGINT/SIGTERM via train/signals.ts): finish the step, checkpoint, stop ---
+      if (o.stopSignal?.requested) {
+        if (!last) await save(step + 1);
+        log(`${o.stopSignal.signal ?? 'stop'} received: stopped after step ${step + 1}; checkpoint ${ckptPath} written (continue with --resume)`);
+        result.stoppedEarly = 'signal';
+        step++;
         break;
       }
     }
-    if (o.agaveSamples) await sampleAgave(engine, model, params, o, log);
+    if (o.agaveSamples && !o.stopSignal?.requested) await sampleAgave(engine, model, params, o, log);
     log(`done: ${step} steps in ${formatDuration((performance.now() - start) / 1000)}; outputs in ${o.out}`);
     return result;
   } finally {
