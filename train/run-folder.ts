@@ -70,11 +70,11 @@ const PSEUDO_FS: Record<number, string> = {
   0x73636673: 'securityfs', 0x1cd1: 'devpts', 0x62656570: 'configfs', 0xcafe4a11: 'bpf', 0x6165676c: 'pstore', 0xde5e81e4: 'efivarfs',
   0x65735543: 'fusectl',
 };
-const PSEUDO_ROOTS = ['/proc', '/sys'];
+const PSEUDO_ROOTS: [string, string][] = [['/proc', 'proc'], ['/sys', 'sysfs']];
 
 function pseudoFs(path: string): string | undefined {
   if (process.platform !== 'linux') return undefined;
-  for (const r of PSEUDO_ROOTS) if (path === r || path.startsWith(r + '/')) return r.slice(1);
+  for (const [root, fs] of PSEUDO_ROOTS) if (path === root || path.startsWith(root + '/')) return fs;
   try {
     return PSEUDO_FS[statfsSync(path).type >>> 0];
   } catch {

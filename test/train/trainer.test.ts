@@ -69,6 +69,27 @@ describe('training loop', () => {
     expect(good).toBeGreaterThan(0);
     const ck = loadCheckpoint<{ step: number }>(join(dir, 'checkpoint.agave'));
     expect(ck.meta.step, 'the checkpoint is the one of the last step with a finite loss').toBe(good);
+    // The last good checkpoint is finite throughout (params, EMA, Adamax state; verified before every write).
+    for (const [name, a] of Object.entries(ck.arrays)) {
+      const bad = a.findIndex((v) => !Number.isFinite(v));
+      expect(bad, `checkpoint array '${name}' has a non-finite value at ${bad}`).toBe(-1);
+    }
+    expect(Object.keys(ck.arrays).sort()).toEqual(['ema', 'params', 'u', 'v']);
+  }, 300_000);
+
+  it('an update that overflows the state stops before anything non-finite is saved, naming the parameter group', async () => {
+    // lr 1e39 is Infinity in float32 (the CLI refuses it; the library API takes it): the first update makes the
+    // parameters, EMA and Adamax state non-finite while the loss before it was fine. Nothing may be saved.
+    const dir = mkdtempSync(join(tmpdir(), 'agave-inf-'));
+    const lines: string[] = [];
+    const r = await train(opts(dir, { steps: 3, lr: 1e39, checkpointEvery: 1 }), (l) => lines.push(l));
+    expect(r.stoppedEarly).toBe('nan');
+    expect(r.steps, 'the bad step is not recorded').toEqual([]);
+    const text = lines.join('\n');
+    expect(text).toMatch(/step 1: non-finite parameters, EMA(, Adamax [uv])* after the update \(first bad parameter group '[\w.]+'; first NaN\/Inf: parameters at '[\w.]+'\[\d+\], EMA at '[\w.]+'\[\d+\]/);
+    expect(text).toMatch(/stopping\. The last good checkpoint \(none written yet\) is kept unchanged\./);
+    expect(existsSync(join(dir, 'checkpoint.agave')), 'no checkpoint of a non-finite model').toBe(false);
+    expect(readdirSync(dir).filter((f) => f.includes('.tmp-') || f === 'run.lock')).toEqual([]);
   }, 300_000);
 
   it('the tiny model overfits 16 images: bits/dim falls by more than 1.0', async () => {
@@ -102,7 +123,12 @@ describe('CLI options', () => {
     if (typeof o === 'string') throw new Error('expected options');
     expect(o.config).toBe('small');
     expect(o.lr).toBe(0.002);
-    expect(o.out).toBe('runs/default');
+    // A new folder per run, runs/latest pointing to it; --resume without --out resumes runs/latest.
+    expect(o.out).toMatch(/^runs\/\d{8}-\d{6}(-\d+)?$/);
+    expect(o.linkLatest).toBe(true);
+    const r = parseOptions(['--resume']);
+    if (typeof r === 'string') throw new Error('expected options');
+    expect([r.out, r.linkLatest]).toEqual(['runs/latest', undefined]);
     const p = parseOptions(['--config', 'tiny', '--aux', 'levels', '--levels', '32', '--lambda', '12', '--drop-aux-at', '50', '--resume']);
     if (typeof p === 'string') throw new Error('expected options');
     expect([p.config, p.aux, p.levels, p.lambda, p.dropAuxAt, p.resume]).toEqual(['tiny', 'levels', 32, 12, 50, true]);
