@@ -15,12 +15,12 @@ struct Params { n: u32, base: u32, total: u32, _p0: u32 }
 @group(0) @binding(4) var<storage, read> u: array<f32>;
 @group(0) @binding(5) var<storage, read_write> first: array<atomic<u32>>;
 
-var<workgroup> best: array<vec4<u32>, 256>;
-
 fn bad(x: f32) -> bool {
   return (bitcast<u32>(x) & 0x7f800000u) == 0x7f800000u;
 }
 
+// No workgroup reduction (barriers are costly on CPU Vulkan): non-finite values are rare, so each thread keeps
+// its own earliest hit and only a thread that saw one touches the atomics (at most one atomicMax per arena).
 @compute @workgroup_size(256)
 fn main(@builtin(workgroup_id) wid: vec3u, @builtin(num_workgroups) nwg: vec3u, @builtin(local_invocation_index) lid: u32) {
   let w = wid.y * nwg.x + wid.x;
@@ -32,20 +32,9 @@ fn main(@builtin(workgroup_id) wid: vec3u, @builtin(num_workgroups) nwg: vec3u, 
     let hit = vec4<bool>(bad(p[i]), bad(ema[i]), bad(v[i]), bad(u[i]));
     m = max(m, select(vec4<u32>(0u), vec4<u32>(key), hit));
   }
-  best[lid] = m;
-  workgroupBarrier();
-  for (var k = 128u; k > 0u; k >>= 1u) {
-    if (lid < k) {
-      best[lid] = max(best[lid], best[lid + k]);
-    }
-    workgroupBarrier();
-  }
-  if (lid == 0u) {
-    let b = best[0];
-    for (var k = 0u; k < 4u; k++) {
-      if (b[k] != 0u) {
-        atomicMax(&first[k], b[k]);
-      }
+  for (var k = 0u; k < 4u; k++) {
+    if (m[k] != 0u) {
+      atomicMax(&first[k], m[k]);
     }
   }
 }
