@@ -375,7 +375,7 @@ export class ParameterSet {
     this.assertUsable('nonFiniteCheck');
     const e = this.engine;
     if (this.chunks.length === 0) return { finite: true, hits: [] };
-    if (this.arenaSize >= 0x80000000) throw new Error(`ParameterSet.nonFiniteCheck: ${this.arenaSize} elements per arena exceed the 2^31 the flags encode`);
+    if (this.arenaSize >= 0x7f800000) throw new Error(`ParameterSet.nonFiniteCheck: ${this.arenaSize} elements per arena exceed what the flags encode (< 0x7f800000)`);
     const flags = e.zeros([4]);
     try {
       this.chunks.forEach((c, k) => {

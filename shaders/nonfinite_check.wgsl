@@ -3,7 +3,7 @@
 // same scalar), fused into one reduction whose result is the first non-finite element of each arena.
 // first[k] (k = 0 params, 1 ema, 2 v, 3 u) holds max(total - index) over the non-finite elements of arena k,
 // 0 when all are finite: the first bad index is total - first[k]. Encoding "earliest" as a maximum keeps the
-// zero-initialised buffer meaning "none", and the stored values (<= total < 2^31) are never NaN bit patterns
+// zero-initialised buffer meaning "none", and the stored values (<= total < 0x7f800000) are never NaN bit patterns
 // when the u32s travel back as float32. Chunks are separate dispatches into the same four atomics; `base` is
 // the chunk's offset in the arena. Arenas a caller lacks are bound to the parameter window (read-only aliases).
 // Non-finite is tested on the bit pattern (exponent all ones): WGSL compilers may assume floats are finite.

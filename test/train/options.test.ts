@@ -2,7 +2,7 @@
 // integers are meant), ranges are checked, negative values get a range error in both `--x=-1` and `--x -1` form,
 // and every error names its flag. No GPU.
 import { describe, expect, it } from 'vitest';
-import { parseOptions } from '../../train/options.js';
+import { HELP, parseOptions } from '../../train/options.js';
 import type { TrainOptions } from '../../train/trainer.js';
 
 function parse(args: string[]): TrainOptions {
@@ -72,5 +72,6 @@ describe('flag validation', () => {
     const o = parse([]);
     expect([o.out, o.linkLatest, o.overwrite]).toEqual(['x', undefined, undefined]);
     expect(() => parseOptions(['--steps'])).toThrow(/--steps.*\(see --help\)/);
+    for (const doc of ['--overwrite', 'runs/latest', 'run.lock', 'Ctrl-C / SIGTERM', '130 / 143']) expect(HELP, `--help documents ${doc}`).toContain(doc);
   });
 });
