@@ -315,7 +315,7 @@ async function trainInFolder(o: TrainOptions, log: Logger, run: RunFolder): Prom
       }
       // --- issue 9: graceful stop (SIGINT/SIGTERM via train/signals.ts): finish the step, checkpoint, stop ---
       if (o.stopSignal?.requested) {
-        if (!last) await save(step + 1);
+        if (!last && (step + 1) % o.checkpointEvery !== 0) await save(step + 1); // else just written
         log(`${o.stopSignal.signal ?? 'stop'} received: stopped after step ${step + 1}; checkpoint ${ckptPath} written (continue with --resume)`);
         result.stoppedEarly = 'signal';
         step++;
