@@ -1,7 +1,7 @@
 // Runs the real CLI (train/cli.ts) as a child process: bundled once per test file with esbuild (as
 // `npm run build` does) into .dev/cli-test/, where Node finds node_modules/webgpu by walking up.
 import { spawn, type ChildProcess } from 'node:child_process';
-import { mkdirSync } from 'node:fs';
+import { mkdirSync, rmSync } from 'node:fs';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { build } from 'esbuild';
@@ -26,6 +26,7 @@ export function cliBundle(): Promise<string> {
       mainFields: ['module', 'main'],
       logLevel: 'warning',
     });
+    process.on('exit', () => rmSync(outfile, { force: true }));
     return outfile;
   })();
   return built;
