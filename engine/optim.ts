@@ -25,11 +25,13 @@ import { KERNELS } from './kernels.js';
 import adamaxSrc from '../shaders/adamax.wgsl';
 import emaSrc from '../shaders/ema.wgsl';
 import gradStatsSrc from '../shaders/grad_stats.wgsl';
+import nonFiniteCheckSrc from '../shaders/nonfinite_check.wgsl';
 
 export const OPTIM_KERNELS = {
   adamax: { name: 'adamax', code: adamaxSrc } as KernelSource,
   ema: { name: 'ema', code: emaSrc } as KernelSource,
   grad_stats: { name: 'grad_stats', code: gradStatsSrc } as KernelSource,
+  nonfinite_check: { name: 'nonfinite_check', code: nonFiniteCheckSrc } as KernelSource,
 };
 
 export type ParamInit = 'zeros' | 'ones' | { normal: number } | Float32Array;
@@ -73,6 +75,29 @@ export interface GradientStats {
   finite: boolean;
   /** Number of NaN/Inf elements. */
   nonFinite: number;
+}
+
+/** The arenas of the training state, in the order nonFiniteCheck() examines them. */
+export const STATE_ARENAS = ['params', 'ema', 'adamax.v', 'adamax.u'] as const;
+export type StateArena = (typeof STATE_ARENAS)[number];
+
+/** The first non-finite element of one arena. */
+export interface NonFiniteHit {
+  arena: StateArena;
+  /** The parameter holding it ('' when it lies in an alignment gap between parameters). */
+  parameter: string;
+  /** Its index within that parameter (within the gap when parameter is ''), and in the packed checkpoint order. */
+  element: number;
+  packedIndex: number;
+  /** For a gap: the parameter the gap follows. */
+  after?: string;
+}
+
+export interface FinitenessReport {
+  /** true when every element of the parameters, the EMA and the Adamax state (those that exist) is finite. */
+  finite: boolean;
+  /** The first non-finite element of each arena that has one, in STATE_ARENAS order. */
+  hits: NonFiniteHit[];
 }
 
 const STATS_GROUPS = 512;
@@ -374,6 +399,57 @@ export class ParameterSet {
     } finally {
       partials.dispose();
     }
+  }
+
+  /**
+   * NaN/Inf check of the whole training state (parameters, EMA, Adamax v and u, those that exist): one fused
+   * reduction (shaders/nonfinite_check.wgsl, one dispatch per chunk reading all four arenas) into four u32 flags,
+   * then one 16-byte readback. Names the first bad element of each arena (its parameter and index).
+   */
+  async nonFiniteCheck(): Promise<FinitenessReport> {
+    this.assertUsable('nonFiniteCheck');
+    const e = this.engine;
+    if (this.chunks.length === 0) return { finite: true, hits: [] };
+    if (this.arenaSize >= 0x7f800000) throw new Error(`ParameterSet.nonFiniteCheck: ${this.arenaSize} elements per arena exceed what the flags encode (< 0x7f800000)`);
+    const flags = e.zeros([4]);
+    try {
+      this.chunks.forEach((c, k) => {
+        const p = this.paramWindows[k]!;
+        e.dispatch({
+          kernel: OPTIM_KERNELS.nonfinite_check,
+          params: { n: c.size, base: c.offset, total: this.arenaSize },
+          inputs: { p, ema: this.emaArena?.windows[k] ?? p, v: this.state?.vWindows[k] ?? p, u: this.state?.uWindows[k] ?? p },
+          outputs: { first: flags },
+          workgroups: Math.min(STATS_GROUPS, Math.ceil(c.size / 256)),
+          label: 'nonFiniteCheck',
+        });
+      });
+      const r = await flags.read();
+      const bits = new Uint32Array(r.buffer, r.byteOffset, 4);
+      const present = [true, this.emaReady && this.emaArena !== null, this.state !== null, this.state !== null];
+      const hits: NonFiniteHit[] = [];
+      STATE_ARENAS.forEach((arena, k) => {
+        if (!present[k] || bits[k] === 0) return;
+        hits.push({ arena, ...this.locate(this.arenaSize - bits[k]!) });
+      });
+      return { finite: hits.length === 0, hits };
+    } finally {
+      flags.dispose();
+    }
+  }
+
+  /** The parameter (or alignment gap) holding arena element `index`. */
+  private locate(index: number): Omit<NonFiniteHit, 'arena'> {
+    let packed = 0;
+    for (let i = 0; i < this.names.length; i++) {
+      const start = this.offsets[i]!;
+      const n = shapeSize(this.shapes[i]!);
+      if (index >= start && index < start + n) return { parameter: this.names[i]!, element: index - start, packedIndex: packed + index - start };
+      packed += n;
+      const next = i + 1 < this.names.length ? this.offsets[i + 1]! : this.arenaSize;
+      if (index >= start + n && index < next) return { parameter: '', element: index - start - n, packedIndex: -1, after: this.names[i]! };
+    }
+    return { parameter: '', element: index, packedIndex: -1 };
   }
 
   private pack(arena: Float32Array): Float32Array {

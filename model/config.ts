@@ -1,4 +1,5 @@
-// Model configurations, one table: `tiny` for tests, `small` for a CPU/lavapipe run in minutes, `paper` for
+// Model configurations, one table: `tiny` for tests, `quick` for the default run (16x16, minutes on a CPU with
+// lavapipe, where each autoregressive sample costs 256 network passes), `small` for 32x32 on a CPU, `paper` for
 // the AGAVE paper's setting (PixelCNN++ with the openai defaults F=160, R=5, M=10, dropout 0.5; IAF-VAE as
 // the IAF paper's best CIFAR model: H=160, Z=32, one level of 16x16 maps with 20 blocks, free bits 0.1).
 import type { PixelCnnConfig } from './pixelcnn.js';
@@ -41,6 +42,15 @@ export const CONFIGS = {
     vae: { hidden: 16, latent: 4, depth: 2, blocks: 1, klMin: 0.1 },
     batch: 8,
     recipe: { lambda: 2, lr: 0.002, ema: { vae: 0.999, pixelcnn: 0.9995 }, pretrain: 0, steps: 120 },
+  },
+  quick: {
+    name: 'quick',
+    description: '16x16 images (CIFAR-10 pooled 2x2); PixelCNN++ F=16 R=1 M=3; IAF-VAE H=32 Z=8, 1 level x 1 block (the default run: minutes on a CPU)',
+    imageSize: 16,
+    pixelcnn: { filters: 16, resnets: 1, mixtures: 3, dropout: 0.1 },
+    vae: { hidden: 32, latent: 8, depth: 1, blocks: 1, klMin: 0.1 },
+    batch: 8,
+    recipe: { lambda: 2, lr: 0.002, ema: { vae: 0.999, pixelcnn: 0.9995 }, pretrain: 0, steps: 400 },
   },
   small: {
     name: 'small',

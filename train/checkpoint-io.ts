@@ -10,8 +10,9 @@
 //   then zero padding up to a multiple of 8 bytes (so the data section is 4- and 8-byte aligned)
 //   D bytes            float32 data, little-endian, each array at its offset (4-byte aligned, packed in order)
 //   last 4 bytes u32   CRC-32 (IEEE, as in zlib/PNG) of every byte before it
-import { closeSync, existsSync, fsyncSync, mkdirSync, openSync, readFileSync, renameSync, unlinkSync, writeSync } from 'node:fs';
+import { closeSync, existsSync, fsyncSync, mkdirSync, openSync, readFileSync, readSync, renameSync, unlinkSync, writeSync } from 'node:fs';
 import { dirname, resolve } from 'node:path';
+import { explainFsError } from './fs-errors.js';
 
 // ---------------------------------------------------------------------------------------------------------------
 // CRC-32
@@ -37,8 +38,7 @@ export function crc32(data: Uint8Array, previous = 0): number {
 // Atomic writes
 
 function errorCode(e: unknown): string {
-  if (typeof e === 'object' && e !== null && 'code' in e) return String((e as { code: unknown }).code);
-  return e instanceof Error ? e.message : String(e);
+  return explainFsError(e);
 }
 
 /**
@@ -229,9 +229,61 @@ export function decodeCheckpoint<M = Record<string, unknown>>(buf: Uint8Array, n
   return { meta: header.meta, arrays };
 }
 
-/** Encodes and writes a checkpoint atomically (see writeFileAtomic). */
-export function saveCheckpoint(path: string, ckpt: Checkpoint<unknown>): void {
+/** A checkpoint that would hold NaN or Inf where finite values are required (saveCheckpoint's requireFinite). */
+export class NonFiniteCheckpointError extends Error {
+  constructor(message: string) {
+    super(message);
+    this.name = 'NonFiniteCheckpointError';
+  }
+}
+
+/** The first non-finite element of the arrays, or null when every value is finite. */
+export function firstNonFinite(arrays: Record<string, Float32Array>): { array: string; index: number; value: number } | null {
+  for (const [name, a] of Object.entries(arrays)) {
+    for (let i = 0; i < a.length; i++) if (!Number.isFinite(a[i]!)) return { array: name, index: i, value: a[i]! };
+  }
+  return null;
+}
+
+export interface SaveOptions {
+  /** Refuse (NonFiniteCheckpointError, nothing written, the previous file untouched) when an array holds NaN/Inf. */
+  requireFinite?: boolean;
+}
+
+/** Encodes and writes a checkpoint atomically (see writeFileAtomic); verified finite first with requireFinite. */
+export function saveCheckpoint(path: string, ckpt: Checkpoint<unknown>, options: SaveOptions = {}): void {
+  if (options.requireFinite) {
+    const bad = firstNonFinite(ckpt.arrays);
+    if (bad) {
+      throw new NonFiniteCheckpointError(`not writing ${path}: array '${bad.array}' holds ${bad.value} at element ${bad.index}; ` +
+        `${existsSync(path) ? `the previous checkpoint at ${path} is kept unchanged` : 'no checkpoint existed there'}`);
+    }
+  }
   writeFileAtomic(path, encodeCheckpoint(ckpt));
+}
+
+/**
+ * The metadata of a checkpoint without reading its arrays (the fixed fields and the JSON header only; the CRC,
+ * which covers the whole file, is not checked). For messages about a checkpoint that is not going to be loaded.
+ */
+export function readCheckpointMeta<M = Record<string, unknown>>(path: string): M {
+  let fd: number | undefined;
+  try {
+    fd = openSync(path, 'r');
+    const fixed = Buffer.alloc(FIXED);
+    if (readSync(fd, fixed, 0, FIXED, 0) < FIXED) throw new CheckpointError(`${path}: truncated`);
+    if (fixed.toString('latin1', 0, 8) !== CHECKPOINT_MAGIC) throw new CheckpointError(`${path}: not an AGAVE checkpoint`);
+    const len = fixed.readUInt32LE(12);
+    if (len > 64 * 1024 * 1024) throw new CheckpointError(`${path}: implausible header length ${len}`);
+    const header = Buffer.alloc(len);
+    if (readSync(fd, header, 0, len, FIXED) < len) throw new CheckpointError(`${path}: truncated header`);
+    return (JSON.parse(header.toString('utf8')) as { meta: M }).meta;
+  } catch (e) {
+    if (e instanceof CheckpointError) throw e;
+    throw new CheckpointError(`${path}: cannot read checkpoint header (${errorCode(e)})`, { cause: e });
+  } finally {
+    if (fd !== undefined) closeSync(fd);
+  }
 }
 
 /** Reads and validates a checkpoint; errors name the file. */
@@ -241,7 +293,7 @@ export function loadCheckpoint<M = Record<string, unknown>>(path: string): Check
     buf = readFileSync(path);
   } catch (e) {
     const code = errorCode(e);
-    if (code === 'ENOENT') throw new CheckpointError(`${path}: checkpoint not found (looked for ${resolve(path)})`, { cause: e });
+    if (code.startsWith('ENOENT')) throw new CheckpointError(`${path}: checkpoint not found (looked for ${resolve(path)})`, { cause: e });
     throw new CheckpointError(`${path}: cannot read checkpoint (${code})`, { cause: e });
   }
   return decodeCheckpoint<M>(buf, path);

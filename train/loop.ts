@@ -9,6 +9,7 @@ import { writeCurves } from './curves.js';
 import { appendJsonl, bitsPerDim, formatDuration } from './metrics.js';
 import { phaseAt, type Run } from './setup.js';
 import type { Logger, StepRecord, TrainResult } from './trainer.js';
+import { nonFiniteStateMessage } from './safety.js';
 
 /** Noise streams of a step: far apart so a step's dropout/epsilon draws never collide with another step's. */
 const STREAMS_PER_STEP = 1 << 16;
@@ -51,6 +52,13 @@ export async function trainSteps(run: Run, result: TrainResult, log: Logger): Pr
     // initial weights; a function of the step, so resumed runs match.
     const cap = (1 + step) / (10 + step);
     params.emaUpdate((name) => run.emaDecayOf(name, cap));
+    // Never save a non-finite model: parameters, EMA and Adamax state, one fused GPU check.
+    const health = await params.nonFiniteCheck();
+    if (!health.finite) {
+      log(nonFiniteStateMessage(step + 1, health, existsSync(paths.checkpoint) ? paths.checkpoint : null));
+      result.stoppedEarly = 'nan';
+      return step;
+    }
     step++;
     windowImages += r.batch;
     const now = performance.now();
@@ -84,8 +92,15 @@ export async function trainSteps(run: Run, result: TrainResult, log: Logger): Pr
     }
     if (step % o.checkpointEvery === 0 || last || outOfTime) await run.save(step);
     if (outOfTime) {
-      log(`time limit of ${o.timeLimitMinutes} min reached after step ${step}; checkpoint saved (continue with --resume)`);
+      log(`time limit of ${o.timeLimitMinutes} min reached at step ${step}; checkpoint saved (continue with --resume)`);
       result.stoppedEarly = 'time';
+      break;
+    }
+    // Graceful stop (SIGINT/SIGTERM via train/signals.ts): finish the step, checkpoint, stop.
+    if (o.stopSignal?.requested) {
+      if (!last && step % o.checkpointEvery !== 0) await run.save(step); // else just written
+      log(`${o.stopSignal.signal ?? 'stop'} received: stopped after step ${step}; checkpoint ${paths.checkpoint} written (continue with --resume)`);
+      result.stoppedEarly = 'signal';
       break;
     }
   }

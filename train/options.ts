@@ -3,24 +3,28 @@ import { parseArgs } from 'node:util';
 import { CONFIGS, configTable, type ConfigName } from '../model/config.js';
 import type { AuxVariant } from '../engine/ops/aux_image.js';
 import type { TrainOptions } from './trainer.js';
+import { newRunFolder } from './run-folder.js';
 
 export const HELP = `usage: node train.js [options]
        node train.js experiment <name> [--preset quick|paper] [--out DIR]   (the paper's experiments; --help there)
 
 Train and evaluate AGAVE (Lucas & Verbeek 2018): an IAF-VAE whose decoder reconstructs an auxiliary image,
-and a PixelCNN++ conditioned on that decoder output, on WebGPU. With no options it trains the 'small' config
-on the bundled CIFAR-10 sample (2,000 train / 500 test images) for 120 steps (about 8 minutes with lavapipe
-on 2 cores; a 9-minute time limit guards the default run), printing the bits/dim as it goes, and writes
-metrics, PNG grids and a checkpoint to runs/default.
+and a PixelCNN++ conditioned on that decoder output, on WebGPU. With no options it trains the 'quick' config
+on the bundled CIFAR-10 sample (2,000 train / 500 test images, pooled to 16x16) with its recipe (400 steps,
+about 10 minutes with lavapipe on 2 cores; a 9-minute time limit guards the default run, then the final
+evaluation), printing the bits/dim as it goes, and writes metrics, curves.svg, PNG grids and a checkpoint to
+a new run folder runs/<time> (runs/latest points to it). Why 16x16: at the end the run draws PixelCNN
+reconstructions autoregressively (one network pass per pixel: 256 at 16x16, 1,024 at 32x32), and the VAE
+learns visibly within the minutes a CPU gives it; '--config small' trains the same model at 32x32.
 
 data and model
   --data DIR            CIFAR-10 binary batches (data_batch_*.bin[.gz] + test_batch.bin[.gz]) or the four
                         Fashion-MNIST IDX files (.gz or raw). Default: the bundled sample. Images are fitted to the
                         config's size (average pooling by an integer factor, or zero padding: 28 -> 32).
-  --config NAME         tiny | small | paper (default small):
+  --config NAME         tiny | quick | small | paper (default quick):
 ${configTable()}
   --aux VARIANT         auxiliary image y: identity | levels | 16x16 | 8x8 | gray4 (4-bit grayscale) (default identity)
-  --levels K            colour levels of the auxiliary likelihood (with --aux levels; 256 % K == 0)
+  --levels K            colour levels of the auxiliary likelihood (with --aux levels; 2 <= K, 256 % K == 0)
   --lambda L            weight of the KL term (default: the config's recipe; 2 = the sum of two ELBOs; the
                         paper's best used 12, the 'paper' recipe)
   --dropout P           override the PixelCNN++ dropout of the config
@@ -33,12 +37,12 @@ ${configTable()}
 optimisation
   --steps N             training steps (default: the config's recipe)
   --batch N             batch size (default: the config's recipe)
-  --lr LR               Adamax learning rate (default 0.002, no decay)
+  --lr LR               Adamax learning rate, > 0 (default: the recipe's 0.002, no decay)
   --ema DECAY           one Polyak averaging decay for all evaluation weights (default: the recipe's 0.999 for
                         the VAE, 0.9995 for the PixelCNN; warmed up as min(DECAY, (1 + step) / (10 + step)))
-  --pretrain N          first N steps (after any sequential phases) train the VAE and the PixelCNN at once but
-                        independently: the PixelCNN conditioned on the detached f(z) (the paper's pre-training;
-                        default: the config's recipe), then the joint objective
+  --pretrain N          the paper's pre-training: the first N steps (after any sequential phases) train the VAE
+                        and the PixelCNN at once but independently (the PixelCNN conditioned on the detached
+                        f(z)), then the joint objective (default: the config's recipe)
   --seed N              seed of the initialisation, data order, dropout and latent noise (default 1)
   --vae-pretrain N      sequential pre-training: first N steps train the VAE alone (aux recon + lambda * KL) (default 0)
   --pixelcnn-pretrain N next N steps train the PixelCNN alone, conditioned on the detached VAE output (default 0)
@@ -49,19 +53,26 @@ optimisation
                         --resume and --steps equal to the checkpoint's step it only samples.
 
 output and control
-  --out DIR             output folder: metrics.jsonl, samples-step*.png, checkpoint.agave (default runs/default)
+  --out DIR             run folder: metrics.jsonl, samples-step*.png, checkpoint.agave, run.lock (default: a
+                        new runs/<time> per run, runs/latest pointing to it; with --resume: runs/latest).
+                        One run per folder: a folder holding a checkpoint or metrics is refused without
+                        --resume or --overwrite; a folder in use by a live run is refused (its lock names it)
   --eval-every N        evaluate every N steps and at the end (default 40)
   --eval-images N       test images per evaluation (default 96)
   --pixelcnn-recon N    the final evaluation's grid adds PixelCNN reconstructions: N test images sampled
-                        autoregressively given their f(z) (H*W passes) (default 8; 0: off)
+                        autoregressively given their f(z), H*W network passes (default 8; 0: off)
   --iw-samples K        the final evaluation also reports the importance-weighted bound with K samples
                         (MODEL_SPEC §4; the paper used 150; costs K evaluations) (default 1: off)
   --checkpoint-every N  write a checkpoint every N steps and at the end (default 40)
-  --resume              continue from OUT/checkpoint.agave (same settings required; --steps may grow)
+  --resume              continue from OUT/checkpoint.agave (same settings and same data required; --steps may
+                        grow); metrics.jsonl is trimmed to the checkpoint's step
+  --overwrite           start afresh in an OUT that holds a run: its files are moved into OUT/replaced-<time>/
   --time-limit MIN      stop after MIN minutes with a checkpoint (continue with --resume); default 9 when
                         no --steps is given (the quick default run), none otherwise; 0 disables
   --log-every N         progress line every N steps (default 10)
   --check-gpu           print the WebGPU adapter and exit
+  Ctrl-C / SIGTERM      finish the current step, write a checkpoint, print how to continue, exit 130 / 143;
+                        a second one exits at once (the last checkpoint is intact)
   -h, --help            this help
 
 Evaluation reports the single-sample bound -log p(x|z) + KL (lambda = 1, true KL, PixelCNN NLL, EMA weights,
@@ -69,103 +80,178 @@ no dropout) in bits/dim over the test images, and writes a PNG grid of test imag
 VAE samples. Requires a WebGPU adapter: a GPU driver, or Mesa >= 24 lavapipe (see README).
 `;
 
-function int(name: string, v: string | undefined, def: number, min = 0): number {
-  if (v === undefined) return def;
+// Numbers are parsed strictly: decimal notation only (no hex, binary, octal, 'Infinity' or empty strings, which
+// Number() would accept), finite, integers where integers are meant; every error names the flag.
+const DECIMAL = /^[+-]?(\d+(\.\d*)?|\.\d+)([eE][+-]?\d+)?$/;
+/** The largest finite float32: values sent to the GPU as f32 uniforms must stay below it. */
+const F32_MAX = 3.4028234663852886e38;
+
+function decimal(name: string, v: string): number {
+  if (!DECIMAL.test(v)) throw new Error(`--${name} must be a decimal number, got '${v}'`);
   const n = Number(v);
-  if (!Number.isInteger(n) || n < min) throw new Error(`--${name} must be an integer >= ${min}, got '${v}'`);
+  if (!Number.isFinite(n)) throw new Error(`--${name} must be a finite number, got '${v}'`);
   return n;
 }
 
-function num(name: string, v: string | undefined, def: number): number {
+function int(name: string, v: string | undefined, def: number, min = 0, max = Number.MAX_SAFE_INTEGER): number {
   if (v === undefined) return def;
+  const range = max === Number.MAX_SAFE_INTEGER ? `>= ${min}` : `in ${min}..${max}`;
+  if (!DECIMAL.test(v)) throw new Error(`--${name} must be an integer ${range} (decimal digits), got '${v}'`);
   const n = Number(v);
-  if (!Number.isFinite(n)) throw new Error(`--${name} must be a number, got '${v}'`);
+  if (!Number.isSafeInteger(n) || n < min || n > max) throw new Error(`--${name} must be an integer ${range}, got '${v}'`);
   return n;
+}
+
+interface Range {
+  /** Lower bound, exclusive when `gt`. */
+  min?: number;
+  gt?: boolean;
+  /** Upper bound, exclusive when `lt`. */
+  max?: number;
+  lt?: boolean;
+}
+
+function num(name: string, v: string | undefined, def: number, r: Range = {}): number {
+  if (v === undefined) return def;
+  const n = decimal(name, v);
+  const min = r.min ?? -F32_MAX;
+  const max = r.max ?? F32_MAX;
+  const lo = r.gt ? n > min : n >= min;
+  const hi = r.lt ? n < max : n <= max;
+  if (!lo || !hi) {
+    const bound = (x: number): string => (Math.abs(x) === F32_MAX ? `${x < 0 ? '-' : ''}3.4e38 (the largest float32)` : String(x));
+    const parts: string[] = [];
+    if (r.min !== undefined || !lo) parts.push(`${r.gt ? '>' : '>='} ${bound(min)}`);
+    if (r.max !== undefined || !hi) parts.push(`${r.lt ? '<' : '<='} ${bound(max)}`);
+    throw new Error(`--${name} must be a number ${parts.join(' and ')}, got '${v}'`);
+  }
+  return n;
+}
+
+/**
+ * `--flag -1` reaches parseArgs as an option followed by something that looks like another option ("argument is
+ * ambiguous"); join such a pair into `--flag=-1` so the value gets a range error naming the flag.
+ */
+function joinNegativeValues(argv: readonly string[], stringFlags: ReadonlySet<string>): string[] {
+  const out: string[] = [];
+  for (let i = 0; i < argv.length; i++) {
+    const a = argv[i]!;
+    const next = argv[i + 1];
+    if (a.startsWith('--') && !a.includes('=') && stringFlags.has(a.slice(2)) && next !== undefined && /^-(\d|\.\d|inf|nan)/i.test(next)) {
+      out.push(`${a}=${next}`);
+      i++;
+    } else out.push(a);
+  }
+  return out;
 }
 
 const AUX = ['identity', 'levels', '16x16', '8x8', '4x4', 'gray4'];
 
+const OPTIONS = {
+  data: { type: 'string' },
+  config: { type: 'string' },
+  aux: { type: 'string' },
+  levels: { type: 'string' },
+  lambda: { type: 'string' },
+  dropout: { type: 'string' },
+  steps: { type: 'string' },
+  batch: { type: 'string' },
+  lr: { type: 'string' },
+  ema: { type: 'string' },
+  seed: { type: 'string' },
+  'vae-pretrain': { type: 'string' },
+  pretrain: { type: 'string' },
+  'image-size': { type: 'string' },
+  'aux-scale-init': { type: 'string' },
+  'pixelcnn-recon': { type: 'string' },
+  'pixelcnn-pretrain': { type: 'string' },
+  'drop-aux-at': { type: 'string' },
+  'train-images': { type: 'string' },
+  'agave-samples': { type: 'string' },
+  'iw-samples': { type: 'string' },
+  out: { type: 'string' },
+  'eval-every': { type: 'string' },
+  'eval-images': { type: 'string' },
+  'checkpoint-every': { type: 'string' },
+  resume: { type: 'boolean' },
+  'time-limit': { type: 'string' },
+  'log-every': { type: 'string' },
+  overwrite: { type: 'boolean' },
+  'check-gpu': { type: 'boolean' },
+  help: { type: 'boolean', short: 'h' },
+} as const;
+
+const STRING_FLAGS = new Set(Object.entries(OPTIONS).filter(([, d]) => d.type === 'string').map(([k]) => k));
+
+/** The CLI's default run folder root: each run without --out writes to runs/<time>, runs/latest points to it. */
+export const RUNS_ROOT = 'runs';
+
 export function parseOptions(argv: string[]): TrainOptions | 'help' | 'check-gpu' {
-  const { values, positionals } = parseArgs({
-    args: argv,
-    allowPositionals: true,
-    options: {
-      data: { type: 'string' },
-      config: { type: 'string' },
-      aux: { type: 'string' },
-      levels: { type: 'string' },
-      lambda: { type: 'string' },
-      dropout: { type: 'string' },
-      steps: { type: 'string' },
-      batch: { type: 'string' },
-      lr: { type: 'string' },
-      ema: { type: 'string' },
-      seed: { type: 'string' },
-      'vae-pretrain': { type: 'string' },
-      pretrain: { type: 'string' },
-      'image-size': { type: 'string' },
-      'aux-scale-init': { type: 'string' },
-      'pixelcnn-recon': { type: 'string' },
-      'pixelcnn-pretrain': { type: 'string' },
-      'drop-aux-at': { type: 'string' },
-      'train-images': { type: 'string' },
-      'agave-samples': { type: 'string' },
-      'iw-samples': { type: 'string' },
-      out: { type: 'string' },
-      'eval-every': { type: 'string' },
-      'eval-images': { type: 'string' },
-      'checkpoint-every': { type: 'string' },
-      resume: { type: 'boolean' },
-      'time-limit': { type: 'string' },
-      'log-every': { type: 'string' },
-      'check-gpu': { type: 'boolean' },
-      help: { type: 'boolean', short: 'h' },
-    },
-  });
+  let parsed;
+  try {
+    parsed = parseArgs({ args: joinNegativeValues(argv, STRING_FLAGS), allowPositionals: true, options: OPTIONS });
+  } catch (e) {
+    // Node's messages are about parsing; keep them, but say where to look.
+    throw new Error(`${(e as Error).message.split('\n')[0]} (see --help)`);
+  }
+  const { values, positionals } = parsed;
   if (values.help) return 'help';
   if (values['check-gpu']) return 'check-gpu';
   if (positionals.length) throw new Error(`unexpected argument '${positionals[0]}' (see --help)`);
-  const config = (values.config ?? 'small') as ConfigName;
-  if (!(config in CONFIGS)) throw new Error(`--config must be one of ${Object.keys(CONFIGS).join(', ')}, got '${values.config}'`);
+  const config = (values.config ?? 'quick') as ConfigName;
+  if (!Object.hasOwn(CONFIGS, config)) throw new Error(`--config must be one of ${Object.keys(CONFIGS).join(', ')}, got '${values.config}'`);
   const aux = (values.aux ?? 'identity') as AuxVariant;
   if (!AUX.includes(aux)) throw new Error(`--aux must be one of ${AUX.join(', ')}, got '${values.aux}'`);
   if (aux === 'levels' && values.levels === undefined) throw new Error('--aux levels needs --levels K');
+  const resume = values.resume ?? false;
+  const overwrite = values.overwrite ?? false;
+  if (resume && overwrite) throw new Error('--resume and --overwrite contradict each other: --resume continues the run in --out, --overwrite replaces it');
+  if (values.out !== undefined && values.out.trim() === '') throw new Error(`--out must name a folder, got '${values.out}'`);
   const o: TrainOptions = {
     config,
     aux,
     seed: int('seed', values.seed, 1),
-    out: values.out ?? 'runs/default',
+    // Without --out: a new folder per run (runs/<time>, with runs/latest pointing to it); --resume: runs/latest.
+    out: values.out ?? (resume ? `${RUNS_ROOT}/latest` : newRunFolder(RUNS_ROOT)),
     evalEvery: int('eval-every', values['eval-every'], 40, 1),
     evalImages: int('eval-images', values['eval-images'], 96, 1),
     checkpointEvery: int('checkpoint-every', values['checkpoint-every'], 40, 1),
-    resume: values.resume ?? false,
+    resume,
     vaePretrain: int('vae-pretrain', values['vae-pretrain'], 0),
     pixelcnnPretrain: int('pixelcnn-pretrain', values['pixelcnn-pretrain'], 0),
+    pixelcnnRecon: int('pixelcnn-recon', values['pixelcnn-recon'], 8),
     logEvery: int('log-every', values['log-every'], 10, 1),
   };
+  if (overwrite) o.overwrite = true;
+  if (values.out === undefined && !resume) o.linkLatest = true;
   if (values.data !== undefined) o.data = values.data;
+  // Recipe entries: absent flags take the config's recipe (model/config.ts).
   if (values.steps !== undefined) o.steps = int('steps', values.steps, 1, 1);
-  if (values.lambda !== undefined) o.lambda = num('lambda', values.lambda, 1);
-  if (values.lr !== undefined) o.lr = num('lr', values.lr, 0.002);
-  if (values.ema !== undefined) o.emaDecay = num('ema', values.ema, 0.999);
-  if (values['image-size'] !== undefined) o.imageSize = int('image-size', values['image-size'], 32, 8);
+  if (values.lambda !== undefined) o.lambda = num('lambda', values.lambda, 2, { min: 0 });
+  if (values.lr !== undefined) o.lr = num('lr', values.lr, 0.002, { min: 0, gt: true });
+  if (values.ema !== undefined) o.emaDecay = num('ema', values.ema, 0.999, { min: 0, max: 1, lt: true });
   if (values.pretrain !== undefined) o.pretrain = int('pretrain', values.pretrain, 0);
-  o.pixelcnnRecon = int('pixelcnn-recon', values['pixelcnn-recon'], 8);
-  if (values['aux-scale-init'] !== undefined) {
-    if (values['aux-scale-init'] !== 'data' && values['aux-scale-init'] !== 'zero') throw new Error(`--aux-scale-init must be data or zero, got '${values['aux-scale-init']}'`);
-    o.auxScaleInit = values['aux-scale-init'];
+  if (values['image-size'] !== undefined) {
+    o.imageSize = int('image-size', values['image-size'], 32, 8, 4096);
+    if (o.imageSize % 4 !== 0) throw new Error(`--image-size must be a multiple of 4 (the PixelCNN++'s three stages), got '${values['image-size']}'`);
   }
-  if (values.levels !== undefined) o.levels = int('levels', values.levels, 256, 2);
+  if (values['aux-scale-init'] !== undefined) {
+    const m = values['aux-scale-init'];
+    if (m !== 'data' && m !== 'zero') throw new Error(`--aux-scale-init must be data or zero, got '${m}'`);
+    o.auxScaleInit = m;
+  }
+  if (values.levels !== undefined) {
+    o.levels = int('levels', values.levels, 256, 2, 256);
+    if (256 % o.levels !== 0) throw new Error(`--levels must divide 256 (2, 4, 8, 16, 32, 64, 128 or 256), got '${values.levels}'`);
+  }
   if (values.batch !== undefined) o.batch = int('batch', values.batch, 1, 1);
   if (values['drop-aux-at'] !== undefined) o.dropAuxAt = int('drop-aux-at', values['drop-aux-at'], 0);
-  if (values.dropout !== undefined) o.dropout = num('dropout', values.dropout, 0);
-  const limit = values['time-limit'] !== undefined ? num('time-limit', values['time-limit'], 0) : values.steps === undefined ? 9 : 0;
+  if (values.dropout !== undefined) o.dropout = num('dropout', values.dropout, 0, { min: 0, max: 1, lt: true });
+  const limit = values['time-limit'] !== undefined ? num('time-limit', values['time-limit'], 0, { min: 0 }) : values.steps === undefined ? 9 : 0;
   if (limit > 0) o.timeLimitMinutes = limit;
   if (values['train-images'] !== undefined) o.trainImages = int('train-images', values['train-images'], 1, 1);
   if (values['iw-samples'] !== undefined) o.iwSamples = int('iw-samples', values['iw-samples'], 1, 1);
   if (values['agave-samples'] !== undefined) o.agaveSamples = int('agave-samples', values['agave-samples'], 0, 0);
-  if (o.emaDecay !== undefined && !(o.emaDecay >= 0 && o.emaDecay < 1)) throw new Error(`--ema must be in [0, 1), got ${o.emaDecay}`);
-  if (o.dropout !== undefined && !(o.dropout >= 0 && o.dropout < 1)) throw new Error(`--dropout must be in [0, 1), got ${o.dropout}`);
   return o;
 }
 

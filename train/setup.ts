@@ -1,13 +1,14 @@
 // Setting up a run: the recipe resolved from the config table and the flags, data fitted to the model, the
 // engine and parameters, and either the data-dependent init or the state of a checkpoint. The loop
 // (train/loop.ts) and the evaluation (train/evaluate.ts) work on the `Run` this returns.
-import { existsSync, mkdirSync } from 'node:fs';
+import { existsSync } from 'node:fs';
 import { join } from 'node:path';
 import { Engine, ParameterSet } from '../engine/index.js';
 import { Agave, Ctx, type Phase } from '../model/agave.js';
 import { CONFIGS, type ModelConfig } from '../model/config.js';
 import { BatchOrder, gatherBatch, loadDataset, type BatchOrderState, type ImageSet } from './data.js';
 import { loadCheckpoint, saveCheckpoint } from './checkpoint-io.js';
+import { checkResumeData, dataFingerprint, type DataFingerprint } from './fingerprint.js';
 import type { Logger, TrainOptions } from './trainer.js';
 
 /** The settings of a run after the config's recipe is applied to the flags. */
@@ -77,6 +78,8 @@ interface CheckpointMeta {
   shapes: number[][];
   hasEma: boolean;
   hasState: boolean;
+  /** The data the run trains on (train/fingerprint.ts); absent in checkpoints from before it. */
+  data?: DataFingerprint;
 }
 
 /** Everything a running training job holds. */
@@ -139,6 +142,7 @@ export async function setupRun(o: TrainOptions, log: Logger): Promise<Run> {
   }
   const r = resolveRecipe(o);
   const data = loadDataset(o.data);
+  const dataId = dataFingerprint(data); // stored in checkpoints, checked on resume
   let trainSet = fitImages(data.train, cfg.imageSize);
   const testSet = fitImages(data.test, cfg.imageSize);
   if (o.trainImages !== undefined) trainSet = { ...trainSet, count: Math.min(o.trainImages, trainSet.count) };
@@ -146,7 +150,6 @@ export async function setupRun(o: TrainOptions, log: Logger): Promise<Run> {
   const channels = trainSet.channels;
   const model = new Agave(cfg, { variant: o.aux, ...(o.levels !== undefined ? { levels: o.levels } : {}) }, channels);
   const signature = runSignature(o, r, channels, cfg.imageSize);
-  mkdirSync(o.out, { recursive: true });
   const paths = { out: o.out, checkpoint: join(o.out, 'checkpoint.agave'), metrics: join(o.out, 'metrics.jsonl'), curves: join(o.out, 'curves.svg') };
 
   const engine = await Engine.create({ seed: o.seed });
@@ -177,6 +180,7 @@ export async function setupRun(o: TrainOptions, log: Logger): Promise<Run> {
       if (diffs.length) {
         throw new Error(`--resume: the checkpoint was made with different settings: ${diffs.map((k) => `${k} (checkpoint ${JSON.stringify(ck.meta.signature[k])}, now ${JSON.stringify(signature[k])})`).join('; ')}`);
       }
+      checkResumeData(ck.meta.data, dataId, paths.checkpoint, log);
       ps.load({ names: ck.meta.names, shapes: ck.meta.shapes, params: ck.arrays.params!, ...(ck.arrays.ema ? { ema: ck.arrays.ema } : {}), ...(ck.arrays.v ? { v: ck.arrays.v, u: ck.arrays.u! } : {}) });
       order = BatchOrder.restore(trainSet.count, ck.meta.order);
       startStep = ck.meta.step;
@@ -217,14 +221,14 @@ export async function setupRun(o: TrainOptions, log: Logger): Promise<Run> {
       emaDecayOf,
       async save(step: number): Promise<void> {
         const ck = await ps.serialize();
-        const meta: CheckpointMeta = { version: 1, step, signature, order: run.order.state(), names: ck.names, shapes: ck.shapes, hasEma: !!ck.ema, hasState: !!ck.v };
+        const meta: CheckpointMeta = { version: 1, step, signature, order: run.order.state(), names: ck.names, shapes: ck.shapes, hasEma: !!ck.ema, hasState: !!ck.v, data: dataId };
         const arrays: Record<string, Float32Array> = { params: ck.params };
         if (ck.ema) arrays.ema = ck.ema;
         if (ck.v && ck.u) {
           arrays.v = ck.v;
           arrays.u = ck.u;
         }
-        saveCheckpoint(paths.checkpoint, { meta: meta as unknown as Record<string, unknown>, arrays });
+        saveCheckpoint(paths.checkpoint, { meta: meta as unknown as Record<string, unknown>, arrays }, { requireFinite: true });
       },
       dispose(): void {
         ps.dispose();

@@ -10,11 +10,13 @@ import { formatDuration } from './metrics.js';
 import { setupRun } from './setup.js';
 import { trainSteps } from './loop.js';
 import { sampleAgave } from './evaluate.js';
+import { openRunFolder, type RunFolder, type RunFolderOptions } from './run-folder.js';
+import { nothingToDoMessage } from './safety.js';
 
 export { fitImages, resolveRecipe } from './setup.js';
 export { sampleAgave } from './evaluate.js';
 
-export interface TrainOptions {
+export interface TrainOptions extends RunFolderOptions {
   data?: string;
   config: ConfigName;
   aux: AuxVariant;
@@ -86,21 +88,37 @@ export interface EvalRecord {
 export interface TrainResult {
   steps: StepRecord[];
   evals: EvalRecord[];
-  stoppedEarly: 'nan' | 'time' | null;
+  stoppedEarly: 'nan' | 'time' | 'signal' | null;
   parameterCount: number;
 }
 
 export type Logger = (line: string) => void;
 
 export async function train(o: TrainOptions, log: Logger = console.log): Promise<TrainResult> {
+  // One run per folder, locked for the run's duration (train/run-folder.ts).
+  const folder = openRunFolder(o, log);
+  try {
+    return await trainInFolder({ ...o, out: folder.dir }, log, folder);
+  } finally {
+    folder.release();
+  }
+}
+
+async function trainInFolder(o: TrainOptions, log: Logger, folder: RunFolder): Promise<TrainResult> {
   const run = await setupRun(o, log);
   try {
     const result: TrainResult = { steps: [], evals: [], stoppedEarly: null, parameterCount: run.params.count };
     const start = performance.now();
+    // Trim metrics to the checkpoint's step and mark the run; nothing to do past --steps.
+    folder.start(run.startStep, log);
+    if (run.startStep >= run.r.steps && !o.agaveSamples) {
+      log(nothingToDoMessage(run.startStep, run.r.steps, run.paths.checkpoint));
+      return result;
+    }
     const reached = await trainSteps(run, result, log);
-    if (result.stoppedEarly === 'nan') return result;
+    if (result.stoppedEarly === 'nan' || result.stoppedEarly === 'signal') return result;
     if (o.agaveSamples) await sampleAgave(run, log);
-    log(`done: step ${reached} of ${run.r.steps} (${reached - run.startStep} this session) in ${formatDuration((performance.now() - start) / 1000)}; outputs in ${o.out}`);
+    log(`done: ${reached} steps of ${run.r.steps} (${reached - run.startStep} in this session, ${formatDuration((performance.now() - start) / 1000)}); outputs in ${o.out}`);
     return result;
   } finally {
     run.dispose();

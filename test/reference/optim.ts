@@ -28,3 +28,14 @@ export function refAdamaxStep(
 export function refEmaUpdate(ema: Float64Array, p: ArrayLike<number>, decay: number): void {
   for (let i = 0; i < ema.length; i++) ema[i] = decay * ema[i]! + (1 - decay) * p[i]!;
 }
+
+/**
+ * The first non-finite (NaN or +-Inf) element of each array, -1 when all are finite: a plain loop, the reference
+ * of ParameterSet.nonFiniteCheck (engine/optim.ts, shaders/nonfinite_check.wgsl).
+ */
+export function refFirstNonFinite(arrays: readonly ArrayLike<number>[]): number[] {
+  return arrays.map((a) => {
+    for (let i = 0; i < a.length; i++) if (!Number.isFinite(a[i]!)) return i;
+    return -1;
+  });
+}

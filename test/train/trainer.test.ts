@@ -5,7 +5,7 @@ import { existsSync, mkdtempSync, readFileSync, readdirSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
-import { train, type TrainOptions } from '../../train/trainer.js';
+import { resolveRecipe, train, type TrainOptions } from '../../train/trainer.js';
 import { parseOptions, HELP } from '../../train/options.js';
 import { loadCheckpoint } from '../../train/checkpoint-io.js';
 
@@ -69,6 +69,27 @@ describe('training loop', () => {
     expect(good).toBeGreaterThan(0);
     const ck = loadCheckpoint<{ step: number }>(join(dir, 'checkpoint.agave'));
     expect(ck.meta.step, 'the checkpoint is the one of the last step with a finite loss').toBe(good);
+    // The last good checkpoint is finite throughout (params, EMA, Adamax state; verified before every write).
+    for (const [name, a] of Object.entries(ck.arrays)) {
+      const bad = a.findIndex((v) => !Number.isFinite(v));
+      expect(bad, `checkpoint array '${name}' has a non-finite value at ${bad}`).toBe(-1);
+    }
+    expect(Object.keys(ck.arrays).sort()).toEqual(['ema', 'params', 'u', 'v']);
+  }, 300_000);
+
+  it('an update that overflows the state stops before anything non-finite is saved, naming the parameter group', async () => {
+    // lr 1e39 is Infinity in float32 (the CLI refuses it; the library API takes it): the first update makes the
+    // parameters, EMA and Adamax state non-finite while the loss before it was fine. Nothing may be saved.
+    const dir = mkdtempSync(join(tmpdir(), 'agave-inf-'));
+    const lines: string[] = [];
+    const r = await train(opts(dir, { steps: 3, lr: 1e39, checkpointEvery: 1 }), (l) => lines.push(l));
+    expect(r.stoppedEarly).toBe('nan');
+    expect(r.steps, 'the bad step is not recorded').toEqual([]);
+    const text = lines.join('\n');
+    expect(text).toMatch(/step 1: non-finite parameters, EMA(, Adamax [uv])* after the update \(first bad parameter group '[\w.]+'; first NaN\/Inf: parameters at '[\w.]+'\[\d+\], EMA at '[\w.]+'\[\d+\]/);
+    expect(text).toMatch(/stopping\. The last good checkpoint \(none written yet\) is kept unchanged\./);
+    expect(existsSync(join(dir, 'checkpoint.agave')), 'no checkpoint of a non-finite model').toBe(false);
+    expect(readdirSync(dir).filter((f) => f.includes('.tmp-') || f === 'run.lock')).toEqual([]);
   }, 300_000);
 
   it('the tiny model overfits 16 images: bits/dim falls by more than 1.0', async () => {
@@ -100,18 +121,29 @@ describe('CLI options', () => {
   it('parses defaults and flags, documents every flag, rejects bad values', () => {
     const o = parseOptions([]);
     if (typeof o === 'string') throw new Error('expected options');
-    expect(o.config).toBe('small');
-    expect(o.lr).toBe(0.002);
-    expect(o.out).toBe('runs/default');
+    expect(o.config).toBe('quick');
+    // Recipe entries not given as flags come from the config table.
+    expect([o.lr, o.lambda, o.steps, o.batch]).toEqual([undefined, undefined, undefined, undefined]);
+    expect(resolveRecipe(o)).toEqual({ batch: 8, steps: 400, lambda: 2, lr: 0.002, ema: { vae: 0.999, pixelcnn: 0.9995 }, pretrain: 0 });
+    const paper = parseOptions(['--config', 'paper', '--ema', '0.99']);
+    if (typeof paper === 'string') throw new Error('expected options');
+    expect(resolveRecipe(paper)).toEqual({ batch: 16, steps: 300000, lambda: 12, lr: 0.002, ema: { vae: 0.99, pixelcnn: 0.99 }, pretrain: 20000 });
+    expect(o.pixelcnnRecon).toBe(8);
+    // A new folder per run, runs/latest pointing to it; --resume without --out resumes runs/latest.
+    expect(o.out).toMatch(/^runs\/\d{8}-\d{6}(-\d+)?$/);
+    expect(o.linkLatest).toBe(true);
+    const r = parseOptions(['--resume']);
+    if (typeof r === 'string') throw new Error('expected options');
+    expect([r.out, r.linkLatest]).toEqual(['runs/latest', undefined]);
     const p = parseOptions(['--config', 'tiny', '--aux', 'levels', '--levels', '32', '--lambda', '12', '--drop-aux-at', '50', '--resume']);
     if (typeof p === 'string') throw new Error('expected options');
     expect([p.config, p.aux, p.levels, p.lambda, p.dropAuxAt, p.resume]).toEqual(['tiny', 'levels', 32, 12, 50, true]);
     expect(parseOptions(['--help'])).toBe('help');
-    expect(() => parseOptions(['--config', 'huge'])).toThrow(/--config must be one of tiny, small, paper/);
+    expect(() => parseOptions(['--config', 'huge'])).toThrow(/--config must be one of tiny, quick, small, paper/);
     expect(() => parseOptions(['--steps=-3'])).toThrow(/--steps must be an integer >= 1/);
     expect(() => parseOptions(['--aux', 'levels'])).toThrow(/needs --levels/);
     expect(() => parseOptions(['--bogus'])).toThrow();
-    for (const flag of ['--data', '--config', '--aux', '--levels', '--lambda', '--steps', '--batch', '--lr', '--seed', '--out', '--eval-every', '--resume', '--vae-pretrain', '--pixelcnn-pretrain', '--drop-aux-at', '--time-limit']) {
+    for (const flag of ['--data', '--config', '--aux', '--levels', '--lambda', '--steps', '--batch', '--lr', '--seed', '--out', '--eval-every', '--resume', '--vae-pretrain', '--pixelcnn-pretrain', '--drop-aux-at', '--time-limit', '--pretrain', '--image-size', '--aux-scale-init', '--pixelcnn-recon', '--ema', 'experiment']) {
       expect(HELP, `--help documents ${flag}`).toContain(flag);
     }
     expect(existsSync('train/cli.ts')).toBe(true);

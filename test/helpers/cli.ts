@@ -1,0 +1,94 @@
+// Runs the real CLI (train/cli.ts) as a child process: bundled once per test file with esbuild (as
+// `npm run build` does) into .dev/cli-test/, where Node finds node_modules/webgpu by walking up.
+import { spawn, type ChildProcess } from 'node:child_process';
+import { mkdirSync, rmSync } from 'node:fs';
+import { join } from 'node:path';
+import { fileURLToPath } from 'node:url';
+import { build } from 'esbuild';
+
+export const REPO = fileURLToPath(new URL('../..', import.meta.url)).replace(/\/$/, '');
+let built: Promise<string> | null = null;
+
+export function cliBundle(): Promise<string> {
+  built ??= (async () => {
+    const dir = join(REPO, '.dev', 'cli-test');
+    mkdirSync(dir, { recursive: true });
+    const outfile = join(dir, `train-${process.pid}.mjs`);
+    await build({
+      entryPoints: [join(REPO, 'train', 'cli.ts')],
+      outfile,
+      bundle: true,
+      platform: 'node',
+      format: 'esm',
+      target: 'node20',
+      loader: { '.wgsl': 'text' },
+      external: ['webgpu'],
+      mainFields: ['module', 'main'],
+      logLevel: 'warning',
+    });
+    process.on('exit', () => rmSync(outfile, { force: true }));
+    return outfile;
+  })();
+  return built;
+}
+
+export interface CliRun {
+  child: ChildProcess;
+  /** stdout + stderr so far. */
+  output: () => string;
+  /** Resolves when `re` appears in the output (rejects if the process exits first). */
+  waitFor: (re: RegExp) => Promise<void>;
+  exit: Promise<{ code: number | null; signal: NodeJS.Signals | null; output: string }>;
+}
+
+export async function startCli(args: string[], opts: { cwd?: string; env?: NodeJS.ProcessEnv; uid?: number; gid?: number } = {}): Promise<CliRun> {
+  const bundle = await cliBundle();
+  const child = spawn(process.execPath, [bundle, ...args], {
+    cwd: opts.cwd ?? REPO,
+    env: { ...process.env, ...opts.env },
+    stdio: ['ignore', 'pipe', 'pipe'],
+    ...(opts.uid !== undefined ? { uid: opts.uid } : {}),
+    ...(opts.gid !== undefined ? { gid: opts.gid } : {}),
+  });
+  let out = '';
+  const waiters: { re: RegExp; resolve: () => void; reject: (e: Error) => void }[] = [];
+  const check = (): void => {
+    for (const w of [...waiters]) {
+      if (w.re.test(out)) {
+        waiters.splice(waiters.indexOf(w), 1);
+        w.resolve();
+      }
+    }
+  };
+  child.stdout!.on('data', (d: Buffer) => {
+    out += d.toString();
+    check();
+  });
+  child.stderr!.on('data', (d: Buffer) => {
+    out += d.toString();
+    check();
+  });
+  const exit = new Promise<{ code: number | null; signal: NodeJS.Signals | null; output: string }>((res) => {
+    child.on('close', (code, signal) => {
+      for (const w of waiters.splice(0)) w.reject(new Error(`CLI exited (${code ?? signal}) before ${w.re} appeared; output:\n${out}`));
+      res({ code, signal, output: out });
+    });
+  });
+  return {
+    child,
+    output: () => out,
+    waitFor: (re) =>
+      new Promise<void>((res, rej) => {
+        waiters.push({ re, resolve: res, reject: rej });
+        check();
+      }),
+    exit,
+  };
+}
+
+/** Runs the CLI to completion. */
+export async function runCli(args: string[], opts: Parameters<typeof startCli>[1] = {}): Promise<{ code: number | null; output: string }> {
+  const r = await startCli(args, opts);
+  const e = await r.exit;
+  return { code: e.code, output: e.output };
+}
