@@ -1,6 +1,7 @@
 // Builds (1) train.js, the CLI entry, (2) dist/engine.js, the engine as an ES-module library with `webgpu`
-// kept external (browsers pass their own device), (3) dist/bench.js for `npm run bench`.
-// WGSL files are bundled as text.
+// kept external (an optional peer dependency: Node loads it on demand, browsers use navigator.gpu) and
+// wgsl_reflect bundled in, (3) dist/bench.js for `npm run bench`. WGSL files are bundled as text.
+// `npm run build` then writes the library's declarations (dist/types/engine/, tsconfig.build.json).
 import { build } from 'esbuild';
 
 const common = {

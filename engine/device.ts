@@ -40,16 +40,26 @@ const NO_ADAPTER_HELP = `No WebGPU adapter was found.
 /** Dawn's `create()` result must stay referenced while any adapter or device from it lives (ENGINE_NOTES §1). */
 let dawnGpu: GPU | null = null;
 
+/** The `webgpu` package is an optional peer dependency: Node users install it, browser users do not. */
+export const WEBGPU_MISSING_HELP = `Engine.create() in Node needs WebGPU from the 'webgpu' package (Dawn for Node), which is not installed.
+  Install it next to agave-webgpu:  npm install webgpu
+  (or pass your own device: Engine.create({ device }))`;
+
 async function nodeGpu(timing: boolean): Promise<GPU> {
   if (dawnGpu) return dawnGpu;
+  // A variable specifier keeps bundlers from resolving (or inlining) the package for the browser build.
   const moduleName = 'webgpu';
-  let mod: { create: (flags: string[]) => GPU; globals: Record<string, unknown> };
+  let mod: { create: (flags: string[]) => GPU };
   try {
     mod = (await import(/* @vite-ignore */ moduleName)) as typeof mod;
   } catch (err) {
-    throw new Error(`Cannot load the 'webgpu' package (Dawn for Node): ${(err as Error).message}. Run 'npm install'.`);
+    const code = (err as { code?: string }).code;
+    if (code === 'ERR_MODULE_NOT_FOUND' || code === 'MODULE_NOT_FOUND' || /Cannot find (package|module) 'webgpu'/.test(String(err))) {
+      throw new Error(WEBGPU_MISSING_HELP);
+    }
+    throw new Error(`Cannot load the 'webgpu' package (Dawn for Node): ${(err as Error).message}. Try 'npm install webgpu' again.`);
   }
-  Object.assign(globalThis, mod.globals);
+  // The engine needs none of the package's globals (GPUBufferUsage etc.; see webgpu_constants.ts): it installs none.
   // Timestamps are quantised to 65,536 ns by default; per-kernel timing needs them exact.
   const flags = timing ? ['disable-dawn-features=timestamp_quantization'] : [];
   dawnGpu = mod.create(flags);
@@ -57,7 +67,9 @@ async function nodeGpu(timing: boolean): Promise<GPU> {
 }
 
 function isNode(): boolean {
-  return typeof process !== 'undefined' && typeof process.versions?.node === 'string';
+  // Through globalThis so the declarations need no Node types (browser consumers have none).
+  const proc = (globalThis as { process?: { versions?: { node?: unknown } } }).process;
+  return typeof proc?.versions?.node === 'string';
 }
 
 function describe(info: GPUAdapterInfo | undefined): string {

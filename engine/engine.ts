@@ -6,7 +6,9 @@ import { BufferPool } from './pool.js';
 import { Runner, type DispatchArgs, type KernelTiming, type OverrideValue, type ParamValue, type KernelSource } from './runner.js';
 import { Storage, Tensor, checkShape, fmtShape, shapeSize, type Shape } from './tensor.js';
 import { Tape } from './tape.js';
+import { checkDeviceLimits } from './limits.js';
 import { KERNELS } from './kernels.js';
+import { BufferUsage, MapMode } from './webgpu_constants.js';
 
 export interface EngineOptions extends DeviceOptions {
   /** Fill every new uninitialised tensor with NaN (tests: an element a kernel forgot to write shows). */
@@ -65,9 +67,20 @@ export class Engine {
     this.rng = { seed, stream: 0 };
   }
 
+  /**
+   * Creates the engine on a new device (Dawn in Node, navigator.gpu in a browser; the adapter's own limits are
+   * requested) or on `options.device`. A device whose limits are below ENGINE_LIMITS is refused with one
+   * DeviceLimitsError listing each limit to request; WebGPU's default limits suffice.
+   */
   static async create(options: EngineOptions = {}): Promise<Engine> {
     const acquired = await acquireDevice(options);
     const { device } = acquired;
+    try {
+      checkDeviceLimits(device.limits);
+    } catch (err) {
+      if (acquired.owned) device.destroy();
+      throw err;
+    }
     const pool = new BufferPool(device, device.limits.maxBufferSize);
     const runner = new Runner(device, pool, options.timing ?? false);
     return new Engine(device, acquired.features, acquired.description, acquired.owned, pool, runner, options.poison ?? false, options.seed ?? 1);
@@ -226,11 +239,11 @@ export class Engine {
   async readTensor(t: Tensor): Promise<Float32Array> {
     const bytes = t.size * 4;
     if (bytes === 0) return new Float32Array(0);
-    const staging = this.device.createBuffer({ size: Math.ceil(bytes / 4) * 4, usage: GPUBufferUsage.MAP_READ | GPUBufferUsage.COPY_DST, label: 'readback' });
+    const staging = this.device.createBuffer({ size: Math.ceil(bytes / 4) * 4, usage: BufferUsage.MAP_READ | BufferUsage.COPY_DST, label: 'readback' });
     this.runner.copyEncoder().copyBufferToBuffer(t.storage.buffer.buffer, t.byteOffset, staging, 0, bytes);
     this.runner.flush();
     try {
-      await staging.mapAsync(GPUMapMode.READ);
+      await staging.mapAsync(MapMode.READ);
     } catch (err) {
       this.runner.checkErrors();
       throw err;

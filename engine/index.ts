@@ -1,8 +1,11 @@
-// Public API of the engine (the ES-module library bundle, dist/engine.js). The engine knows nothing about
-// models: model/ and train/ build on these exports.
+/// <reference types="@webgpu/types" preserve="true" />
+// Public API of the engine (the ES-module library bundle, dist/engine.js; its declarations reference
+// @webgpu/types for GPUDevice & co.). The engine knows nothing about models: model/ and train/ build on these
+// exports. docs/API.md describes them.
 export { Engine, type EngineOptions, type MemoryStats, type RandomOptions, type TensorDispatch } from './engine.js';
 export { Tensor, shapeSize, stridesOf, fmtShape, type Shape } from './tensor.js';
 export { acquireDevice, type DeviceOptions, type DeviceFeatures } from './device.js';
+export { ENGINE_LIMITS, DeviceLimitsError, limitShortfalls, type EngineLimitName, type LimitShortfall } from './limits.js';
 export type { KernelSource, KernelTiming, DispatchArgs } from './runner.js';
 export type { BackwardRule } from './tape.js';
 export { KERNELS } from './kernels.js';

@@ -2,6 +2,7 @@
 // A released buffer waits in `pending` until the command buffer that last used it has been submitted:
 // queue.writeBuffer runs on the queue timeline before any later submit, so handing the buffer out earlier
 // could overwrite data a recorded-but-unsubmitted dispatch still reads.
+import { BufferUsage } from './webgpu_constants.js';
 
 export interface PooledBuffer {
   readonly buffer: GPUBuffer;
@@ -41,7 +42,7 @@ export class BufferPool {
     const list = this.free.get(size);
     let pb = list?.pop();
     if (!pb) {
-      const usage = GPUBufferUsage.STORAGE | GPUBufferUsage.COPY_SRC | GPUBufferUsage.COPY_DST;
+      const usage = BufferUsage.STORAGE | BufferUsage.COPY_SRC | BufferUsage.COPY_DST;
       const buffer = this.device.createBuffer({ size, usage, label });
       pb = { buffer, id: this.nextId++, size };
       this.allocatedBytes += size;

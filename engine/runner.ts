@@ -8,6 +8,7 @@
 // - Optional per-kernel GPU timing with timestamp queries (one pass per dispatch while timing is on).
 import { WgslReflect } from 'wgsl_reflect';
 import type { BufferPool, PooledBuffer } from './pool.js';
+import { BufferUsage, MapMode, ShaderStage } from './webgpu_constants.js';
 
 export interface KernelSource {
   /** File name without extension; names the kernel in errors and timings. */
@@ -132,14 +133,19 @@ function reflectShader(device: GPUDevice, kernel: KernelSource): ShaderInfo {
       }
     }
     uniform = { name: u.name, binding: u.binding, size: Math.ceil(type.size / 16) * 16, members };
-    layoutEntries.push({ binding: u.binding, visibility: GPUShaderStage.COMPUTE, buffer: { type: 'uniform', hasDynamicOffset: true } });
+    layoutEntries.push({ binding: u.binding, visibility: ShaderStage.COMPUTE, buffer: { type: 'uniform', hasDynamicOffset: true } });
+  }
+  const maxStorage = device.limits.maxStorageBuffersPerShaderStage;
+  if (reflect.storage.length > maxStorage) {
+    throw new Error(`kernel '${kernel.name}' binds ${reflect.storage.length} storage buffers; this device allows ${maxStorage} per shader stage ` +
+      `(maxStorageBuffersPerShaderStage; request more in requestDevice({ requiredLimits }))`);
   }
   const storage: StorageInfo[] = [];
   for (const s of reflect.storage) {
     if (s.group !== 0) throw new Error(`shader '${kernel.name}': storage '${s.name}' must be in @group(0)`);
     const readOnly = s.access !== 'read_write';
     storage.push({ name: s.name, binding: s.binding, readOnly });
-    layoutEntries.push({ binding: s.binding, visibility: GPUShaderStage.COMPUTE, buffer: { type: readOnly ? 'read-only-storage' : 'storage' } });
+    layoutEntries.push({ binding: s.binding, visibility: ShaderStage.COMPUTE, buffer: { type: readOnly ? 'read-only-storage' : 'storage' } });
   }
   const module = device.createShaderModule({ code, label: kernel.name });
   const bindGroupLayout = device.createBindGroupLayout({ entries: layoutEntries, label: kernel.name });
@@ -171,6 +177,8 @@ export class Runner {
   private lostError: Error | null = null;
   private lastEntry: PipelineEntry | null = null;
   private lastLabel: string | undefined = undefined;
+  /** The kernel whose shader module, layouts or pipeline are being created (for error messages). */
+  private creating: string | null = null;
   private readonly wg: [number, number, number] = [0, 0, 0];
 
   /** The last kernel recorded, for error messages. */
@@ -193,10 +201,10 @@ export class Runner {
     timing: boolean,
   ) {
     this.uniformAlign = Math.max(256, device.limits.minUniformBufferOffsetAlignment);
-    this.arena = device.createBuffer({ size: ARENA_BYTES, usage: GPUBufferUsage.UNIFORM | GPUBufferUsage.COPY_DST, label: 'uniform-arena' });
+    this.arena = device.createBuffer({ size: ARENA_BYTES, usage: BufferUsage.UNIFORM | BufferUsage.COPY_DST, label: 'uniform-arena' });
     device.addEventListener('uncapturederror', (ev) => {
       const e = (ev as GPUUncapturedErrorEvent).error;
-      this.pendingError ??= new Error(`WebGPU error (last kernel dispatched: '${this.lastKernel}'): ${this.fileLines(e.message)}`);
+      this.pendingError ??= new Error(`WebGPU error (${this.errorContext(e.message)}): ${this.fileLines(e.message)}`);
     });
     void device.lost.then((info) => {
       if (info.reason === 'destroyed') {
@@ -211,13 +219,27 @@ export class Runner {
         querySet: device.createQuerySet({ type: 'timestamp', count: capacity }),
         capacity,
         labels: [],
-        resolve: device.createBuffer({ size: capacity * 8, usage: GPUBufferUsage.QUERY_RESOLVE | GPUBufferUsage.COPY_SRC }),
+        resolve: device.createBuffer({ size: capacity * 8, usage: BufferUsage.QUERY_RESOLVE | BufferUsage.COPY_SRC }),
       };
     }
   }
 
   get timingEnabled(): boolean {
     return this.timing !== null;
+  }
+
+  /**
+   * Which kernel an uncaptured error belongs to. Errors while creating a kernel's shader, layouts or pipeline
+   * belong to that kernel, not to the last one dispatched: Dawn reports them during the create call
+   * (`creating`); browsers report them later, so the object labels in the message (our kernel names) are used too.
+   */
+  private errorContext(message: string): string {
+    if (this.creating) return `while creating kernel '${this.creating}'`;
+    for (const m of message.matchAll(/"+([\w|=,.-]+)"+/g)) {
+      const label = m[1]!;
+      if (this.pipelines.has(label) || this.shaders.has(label)) return `kernel '${label}'; last kernel dispatched: '${this.lastKernel}'`;
+    }
+    return `last kernel dispatched: '${this.lastKernel}'`;
   }
 
   /** Rewrite a WGSL parse error's ':line:col' (of prelude + file) as 'name.wgsl:line:col' of the kernel's file. */
@@ -275,17 +297,24 @@ export class Runner {
       this.pipelinesFast.set(fast, entry);
       return entry;
     }
-    const shader = this.shaderInfo(kernel);
-    const constants: Record<string, number> = {};
-    for (const k of okeys) {
-      if (!shader.overrides.has(k)) throw new Error(`shader '${kernel.name}' has no override constant '${k}' (has: ${[...shader.overrides].join(', ') || 'none'})`);
-      constants[k] = Number(overrides![k]);
+    this.creating = key;
+    let shader: ShaderInfo;
+    let pipeline: GPUComputePipeline;
+    try {
+      shader = this.shaderInfo(kernel);
+      const constants: Record<string, number> = {};
+      for (const k of okeys) {
+        if (!shader.overrides.has(k)) throw new Error(`shader '${kernel.name}' has no override constant '${k}' (has: ${[...shader.overrides].join(', ') || 'none'})`);
+        constants[k] = Number(overrides![k]);
+      }
+      pipeline = this.device.createComputePipeline({
+        layout: shader.layout,
+        compute: { module: shader.module, entryPoint: undefined, constants },
+        label: key,
+      });
+    } finally {
+      this.creating = null;
     }
-    const pipeline = this.device.createComputePipeline({
-      layout: shader.layout,
-      compute: { module: shader.module, entryPoint: undefined, constants },
-      label: key,
-    });
     entry = { id: this.nextPipelineId++, pipeline, shader, label: key };
     this.pipelines.set(key, entry);
     this.pipelinesFast.set(fast, entry);
@@ -480,7 +509,7 @@ export class Runner {
       const t = this.timing;
       const n = t.labels.length * 2;
       encoder.resolveQuerySet(t.querySet, 0, n, t.resolve, 0);
-      const buffer = this.device.createBuffer({ size: n * 8, usage: GPUBufferUsage.MAP_READ | GPUBufferUsage.COPY_DST });
+      const buffer = this.device.createBuffer({ size: n * 8, usage: BufferUsage.MAP_READ | BufferUsage.COPY_DST });
       encoder.copyBufferToBuffer(t.resolve, 0, buffer, 0, n * 8);
       timingCopy = { buffer, labels: t.labels };
       t.labels = [];
@@ -495,7 +524,7 @@ export class Runner {
     if (timingCopy) {
       const { buffer, labels } = timingCopy;
       this.timingReads.push(
-        buffer.mapAsync(GPUMapMode.READ).then(() => {
+        buffer.mapAsync(MapMode.READ).then(() => {
           const ts = new BigUint64Array(buffer.getMappedRange());
           for (let i = 0; i < labels.length; i++) {
             const ms = Number(ts[2 * i + 1]! - ts[2 * i]!) / 1e6;

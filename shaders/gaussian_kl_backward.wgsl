@@ -1,6 +1,8 @@
 // Backward of shaders/gaussian_kl.wgsl, g = dL/dKL; r = exp(2 (lsq - lsp)), v = (mq - mp) exp(-lsp):
 //   d mq = g v exp(-lsp), d mp = -g v exp(-lsp), d lsq = g (r - 1), d lsp = g (1 - r - v^2)
 // r - 1 via an accurate expm1 (small when q ~ p).
+// Two dispatches, one per pair of outputs (MODE 0: d mq, d mp; MODE 1: d lsq, d lsp): the five inputs and all
+// four outputs would be 9 storage buffers, over WebGPU's default limit of 8 per shader stage.
 struct Params { n: u32, _p0: u32, _p1: u32, _p2: u32 }
 @group(0) @binding(0) var<uniform> params: Params;
 @group(0) @binding(1) var<storage, read> mean_q: array<f32>;
@@ -8,10 +10,10 @@ struct Params { n: u32, _p0: u32, _p1: u32, _p2: u32 }
 @group(0) @binding(3) var<storage, read> mean_p: array<f32>;
 @group(0) @binding(4) var<storage, read> log_std_p: array<f32>;
 @group(0) @binding(5) var<storage, read> g: array<f32>;
-@group(0) @binding(6) var<storage, read_write> d_mean_q: array<f32>;
-@group(0) @binding(7) var<storage, read_write> d_log_std_q: array<f32>;
-@group(0) @binding(8) var<storage, read_write> d_mean_p: array<f32>;
-@group(0) @binding(9) var<storage, read_write> d_log_std_p: array<f32>;
+@group(0) @binding(6) var<storage, read_write> d_q: array<f32>;
+@group(0) @binding(7) var<storage, read_write> d_p: array<f32>;
+
+override MODE: u32 = 0u;
 
 // log1p_, expm1_, sigmoid_, softplus_ and tanh_ come from math_lib.wgsl (prepended by the engine).
 
@@ -22,9 +24,12 @@ fn main(@builtin(workgroup_id) wid: vec3u, @builtin(num_workgroups) nwg: vec3u, 
   let gi = g[i];
   let inv = exp(-log_std_p[i]);
   let v = (mean_q[i] - mean_p[i]) * inv;
-  let rm1 = expm1_(2.0 * (log_std_q[i] - log_std_p[i]));
-  d_mean_q[i] = gi * v * inv;
-  d_mean_p[i] = -gi * v * inv;
-  d_log_std_q[i] = gi * rm1;
-  d_log_std_p[i] = -gi * (rm1 + v * v);
+  if (MODE == 0u) {
+    d_q[i] = gi * v * inv;
+    d_p[i] = -gi * v * inv;
+  } else {
+    let rm1 = expm1_(2.0 * (log_std_q[i] - log_std_p[i]));
+    d_q[i] = gi * rm1;
+    d_p[i] = -gi * (rm1 + v * v);
+  }
 }

@@ -91,14 +91,18 @@ export function gaussianKL(meanQ: Tensor, logStdQ: Tensor, meanP: Tensor, logStd
   return e.tape.record(op, y, [meanQ, logStdQ, meanP, logStdP], (g) => {
     const outs = [0, 1, 2, 3].map(() => e.empty(meanQ.shape, `${op}.backward`)) as [Tensor, Tensor, Tensor, Tensor];
     if (n > 0) {
-      e.dispatch({
-        kernel: GAUSSIAN_KERNELS.gaussian_kl_backward,
-        params: { n },
-        inputs: { ...inputs, g },
-        outputs: { d_mean_q: outs[0], d_log_std_q: outs[1], d_mean_p: outs[2], d_log_std_p: outs[3] },
-        workgroups: groups(n),
-        label: `${op}.backward`,
-      });
+      // Two passes (means, then log-stds): one pass writing all four would bind 9 storage buffers (limit 8).
+      for (const [mode, dq, dp] of [[0, outs[0], outs[2]], [1, outs[1], outs[3]]] as const) {
+        e.dispatch({
+          kernel: GAUSSIAN_KERNELS.gaussian_kl_backward,
+          overrides: { MODE: mode },
+          params: { n },
+          inputs: { ...inputs, g },
+          outputs: { d_q: dq, d_p: dp },
+          workgroups: groups(n),
+          label: `${op}.backward`,
+        });
+      }
     }
     return needed([meanQ, logStdQ, meanP, logStdP], outs);
   });

@@ -1,17 +1,34 @@
 // Shared GPU-test plumbing: one engine per test file (poisoning on, so unwritten outputs read as NaN),
 // and conversions between float64 reference tensors and GPU tensors.
+// The engine runs on a device requested the way an application would: WebGPU's default limits (8 storage
+// buffers per stage, 16 KiB workgroup memory, 128 MiB bindings), no webgpu globals installed. So every kernel
+// test also shows the engine works on such a device (ENGINE_LIMITS fits the defaults).
+import { create } from 'webgpu';
 import { Engine, type Tensor } from '../../engine/index.js';
 import { type RefTensor, ref } from '../reference/tensor.js';
 
 let shared: Promise<Engine> | null = null;
+/** Dawn's GPU object stays referenced while its devices live (ENGINE_NOTES §1). */
+let dawn: GPU | null = null;
+
+async function defaultLimitsDevice(): Promise<GPUDevice> {
+  dawn ??= create([]);
+  const adapter = await dawn.requestAdapter();
+  if (!adapter) throw new Error('no WebGPU adapter (install Mesa lavapipe; see README)');
+  return adapter.requestDevice();
+}
 
 export function testEngine(): Promise<Engine> {
-  shared ??= Engine.create({ poison: true, seed: 1234 });
+  shared ??= defaultLimitsDevice().then((device) => Engine.create({ device, poison: true, seed: 1234 }));
   return shared;
 }
 
 export async function disposeTestEngine(): Promise<void> {
-  if (shared) (await shared).dispose();
+  if (shared) {
+    const engine = await shared;
+    engine.dispose();
+    engine.device.destroy(); // the engine does not destroy a device it was given
+  }
   shared = null;
 }
 
