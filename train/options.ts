@@ -19,16 +19,21 @@ learns visibly within the minutes a CPU gives it; '--config small' trains the sa
 
 data and model
   --data DIR            CIFAR-10 binary batches (data_batch_*.bin[.gz] + test_batch.bin[.gz]) or the four
-                        Fashion-MNIST IDX files (.gz or raw). Default: the bundled sample. Images are fitted to the
-                        config's size (average pooling by an integer factor, or zero padding: 28 -> 32).
+                        Fashion-MNIST IDX files (.gz or raw). Default: the bundled sample. The model is built for
+                        the data's own size (Fashion-MNIST: 28x28), or the config's size when that pools the data
+                        by an integer factor (CIFAR-10 32x32 -> 16x16 for 'quick'); never padded, so bits/dim
+                        count real pixels only
   --config NAME         tiny | quick | small | paper (default quick):
 ${configTable()}
-  --aux VARIANT         auxiliary image y: identity | levels | 16x16 | 8x8 | gray4 (4-bit grayscale) (default identity)
+  --aux VARIANT         auxiliary image y: identity | levels | RxR (a lower resolution dividing the image's:
+                        16x16 or 8x8 for 32x32 images, 14x14 or 7x7 for 28x28) | gray4 (4-bit grayscale)
+                        (default identity)
   --levels K            colour levels of the auxiliary likelihood (with --aux levels; 2 <= K, 256 % K == 0)
   --lambda L            weight of the KL term (default: the config's recipe; 2 = the sum of two ELBOs; the
                         paper's best used 12, the 'paper' recipe)
   --dropout P           override the PixelCNN++ dropout of the config
-  --image-size N        train at N x N (data pooled or padded to it; bits/dim count N*N*C dimensions)
+  --image-size N        build the model for N x N (a multiple of 4 dividing the data's size: the data is
+                        average-pooled to it; bits/dim count N*N*C dimensions)
   --aux-scale-init M    data (default): the aux decoder's per-channel log-scale starts at the logistic that
                         matches the residuals y - f(z) of the init batch (about -2 on CIFAR), so the VAE learns
                         from the first step; zero: the IAF code's log-scale 0 (scale 1 against data in
@@ -145,7 +150,7 @@ function joinNegativeValues(argv: readonly string[], stringFlags: ReadonlySet<st
   return out;
 }
 
-const AUX = ['identity', 'levels', '16x16', '8x8', '4x4', 'gray4'];
+const AUX = ['identity', 'levels', 'gray4'];
 
 const OPTIONS = {
   data: { type: 'string' },
@@ -201,7 +206,8 @@ export function parseOptions(argv: string[]): TrainOptions | 'help' | 'check-gpu
   const config = (values.config ?? 'quick') as ConfigName;
   if (!Object.hasOwn(CONFIGS, config)) throw new Error(`--config must be one of ${Object.keys(CONFIGS).join(', ')}, got '${values.config}'`);
   const aux = (values.aux ?? 'identity') as AuxVariant;
-  if (!AUX.includes(aux)) throw new Error(`--aux must be one of ${AUX.join(', ')}, got '${values.aux}'`);
+  const res = /^([1-9]\d*)x([1-9]\d*)$/.exec(aux);
+  if (!AUX.includes(aux) && !(res && res[1] === res[2])) throw new Error(`--aux must be one of ${AUX.join(', ')} or a square resolution RxR (e.g. 16x16), got '${values.aux}'`);
   if (aux === 'levels' && values.levels === undefined) throw new Error('--aux levels needs --levels K');
   const resume = values.resume ?? false;
   const overwrite = values.overwrite ?? false;

@@ -102,47 +102,64 @@ export interface Run {
 }
 
 /**
- * Resize images to `size`: centred zero padding when smaller, integer-factor average pooling when larger (after
- * padding up to a multiple of `size` when needed: Fashion-MNIST's 28x28 becomes 32x32, or 8x8 for `tiny`).
+ * The side the model is built for (MODEL_SPEC §2.1: the PixelCNN++'s three stages need a multiple of 4):
+ * `--image-size` when given; else the config's size when the data's is that size or an integer multiple of it
+ * (CIFAR-10's 32x32 average-pooled to the 'quick' config's 16x16 or the 'tiny' config's 8x8); else the data's
+ * own size (Fashion-MNIST's 28x28 stays 28x28). Images are never padded, so bits/dim always count the pixels
+ * the model predicts and nothing else.
  */
+export function modelImageSize(dataSize: number, configSize: number, requested?: number): { size: number; why: string } {
+  const check = (s: number, what: string): void => {
+    if (!(Number.isInteger(s) && s >= 4 && s % 4 === 0)) {
+      throw new Error(`${what} ${s}x${s}: the PixelCNN++'s two stride-2 stages (and the VAE) need a side that is a multiple of 4, at least 4`);
+    }
+  };
+  if (requested !== undefined) {
+    check(requested, 'image size');
+    if (requested > dataSize || dataSize % requested !== 0) {
+      throw new Error(`--image-size ${requested}: the ${dataSize}x${dataSize} images can only be average-pooled by an integer factor (to ${divisors(dataSize).join(', ')}); they are never padded, so bits/dim count real pixels only`);
+    }
+    return { size: requested, why: requested === dataSize ? 'the data\'s own size' : `--image-size: average-pooled ${dataSize / requested}x${dataSize / requested}` };
+  }
+  if (dataSize === configSize) return { size: configSize, why: 'the data\'s own size' };
+  if (dataSize > configSize && dataSize % configSize === 0) return { size: configSize, why: `the config's size: average-pooled ${dataSize / configSize}x${dataSize / configSize}` };
+  check(dataSize, 'the data\'s image size');
+  return { size: dataSize, why: `the data's own size (the config's ${configSize}x${configSize} is not an integer pooling of it)` };
+}
+
+function divisors(n: number): number[] {
+  const out: number[] = [];
+  for (let s = n; s >= 4; s--) if (n % s === 0 && s % 4 === 0) out.push(s);
+  return out;
+}
+
+/** Average-pool square images by an integer factor to `size` (the identity when they are that size already). */
 export function fitImages(set: ImageSet, size: number): ImageSet {
   const { height: h, width: w, channels: c, count } = set;
   if (h === size && w === size) return set;
-  if (h > size && w > size && (h % size !== 0 || w % size !== 0) && h === w) {
-    return fitImages(fitImages(set, Math.ceil(h / size) * size), size);
-  }
+  if (h !== w || h < size || h % size !== 0) throw new Error(`images of ${h}x${w} cannot be average-pooled to ${size}x${size} by an integer factor`);
   const out = new Uint8Array(count * size * size * c);
-  if (h >= size && w >= size && h % size === 0 && w % size === 0) {
-    const f = h / size;
-    for (let n = 0; n < count; n++)
-      for (let y = 0; y < size; y++)
-        for (let x = 0; x < size; x++)
-          for (let ch = 0; ch < c; ch++) {
-            let s = 0;
-            for (let dy = 0; dy < f; dy++) for (let dx = 0; dx < f; dx++) s += set.images[((n * h + y * f + dy) * w + x * f + dx) * c + ch]!;
-            out[((n * size + y) * size + x) * c + ch] = Math.round(s / (f * f));
-          }
-  } else if (h <= size && w <= size) {
-    const top = Math.floor((size - h) / 2);
-    const left = Math.floor((size - w) / 2);
-    for (let n = 0; n < count; n++)
-      for (let y = 0; y < h; y++) out.set(set.images.subarray(((n * h + y) * w) * c, ((n * h + y) * w + w) * c), ((n * size + y + top) * size + left) * c);
-  } else {
-    throw new Error(`images of ${h}x${w} cannot be fitted to ${size}x${size} (need an integer pooling factor or padding)`);
-  }
-  return { ...set, images: out, height: size, width: size, source: `${set.source} (fitted to ${size}x${size})` };
+  const f = h / size;
+  for (let n = 0; n < count; n++)
+    for (let y = 0; y < size; y++)
+      for (let x = 0; x < size; x++)
+        for (let ch = 0; ch < c; ch++) {
+          let s = 0;
+          for (let dy = 0; dy < f; dy++) for (let dx = 0; dx < f; dx++) s += set.images[((n * h + y * f + dy) * w + x * f + dx) * c + ch]!;
+          out[((n * size + y) * size + x) * c + ch] = Math.round(s / (f * f));
+        }
+  return { ...set, images: out, height: size, width: size, source: `${set.source} (pooled ${f}x${f} to ${size}x${size})` };
 }
 
 export async function setupRun(o: TrainOptions, log: Logger): Promise<Run> {
   const base = CONFIGS[o.config] as ModelConfig;
   let cfg: ModelConfig = o.dropout === undefined ? base : { ...base, pixelcnn: { ...base.pixelcnn, dropout: o.dropout } };
-  if (o.imageSize !== undefined && o.imageSize !== cfg.imageSize) {
-    if (!(o.imageSize >= 8 && o.imageSize % 4 === 0)) throw new Error(`image size ${o.imageSize}: the PixelCNN++'s three stages and the VAE need a multiple of 4, at least 8`);
-    cfg = { ...cfg, imageSize: o.imageSize, description: `${cfg.description.replace(/^\d+x\d+ images/, `${o.imageSize}x${o.imageSize} images`)}` };
-  }
   const r = resolveRecipe(o);
   const data = loadDataset(o.data);
   const dataId = dataFingerprint(data); // stored in checkpoints, checked on resume
+  if (data.train.height !== data.train.width || data.test.height !== data.train.height) throw new Error(`images must be square and the same size in train and test, got ${data.train.height}x${data.train.width} and ${data.test.height}x${data.test.width}`);
+  const fit = modelImageSize(data.train.height, cfg.imageSize, o.imageSize);
+  if (fit.size !== cfg.imageSize) cfg = { ...cfg, imageSize: fit.size, description: cfg.description.replace(/^\d+x\d+ images( \([^)]*\))?/, `${fit.size}x${fit.size} images`) };
   let trainSet = fitImages(data.train, cfg.imageSize);
   const testSet = fitImages(data.test, cfg.imageSize);
   if (o.trainImages !== undefined) trainSet = { ...trainSet, count: Math.min(o.trainImages, trainSet.count) };
@@ -156,7 +173,7 @@ export async function setupRun(o: TrainOptions, log: Logger): Promise<Run> {
   let params: ParameterSet | null = null;
   try {
     log(`WebGPU: ${engine.description}`);
-    log(`data: ${data.format}, ${trainSet.count} train / ${testSet.count} test images ${cfg.imageSize}x${cfg.imageSize}x${channels} (${trainSet.source})`);
+    log(`data: ${data.format}, ${trainSet.count} train / ${testSet.count} test images ${cfg.imageSize}x${cfg.imageSize}x${channels} (${data.train.source}); model size: ${fit.why}; bits/dim over ${cfg.imageSize}x${cfg.imageSize}x${channels} = ${cfg.imageSize * cfg.imageSize * channels} dimensions`);
     params = ParameterSet.create(engine, model.builder.specs, o.seed);
     const ps = params;
     log(`model: ${cfg.name} (${cfg.description}); aux ${o.aux}, K=${model.levels}; ${ps.count.toLocaleString('en-US')} parameters`);
