@@ -315,7 +315,7 @@ export interface SampleRows {
 }
 
 /** Row labels of each kind's samples of x (experiments pick them from the saved JSON). */
-export const SAMPLE_LABELS = { agave: 'AGAVE x', pixelcnn: 'PixelCNN++ x', vae: 'VAE x ~ p(x|z)' } as const;
+export const SAMPLE_LABELS = { agave: 'AGAVE x', pixelcnn: 'PixelCNN++ x', vae: 'VAE x drawn from p(x|z)' } as const;
 
 /**
  * n samples of the run's model with the EMA weights:

@@ -77,7 +77,7 @@ describe('baselines (tiny)', () => {
     expect(vlog).toMatch(/2 VAE samples \(decoder mean and a draw from p\(x\|z\)\)/);
     expect(isPng(join(v, 'vae-samples.png'))).toBe(true);
     const rows = JSON.parse(readFileSync(join(v, 'vae-samples.json'), 'utf8')) as { rows: { label: string }[] };
-    expect(rows.rows.map((r) => r.label)).toEqual(['VAE mean f(z)', 'VAE x ~ p(x|z)']);
+    expect(rows.rows.map((r) => r.label)).toEqual(['VAE mean f(z)', 'VAE x drawn from p(x|z)']);
     await expect(train(opts(v, { steps: 3, resume: true }), () => undefined)).rejects.toThrow(/holds a vae model/);
 
     // Figure 2 from the two checkpoints (each reopened with its own settings).
@@ -86,7 +86,7 @@ describe('baselines (tiny)', () => {
     expect(await runExperiment(['samples', '--checkpoints', `${v},${join(p, 'checkpoint.agave')}`, '--samples', '1', '--out', f], (l) => fl.push(l))).toBe(0);
     expect(isPng(join(f, 'figure2-samples.png'))).toBe(true);
     const fig = JSON.parse(readFileSync(join(f, 'figure2-samples.json'), 'utf8')) as { rows: { label: string }[]; cols: number };
-    expect(fig.rows.map((r) => r.label)).toEqual(['IAF-VAE: VAE mean f(z)', 'IAF-VAE: VAE x ~ p(x|z)', 'PixelCNN++: PixelCNN++ x']);
+    expect(fig.rows.map((r) => r.label)).toEqual(['IAF-VAE: VAE mean f(z)', 'IAF-VAE: VAE x drawn from p(x|z)', 'PixelCNN++: PixelCNN++ x']);
     expect(fig.cols).toBe(1);
     const md = readFileSync(join(f, 'results.md'), 'utf8');
     expect(md).toMatch(/\| IAF-VAE \| .* \| 2 \| [\d.]+ \| [\d.]+ \|/);
