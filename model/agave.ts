@@ -9,6 +9,11 @@
 // Auxiliary images: identity (K=256), fewer colour levels K, lower resolution (the decoder mean is average-
 // pooled to the aux resolution, so f(z) is that pooled image; the PixelCNN sees its nearest upsampling),
 // 4-bit grayscale (a one-channel decoder head, K=16).
+//
+// Model kinds (the paper's baselines from the same parts): 'agave' (the above); 'pixelcnn': PixelCNN++ alone as
+// in its paper (no conditioning stream, no VAE; loss = the DMOL NLL, an exact likelihood); 'vae': the IAF-VAE
+// alone, its decoder modelling x itself with the discretized logistic over K = 256 levels (the aux image is the
+// identity, y = x; loss = -log p(x|z) + lambda * KL with free bits; the evaluated bound is -log p(x|z) + KL).
 import { ops, type Tensor } from '../engine/index.js';
 import type { AuxVariant } from '../engine/ops/aux_image.js';
 import { Ctx, ParamBuilder } from './layers.js';
@@ -17,6 +22,18 @@ import { IafVae } from './iafvae.js';
 import type { ModelConfig } from './config.js';
 
 export type Phase = 'vae' | 'pixelcnn' | 'parallel' | 'joint';
+
+/** Which model: AGAVE, or one of the paper's baselines (PixelCNN++ alone, the IAF-VAE alone). */
+export type ModelKind = 'agave' | 'pixelcnn' | 'vae';
+
+export const MODEL_KINDS: readonly ModelKind[] = ['agave', 'pixelcnn', 'vae'];
+
+/** Human names of the kinds, for logs and figures. */
+export const MODEL_KIND_NAMES: Record<ModelKind, string> = {
+  agave: 'AGAVE (IAF-VAE + conditional PixelCNN++)',
+  pixelcnn: 'PixelCNN++ alone (unconditional)',
+  vae: 'IAF-VAE alone (discretized logistic on x, K = 256)',
+};
 
 export interface AuxConfig {
   variant: AuxVariant;
@@ -31,25 +48,33 @@ export interface LossOptions {
   useAux: boolean;
 }
 
-/** Per-image means in nats; `loss` is the scalar being minimised. */
+/**
+ * Per-image means in nats; `loss` is the scalar being minimised. Terms a model kind does not have are null
+ * (the PixelCNN's in the 'vae' phase and the 'vae' kind; the auxiliary ones in the 'pixelcnn' kind); the KL of
+ * the 'pixelcnn' kind, which has no latent variables, is zero.
+ */
 export interface LossTerms {
   loss: Tensor;
   pixelcnnNll: Tensor | null;
-  auxNll: Tensor;
+  auxNll: Tensor | null;
   klTrue: Tensor;
   klObjective: Tensor;
-  /** Per image [B]: -log p(x|z) of the PixelCNN (null in the 'vae' phase) and the true KL (log q - log p). */
-  perImage: { pixelcnnNll: Tensor | null; kl: Tensor };
-  /** For diagnostics: f(z) at the aux resolution (IAF units), the target y (0..255), per-layer elementwise KL [B,h,w,Z]. */
-  auxMean: Tensor;
-  auxTarget: Tensor;
+  /**
+   * Per image [B]: -log p(x|z) of the PixelCNN (null in the 'vae' phase and kind); -log p(x|z) of the model of
+   * x (the PixelCNN for 'agave' and 'pixelcnn', the VAE decoder for 'vae'; null in AGAVE's 'vae' phase); the
+   * true KL (log q - log p; zeros for 'pixelcnn').
+   */
+  perImage: { pixelcnnNll: Tensor | null; xNll: Tensor | null; kl: Tensor };
+  /** For diagnostics: f(z) at the aux resolution (IAF units), the target y (0..255), per-layer elementwise KL [B,h,w,Z]; null / empty for 'pixelcnn'. */
+  auxMean: Tensor | null;
+  auxTarget: Tensor | null;
   klLayers: Tensor[];
 }
 
 export class Agave {
   readonly builder = new ParamBuilder();
-  readonly vae: IafVae;
-  readonly pixelcnn: PixelCnn;
+  private readonly vaePart: IafVae | null;
+  private readonly pixelcnnPart: PixelCnn | null;
   readonly channels: number;
   readonly auxChannels: number;
   /** Auxiliary image side and the PixelCNN upsampling factor. */
@@ -57,7 +82,10 @@ export class Agave {
   readonly levels: number;
   readonly logScaleName = 'aux.log_scale';
 
-  constructor(readonly cfg: ModelConfig, readonly aux: AuxConfig, channels = 3) {
+  constructor(readonly cfg: ModelConfig, readonly aux: AuxConfig, channels = 3, readonly kind: ModelKind = 'agave') {
+    if (kind !== 'agave' && (aux.variant !== 'identity' || (aux.levels !== undefined && aux.levels !== 256))) {
+      throw new Error(`model kind ${kind}: the auxiliary image must be the identity with K = 256 (got ${aux.variant}${aux.levels !== undefined ? `, K=${aux.levels}` : ''}); only AGAVE has an auxiliary image`);
+    }
     this.channels = channels;
     this.auxChannels = aux.variant === 'gray4' ? 1 : channels;
     if (aux.variant === 'gray4' && channels !== 3) throw new Error('aux variant gray4 needs RGB images');
@@ -65,9 +93,41 @@ export class Agave {
     this.auxSize = m ? Number(m[1]) : cfg.imageSize;
     if (this.auxSize > cfg.imageSize || cfg.imageSize % this.auxSize !== 0) throw new Error(`aux resolution ${aux.variant} must divide the image size ${cfg.imageSize}`);
     this.levels = ops.auxLevels(aux.variant, aux.levels);
-    this.vae = new IafVae(this.builder, { ...cfg.vae, channels, outChannels: this.auxChannels }, cfg.imageSize);
-    this.pixelcnn = new PixelCnn(this.builder, { ...cfg.pixelcnn, channels, condChannels: this.auxChannels });
-    this.builder.add(this.logScaleName, [this.auxChannels], 'zeros');
+    this.vaePart = kind === 'pixelcnn' ? null : new IafVae(this.builder, { ...cfg.vae, channels, outChannels: this.auxChannels }, cfg.imageSize);
+    this.pixelcnnPart = kind === 'vae' ? null : new PixelCnn(this.builder, { ...cfg.pixelcnn, channels, condChannels: kind === 'agave' ? this.auxChannels : 0 });
+    if (this.vaePart) this.builder.add(this.logScaleName, [this.auxChannels], 'zeros');
+  }
+
+  /** The IAF-VAE (absent in the 'pixelcnn' kind: throws). */
+  get vae(): IafVae {
+    if (!this.vaePart) throw new Error(`model kind ${this.kind} has no VAE`);
+    return this.vaePart;
+  }
+
+  /** The PixelCNN++ (absent in the 'vae' kind: throws). */
+  get pixelcnn(): PixelCnn {
+    if (!this.pixelcnnPart) throw new Error(`model kind ${this.kind} has no PixelCNN`);
+    return this.pixelcnnPart;
+  }
+
+  get hasVae(): boolean {
+    return this.vaePart !== null;
+  }
+
+  get hasPixelcnn(): boolean {
+    return this.pixelcnnPart !== null;
+  }
+
+  /** Parameter counts: all, and per part (the VAE's includes the decoder's log-scales). */
+  parameterCounts(): { total: number; vae: number; pixelcnn: number } {
+    let vae = 0;
+    let pixelcnn = 0;
+    for (const s of this.builder.specs) {
+      const n = s.shape.reduce((a, b) => a * b, 1);
+      if (Agave.partOf(s.name) === 'pixelcnn') pixelcnn += n;
+      else vae += n;
+    }
+    return { total: vae + pixelcnn, vae, pixelcnn };
   }
 
   /** Which decoder a parameter belongs to: the PixelCNN (its two streams and the conditioning stream) or the VAE (encoder, decoder, aux log-scale). */
@@ -105,15 +165,20 @@ export class Agave {
     return ops.mulScalar(f === 1 ? auxMean : ops.upsampleNearest(auxMean, f), 2);
   }
 
-  /** One forward pass on a batch of images x255 [B, S, S, C] (float 0..255): the loss and its terms. */
+  /**
+   * One forward pass on a batch of images x255 [B, S, S, C] (float 0..255): the loss and its terms. The phase
+   * applies to the 'agave' kind; the baselines have one objective (their own part trained alone).
+   */
   loss(ctx: Ctx, x255: Tensor, opt: LossOptions): LossTerms {
+    if (this.kind === 'pixelcnn') return this.pixelcnnLoss(ctx, x255);
     const e = ctx.engine;
+    const phase: Phase = this.kind === 'vae' ? 'vae' : opt.phase;
     const y = e.noGrad(() => ops.auxTarget(x255, this.aux.variant, this.aux.levels));
     const runVae = () => this.vae.forward(ctx, Agave.vaeInput(x255));
-    const vae = opt.phase === 'pixelcnn' ? e.noGrad(runVae) : runVae();
+    const vae = phase === 'pixelcnn' ? e.noGrad(runVae) : runVae();
     const fz = this.auxMean(vae.mean);
     // 'parallel': the PixelCNN sees f(z) but sends no gradient into the VAE (a detached copy).
-    const fzForPixelcnn = opt.phase === 'parallel' ? e.noGrad(() => ops.mulScalar(fz, 1)) : fz;
+    const fzForPixelcnn = phase === 'parallel' ? e.noGrad(() => ops.mulScalar(fz, 1)) : fz;
     const auxLl = ops.discretizedLogisticLogLikelihood(fz, ctx.p(this.logScaleName), y, this.levels);
     const auxNll = ops.neg(ops.mean(auxLl));
     let klTrue: Tensor | null = null;
@@ -127,7 +192,7 @@ export class Agave {
     const klMean = ops.mean(klTrue);
     let pixelcnnNll: Tensor | null = null;
     let pixelcnnPerImage: Tensor | null = null;
-    if (opt.phase !== 'vae') {
+    if (phase !== 'vae') {
       const x = Agave.pixelcnnInput(x255);
       const params = this.pixelcnn.forward(ctx, x, this.conditioning(fzForPixelcnn));
       pixelcnnPerImage = ops.neg(ops.dmolLogLikelihood(params, x, this.cfg.pixelcnn.mixtures));
@@ -135,8 +200,9 @@ export class Agave {
     }
     const parts: Tensor[] = [];
     if (pixelcnnNll) parts.push(pixelcnnNll);
-    if (opt.phase !== 'pixelcnn') {
-      if (opt.useAux) parts.push(auxNll);
+    if (phase !== 'pixelcnn') {
+      // The VAE alone always has its reconstruction term: it is the model of x.
+      if (opt.useAux || this.kind === 'vae') parts.push(auxNll);
       parts.push(ops.mulScalar(klObjective, opt.lambda));
     }
     let loss = parts[0]!;
@@ -147,10 +213,31 @@ export class Agave {
       auxNll,
       klTrue: klMean,
       klObjective,
-      perImage: { pixelcnnNll: pixelcnnPerImage, kl: klTrue },
+      perImage: { pixelcnnNll: pixelcnnPerImage, xNll: this.kind === 'vae' ? ops.neg(auxLl) : pixelcnnPerImage, kl: klTrue },
       auxMean: fz,
       auxTarget: y,
       klLayers: vae.kl,
+    };
+  }
+
+  /** PixelCNN++ alone: the DMOL NLL of x, unconditional; no latent variables (KL zero). */
+  private pixelcnnLoss(ctx: Ctx, x255: Tensor): LossTerms {
+    const e = ctx.engine;
+    const B = x255.shape[0]!;
+    const x = Agave.pixelcnnInput(x255);
+    const perImage = ops.neg(ops.dmolLogLikelihood(this.pixelcnn.forward(ctx, x, null), x, this.cfg.pixelcnn.mixtures));
+    const nll = ops.mean(perImage);
+    const zero = e.zeros([1]);
+    return {
+      loss: ops.reshape(nll, [1]),
+      pixelcnnNll: nll,
+      auxNll: null,
+      klTrue: zero,
+      klObjective: zero,
+      perImage: { pixelcnnNll: perImage, xNll: perImage, kl: e.zeros([B]) },
+      auxMean: null,
+      auxTarget: null,
+      klLayers: [],
     };
   }
 

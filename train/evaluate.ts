@@ -3,6 +3,9 @@
 // shows whether the VAE is alive: the auxiliary NLL, the KL, the latent channels in use and the PSNR of the
 // VAE's reconstruction f(z) against the auxiliary target y. Also the PNG grids and the autoregressive
 // PixelCNN sampler (z from the prior for AGAVE samples, or f(z) of test images for PixelCNN reconstructions).
+// The baselines (model/agave.ts kinds): PixelCNN++ alone is evaluated by its exact likelihood (no KL, no
+// importance sampling: it has no latents); the IAF-VAE alone by -log p(x|z) + KL of its decoder on x, single
+// sample and importance-weighted, as AGAVE.
 import { readFileSync, renameSync, writeFileSync } from 'node:fs';
 import { dirname, join } from 'node:path';
 import { ops, type Tensor } from '../engine/index.js';
@@ -34,7 +37,9 @@ export async function evaluate(run: Run, step: number, log: Logger, opt: EvalOpt
   const c = test.channels;
   const n = Math.min(o.evalImages, test.count);
   const batch = r.batch;
-  const iw = opt.iw;
+  // The PixelCNN alone has no latent variables: its likelihood is exact, K importance samples would be K copies.
+  const iw = model.hasVae ? opt.iw : 1;
+  if (opt.iw > 1 && !model.hasVae) log(`eval: the PixelCNN++ likelihood is exact; no importance-weighted bound (--iw-samples ${opt.iw} ignored)`);
   let pc = 0;
   let kl = 0;
   let aux = 0;
@@ -58,12 +63,15 @@ export async function evaluate(run: Run, step: number, log: Logger, opt: EvalOpt
           const ctx = new Ctx(engine, params, false, false, { p: 0, seed: o.seed }, 0x80000000 + s + k * 0x100000);
           return engine.noGrad(() => {
             const t = model.loss(ctx, x, { lambda: 1, phase: 'joint', useAux: true });
-            const parts = [t.perImage.pixelcnnNll!, t.perImage.kl, ops.reshape(t.auxNll, [1])];
+            // -log p(x|z) of the model of x: the PixelCNN (AGAVE, PixelCNN++ alone) or the VAE decoder (VAE alone).
+            const parts = [t.perImage.xNll!, t.perImage.kl, ops.reshape(t.auxNll ?? engine.zeros([1]), [1])];
             if (k === 0) {
               // Squared error of f(z) (pixels) against the centre of y's bin, and the KL per latent channel.
-              const fzPixels = ops.mulScalar(ops.addScalar(t.auxMean, 0.5), 256);
-              const centre = ops.addScalar(t.auxTarget, (levelWidth - 1) / 2);
-              parts.push(ops.reshape(ops.sum(ops.square(ops.sub(fzPixels, centre))), [1]));
+              if (t.auxMean && t.auxTarget) {
+                const fzPixels = ops.mulScalar(ops.addScalar(t.auxMean, 0.5), 256);
+                const centre = ops.addScalar(t.auxTarget, (levelWidth - 1) / 2);
+                parts.push(ops.reshape(ops.sum(ops.square(ops.sub(fzPixels, centre))), [1]));
+              } else parts.push(engine.zeros([1]));
               for (const layer of t.klLayers) parts.push(ops.sum(layer, [0, 1, 2]));
             }
             return ops.concat(parts, 0);
@@ -96,10 +104,10 @@ export async function evaluate(run: Run, step: number, log: Logger, opt: EvalOpt
   const rec: EvalRecord = {
     step,
     testBitsPerDim: bitsPerDim((pc + kl) / counted, model.dims),
-    pixelcnn: bitsPerDim(pc / counted, model.dims),
+    pixelcnn: model.hasPixelcnn ? bitsPerDim(pc / counted, model.dims) : null,
     kl: bitsPerDim(kl / counted, model.dims),
-    aux: bitsPerDim(aux / counted, model.auxDims),
-    psnr: psnr(sqErr / sqCount),
+    aux: model.hasVae ? bitsPerDim(aux / counted, model.auxDims) : null,
+    psnr: model.hasVae ? psnr(sqErr / sqCount) : null,
     activeLatents: perChannel.filter((v) => v > ACTIVE_KL_NATS).length,
     latentChannels: perChannel.length,
     images: counted,
@@ -111,9 +119,18 @@ export async function evaluate(run: Run, step: number, log: Logger, opt: EvalOpt
   appendJsonl(run.paths.metrics, { type: 'eval', ...rec });
   const png = join(o.out, `samples-step${String(step).padStart(6, '0')}.png`);
   writeGrid(png, grid, model, size, c);
+  const f = (v: number | null, d: number): string => (v === null ? '-' : v.toFixed(d));
+  const terms =
+    model.kind === 'pixelcnn'
+      ? '(PixelCNN++ alone: exact -log p(x))'
+      : model.kind === 'vae'
+        ? `(-log p(x|z) ${f(rec.aux, 3)} + kl ${rec.kl.toFixed(4)})`
+        : `(pixelcnn ${f(rec.pixelcnn, 3)} + kl ${rec.kl.toFixed(4)})`;
+  const vaeStats = !model.hasVae
+    ? ''
+    : `VAE: ${model.kind === 'agave' ? `aux ${f(rec.aux, 3)} bits/dim, ` : ''}recon PSNR ${f(rec.psnr, 1)} dB, ${rec.activeLatents}/${rec.latentChannels} latent channels active | `;
   log(
-    `eval @ step ${step}: test ${rec.testBitsPerDim.toFixed(3)} bits/dim (pixelcnn ${rec.pixelcnn.toFixed(3)} + kl ${rec.kl.toFixed(4)}) | ` +
-      `VAE: aux ${rec.aux.toFixed(3)} bits/dim, recon PSNR ${rec.psnr.toFixed(1)} dB, ${rec.activeLatents}/${rec.latentChannels} latent channels active | ` +
+    `eval @ step ${step}: test ${rec.testBitsPerDim.toFixed(3)} bits/dim ${terms} | ${vaeStats}` +
       `${rec.iwBitsPerDim !== undefined ? `importance-weighted (K=${iw}) ${rec.iwBitsPerDim.toFixed(3)} | ` : ''}${counted} images, EMA weights, ${((performance.now() - t0) / 1000).toFixed(1)} s; grid ${png}`,
   );
   return rec;
@@ -121,28 +138,42 @@ export async function evaluate(run: Run, step: number, log: Logger, opt: EvalOpt
 
 interface Grid {
   originals: Uint8Array;
-  recon: Float32Array;
-  /** PixelCNN samples conditioned on the f(z) of the first test images (0..255, image size), or null. */
+  /** VAE reconstructions f(z) of the test images (null without a VAE). */
+  recon: Float32Array | null;
+  /**
+   * PixelCNN samples (0..255, image size), or null: for AGAVE conditioned on the f(z) of the first test images;
+   * for the PixelCNN alone unconditional samples.
+   */
   pixelcnn: Float32Array | null;
-  samples: Float32Array;
+  /** VAE samples f(z), z from the prior (null without a VAE). */
+  samples: Float32Array | null;
   k: number;
 }
 
-/** The grid's images: 8 test images, their VAE reconstructions f(z), optionally PixelCNN samples given those f(z), and 8 VAE samples. */
+/**
+ * The grid's images: 8 test images, their VAE reconstructions f(z), optionally PixelCNN samples given those
+ * f(z), and 8 VAE samples. For the PixelCNN alone: the test images and, when `pixelcnnRecon` > 0, that many
+ * unconditional PixelCNN++ samples; for the VAE alone: no PixelCNN row.
+ */
 async function drawGrid(run: Run, pixelcnnRecon: number, log: Logger): Promise<Grid> {
   const { engine, model, params, testSet: test, o } = run;
   const size = model.cfg.imageSize;
   const k = Math.min(8, test.count);
   const idx = Array.from({ length: k }, (_, i) => i);
   const originals = gatherBatch(test, idx);
-  const { recon, samples } = await engine.asyncScope(async () => {
-    const x = engine.tensor(originals, [k, size, size, test.channels]);
-    const ctx = new Ctx(engine, params, false, false, { p: 0, seed: o.seed }, 0x90000000);
-    return { recon: await engine.noGrad(() => model.reconstruct(ctx, x)).read(), samples: await engine.noGrad(() => model.sampleVae(ctx, k)).read() };
-  });
+  const { recon, samples } = !model.hasVae
+    ? { recon: null, samples: null }
+    : await engine.asyncScope(async () => {
+        const x = engine.tensor(originals, [k, size, size, test.channels]);
+        const ctx = new Ctx(engine, params, false, false, { p: 0, seed: o.seed }, 0x90000000);
+        return { recon: await engine.noGrad(() => model.reconstruct(ctx, x)).read(), samples: await engine.noGrad(() => model.sampleVae(ctx, k)).read() };
+      });
   let pixelcnn: Float32Array | null = null;
-  const nr = Math.min(pixelcnnRecon, k);
-  if (nr > 0) {
+  const nr = model.hasPixelcnn ? Math.min(pixelcnnRecon, k) : 0;
+  if (nr > 0 && model.kind === 'pixelcnn') {
+    pixelcnn = new Float32Array(k * size * size * test.channels);
+    pixelcnn.set(await samplePixelcnn(run, nr, 0x99000000, log, 'PixelCNN++ samples'));
+  } else if (nr > 0) {
     const fz = engine.noGrad(() => {
       const x = engine.tensor(gatherBatch(test, idx.slice(0, nr)), [nr, size, size, test.channels]);
       const ctx = new Ctx(engine, params, false, false, { p: 0, seed: o.seed }, 0x98000000);
@@ -161,17 +192,20 @@ async function drawGrid(run: Run, pixelcnnRecon: number, log: Logger): Promise<G
 
 /**
  * Runs the PixelCNN autoregressively conditioned on `fz` (the decoder mean at the aux resolution, IAF units;
- * MODEL_SPEC §1.5): H*W network passes, each writing one raster position of every image (DMOL sampler, no
- * dropout; the caller chooses the weights). Returns the images in 0..255.
+ * MODEL_SPEC §1.5), or, for the PixelCNN alone, unconditionally on `fz` = a number of images: H*W network
+ * passes, each writing one raster position of every image (DMOL sampler, no dropout; the caller chooses the
+ * weights). Returns the images in 0..255.
  */
-export async function samplePixelcnn(run: Run, fz: Tensor, streamBase: number, log: Logger, what: string): Promise<Float32Array> {
+export async function samplePixelcnn(run: Run, fz: Tensor | number, streamBase: number, log: Logger, what: string): Promise<Float32Array> {
   const { engine, model, params, o } = run;
   const S = model.cfg.imageSize;
-  const n = fz.shape[0]!;
+  const conditional = typeof fz !== 'number';
+  if (conditional !== (model.kind === 'agave')) throw new Error(`samplePixelcnn: the ${model.kind} model's PixelCNN is ${model.kind === 'agave' ? 'conditional: pass f(z)' : 'unconditional: pass the number of images'}`);
+  const n = conditional ? fz.shape[0]! : fz;
   const t0 = performance.now();
   // A frozen context: effective weights and the conditioning stream are computed on the first pass only.
   const ctx = new Ctx(engine, params, false, false, { p: 0, seed: o.seed }, streamBase).freeze();
-  const cond = engine.noGrad(() => model.conditioning(fz)).keep();
+  const cond = conditional ? engine.noGrad(() => model.conditioning(fz)).keep() : null;
   const canvas = engine.zeros([n, S, S, model.channels]).keep();
   const d0 = engine.runner.dispatchCount;
   try {
@@ -194,7 +228,7 @@ export async function samplePixelcnn(run: Run, fz: Tensor, streamBase: number, l
     return await engine.noGrad(() => ops.clamp(ops.mulScalar(ops.addScalar(canvas, 1), 127.5), 0, 255)).read();
   } finally {
     ctx.releaseFrozen();
-    cond.dispose();
+    cond?.dispose();
     canvas.dispose();
   }
 }
@@ -263,42 +297,127 @@ export function writeLabelledRows(path: string, rows: { label: string; images: U
 }
 
 function writeGrid(path: string, g: Grid, model: Agave, size: number, c: number): void {
-  const rows: { label: string; images: Uint8Array }[] = [
-    { label: 'test x', images: g.originals },
-    { label: 'VAE f(z)', images: auxToDisplay(g.recon, g.k, model, size, c) },
-  ];
-  if (g.pixelcnn) rows.push({ label: 'PixelCNN on f(z)', images: Uint8Array.from(g.pixelcnn, (v) => Math.round(v)) });
-  rows.push({ label: 'VAE sample', images: auxToDisplay(g.samples, g.k, model, size, c) });
+  const rows: { label: string; images: Uint8Array }[] = [{ label: 'test x', images: g.originals }];
+  if (g.recon) rows.push({ label: 'VAE f(z)', images: auxToDisplay(g.recon, g.k, model, size, c) });
+  if (g.pixelcnn) rows.push({ label: model.kind === 'agave' ? 'PixelCNN on f(z)' : 'PixelCNN++ sample', images: Uint8Array.from(g.pixelcnn, (v) => Math.round(v)) });
+  if (g.samples) rows.push({ label: 'VAE sample', images: auxToDisplay(g.samples, g.k, model, size, c) });
   writeLabelledRows(path, rows, g.k, size, c, join(dirname(path), 'grid-latest.json'));
 }
 
+/** A model's samples as labelled rows of uint8 NHWC images (the grids' and figures' format). */
+export interface SampleRows {
+  /** The rows, the last being the model's samples of x. */
+  rows: { label: string; images: Uint8Array }[];
+  /** The samples of x, 0..255. */
+  x: Float32Array;
+  /** What was drawn, for logs and figure captions. */
+  what: string;
+}
+
+/** Row labels of each kind's samples of x (experiments pick them from the saved JSON). */
+export const SAMPLE_LABELS = { agave: 'AGAVE x', pixelcnn: 'PixelCNN++ x', vae: 'VAE x drawn from p(x|z)' } as const;
+
 /**
- * AGAVE samples (MODEL_SPEC §1.5): z from the IAF-VAE prior, f(z) the decoder mean (not a sample of y), then the
- * PixelCNN run autoregressively conditioned on f(z) (EMA weights, no dropout). Writes agave-samples.png: f(z)
- * above its samples x.
+ * n samples of the run's model with the EMA weights:
+ * - AGAVE (MODEL_SPEC §1.5): z from the IAF-VAE prior, f(z) the decoder mean (not a sample of y), then the
+ *   PixelCNN run autoregressively conditioned on f(z); rows f(z) and x.
+ * - PixelCNN++ alone: H*W autoregressive passes, unconditional; one row x.
+ * - IAF-VAE alone: z from the prior; rows the decoder mean f(z) (what VAE sample figures usually show,
+ *   blurry) and x drawn from p(x|z) (every pixel and channel independently from its discretized logistic,
+ *   K = 256, with the learned per-channel scale: the model's actual samples, noisy).
  */
-export async function sampleAgave(run: Run, log: Logger): Promise<Float32Array> {
+export async function modelSamples(run: Run, n: number, log: Logger, streamBase = 0xa0000000): Promise<SampleRows> {
   const { engine, model, params, o } = run;
-  const n = o.agaveSamples ?? 8;
   const S = model.cfg.imageSize;
   const C = model.channels;
-  const t0 = performance.now();
+  const toU8 = (v: Float32Array): Uint8Array => Uint8Array.from(v, (p) => Math.round(p));
+  if (model.kind === 'pixelcnn') {
+    const x = await params.withEma(() => samplePixelcnn(run, n, streamBase + 0x1000000, log, 'PixelCNN++ sampling'));
+    return { rows: [{ label: SAMPLE_LABELS.pixelcnn, images: toU8(x) }], x, what: `${n} PixelCNN++ samples (${S * S} passes)` };
+  }
+  if (model.kind === 'vae') {
+    const { f, logScale } = await params.withEma(async () =>
+      engine.asyncScope(async () => {
+        const ctx = new Ctx(engine, params, false, false, { p: 0, seed: o.seed }, streamBase);
+        const mean = engine.noGrad(() => model.auxMean(model.vae.sample(ctx, n)));
+        return { f: await mean.read(), logScale: await ctx.p(model.logScaleName).read() };
+      }),
+    );
+    const x = sampleDiscretizedLogistic(f, logScale, o.seed ^ streamBase);
+    const mean = Float32Array.from(f, (v) => Math.max(0, Math.min(255, (v + 0.5) * 256)));
+    return {
+      rows: [
+        { label: 'VAE mean f(z)', images: auxToDisplay(mean, n, model, S, C) },
+        { label: SAMPLE_LABELS.vae, images: toU8(x) },
+      ],
+      x,
+      what: `${n} VAE samples (decoder mean and a draw from p(x|z))`,
+    };
+  }
   const out = await params.withEma(async () => {
-    const ctx = new Ctx(engine, params, false, false, { p: 0, seed: o.seed }, 0xa0000000);
+    const ctx = new Ctx(engine, params, false, false, { p: 0, seed: o.seed }, streamBase);
     const fz = engine.noGrad(() => model.auxMean(model.vae.sample(ctx, n))).keep();
     try {
-      const x = await samplePixelcnn(run, fz, 0xa1000000, log, 'AGAVE sampling');
+      const x = await samplePixelcnn(run, fz, streamBase + 0x1000000, log, 'AGAVE sampling');
       const f = await engine.noGrad(() => toPixels(fz)).read();
       return { x, f };
     } finally {
       fz.dispose();
     }
   });
-  const path = join(o.out, 'agave-samples.png');
-  writeLabelledRows(path, [
-    { label: 'VAE f(z)', images: auxToDisplay(out.f, n, model, S, C) },
-    { label: 'AGAVE x', images: Uint8Array.from(out.x, (v) => Math.round(v)) },
-  ], n, S, C, join(o.out, 'agave-samples.json'));
-  log(`${n} AGAVE samples (${S * S} PixelCNN passes) in ${formatDuration((performance.now() - t0) / 1000)}: ${path}`);
-  return out.x;
+  return {
+    rows: [
+      { label: 'VAE f(z)', images: auxToDisplay(out.f, n, model, S, C) },
+      { label: SAMPLE_LABELS.agave, images: toU8(out.x) },
+    ],
+    x: out.x,
+    what: `${n} AGAVE samples (${S * S} PixelCNN passes)`,
+  };
+}
+
+/**
+ * x ~ p(x|mean) per element: the K = 256 discretized logistic of MODEL_SPEC §3.7 with per-channel log-scales
+ * (the channel is the last axis). A continuous logistic draw mean + s * log(u / (1 - u)) floored to its bin
+ * [k/256 - 0.5, (k+1)/256 - 0.5); draws beyond the edges go to bins 0 and 255. Returns pixel values 0..255.
+ */
+export function sampleDiscretizedLogistic(mean: Float32Array, logScale: Float32Array, seed: number): Float32Array {
+  const C = logScale.length;
+  let a = seed >>> 0;
+  const rand = (): number => {
+    // mulberry32
+    a = (a + 0x6d2b79f5) >>> 0;
+    let t = a;
+    t = Math.imul(t ^ (t >>> 15), t | 1);
+    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
+    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
+  };
+  return Float32Array.from(mean, (m, i) => {
+    const u = Math.min(Math.max(rand(), 1e-7), 1 - 1e-7);
+    const v = m + Math.exp(logScale[i % C]!) * Math.log(u / (1 - u));
+    return Math.max(0, Math.min(255, Math.floor((v + 0.5) * 256)));
+  });
+}
+
+/** Where sampleModel writes each kind's samples (PNG, and the rows as JSON beside it). */
+export const SAMPLE_FILES = { agave: 'agave-samples', pixelcnn: 'pixelcnn-samples', vae: 'vae-samples' } as const;
+
+/**
+ * `--agave-samples N` after training: N samples of the run's model (modelSamples) written as
+ * OUT/<kind>-samples.png (agave-samples.png for AGAVE: f(z) above its samples x) and .json.
+ */
+export async function sampleModel(run: Run, log: Logger): Promise<Float32Array> {
+  const { model, o } = run;
+  const n = o.agaveSamples ?? 8;
+  const t0 = performance.now();
+  const s = await modelSamples(run, n, log);
+  const path = join(o.out, `${SAMPLE_FILES[model.kind]}.png`);
+  writeLabelledRows(path, s.rows, n, model.cfg.imageSize, model.channels, join(o.out, `${SAMPLE_FILES[model.kind]}.json`));
+  log(`${s.what} in ${formatDuration((performance.now() - t0) / 1000)}: ${path}`);
+  return s.x;
+}
+
+/** AGAVE samples (the 'agave' kind's sampleModel; kept for callers of the earlier name). */
+export async function sampleAgave(run: Run, log: Logger): Promise<Float32Array> {
+  if (run.model.kind !== 'agave') throw new Error(`sampleAgave: the run holds a ${run.model.kind} model; use sampleModel`);
+  return sampleModel(run, log);
 }

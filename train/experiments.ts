@@ -5,17 +5,17 @@
 // sized for a 2-core CPU with lavapipe; the paper presets are the paper's settings, for a GPU, and print
 // their expected cost before they start.
 import { copyFileSync, existsSync, mkdirSync, writeFileSync } from 'node:fs';
-import { join } from 'node:path';
+import { basename, dirname, join, resolve } from 'node:path';
 import { parseArgs } from 'node:util';
 import { ops } from '../engine/index.js';
-import { Agave, Ctx, toPixels } from '../model/agave.js';
+import { Agave, Ctx, MODEL_KIND_NAMES, toPixels } from '../model/agave.js';
 import { CONFIGS } from '../model/config.js';
 import { loadCheckpoint } from './checkpoint-io.js';
 import { readMetrics } from './curves.js';
 import { gatherBatch } from './data.js';
-import { auxToDisplay, evaluate, loadRows, samplePixelcnn, writeLabelledRows, type ImageRows } from './evaluate.js';
+import { auxToDisplay, evaluate, loadRows, modelSamples, samplePixelcnn, writeLabelledRows, type ImageRows } from './evaluate.js';
 import { formatDuration } from './metrics.js';
-import { setupRun, resolveRecipe } from './setup.js';
+import { optionsOfCheckpoint, setupRun, resolveRecipe } from './setup.js';
 import { chartSvg, type Panel, type Series } from './svg.js';
 import { train, type EvalRecord, type Logger, type TrainOptions } from './trainer.js';
 
@@ -86,7 +86,7 @@ interface ReportContext {
   md: string[];
 }
 
-const fix = (v: number | undefined, d = 3): string => (v === undefined || !Number.isFinite(v) ? '-' : v.toFixed(d));
+const fix = (v: number | null | undefined, d = 3): string => (v === undefined || v === null || !Number.isFinite(v) ? '-' : v.toFixed(d));
 
 function evalsOf(dir: string): EvalRecord[] {
   return readMetrics(join(dir, 'metrics.jsonl')).filter((r) => r.type === 'eval') as unknown as EvalRecord[];
@@ -115,8 +115,9 @@ async function ensureRun(run: PlannedRun, options: TrainOptions, log: Logger): P
 }
 
 /** The panels of a sweep: one x per run, several y keys per panel. */
-function sweepPanel(title: string, xLabel: string, xs: number[], outcomes: RunOutcome[], lines: { name: string; value: (e: EvalRecord) => number }[], logX = false, yLabel = 'bits/dim'): Panel {
-  const series: Series[] = lines.map((l) => ({ name: l.name, markers: true, points: outcomes.map((o, i) => [xs[i]!, l.value(o.final)] as [number, number]) }));
+function sweepPanel(title: string, xLabel: string, xs: number[], outcomes: RunOutcome[], lines: { name: string; value: (e: EvalRecord) => number | null }[], logX = false, yLabel = 'bits/dim'): Panel {
+  // A term a run's model kind lacks (null) leaves its point out.
+  const series: Series[] = lines.map((l) => ({ name: l.name, markers: true, points: outcomes.flatMap((o, i) => { const v = l.value(o.final); return v === null ? [] : [[xs[i]!, v] as [number, number]]; }) }));
   return { title, xLabel, yLabel, series, xTicks: xs, logX };
 }
 
@@ -183,7 +184,7 @@ const LAMBDA: Experiment = {
         { name: 'KL', value: (e) => e.kl },
       ]),
       sweepPanel('VAE decoder', 'lambda', xs, x.outcomes, [
-        { name: 'total: -log p(y|z) + KL', value: (e) => e.aux + e.kl },
+        { name: 'total: -log p(y|z) + KL', value: (e) => (e.aux === null ? null : e.aux + e.kl) },
         { name: 'reconstruction -log p(y|z)', value: (e) => e.aux },
         { name: 'KL', value: (e) => e.kl },
       ]),
@@ -403,6 +404,98 @@ const SAMPLES: Experiment = {
   },
 };
 
+/** Short names of the model kinds in figures. */
+const KIND_LABEL = { agave: 'AGAVE', pixelcnn: 'PixelCNN++', vae: 'IAF-VAE' } as const;
+
+/**
+ * The paper's Figure 2 from finished runs: `experiment samples --checkpoints DIR,DIR,...` (run folders or
+ * their checkpoint.agave files, typically one per model kind: --model vae, pixelcnn, agave). Each run is
+ * reopened with its own settings (from its checkpoint) and its EMA weights, and draws n samples
+ * (train/evaluate.ts modelSamples: the VAE's decoder mean and a draw from p(x|z), the PixelCNN++'s
+ * unconditional samples, AGAVE's f(z) and x); one PNG with a block of rows per run, and results.md with each
+ * run's last test bits/dim.
+ */
+async function figure2(list: string[], out: string, n: number, data: string | undefined, log: Logger): Promise<void> {
+  const t0 = performance.now();
+  const { png, table, count } = await drawFigure2(list, out, n, data, log);
+  const md = [
+    '# Figure 2: samples of the IAF-VAE, PixelCNN++ and AGAVE from one code base',
+    '',
+    `Command: \`node train.js experiment samples --checkpoints ${list.join(',')}\``,
+    '',
+    `**The paper:** ${FIGURE2_PAPER}`,
+    '',
+    ...table,
+    '',
+    `Wall time: ${formatDuration((performance.now() - t0) / 1000)}.`,
+    '',
+  ];
+  writeFileSync(join(out, 'results.md'), md.join('\n'));
+  log(`Figure 2 (${count} model(s)): ${png}; ${join(out, 'results.md')}`);
+}
+
+const FIGURE2_PAPER = 'Fig. 2 shows samples of the IAF-VAE (blurry, globally coherent), PixelCNN++ (sharp, locally coherent) and AGAVE (sharp with global structure from f(z)); Table 1: PixelCNN++ 2.92, VAE-IAF <= 3.11, AGAVE <= 2.92 bits/dim.';
+
+/** Draws Figure 2 (figure2-samples.png and .json in `out`) from finished runs; returns the lines of its results table. */
+async function drawFigure2(list: string[], out: string, n: number, data: string | undefined, log: Logger): Promise<{ png: string; table: string[]; count: number }> {
+  const dirs = list.map((p) => (p.endsWith('.agave') ? dirname(p) : p));
+  const rows: { label: string; images: Uint8Array }[] = [];
+  const table: string[] = [];
+  let shape: { size: number; channels: number } | null = null;
+  const t0 = performance.now();
+  for (const dir of dirs) {
+    const o = { ...optionsOfCheckpoint(dir), ...(data !== undefined ? { data } : {}) };
+    const run = await setupRun(o, () => undefined);
+    try {
+      const kind = run.model.kind;
+      const size = run.model.cfg.imageSize;
+      const channels = run.model.channels;
+      if (shape && (shape.size !== size || shape.channels !== channels)) {
+        throw new Error(`${dir}: its images are ${size}x${size}x${channels}, the runs before it ${shape.size}x${shape.size}x${shape.channels}: one figure needs one image shape`);
+      }
+      shape = { size, channels };
+      log(`[${basename(resolve(dir))}] ${MODEL_KIND_NAMES[kind]}, step ${run.startStep}: drawing ${n} samples`);
+      const sm = await modelSamples(run, n, (l) => log(`[${basename(resolve(dir))}] ${l}`), 0xc0000000);
+      for (const r of sm.rows) rows.push({ label: `${KIND_LABEL[kind]}: ${r.label}`, images: r.images });
+      const ev = evalsOf(dir).at(-1);
+      table.push(`| ${KIND_LABEL[kind]} | \`${dir}\` | ${run.startStep} | ${fix(ev?.testBitsPerDim)} | ${fix(ev?.iwBitsPerDim)} | ${sm.what.replace(/\|/g, '\\|')} |`);
+    } finally {
+      run.dispose();
+    }
+  }
+  if (!shape) throw new Error('--checkpoints names no run');
+  const png = join(out, 'figure2-samples.png');
+  writeLabelledRows(png, rows, n, shape.size, shape.channels, join(out, 'figure2-samples.json'));
+  return {
+    png,
+    count: dirs.length,
+    table: [
+      `\`figure2-samples.png\`: ${n} samples per model with its EMA weights (${formatDuration((performance.now() - t0) / 1000)}). IAF-VAE: the decoder mean f(z) for z from the prior and a draw x ~ p(x|z) (each pixel from its discretized logistic, K = 256); PixelCNN++: unconditional autoregressive samples; AGAVE: f(z) for z from the prior and x sampled by the PixelCNN conditioned on it.`,
+      '',
+      '| model | run | step | test bits/dim (last evaluation) | importance-weighted | drawn |',
+      '|---|---|---|---|---|---|',
+      ...table,
+    ],
+  };
+}
+
+const BASELINES: Experiment = {
+  name: 'baselines',
+  title: 'Table 1 and Figure 2: AGAVE beside its baselines PixelCNN++ alone and the IAF-VAE alone',
+  paper: FIGURE2_PAPER,
+  quickSteps: 300,
+  runs: () => [
+    { name: 'vae', label: 'IAF-VAE', options: { kind: 'vae', agaveSamples: 0, pixelcnnRecon: 0 } },
+    { name: 'pixelcnn', label: 'PixelCNN++', options: { kind: 'pixelcnn', agaveSamples: 0, pixelcnnRecon: 0 } },
+    { name: 'agave', label: 'AGAVE', options: { agaveSamples: 0, pixelcnnRecon: 0 } },
+  ],
+  async report(x) {
+    const n = x.preset === 'quick' ? 8 : 16;
+    const fig = await drawFigure2(x.outcomes.map((o) => o.dir), x.out, n, x.base.data, x.log);
+    x.md.push('', '## Results', '', 'The same config, data, steps and evaluation for the three models (the baselines are parts of AGAVE trained alone: `--model vae`, `--model pixelcnn`). Test bits/dim: PixelCNN++ exact; IAF-VAE and AGAVE the single-sample bound -log p(x|z) + KL (for the IAF-VAE, -log p(x|z) is the `aux` column: its decoder models x).', '', ...runsTable(x.outcomes), '', ...fig.table);
+  },
+};
+
 /** Table 1 of the paper (CIFAR-10 test bits/dim), printed beside ours. */
 const PAPER_TABLE1: [string, string][] = [
   ['NICE', '4.48'], ['Conv. DRAW', '<= 3.58'], ['Real NVP', '3.49'], ['MatNet', '<= 3.24'], ['PixelCNN', '3.14'], ['VAE-IAF', '<= 3.11'],
@@ -438,7 +531,7 @@ const TABLE1: Experiment = {
   },
 };
 
-export const EXPERIMENTS: Experiment[] = [LAMBDA, AUX_REMOVAL, LEVELS, AUX_IMAGES, SAMPLES, TABLE1];
+export const EXPERIMENTS: Experiment[] = [LAMBDA, AUX_REMOVAL, LEVELS, AUX_IMAGES, SAMPLES, TABLE1, BASELINES];
 
 export const EXPERIMENT_HELP = `usage: node train.js experiment <name> [--preset quick|paper] [--out DIR] [--data DIR] [--steps N]
 
@@ -458,6 +551,11 @@ options
   --steps N     training steps per run (default: per experiment for quick, the recipe's for paper)
   --config C, --image-size N, --eval-images N
                 override the preset's model config, image size and evaluation images (tests, small machines)
+  --checkpoints DIR,DIR,...
+                samples only: train nothing; draw samples of each finished run (run folders or their
+                checkpoint.agave, e.g. one per --model kind: vae, pixelcnn, agave) and write the paper's
+                Figure 2 as OUT/figure2-samples.png and OUT/results.md
+  --samples N   with --checkpoints: samples per model (default 8)
   -h, --help    this help
 `;
 
@@ -480,6 +578,8 @@ export async function runExperiment(argv: string[], log: Logger = console.log): 
       config: { type: 'string' },
       'image-size': { type: 'string' },
       'eval-images': { type: 'string' },
+      checkpoints: { type: 'string' },
+      samples: { type: 'string' },
       help: { type: 'boolean', short: 'h' },
     },
   });
@@ -490,6 +590,21 @@ export async function runExperiment(argv: string[], log: Logger = console.log): 
   const exp = EXPERIMENTS.find((e) => e.name === positionals[0]);
   if (!exp) throw new Error(`unknown experiment '${positionals[0]}' (have ${EXPERIMENTS.map((e) => e.name).join(', ')})`);
   if (positionals.length > 1) throw new Error(`unexpected argument '${positionals[1]}' (see node train.js experiment --help)`);
+  if (values.checkpoints !== undefined || values.samples !== undefined) {
+    if (exp.name !== 'samples') throw new Error(`--checkpoints and --samples belong to the samples experiment, not ${exp.name}`);
+    if (values.checkpoints === undefined) throw new Error('--samples needs --checkpoints DIR,DIR,...');
+    const list = values.checkpoints.split(',').map((d) => d.trim()).filter((d) => d.length > 0);
+    if (!list.length) throw new Error('--checkpoints must name at least one run folder');
+    let n = 8;
+    if (values.samples !== undefined) {
+      if (!/^[1-9]\d*$/.test(values.samples)) throw new Error(`--samples must be a positive integer, got '${values.samples}'`);
+      n = Number(values.samples);
+    }
+    const out = values.out ?? join('runs', 'experiments', 'figure2');
+    mkdirSync(out, { recursive: true });
+    await figure2(list, out, n, values.data, log);
+    return 0;
+  }
   const presetName = (values.preset ?? 'quick') as PresetName;
   if (presetName !== 'quick' && presetName !== 'paper') throw new Error(`--preset must be quick or paper, got '${values.preset}'`);
   let steps = presetName === 'quick' ? exp.quickSteps : CONFIGS.paper.recipe.steps;

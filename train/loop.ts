@@ -32,7 +32,8 @@ export async function trainSteps(run: Run, result: TrainResult, log: Logger): Pr
       const ctx = new Ctx(engine, params, false, true, { p: cfg.pixelcnn.dropout, seed: o.seed }, step * STREAMS_PER_STEP);
       const t = model.loss(ctx, x, { lambda: r.lambda, phase, useAux });
       // One readback of all terms (kept: backward frees intermediates).
-      const parts = [t.loss, t.pixelcnnNll ?? t.auxNll, t.auxNll, t.klTrue, t.klObjective].map((p) => ops.reshape(p, [1]));
+      // (Terms a model kind lacks are packed as the loss and reported as null.)
+      const parts = [t.loss, t.pixelcnnNll ?? t.loss, t.auxNll ?? t.loss, t.klTrue, t.klObjective].map((p) => ops.reshape(p, [1]));
       const packed = engine.noGrad(() => ops.concat(parts, 0)).keep();
       params.zeroGrad();
       engine.backward(t.loss);
@@ -66,8 +67,8 @@ export async function trainSteps(run: Run, result: TrainResult, log: Logger): Pr
       step,
       phase,
       loss: bpd(loss),
-      pixelcnn: phase === 'vae' ? null : bpd(pcnn),
-      aux: bitsPerDim(aux, model.auxDims),
+      pixelcnn: model.hasPixelcnn && phase !== 'vae' ? bpd(pcnn) : null,
+      aux: model.hasVae ? bitsPerDim(aux, model.auxDims) : null,
       kl: bpd(kl),
       klObjective: bpd(klObj),
       imagesPerSecond: windowImages / ((now - windowStart) / 1000),
@@ -79,7 +80,7 @@ export async function trainSteps(run: Run, result: TrainResult, log: Logger): Pr
       const eta = ((now - start) / 1000 / (step - run.startStep)) * (r.steps - step);
       log(
         `step ${String(step).padStart(String(r.steps).length)}/${r.steps} [${phase}] loss ${rec.loss.toFixed(3)} bpd | ` +
-          `pixelcnn ${rec.pixelcnn === null ? '  -  ' : rec.pixelcnn.toFixed(3)} aux ${rec.aux.toFixed(3)} kl ${rec.kl.toFixed(4)} (obj ${rec.klObjective.toFixed(4)}) | ` +
+          `pixelcnn ${rec.pixelcnn === null ? '  -  ' : rec.pixelcnn.toFixed(3)} aux ${rec.aux === null ? '  -  ' : rec.aux.toFixed(3)} kl ${rec.kl.toFixed(4)} (obj ${rec.klObjective.toFixed(4)}) | ` +
           `${rec.imagesPerSecond.toFixed(1)} img/s | ETA ${formatDuration(eta)}`,
       );
       windowStart = now;
@@ -88,7 +89,7 @@ export async function trainSteps(run: Run, result: TrainResult, log: Logger): Pr
     const outOfTime = performance.now() > deadline && !last;
     if (step % o.evalEvery === 0 || last || outOfTime) {
       result.evals.push(await evaluate(run, step, log, { iw: last ? (o.iwSamples ?? 1) : 1, pixelcnnRecon: last || outOfTime ? (o.pixelcnnRecon ?? 0) : 0 }));
-      writeCurves(paths.metrics, paths.curves, `${o.config} ${o.aux}, lambda ${r.lambda}`);
+      writeCurves(paths.metrics, paths.curves, model.kind === 'agave' ? `${o.config} ${o.aux}, lambda ${r.lambda}` : `${o.config} ${model.kind === 'pixelcnn' ? 'PixelCNN++ alone' : `IAF-VAE alone, lambda ${r.lambda}`}`);
     }
     if (step % o.checkpointEvery === 0 || last || outOfTime) await run.save(step);
     if (outOfTime) {

@@ -2,6 +2,8 @@
 import { parseArgs } from 'node:util';
 import { CONFIGS, configTable, type ConfigName } from '../model/config.js';
 import type { AuxVariant } from '../engine/ops/aux_image.js';
+import { MODEL_KINDS, type ModelKind } from '../model/agave.js';
+import { checkKindOptions } from './setup.js';
 import type { TrainOptions } from './trainer.js';
 import { newRunFolder } from './run-folder.js';
 
@@ -18,6 +20,14 @@ reconstructions autoregressively (one network pass per pixel: 256 at 16x16, 1,02
 learns visibly within the minutes a CPU gives it; '--config small' trains the same model at 32x32.
 
 data and model
+  --model KIND          agave (default) | pixelcnn | vae: AGAVE, or one of the paper's baselines from the same
+                        code: pixelcnn = PixelCNN++ alone as in its paper (no conditioning stream, no VAE; the
+                        DMOL likelihood, exact: bits/dim without KL); vae = the IAF-VAE alone, its decoder
+                        modelling x with the discretized logistic (K = 256), trained on -log p(x|z) + lambda * KL
+                        (lambda 1 by default, free bits) and evaluated like AGAVE (-log p(x|z) + KL, single-sample
+                        and importance-weighted). Same config sizes, data, checkpoints (a resume with another
+                        kind is refused), grids and samples. AGAVE-only flags (--aux, --levels, the phases,
+                        --drop-aux-at; --lambda for pixelcnn) are refused for the baselines
   --data DIR            CIFAR-10 binary batches (data_batch_*.bin[.gz] + test_batch.bin[.gz]) or the four
                         Fashion-MNIST IDX files (.gz or raw). Default: the bundled sample. The model is built for
                         the data's own size (Fashion-MNIST: 28x28), or the config's size when that pools the data
@@ -53,9 +63,11 @@ optimisation
   --pixelcnn-pretrain N next N steps train the PixelCNN alone, conditioned on the detached VAE output (default 0)
   --drop-aux-at N       control experiment: from step N on, the auxiliary loss is dropped from the objective
   --train-images N      use only the first N training images
-  --agave-samples N     after training, draw N AGAVE samples: z from the prior, then H*W PixelCNN passes
-                        conditioned on f(z) (agave-samples.png; slow on a CPU: 1,024 passes at 32x32). With
-                        --resume and --steps equal to the checkpoint's step it only samples.
+  --agave-samples N     after training, draw N samples of the model: AGAVE: z from the prior, then H*W PixelCNN
+                        passes conditioned on f(z) (agave-samples.png; slow on a CPU: 1,024 passes at 32x32);
+                        --model pixelcnn: H*W unconditional passes (pixelcnn-samples.png); --model vae: z from the
+                        prior, the decoder mean f(z) and a draw x ~ p(x|z) (vae-samples.png). With --resume and
+                        --steps equal to the checkpoint's step it only samples. --samples N is the same flag.
 
 output and control
   --out DIR             run folder: metrics.jsonl, samples-step*.png, checkpoint.agave, run.lock (default: a
@@ -65,7 +77,8 @@ output and control
   --eval-every N        evaluate every N steps and at the end (default 40)
   --eval-images N       test images per evaluation (default 96)
   --pixelcnn-recon N    the final evaluation's grid adds PixelCNN reconstructions: N test images sampled
-                        autoregressively given their f(z), H*W network passes (default 8; 0: off)
+                        autoregressively given their f(z), H*W network passes (default 8; 0: off); for
+                        --model pixelcnn, N unconditional PixelCNN++ samples
   --iw-samples K        the final evaluation also reports the importance-weighted bound with K samples
                         (MODEL_SPEC §4; the paper used 150; costs K evaluations) (default 1: off)
   --checkpoint-every N  write a checkpoint every N steps and at the end (default 40)
@@ -153,6 +166,7 @@ function joinNegativeValues(argv: readonly string[], stringFlags: ReadonlySet<st
 const AUX = ['identity', 'levels', 'gray4'];
 
 const OPTIONS = {
+  model: { type: 'string' },
   data: { type: 'string' },
   config: { type: 'string' },
   aux: { type: 'string' },
@@ -173,6 +187,7 @@ const OPTIONS = {
   'drop-aux-at': { type: 'string' },
   'train-images': { type: 'string' },
   'agave-samples': { type: 'string' },
+  samples: { type: 'string' },
   'iw-samples': { type: 'string' },
   out: { type: 'string' },
   'eval-every': { type: 'string' },
@@ -257,7 +272,14 @@ export function parseOptions(argv: string[]): TrainOptions | 'help' | 'check-gpu
   if (limit > 0) o.timeLimitMinutes = limit;
   if (values['train-images'] !== undefined) o.trainImages = int('train-images', values['train-images'], 1, 1);
   if (values['iw-samples'] !== undefined) o.iwSamples = int('iw-samples', values['iw-samples'], 1, 1);
+  if (values['agave-samples'] !== undefined && values.samples !== undefined) throw new Error('--samples and --agave-samples are the same flag: give one');
   if (values['agave-samples'] !== undefined) o.agaveSamples = int('agave-samples', values['agave-samples'], 0, 0);
+  if (values.samples !== undefined) o.agaveSamples = int('samples', values.samples, 0, 0);
+  if (values.model !== undefined) {
+    if (!(MODEL_KINDS as readonly string[]).includes(values.model)) throw new Error(`--model must be one of ${MODEL_KINDS.join(', ')}, got '${values.model}'`);
+    if (values.model !== 'agave') o.kind = values.model as ModelKind;
+  }
+  checkKindOptions(o);
   return o;
 }
 

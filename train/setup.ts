@@ -4,7 +4,7 @@
 import { existsSync } from 'node:fs';
 import { join } from 'node:path';
 import { Engine, ParameterSet } from '../engine/index.js';
-import { Agave, Ctx, type Phase } from '../model/agave.js';
+import { Agave, Ctx, MODEL_KIND_NAMES, type ModelKind, type Phase } from '../model/agave.js';
 import { CONFIGS, type ModelConfig } from '../model/config.js';
 import { BatchOrder, gatherBatch, loadDataset, type BatchOrderState, type ImageSet } from './data.js';
 import { loadCheckpoint, saveCheckpoint } from './checkpoint-io.js';
@@ -24,18 +24,42 @@ export interface Resolved {
 
 export function resolveRecipe(o: TrainOptions): Resolved {
   const r = CONFIGS[o.config].recipe;
+  const kind = o.kind ?? 'agave';
   return {
     batch: o.batch ?? CONFIGS[o.config].batch,
     steps: o.steps ?? r.steps,
-    lambda: o.lambda ?? r.lambda,
+    // The baselines: the VAE alone is trained on its ELBO (lambda 1, free bits); the PixelCNN alone has no KL.
+    lambda: o.lambda ?? (kind === 'agave' ? r.lambda : 1),
     lr: o.lr ?? r.lr,
     ema: o.emaDecay !== undefined ? { vae: o.emaDecay, pixelcnn: o.emaDecay } : { ...r.ema },
-    pretrain: o.pretrain ?? r.pretrain,
+    // AGAVE's parallel pre-training has no meaning for a model of one part.
+    pretrain: kind === 'agave' ? (o.pretrain ?? r.pretrain) : 0,
   };
 }
 
-/** Phases in order: sequential VAE-only, sequential PixelCNN-only, the parallel pre-training, then joint. */
+/**
+ * The settings that only AGAVE has, refused by flag for the baselines (PixelCNN++ alone, IAF-VAE alone):
+ * the auxiliary image, the phases, the aux-removal control and, for the PixelCNN alone, lambda and the
+ * aux log-scale init.
+ */
+export function checkKindOptions(o: Pick<TrainOptions, 'kind' | 'aux' | 'levels' | 'vaePretrain' | 'pixelcnnPretrain' | 'pretrain' | 'dropAuxAt' | 'lambda' | 'auxScaleInit'>): void {
+  const kind = o.kind ?? 'agave';
+  if (kind === 'agave') return;
+  const bad: string[] = [];
+  if (o.aux !== 'identity') bad.push(`--aux ${o.aux}`);
+  if (o.levels !== undefined && o.levels !== 256) bad.push(`--levels ${o.levels}`);
+  if (o.vaePretrain) bad.push('--vae-pretrain');
+  if (o.pixelcnnPretrain) bad.push('--pixelcnn-pretrain');
+  if (o.pretrain) bad.push('--pretrain');
+  if (o.dropAuxAt !== undefined) bad.push('--drop-aux-at');
+  if (kind === 'pixelcnn' && o.lambda !== undefined) bad.push('--lambda');
+  if (kind === 'pixelcnn' && o.auxScaleInit !== undefined) bad.push('--aux-scale-init');
+  if (bad.length) throw new Error(`--model ${kind} (${MODEL_KIND_NAMES[kind]}) does not take ${bad.join(', ')}: ${bad.length > 1 ? 'they are' : 'it is'} AGAVE's`);
+}
+
+/** Phases in order: sequential VAE-only, sequential PixelCNN-only, the parallel pre-training, then joint. The baselines have one phase: their own part ('pixelcnn' or 'vae'). */
 export function phaseAt(o: TrainOptions, r: Resolved, step: number): Phase {
+  if (o.kind === 'pixelcnn' || o.kind === 'vae') return o.kind;
   let end = o.vaePretrain;
   if (step < end) return 'vae';
   end += o.pixelcnnPretrain;
@@ -48,6 +72,7 @@ export function phaseAt(o: TrainOptions, r: Resolved, step: number): Phase {
 /** The settings a resume must match exactly (others, like steps or the output folder, may change). */
 function runSignature(o: TrainOptions, r: Resolved, channels: number, size: number): Record<string, unknown> {
   return {
+    kind: o.kind ?? 'agave',
     config: o.config,
     model: CONFIGS[o.config],
     aux: o.aux,
@@ -165,7 +190,9 @@ export async function setupRun(o: TrainOptions, log: Logger): Promise<Run> {
   if (o.trainImages !== undefined) trainSet = { ...trainSet, count: Math.min(o.trainImages, trainSet.count) };
   if (r.batch > trainSet.count) throw new Error(`batch ${r.batch} is larger than the ${trainSet.count} training images`);
   const channels = trainSet.channels;
-  const model = new Agave(cfg, { variant: o.aux, ...(o.levels !== undefined ? { levels: o.levels } : {}) }, channels);
+  checkKindOptions(o);
+  const kind: ModelKind = o.kind ?? 'agave';
+  const model = new Agave(cfg, { variant: o.aux, ...(o.levels !== undefined ? { levels: o.levels } : {}) }, channels, kind);
   const signature = runSignature(o, r, channels, cfg.imageSize);
   const paths = { out: o.out, checkpoint: join(o.out, 'checkpoint.agave'), metrics: join(o.out, 'metrics.jsonl'), curves: join(o.out, 'curves.svg') };
 
@@ -176,16 +203,30 @@ export async function setupRun(o: TrainOptions, log: Logger): Promise<Run> {
     log(`data: ${data.format}, ${trainSet.count} train / ${testSet.count} test images ${cfg.imageSize}x${cfg.imageSize}x${channels} (${data.train.source}); model size: ${fit.why}; bits/dim over ${cfg.imageSize}x${cfg.imageSize}x${channels} = ${cfg.imageSize * cfg.imageSize * channels} dimensions`);
     params = ParameterSet.create(engine, model.builder.specs, o.seed);
     const ps = params;
-    log(`model: ${cfg.name} (${cfg.description}); aux ${o.aux}, K=${model.levels}; ${ps.count.toLocaleString('en-US')} parameters`);
-    log(
-      `recipe: batch ${r.batch}, lambda ${r.lambda}, Adamax lr ${r.lr}, EMA ${r.ema.vae} (VAE) / ${r.ema.pixelcnn} (PixelCNN), ` +
-        `${o.vaePretrain ? `${o.vaePretrain} VAE-only + ` : ''}${o.pixelcnnPretrain ? `${o.pixelcnnPretrain} PixelCNN-only + ` : ''}${r.pretrain} parallel pre-training steps, ${r.steps} steps`,
-    );
+    const counts = model.parameterCounts();
+    const fmt = (n: number): string => n.toLocaleString('en-US');
+    const parts = kind === 'agave' ? ` (IAF-VAE ${fmt(counts.vae)} + PixelCNN++ ${fmt(counts.pixelcnn)})` : '';
+    log(`model: ${MODEL_KIND_NAMES[kind]}; config ${cfg.name} (${cfg.description})${kind === 'agave' ? `; aux ${o.aux}, K=${model.levels}` : ''}; ${fmt(ps.count)} parameters${parts}`);
+    if (kind === 'agave') {
+      log(
+        `recipe: batch ${r.batch}, lambda ${r.lambda}, Adamax lr ${r.lr}, EMA ${r.ema.vae} (VAE) / ${r.ema.pixelcnn} (PixelCNN), ` +
+          `${o.vaePretrain ? `${o.vaePretrain} VAE-only + ` : ''}${o.pixelcnnPretrain ? `${o.pixelcnnPretrain} PixelCNN-only + ` : ''}${r.pretrain} parallel pre-training steps, ${r.steps} steps`,
+      );
+    } else {
+      const ema = kind === 'vae' ? r.ema.vae : r.ema.pixelcnn;
+      log(`recipe: batch ${r.batch}${kind === 'vae' ? `, lambda ${r.lambda} (free bits ${cfg.vae.klMin})` : ''}, Adamax lr ${r.lr}, EMA ${ema}, ${r.steps} steps`);
+    }
     let order: BatchOrder;
     let startStep = 0;
     if (o.resume) {
       if (!existsSync(paths.checkpoint)) throw new Error(`--resume: no checkpoint at ${paths.checkpoint}`);
       const ck = loadCheckpoint<CheckpointMeta>(paths.checkpoint);
+      // Checkpoints from before the model kinds hold AGAVE.
+      const ckKind = (ck.meta.signature.kind ?? 'agave') as ModelKind;
+      if (ckKind !== kind) {
+        throw new Error(`--resume: the checkpoint ${paths.checkpoint} holds a ${ckKind} model (${MODEL_KIND_NAMES[ckKind] ?? ckKind}), not ${kind}; resume it with --model ${ckKind}, or start a new run in another --out`);
+      }
+      ck.meta.signature = { ...ck.meta.signature, kind: ckKind };
       // A setting that acts only after the checkpoint's step may differ: the resumed run is still the
       // uninterrupted run with the new setting (how the aux-removal experiment forks its control run).
       const actsLater = (k: string): boolean => {
@@ -212,14 +253,14 @@ export async function setupRun(o: TrainOptions, log: Logger): Promise<Run> {
         const x = engine.tensor(gatherBatch(trainSet, initIdx), [initIdx.length, cfg.imageSize, cfg.imageSize, channels]);
         const ctx = new Ctx(engine, ps, true, true, { p: cfg.pixelcnn.dropout, seed: o.seed }, 0xffff0000);
         engine.noGrad(() => model.loss(ctx, x, { lambda: r.lambda, phase: 'joint', useAux: true }));
-        if (o.auxScaleInit === 'zero') return null;
+        if (o.auxScaleInit === 'zero' || !model.hasVae) return null;
         return model.initAuxLogScale(new Ctx(engine, ps, false, false, { p: 0, seed: o.seed }, 0xfffe0000), x);
       });
       ps.initEma();
       await engine.sync();
       log(
         `data-dependent init on ${initIdx.length} images: ${((performance.now() - t0) / 1000).toFixed(1)} s; aux log-scale ` +
-          (logScale ? `from the residuals: ${[...logScale].map((v) => v.toFixed(2)).join(', ')}` : '0 (--aux-scale-init zero)'),
+          (logScale ? `from the residuals: ${[...logScale].map((v) => v.toFixed(2)).join(', ')}` : model.hasVae ? '0 (--aux-scale-init zero)' : 'none (no VAE)'),
       );
     }
     const emaDecayOf = (name: string, cap: number): number => Math.min(cap, Agave.partOf(name) === 'pixelcnn' ? r.ema.pixelcnn : r.ema.vae);
@@ -258,4 +299,48 @@ export async function setupRun(o: TrainOptions, log: Logger): Promise<Run> {
     engine.dispose();
     throw e;
   }
+}
+
+/**
+ * The options that reopen the run whose checkpoint is in `dir` (its settings, from the checkpoint's run
+ * signature), for tools that load finished runs: `setupRun({ ...optionsOfCheckpoint(dir), data })` resumes it
+ * with the same settings (the data must be the run's: it is checked by fingerprint).
+ */
+export function optionsOfCheckpoint(dir: string): TrainOptions {
+  const path = join(dir, 'checkpoint.agave');
+  if (!existsSync(path)) throw new Error(`no checkpoint at ${path}`);
+  const ck = loadCheckpoint<CheckpointMeta>(path);
+  const s = ck.meta.signature as Record<string, unknown>;
+  const config = s.config as TrainOptions['config'];
+  if (typeof config !== 'string' || !Object.hasOwn(CONFIGS, config)) throw new Error(`${path}: its settings name no known config (${JSON.stringify(s.config)})`);
+  const kind = (s.kind ?? 'agave') as ModelKind;
+  const ema = s.ema as Resolved['ema'];
+  const recipe = CONFIGS[config].recipe;
+  const o: TrainOptions = {
+    config,
+    aux: s.aux as TrainOptions['aux'],
+    seed: s.seed as number,
+    out: dir,
+    evalEvery: 1_000_000,
+    evalImages: 96,
+    checkpointEvery: 1_000_000,
+    resume: true,
+    vaePretrain: s.vaePretrain as number,
+    pixelcnnPretrain: s.pixelcnnPretrain as number,
+    logEvery: 1_000_000,
+    steps: ck.meta.step,
+    batch: s.batch as number,
+    lr: s.lr as number,
+    imageSize: s.imageSize as number,
+  };
+  if (kind !== 'agave') o.kind = kind;
+  if (kind !== 'pixelcnn') o.lambda = s.lambda as number;
+  if (kind === 'agave') o.pretrain = s.pretrain as number;
+  if (s.levels !== null && s.levels !== undefined) o.levels = s.levels as number;
+  if (s.dropAuxAt !== null && s.dropAuxAt !== undefined) o.dropAuxAt = s.dropAuxAt as number;
+  if (s.dropout !== null && s.dropout !== undefined) o.dropout = s.dropout as number;
+  if (s.trainImages !== null && s.trainImages !== undefined) o.trainImages = s.trainImages as number;
+  if (s.auxScaleInit === 'zero') o.auxScaleInit = 'zero';
+  if (ema && (ema.vae !== recipe.ema.vae || ema.pixelcnn !== recipe.ema.pixelcnn)) o.emaDecay = ema.vae;
+  return o;
 }

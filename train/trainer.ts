@@ -3,21 +3,23 @@
 // (train/evaluate.ts). Everything that makes a run resumable lives in the checkpoint: parameters, EMA, Adamax
 // state, step, data order and the run settings; noise streams are derived from (seed, step), so a resumed run
 // repeats the uninterrupted one.
-import type { Phase } from '../model/agave.js';
+import type { ModelKind, Phase } from '../model/agave.js';
 import type { ConfigName } from '../model/config.js';
 import type { AuxVariant } from '../engine/ops/aux_image.js';
 import { formatDuration } from './metrics.js';
 import { setupRun } from './setup.js';
 import { trainSteps } from './loop.js';
-import { sampleAgave } from './evaluate.js';
+import { sampleModel } from './evaluate.js';
 import { openRunFolder, type RunFolder, type RunFolderOptions } from './run-folder.js';
 import { nothingToDoMessage } from './safety.js';
 
 export { fitImages, resolveRecipe } from './setup.js';
-export { sampleAgave } from './evaluate.js';
+export { sampleAgave, sampleModel } from './evaluate.js';
 
 export interface TrainOptions extends RunFolderOptions {
   data?: string;
+  /** The model: AGAVE (default), or a baseline: PixelCNN++ alone, the IAF-VAE alone (model/agave.ts). */
+  kind?: ModelKind;
   config: ConfigName;
   aux: AuxVariant;
   levels?: number;
@@ -51,7 +53,10 @@ export interface TrainOptions extends RunFolderOptions {
   logEvery: number;
   /** Use at most this many training images (e.g. the overfitting test). */
   trainImages?: number;
-  /** After training, draw this many AGAVE samples (z ~ prior, PixelCNN run autoregressively on f(z)). */
+  /**
+   * After training, draw this many samples of the model: AGAVE (z ~ prior, PixelCNN run autoregressively on
+   * f(z)), PixelCNN++ (unconditional, autoregressive) or the VAE (z ~ prior; the decoder mean and a draw of x).
+   */
   agaveSamples?: number;
   /** Importance samples for the final evaluation's IWAE bound (MODEL_SPEC §4; the paper used 150). */
   iwSamples?: number;
@@ -62,7 +67,8 @@ export interface StepRecord {
   phase: Phase;
   loss: number;
   pixelcnn: number | null;
-  aux: number;
+  /** The VAE decoder's NLL (bits/dim of y; of x for the 'vae' kind); null for the 'pixelcnn' kind. */
+  aux: number | null;
   kl: number;
   klObjective: number;
   imagesPerSecond: number;
@@ -74,11 +80,13 @@ export interface EvalRecord {
   /** Importance-weighted bound with K samples (final evaluation, when iwSamples > 1). */
   iwBitsPerDim?: number;
   iwSamples?: number;
-  pixelcnn: number;
+  /** The PixelCNN's -log p(x|z) (null for the 'vae' kind, whose -log p(x|z) is `aux`). */
+  pixelcnn: number | null;
   kl: number;
-  aux: number;
-  /** PSNR (dB) of the VAE reconstruction f(z) against the auxiliary target y, in 0..255 pixel units. */
-  psnr: number;
+  /** The VAE decoder's NLL of y (of x for the 'vae' kind); null for the 'pixelcnn' kind. */
+  aux: number | null;
+  /** PSNR (dB) of the VAE reconstruction f(z) against the auxiliary target y, in 0..255 pixel units (null: no VAE). */
+  psnr: number | null;
   /** Latent channels whose KL exceeds ACTIVE_KL_NATS per image, of latentChannels (all layers). */
   activeLatents: number;
   latentChannels: number;
@@ -117,7 +125,7 @@ async function trainInFolder(o: TrainOptions, log: Logger, folder: RunFolder): P
     }
     const reached = await trainSteps(run, result, log);
     if (result.stoppedEarly === 'nan' || result.stoppedEarly === 'signal') return result;
-    if (o.agaveSamples) await sampleAgave(run, log);
+    if (o.agaveSamples) await sampleModel(run, log);
     log(`done: ${reached} steps of ${run.r.steps} (${reached - run.startStep} in this session, ${formatDuration((performance.now() - start) / 1000)}); outputs in ${o.out}`);
     return result;
   } finally {

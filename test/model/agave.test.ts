@@ -46,7 +46,7 @@ describe('AGAVE tiny model', () => {
   it('has finite losses near the uniform 8 bits/dim after data-dependent init', async () => {
     const v = await engine.asyncScope(async () => {
       const t = engine.noGrad(() => model.loss(ctx(), x255, { lambda: 1, phase: 'joint', useAux: true }));
-      return [await t.pixelcnnNll!.item(), await t.auxNll.item(), await t.klTrue.item()];
+      return [await t.pixelcnnNll!.item(), await t.auxNll!.item(), await t.klTrue.item()];
     });
     const [pc, aux, kl] = v as [number, number, number];
     const bpd = (n: number, d: number): number => n / (d * Math.LN2);

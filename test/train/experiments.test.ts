@@ -24,8 +24,8 @@ describe('experiments (tiny)', () => {
   it('lists every experiment of the paper in its help', async () => {
     const lines: string[] = [];
     expect(await runExperiment(['--help'], (l) => lines.push(l))).toBe(0);
-    for (const e of ['lambda', 'aux-removal', 'levels', 'aux-images', 'samples', 'table1']) expect(lines.join('\n')).toContain(e);
-    expect(EXPERIMENTS.map((e) => e.name)).toEqual(['lambda', 'aux-removal', 'levels', 'aux-images', 'samples', 'table1']);
+    for (const e of ['lambda', 'aux-removal', 'levels', 'aux-images', 'samples', 'table1', 'baselines', '--checkpoints']) expect(lines.join('\n')).toContain(e);
+    expect(EXPERIMENTS.map((e) => e.name)).toEqual(['lambda', 'aux-removal', 'levels', 'aux-images', 'samples', 'table1', 'baselines']);
     await expect(runExperiment(['nope'], () => undefined)).rejects.toThrow(/unknown experiment 'nope'/);
     await expect(runExperiment(['lambda', '--steps', '0'], () => undefined)).rejects.toThrow(/--steps must be a positive integer/);
     await expect(runExperiment(['lambda', '--preset', 'huge'], () => undefined)).rejects.toThrow(/--preset must be quick or paper/);
@@ -90,5 +90,15 @@ describe('experiments (tiny)', () => {
     // The bound with 150 samples is never much worse than the single-sample one (it is tighter in expectation).
     expect(Number(iw![1])).toBeLessThan(Number(single![1]) + 0.05);
     expect(md).toContain('| AGAVE (lambda 12) | <= 2.92 |');
+  }, 600_000);
+
+  it('baselines: the IAF-VAE, PixelCNN++ and AGAVE runs, their table and one Figure 2', async () => {
+    const out = mkdtempSync(join(tmpdir(), 'agave-exp-baselines-'));
+    await run('baselines', out, 1);
+    expect(isPng(join(out, 'figure2-samples.png'))).toBe(true);
+    const fig = JSON.parse(readFileSync(join(out, 'figure2-samples.json'), 'utf8')) as { rows: { label: string }[] };
+    expect(fig.rows.map((r) => r.label)).toEqual(['IAF-VAE: VAE mean f(z)', 'IAF-VAE: VAE x drawn from p(x|z)', 'PixelCNN++: PixelCNN++ x', 'AGAVE: VAE f(z)', 'AGAVE: AGAVE x']);
+    const md = readFileSync(join(out, 'results.md'), 'utf8');
+    for (const m of ['IAF-VAE', 'PixelCNN++', 'AGAVE']) expect(md, md).toMatch(new RegExp(`\\| ${m.replace(/\+/g, '\\+')} \\| 1 \\| [\\d.]+ \\|`));
   }, 600_000);
 });

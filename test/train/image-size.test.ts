@@ -127,7 +127,7 @@ describe('28x28, one channel', () => {
     expect(r.evals).toHaveLength(1);
     const e = r.evals[0]!;
     expect(Number.isFinite(e.testBitsPerDim) && e.testBitsPerDim > 0 && e.testBitsPerDim < 12).toBe(true);
-    expect(e.testBitsPerDim).toBeCloseTo(e.pixelcnn + e.kl, 10);
+    expect(e.testBitsPerDim).toBeCloseTo(e.pixelcnn! + e.kl, 10);
     // Refused: a size the data cannot be pooled to, named in the error.
     await expect(train({ data, config: 'tiny', aux: 'identity', seed: 1, out: mkdtempSync(join(tmpdir(), 'agave-f28b-')), steps: 1, evalEvery: 1, evalImages: 4, checkpointEvery: 1, resume: false, vaePretrain: 0, pixelcnnPretrain: 0, logEvery: 1, batch: 4, imageSize: 32 }, () => undefined)).rejects.toThrow(/--image-size 32: the 28x28 images/);
   }, 300_000);

@@ -1,0 +1,183 @@
+// The paper's baselines from AGAVE's parts (model/agave.ts kinds), tiny config, 8x8 images: PixelCNN++ alone
+// (unconditional: no conditioning stream, no VAE) and the IAF-VAE alone (its decoder modelling x with the
+// discretized logistic, K = 256). For each: finite losses near the uniform 8 bits/dim after data-dependent
+// init, the terms it has and lacks, a whole-model directional gradient check as for AGAVE; PixelCNN++ alone is
+// causal; the settings only AGAVE has are refused.
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { Engine, ParameterSet, ops, type Tensor } from '../../engine/index.js';
+import { Agave, Ctx, type ModelKind } from '../../model/agave.js';
+import { CONFIGS } from '../../model/config.js';
+import { loadBundledSample, gatherBatch } from '../../train/data.js';
+import { fitImages } from '../../train/trainer.js';
+import { mulberry32 } from '../reference/gradcheck.js';
+
+let engine: Engine;
+let x255: Tensor;
+const B = 4;
+const S = CONFIGS.tiny.imageSize;
+const models = new Map<ModelKind, { model: Agave; params: ParameterSet }>();
+
+beforeAll(async () => {
+  engine = await Engine.create({ seed: 11 });
+  const data = fitImages(loadBundledSample().train, S);
+  x255 = engine.tensor(gatherBatch(data, [0, 1, 2, 3]), [B, S, S, 3]).keep();
+  for (const kind of ['pixelcnn', 'vae'] as const) {
+    const model = new Agave(CONFIGS.tiny, { variant: 'identity' }, 3, kind);
+    const params = ParameterSet.create(engine, model.builder.specs, 5);
+    engine.scope(() => {
+      const ctx = new Ctx(engine, params, true, true, { p: 0, seed: 3 }, 0);
+      engine.noGrad(() => model.loss(ctx, x255, { lambda: 1, phase: 'joint', useAux: true }));
+    });
+    if (kind === 'vae') await model.initAuxLogScale(new Ctx(engine, params, false, false, { p: 0, seed: 3 }, 1 << 24), x255);
+    models.set(kind, { model, params });
+  }
+  await engine.sync();
+});
+
+afterAll(() => {
+  for (const m of models.values()) m.params.dispose();
+  engine.dispose();
+});
+
+function ctxOf(kind: ModelKind, stream = 1 << 20): Ctx {
+  return new Ctx(engine, models.get(kind)!.params, false, false, { p: 0, seed: 3 }, stream);
+}
+
+const bpd = (n: number, d: number): number => n / (d * Math.LN2);
+
+/** Whole-model directional check (as test/model/agave.test.ts): <grad, t> against a central difference along t. */
+async function directionalCheck(kind: ModelKind, names: string[]): Promise<void> {
+  const { model, params } = models.get(kind)!;
+  const lossValue = async (): Promise<number> =>
+    engine.asyncScope(async () => engine.noGrad(() => model.loss(ctxOf(kind), x255, { lambda: 1, phase: 'joint', useAux: true }).loss).item());
+  const grads = await engine.asyncScope(async () => {
+    params.zeroGrad();
+    const t = model.loss(ctxOf(kind), x255, { lambda: 1, phase: 'joint', useAux: true });
+    engine.backward(t.loss);
+    const out = new Map<string, Float32Array>();
+    for (const k of names) out.set(k, await params.get(k)!.grad!.read());
+    return out;
+  });
+  const rng = mulberry32(99);
+  for (const name of names) {
+    const p = params.get(name)!;
+    const base = await p.read();
+    const g = grads.get(name)!;
+    // A random direction in the gradient's orthant (|t_i| uniform in (0, 1], sign of g_i): <grad, t> then stands
+    // well above the float32 noise of the loss (~1e3 nats) even where the gradient is small at init (the
+    // PixelCNN alone's nin_a weights); a wrong sign or size of any gradient entry still shows.
+    const t = Float32Array.from({ length: base.length }, (_, i) => (1 - rng()) * (g[i]! < 0 ? -1 : 1));
+    let dot = 0;
+    for (let i = 0; i < t.length; i++) dot += g[i]! * t[i]!;
+    const scale = Math.max(0.05, ...Array.from(base, Math.abs));
+    const h = Math.min(0.02 * scale, 0.5 / Math.max(Math.abs(dot), 1e-6));
+    engine.write(p, base.map((v, i) => v + h * t[i]!));
+    const up = await lossValue();
+    engine.write(p, base.map((v, i) => v - h * t[i]!));
+    const down = await lossValue();
+    engine.write(p, base);
+    const fd = (up - down) / (2 * h);
+    const err = Math.abs(fd - dot) / Math.max(Math.abs(fd), Math.abs(dot), 1e-3);
+    expect(err, `${kind}: ${name} ${JSON.stringify(p.shape)}: <grad, t> = ${dot}, finite difference (h=${h.toExponential(2)}) = ${fd}`).toBeLessThan(0.03);
+  }
+}
+
+describe('PixelCNN++ alone (--model pixelcnn)', () => {
+  it('has no VAE and no conditioning stream; finite NLL near 8 bits/dim; no KL, no aux term', async () => {
+    const { model, params } = models.get('pixelcnn')!;
+    const names = model.builder.specs.map((s) => s.name);
+    expect(names.filter((n) => !n.startsWith('pcnn.')), 'parameters outside the PixelCNN++').toEqual([]);
+    expect(names.filter((n) => n.includes('nin_c')), 'conditioning shortcuts').toEqual([]);
+    expect(model.hasVae).toBe(false);
+    expect(() => model.vae).toThrow(/has no VAE/);
+    const counts = model.parameterCounts();
+    expect(counts).toEqual({ total: params.count, vae: 0, pixelcnn: params.count });
+    const v = await engine.asyncScope(async () => {
+      const t = engine.noGrad(() => model.loss(ctxOf('pixelcnn'), x255, { lambda: 1, phase: 'joint', useAux: true }));
+      expect(t.auxNll).toBeNull();
+      expect(t.auxMean).toBeNull();
+      expect(t.klLayers).toEqual([]);
+      return [await t.loss.item(), await t.pixelcnnNll!.item(), await t.klTrue.item(), ...(await t.perImage.kl.read()), await ops.mean(t.perImage.xNll!).item()];
+    });
+    const [loss, pc, kl, ...rest] = v as number[];
+    expect([loss, pc, kl, ...rest].every(Number.isFinite), `terms ${v}`).toBe(true);
+    expect(loss, 'the loss is the PixelCNN NLL').toBe(pc);
+    expect(kl).toBe(0);
+    expect(rest.slice(0, B)).toEqual([0, 0, 0, 0]);
+    expect(Math.abs(rest[B]! - pc!) / pc!, 'per-image NLL averages to the NLL').toBeLessThan(1e-5);
+    expect(bpd(pc!, model.dims)).toBeGreaterThan(7);
+    expect(bpd(pc!, model.dims)).toBeLessThan(10.5);
+    console.log(`PixelCNN++ alone at init: ${bpd(pc!, model.dims).toFixed(3)} bits/dim; ${params.count} parameters`);
+  });
+
+  it('whole-model directional gradient check', async () => {
+    await directionalCheck('pixelcnn', ['pcnn.stem_u.V', 'pcnn.stem_ul_right.g', 'pcnn.up0.0.ul.conv1.g', 'pcnn.down1.0.u.nin_a.V', 'pcnn.upsample0.u.V', 'pcnn.head.b']);
+  });
+
+  it('is causal: the output at p ignores pixels >= p in raster order', async () => {
+    const { model } = models.get('pixelcnn')!;
+    const rng = mulberry32(4);
+    const xs = Float32Array.from({ length: B * S * S * 3 }, () => rng() * 2 - 1);
+    const run = async (data: Float32Array): Promise<Float32Array> =>
+      engine.asyncScope(async () => engine.noGrad(() => model.pixelcnn.forward(ctxOf('pixelcnn'), engine.tensor(data, [B, S, S, 3]), null)).read());
+    const y0 = await run(xs);
+    const C = y0.length / (B * S * S);
+    for (const [r, c] of [[0, 0], [2, 5], [4, 0], [7, 7]] as const) {
+      const bumped = Float32Array.from(xs);
+      for (let b = 0; b < B; b++) for (let ch = 0; ch < 3; ch++) bumped[((b * S + r) * S + c) * 3 + ch] = rng() * 2 - 1;
+      const y1 = await run(bumped);
+      let changedLater = 0;
+      for (let b = 0; b < B; b++)
+        for (let i = 0; i < S; i++)
+          for (let j = 0; j < S; j++) {
+            let changed = false;
+            for (let ch = 0; ch < C; ch++) if (y0[((b * S + i) * S + j) * C + ch] !== y1[((b * S + i) * S + j) * C + ch]) changed = true;
+            if (i * S + j <= r * S + c) expect(changed, `pixel (${r},${c}) changed the output at (${i},${j}) of image ${b}`).toBe(false);
+            else if (changed) changedLater++;
+          }
+      if (r * S + c < S * S - 1) expect(changedLater, `pixel (${r},${c}) changed no later output at all`).toBeGreaterThan(0);
+    }
+  });
+});
+
+describe('IAF-VAE alone (--model vae)', () => {
+  it('has no PixelCNN; its decoder models x (K = 256); loss = -log p(x|z) + lambda * KL objective', async () => {
+    const { model, params } = models.get('vae')!;
+    const names = model.builder.specs.map((s) => s.name);
+    expect(names.filter((n) => Agave.partOf(n) === 'pixelcnn'), 'PixelCNN parameters').toEqual([]);
+    expect(model.hasPixelcnn).toBe(false);
+    expect(() => model.pixelcnn).toThrow(/has no PixelCNN/);
+    expect([model.levels, model.auxDims, model.dims]).toEqual([256, 3 * S * S, 3 * S * S]);
+    const v = await engine.asyncScope(async () => {
+      const t = engine.noGrad(() => model.loss(ctxOf('vae'), x255, { lambda: 3, phase: 'joint', useAux: false }));
+      expect(t.pixelcnnNll).toBeNull();
+      expect(t.perImage.pixelcnnNll).toBeNull();
+      return [await t.loss.item(), await t.auxNll!.item(), await t.klTrue.item(), await t.klObjective.item(), await ops.mean(t.perImage.xNll!).item()];
+    });
+    const [loss, aux, kl, klObj, xNll] = v as [number, number, number, number, number];
+    expect([loss, aux, kl, klObj, xNll].every(Number.isFinite), `terms ${v}`).toBe(true);
+    // The reconstruction term stays in the loss even with useAux false: it is the model of x.
+    expect(Math.abs(loss - (aux + 3 * klObj)) / loss, `loss ${loss} vs aux ${aux} + 3 * ${klObj}`).toBeLessThan(1e-5);
+    expect(Math.abs(xNll - aux) / aux, 'per-image -log p(x|z) averages to the aux NLL').toBeLessThan(1e-5);
+    expect(kl).toBeGreaterThanOrEqual(0);
+    expect(bpd(aux + kl, model.dims), 'bits/dim at init').toBeLessThan(12);
+    expect(bpd(aux + kl, model.dims), 'bits/dim at init').toBeGreaterThan(3);
+    console.log(`IAF-VAE alone at init: -log p(x|z) ${bpd(aux, model.dims).toFixed(3)} + KL ${bpd(kl, model.dims).toFixed(4)} bits/dim; ${params.count} parameters`);
+  });
+
+  it('whole-model directional gradient check', async () => {
+    await directionalCheck('vae', ['vae.stem.V', 'vae.layer1.0.up_a.b', 'vae.layer0.0.ar1.V', 'vae.layer1.0.down_b.V', 'vae.h_top', 'vae.head.g', 'aux.log_scale']);
+  });
+});
+
+describe('model kinds', () => {
+  it('refuse an auxiliary image other than the identity for the baselines', () => {
+    expect(() => new Agave(CONFIGS.tiny, { variant: '4x4' }, 3, 'vae')).toThrow(/model kind vae: the auxiliary image must be the identity/);
+    expect(() => new Agave(CONFIGS.tiny, { variant: 'levels', levels: 16 }, 3, 'pixelcnn')).toThrow(/model kind pixelcnn/);
+    // AGAVE's own parameter count is the sum of the two baselines' plus the conditioning stream's.
+    const count = (k: ModelKind): number => new Agave(CONFIGS.tiny, { variant: 'identity' }, 3, k).builder.count();
+    const agave = new Agave(CONFIGS.tiny, { variant: 'identity' });
+    const cond = agave.builder.specs.filter((s) => s.name.startsWith('cond.') || s.name.includes('nin_c')).reduce((a, s) => a + s.shape.reduce((x, y) => x * y, 1), 0);
+    expect(count('agave')).toBe(count('pixelcnn') + count('vae') + cond);
+  });
+});
