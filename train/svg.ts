@@ -91,6 +91,12 @@ function panelSvg(p: Panel, x0: number, y0: number, w: number, h: number): strin
       out.push(`<path d="${d}" fill="none" stroke="${colour}" stroke-width="1.5"${s.dashed ? ' stroke-dasharray="5,3"' : ''}/>`);
     }
     if (s.markers || good.length === 1) for (const [x, y] of good) out.push(`<circle cx="${sx(x).toFixed(1)}" cy="${sy(y).toFixed(1)}" r="2.5" fill="${colour}"/>`);
+  });
+  // The legend on a translucent white box over the lines, so its text stays readable.
+  const longest = Math.max(0, ...p.series.map((s) => s.name.length));
+  if (p.series.length) out.push(`<rect x="${left + 4}" y="${top + 3}" width="${(30 + longest * 5.6).toFixed(0)}" height="${p.series.length * 13 + 3}" fill="white" fill-opacity="0.85" stroke="#ddd"/>`);
+  p.series.forEach((s, i) => {
+    const colour = COLOURS[i % COLOURS.length]!;
     const ly = top + 12 + i * 13;
     out.push(`<line x1="${left + 8}" y1="${ly - 3}" x2="${left + 24}" y2="${ly - 3}" stroke="${colour}" stroke-width="2"${s.dashed ? ' stroke-dasharray="5,3"' : ''}/>`);
     out.push(`<text x="${left + 28}" y="${ly}" font-size="10">${esc(s.name)}</text>`);
