@@ -16,8 +16,14 @@ import { encodePng, imageGrid, writePngAtomic } from './png.js';
 import type { Run } from './setup.js';
 import type { EvalRecord, Logger } from './trainer.js';
 
-/** A latent channel counts as active when its KL exceeds this many nats per image (summed over positions). */
-export const ACTIVE_KL_NATS = 0.01;
+/**
+ * A latent channel counts as active when its KL (nats per image, summed over its positions) is above the
+ * free-bits floor: below it the objective does not pay for the channel (its KL gets no gradient), so a
+ * collapsed VAE sits there on every channel; at least 0.01 nats when free bits are off.
+ */
+export function activeThreshold(klMin: number): number {
+  return Math.max(klMin, 0.01);
+}
 
 /** PSNR in dB of a mean squared error in 0..255 pixel units. */
 export function psnr(mse: number): number {
@@ -108,8 +114,9 @@ export async function evaluate(run: Run, step: number, log: Logger, opt: EvalOpt
     kl: bitsPerDim(kl / counted, model.dims),
     aux: model.hasVae ? bitsPerDim(aux / counted, model.auxDims) : null,
     psnr: model.hasVae ? psnr(sqErr / sqCount) : null,
-    activeLatents: perChannel.filter((v) => v > ACTIVE_KL_NATS).length,
+    activeLatents: perChannel.filter((v) => v > activeThreshold(model.cfg.vae.klMin)).length,
     latentChannels: perChannel.length,
+    klPerChannel: perChannel.map((v) => Number(v.toPrecision(4))),
     images: counted,
   };
   if (iw > 1) {

@@ -87,9 +87,11 @@ export interface EvalRecord {
   aux: number | null;
   /** PSNR (dB) of the VAE reconstruction f(z) against the auxiliary target y, in 0..255 pixel units (null: no VAE). */
   psnr: number | null;
-  /** Latent channels whose KL exceeds ACTIVE_KL_NATS per image, of latentChannels (all layers). */
+  /** Latent channels whose KL per image exceeds the free-bits floor (activeThreshold), of latentChannels (all layers). */
   activeLatents: number;
   latentChannels: number;
+  /** KL per latent channel in nats per image (layer by layer), for other thresholds than activeLatents'. */
+  klPerChannel?: number[];
   images: number;
 }
 
