@@ -8,6 +8,7 @@ import { join, resolve } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { gunzipSync, gzipSync } from 'node:zlib';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { idxFile } from '../helpers/causality.js';
 import {
   BatchOrder, CIFAR10_RECORD_BYTES, DataError, epochPermutation, gatherBatch, gatherLabels, loadBundledSample, loadCifar10,
   loadDataset, loadFashionMnist, type ImageSet,
@@ -81,15 +82,6 @@ function expectDataError(fn: () => unknown, ...parts: (string | RegExp)[]): void
     if (typeof p === 'string') expect(msg).toContain(p);
     else expect(msg).toMatch(p);
   }
-}
-
-/** A Fashion-MNIST IDX file: big-endian magic, dimensions, then the bytes. */
-function idxFile(magic: number, dims: number[], payload: Uint8Array): Uint8Array {
-  const b = Buffer.alloc(4 + 4 * dims.length + payload.length);
-  b.writeInt32BE(magic, 0);
-  dims.forEach((d, i) => b.writeInt32BE(d, 4 + 4 * i));
-  b.set(payload, 4 + 4 * dims.length);
-  return b;
 }
 
 /** Deterministic pseudo-random bytes (a 32-bit LCG): fixture pixels. */

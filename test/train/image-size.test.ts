@@ -7,6 +7,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { gzipSync } from 'node:zlib';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { expectCausal, idxFile } from '../helpers/causality.js';
 import { Engine, ParameterSet } from '../../engine/index.js';
 import { Agave, Ctx } from '../../model/agave.js';
 import { CONFIGS } from '../../model/config.js';
@@ -14,14 +15,6 @@ import { fitImages, modelImageSize } from '../../train/setup.js';
 import { train } from '../../train/trainer.js';
 import type { ImageSet } from '../../train/data.js';
 import { mulberry32 } from '../reference/gradcheck.js';
-
-function idxFile(magic: number, dims: number[], payload: Uint8Array): Uint8Array {
-  const b = Buffer.alloc(4 + 4 * dims.length + payload.length);
-  b.writeInt32BE(magic, 0);
-  dims.forEach((d, i) => b.writeInt32BE(d, 4 + 4 * i));
-  b.set(payload, 4 + 4 * dims.length);
-  return b;
-}
 
 /** Fashion-MNIST-format files (gzip'd IDX) of smooth random 28x28 images. */
 function fashionFolder(nTrain: number, nTest: number): string {
@@ -91,28 +84,9 @@ describe('28x28, one channel', () => {
     const model = new Agave(cfg, { variant: '14x14' }, 1);
     const params = ParameterSet.create(engine, model.builder.specs, 3);
     const S = 28, B = 2;
-    const rng = mulberry32(5);
-    const xs = Float32Array.from({ length: B * S * S }, () => rng() * 2 - 1);
     const cond = engine.uniform([B, S, S, 1], -1, 1, { seed: 4 }).keep();
     const ctx = new Ctx(engine, params, false, false, { p: 0, seed: 1 }, 0);
-    const run = async (data: Float32Array): Promise<Float32Array> => engine.asyncScope(async () => engine.noGrad(() => model.pixelcnn.forward(ctx, engine.tensor(data, [B, S, S, 1]), cond)).read());
-    const y0 = await run(xs);
-    const C = y0.length / (B * S * S);
-    for (const [r, c] of [[0, 0], [13, 20], [27, 3]] as const) {
-      const bumped = Float32Array.from(xs);
-      for (let b = 0; b < B; b++) bumped[(b * S + r) * S + c] = rng() * 2 - 1;
-      const y1 = await run(bumped);
-      let later = 0;
-      for (let b = 0; b < B; b++)
-        for (let i = 0; i < S; i++)
-          for (let j = 0; j < S; j++) {
-            let changed = false;
-            for (let ch = 0; ch < C; ch++) if (y0[((b * S + i) * S + j) * C + ch] !== y1[((b * S + i) * S + j) * C + ch]) changed = true;
-            if (i * S + j <= r * S + c) expect(changed, `28x28: pixel (${r},${c}) changed the output at (${i},${j}) of image ${b}`).toBe(false);
-            else if (changed) later++;
-          }
-      expect(later, `pixel (${r},${c}) changed no later output`).toBeGreaterThan(0);
-    }
+    await expectCausal('conditional PixelCNN++, one channel', (data) => engine.asyncScope(async () => engine.noGrad(() => model.pixelcnn.forward(ctx, engine.tensor(data, [B, S, S, 1]), cond)).read()), [B, S, 1], [[0, 0], [13, 20], [27, 3]], 5);
     cond.dispose();
     params.dispose();
   });
