@@ -10,7 +10,8 @@ import { parseArgs } from 'node:util';
 import { ops } from '../engine/index.js';
 import { Agave, Ctx, MODEL_KIND_NAMES, toPixels } from '../model/agave.js';
 import { CONFIGS } from '../model/config.js';
-import { loadCheckpoint } from './checkpoint-io.js';
+import { readCheckpointMeta } from './checkpoint-io.js';
+import { CHECKPOINT_FILE, METRICS_FILE } from './run-folder.js';
 import { readMetrics } from './curves.js';
 import { gatherBatch } from './data.js';
 import { auxToDisplay, evaluate, loadRows, modelSamples, samplePixelcnn, writeLabelledRows, type ImageRows } from './evaluate.js';
@@ -89,13 +90,14 @@ interface ReportContext {
 const fix = (v: number | null | undefined, d = 3): string => (v === undefined || v === null || !Number.isFinite(v) ? '-' : v.toFixed(d));
 
 function evalsOf(dir: string): EvalRecord[] {
-  return readMetrics(join(dir, 'metrics.jsonl')).filter((r) => r.type === 'eval') as unknown as EvalRecord[];
+  return readMetrics(join(dir, METRICS_FILE)).filter((r) => r.type === 'eval') as unknown as EvalRecord[];
 }
 
+/** The step of a run folder's checkpoint (0: none), from its header alone (a paper-config checkpoint is ~1.6 GB). */
 function checkpointStep(dir: string): number {
-  const p = join(dir, 'checkpoint.agave');
+  const p = join(dir, CHECKPOINT_FILE);
   if (!existsSync(p)) return 0;
-  return loadCheckpoint<{ step: number }>(p).meta.step;
+  return readCheckpointMeta<{ step: number }>(p).step;
 }
 
 /** Trains one planned run to `steps` (resuming or skipping as its folder says). */
@@ -217,7 +219,7 @@ const AUX_REMOVAL: Experiment = {
   async report(x) {
     const at = x.outcomes[1]!.run.options.dropAuxAt!;
     const panels: Panel[] = [];
-    const trainKl = (dir: string): [number, number][] => readMetrics(join(dir, 'metrics.jsonl')).filter((r) => r.type === 'train').map((r) => [r.step, r.kl as number]);
+    const trainKl = (dir: string): [number, number][] => readMetrics(join(dir, METRICS_FILE)).filter((r) => r.type === 'train').map((r) => [r.step, r.kl as number]);
     const evalKl = (o: RunOutcome): [number, number][] => o.evals.map((e) => [e.step, e.kl]);
     const marker: Series = { name: `aux loss dropped (step ${at})`, dashed: true, points: [] };
     const all = x.outcomes.flatMap((o) => evalKl(o).map((p) => p[1])).filter((v) => v > 0);
@@ -650,7 +652,7 @@ export async function runExperiment(argv: string[], log: Logger = console.log): 
       if (checkpointStep(dir) > at) throw new Error(`${dir} is already past step ${at}, where ${child.name} forks from it; remove both folders to rerun this experiment`);
       wall += await ensureRun(run, { ...options, steps: at }, log);
       mkdirSync(childDir, { recursive: true });
-      for (const f of ['checkpoint.agave', 'metrics.jsonl']) copyFileSync(join(dir, f), join(childDir, f));
+      for (const f of [CHECKPOINT_FILE, METRICS_FILE]) copyFileSync(join(dir, f), join(childDir, f));
       if (existsSync(join(dir, 'grid-latest.json'))) copyFileSync(join(dir, 'grid-latest.json'), join(dir, `grid-step${at}.json`));
     }
     wall += await ensureRun(run, options, log);

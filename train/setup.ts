@@ -7,7 +7,8 @@ import { Engine, ParameterSet } from '../engine/index.js';
 import { Agave, Ctx, MODEL_KIND_NAMES, type ModelKind, type Phase } from '../model/agave.js';
 import { CONFIGS, type ModelConfig } from '../model/config.js';
 import { BatchOrder, gatherBatch, loadDataset, type BatchOrderState, type ImageSet } from './data.js';
-import { loadCheckpoint, saveCheckpoint } from './checkpoint-io.js';
+import { loadCheckpoint, readCheckpointMeta, saveCheckpoint } from './checkpoint-io.js';
+import { CHECKPOINT_FILE, METRICS_FILE } from './run-folder.js';
 import { checkResumeData, dataFingerprint, type DataFingerprint } from './fingerprint.js';
 import type { Logger, TrainOptions } from './trainer.js';
 
@@ -194,7 +195,7 @@ export async function setupRun(o: TrainOptions, log: Logger): Promise<Run> {
   const kind: ModelKind = o.kind ?? 'agave';
   const model = new Agave(cfg, { variant: o.aux, ...(o.levels !== undefined ? { levels: o.levels } : {}) }, channels, kind);
   const signature = runSignature(o, r, channels, cfg.imageSize);
-  const paths = { out: o.out, checkpoint: join(o.out, 'checkpoint.agave'), metrics: join(o.out, 'metrics.jsonl'), curves: join(o.out, 'curves.svg') };
+  const paths = { out: o.out, checkpoint: join(o.out, CHECKPOINT_FILE), metrics: join(o.out, METRICS_FILE), curves: join(o.out, 'curves.svg') };
 
   const engine = await Engine.create({ seed: o.seed });
   let params: ParameterSet | null = null;
@@ -307,10 +308,10 @@ export async function setupRun(o: TrainOptions, log: Logger): Promise<Run> {
  * with the same settings (the data must be the run's: it is checked by fingerprint).
  */
 export function optionsOfCheckpoint(dir: string): TrainOptions {
-  const path = join(dir, 'checkpoint.agave');
+  const path = join(dir, CHECKPOINT_FILE);
   if (!existsSync(path)) throw new Error(`no checkpoint at ${path}`);
-  const ck = loadCheckpoint<CheckpointMeta>(path);
-  const s = ck.meta.signature as Record<string, unknown>;
+  const meta = readCheckpointMeta<CheckpointMeta>(path); // the header only: the arrays are loaded by the resume
+  const s = meta.signature as Record<string, unknown>;
   const config = s.config as TrainOptions['config'];
   if (typeof config !== 'string' || !Object.hasOwn(CONFIGS, config)) throw new Error(`${path}: its settings name no known config (${JSON.stringify(s.config)})`);
   const kind = (s.kind ?? 'agave') as ModelKind;
@@ -328,7 +329,7 @@ export function optionsOfCheckpoint(dir: string): TrainOptions {
     vaePretrain: s.vaePretrain as number,
     pixelcnnPretrain: s.pixelcnnPretrain as number,
     logEvery: 1_000_000,
-    steps: ck.meta.step,
+    steps: meta.step,
     batch: s.batch as number,
     lr: s.lr as number,
     imageSize: s.imageSize as number,
