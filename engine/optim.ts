@@ -218,6 +218,18 @@ export class ParameterSet {
     return p;
   }
 
+  /** Element offset of a parameter in the arenas (every arena has the parameter arena's layout). */
+  offsetOf(name: string): number {
+    const i = this.names.indexOf(name);
+    if (i < 0) throw new Error(`ParameterSet: no parameter '${name}'`);
+    return this.offsets[i]!;
+  }
+
+  /** The ranges [offset, offset + size) of the arenas that one dispatch binds (see maxChunkElements). */
+  get chunkRanges(): readonly { offset: number; size: number }[] {
+    return this.chunks;
+  }
+
   /** Number of dispatches one arena pass takes. */
   get chunkCount(): number {
     return this.chunks.length;

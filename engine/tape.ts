@@ -10,6 +10,9 @@
 // - backward() frees as it goes: each node's incoming gradient once used, and each intermediate output (the
 //   output of a recorded op) once its node has been processed, except the loss and keep()-ed tensors.
 //   The tape is empty afterwards.
+// - Hooks registered with afterBackward() while recording run at the end of the next backward(), after the leaf
+//   gradients are accumulated, newest first (a fused op over many leaves, e.g. engine/weight_norm.ts, turns the
+//   gradients of its outputs, which it made leaves, into its inputs' gradients there). clear() drops them.
 import type { Engine } from './engine.js';
 import { type Tensor, fmtShape } from './tensor.js';
 
@@ -26,11 +29,18 @@ export class Tape {
   private nodes: TapeNode[] = [];
   private producedBy = new Map<Tensor, TapeNode>();
   private enabled = true;
+  private hooks: (() => void)[] = [];
+  private cleared = 0;
 
   constructor(private readonly engine: Engine) {}
 
   get recording(): boolean {
     return this.enabled;
+  }
+
+  /** Increases at every clear() and backward(): what was recorded before is no longer on the tape. */
+  get generation(): number {
+    return this.cleared;
   }
 
   get length(): number {
@@ -57,10 +67,17 @@ export class Tape {
     return output;
   }
 
+  /** Run fn at the end of the next backward() (see the convention above). */
+  afterBackward(fn: () => void): void {
+    this.hooks.push(fn);
+  }
+
   /** Forget the recorded graph without computing gradients. */
   clear(): void {
     this.nodes = [];
     this.producedBy.clear();
+    this.hooks = [];
+    this.cleared++;
   }
 
   backward(loss: Tensor, gradOutput?: Tensor): void {
@@ -73,6 +90,7 @@ export class Tape {
     if (!gradOutput && loss.size !== 1) throw new Error(`backward: the loss has shape ${fmtShape(loss.shape)}; pass gradOutput for a non-scalar loss`);
     const grads = new Map<Tensor, Tensor>();
     const nodes = this.nodes;
+    const hooks = this.hooks;
     this.clear();
     this.noGrad(() => {
       grads.set(loss, gradOutput ? engine.view(gradOutput, loss.shape, 'grad-seed') : engine.ones(loss.shape));
@@ -109,6 +127,7 @@ export class Tape {
           g.dispose('gradient accumulated');
         } else leaf.grad = g.keep();
       }
+      for (let h = hooks.length - 1; h >= 0; h--) hooks[h]!();
     });
   }
 }
