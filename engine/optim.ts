@@ -121,6 +121,8 @@ export class ParameterSet {
   private emaReady = false;
   private swapped = false;
   private disposed = false;
+  private mutations = 0;
+  private disposers: (() => void)[] = [];
 
   private constructor(
     readonly engine: Engine,
@@ -230,6 +232,19 @@ export class ParameterSet {
     return this.chunks;
   }
 
+  /**
+   * Changes whenever the parameter values may have changed through this set (Adamax, EMA swaps) or through
+   * Engine.write (loads, tests): what was computed from the parameters before is stale when it differs.
+   */
+  get version(): string {
+    return `${this.mutations}:${this.engine.writeCount}`;
+  }
+
+  /** Run fn when the set is disposed (objects built on its layout, e.g. WeightNorm). */
+  onDispose(fn: () => void): void {
+    this.disposers.push(fn);
+  }
+
   /** Number of dispatches one arena pass takes. */
   get chunkCount(): number {
     return this.chunks.length;
@@ -265,6 +280,7 @@ export class ParameterSet {
   /** One Adamax step over all parameters (one dispatch per chunk). Allocates v and u (zeroed) on first use. */
   adamaxStep(opts: AdamaxOptions = {}): void {
     this.assertUsable('adamaxStep');
+    this.mutations++;
     const lr = opts.lr ?? 0.002;
     const beta1 = opts.beta1 ?? 0.9;
     const beta2 = opts.beta2 ?? 0.999;
@@ -354,6 +370,7 @@ export class ParameterSet {
     this.assertUsable('swapToEma');
     if (!this.emaReady) throw new Error('ParameterSet.swapToEma: no EMA yet (call initEma())');
     this.emaPass(1, 0);
+    this.mutations++;
     this.swapped = true;
   }
 
@@ -362,6 +379,7 @@ export class ParameterSet {
     if (this.disposed) throw new Error('ParameterSet.swapBack: the parameter set was disposed');
     if (!this.swapped) throw new Error('ParameterSet.swapBack: the EMA weights are not swapped in');
     this.emaPass(1, 0);
+    this.mutations++;
     this.swapped = false;
   }
 
@@ -540,6 +558,7 @@ export class ParameterSet {
   dispose(): void {
     if (this.disposed) return;
     this.disposed = true;
+    for (const fn of this.disposers.splice(0)) fn();
     const all: Tensor[] = [...this.paramWindows, ...this.gradWindows, this.paramArena, this.gradArena];
     for (const p of this.params.values()) all.push(p); // disposes p.grad too
     if (this.state) all.push(this.state.v, this.state.u, ...this.state.vWindows, ...this.state.uWindows);

@@ -42,6 +42,8 @@ interface Group {
 
 /** The static part: which channel lies where. Build once per parameter set (WeightNorm.create). */
 export class WeightNorm {
+  disposed = false;
+
   private constructor(
     readonly params: ParameterSet,
     private readonly layers: Map<string, WeightNormLayer & { outAxis: number }>,
@@ -100,7 +102,9 @@ export class WeightNorm {
       const l = byV.get(name)!;
       if (l.mask) maskViews.set(name, e.tensor(l.mask, params.get(name).shape).keep());
     }
-    return new WeightNorm(params, byV, groups, fallback, masks, maskViews);
+    const wn = new WeightNorm(params, byV, groups, fallback, masks, maskViews);
+    params.onDispose(() => wn.dispose());
+    return wn;
   }
 
   /** Number of dispatches of a materialise() (and of its backward). */
@@ -170,6 +174,8 @@ export class WeightNorm {
   }
 
   dispose(): void {
+    if (this.disposed) return;
+    this.disposed = true;
     for (const g of this.groups) g.table.dispose();
     this.masks.dispose();
     for (const m of this.maskViews.values()) m.dispose();
@@ -208,6 +214,8 @@ export class EffectiveWeights {
   backward(): void {
     if (!this.dw || this.done) return;
     this.done = true;
+    // A hook left by a recorded pass whose weights (or parameters) were freed before any backward() ran.
+    if (this.dw.disposed || this.wn.disposed) return;
     this.wn.runBackward(this.dw, this.norms);
     for (const w of this.windows.values()) {
       w.grad?.dispose('weight-norm gradient consumed');

@@ -7,10 +7,12 @@
 // Data-dependent init (MODEL_SPEC §2.7, §3.6): with ctx.init set, every layer computes its pre-activation with
 // the current g, b, takes per-channel moments, updates g and b in place (ops.ddiUpdate) and re-runs itself so
 // later layers are initialised on the corrected statistics (the fix of openai/pixel-cnn PR #37).
-import { ops, type Engine, type ParamSpec, type ParameterSet, type Tensor } from '../engine/index.js';
+import { WeightNorm, ops, type EffectiveWeights, type Engine, type ParamSpec, type ParameterSet, type Tensor, type WeightNormLayer } from '../engine/index.js';
 
 export class ParamBuilder {
   readonly specs: ParamSpec[] = [];
+  /** The weight-normed layers: their effective weights are computed all at once (engine/weight_norm.ts). */
+  readonly weightNorms: WeightNormLayer[] = [];
   private readonly names = new Set<string>();
 
   add(name: string, shape: number[], init: ParamSpec['init']): string {
@@ -30,9 +32,14 @@ export interface DropoutConfig {
   seed: number;
 }
 
+/** One WeightNorm (channel table) per parameter set and model. */
+const weightNormOf = new WeakMap<ParameterSet, Map<ParamBuilder, WeightNorm>>();
+
 /** What a forward pass needs besides its inputs. */
 export class Ctx {
   private stream = 0;
+  private readonly scope: object | null;
+  private weights: { w: EffectiveWeights; builder: ParamBuilder; version: string; generation: number; recorded: boolean } | null = null;
   constructor(
     readonly engine: Engine,
     readonly params: ParameterSet,
@@ -43,8 +50,33 @@ export class Ctx {
     readonly dropout: DropoutConfig,
     /** Base of this pass's noise streams (advance per step so masks differ between steps). */
     readonly streamBase: number,
-  ) {}
+  ) {
+    this.scope = engine.currentScope();
+  }
 
+  /**
+   * The effective weight of a weight-normed layer. Outside data-dependent init (which changes g between layers)
+   * all layers' weights come from one materialisation per pass: made again when the parameters changed, after
+   * a backward(), or when a recorded pass needs weights first made without recording. They belong to the scope
+   * the context was created in.
+   */
+  weight(builder: ParamBuilder, v: string): Tensor {
+    if (this.init) throw new Error('Ctx.weight: not in data-dependent init (layers use the composite weight norm there)');
+    const e = this.engine;
+    const c = this.weights;
+    const recording = e.tape.recording && !this.cache;
+    if (c && c.builder === builder && (this.cache || (c.version === this.params.version && c.generation === e.tape.generation && (c.recorded || !recording)))) return c.w.get(v);
+    let perSet = weightNormOf.get(this.params);
+    if (!perSet) weightNormOf.set(this.params, (perSet = new Map()));
+    let wn = perSet.get(builder);
+    if (!wn) perSet.set(builder, (wn = WeightNorm.create(this.params, builder.weightNorms)));
+    const made = this.cache ? e.noGrad(() => wn!.materialise().keep()) : e.inScope(this.scope, () => wn!.materialise());
+    if (this.cache) this.frozenWeights.push(made);
+    this.weights = { w: made, builder, version: this.params.version, generation: e.tape.generation, recorded: recording };
+    return made.get(v);
+  }
+
+  private frozenWeights: EffectiveWeights[] = [];
   p(name: string): Tensor {
     const t = this.params.get(name);
     if (!t) throw new Error(`model: parameter '${name}' is not in the parameter set`);
@@ -66,6 +98,7 @@ export class Ctx {
   freeze(): this {
     if (this.init || this.training) throw new Error('Ctx.freeze: only for evaluation passes (no init, no dropout)');
     this.cache ??= new Map();
+    this.weights = null;
     return this;
   }
 
@@ -82,6 +115,8 @@ export class Ctx {
 
   releaseFrozen(): void {
     for (const t of this.cache?.values() ?? []) t.dispose();
+    for (const w of this.frozenWeights.splice(0)) w.dispose();
+    this.weights = null;
     this.cache = null;
   }
 }
@@ -129,25 +164,32 @@ export class WnConv {
     b.add(`${name}.V`, vShape, { normal: V_STD });
     b.add(`${name}.g`, [spec.cout], 'ones');
     b.add(`${name}.b`, [spec.cout], 'zeros');
+    this.builder = b;
+    b.weightNorms.push({ v: `${name}.V`, g: `${name}.g`, ...(spec.centreMask ? { mask: this.maskData() } : {}) });
   }
+
+  private readonly builder: ParamBuilder;
 
   /** The effective weight; AR convs mask V before the norm (MODEL_SPEC pitfall 13). */
   weight(ctx: Ctx): Tensor {
-    return ctx.memo(`${this.name}.w`, () => {
-      let v = ctx.p(`${this.name}.V`);
-      if (this.spec.centreMask) v = ops.mul(v, this.mask(ctx.engine));
-      return ops.weightNorm(v, ctx.p(`${this.name}.g`));
-    });
+    if (!ctx.init) return ctx.weight(this.builder, `${this.name}.V`);
+    let v = ctx.p(`${this.name}.V`);
+    if (this.spec.centreMask) v = ops.mul(v, this.mask(ctx.engine));
+    return ops.weightNorm(v, ctx.p(`${this.name}.g`));
+  }
+
+  private maskData(): Float32Array {
+    const { cin, cout } = this.spec;
+    const data = new Float32Array(this.spec.taps!.length * cin * cout).fill(1);
+    data.set(this.spec.centreMask!, 0);
+    return data;
   }
 
   private mask(e: Engine): Tensor {
     let m = this.maskCache.get(e);
     if (!m) {
       const { cin, cout } = this.spec;
-      const t = this.spec.taps!.length;
-      const data = new Float32Array(t * cin * cout).fill(1);
-      data.set(this.spec.centreMask!, 0);
-      m = e.tensor(data, [t, cin, cout]).keep();
+      m = e.tensor(this.maskData(), [this.spec.taps!.length, cin, cout]).keep();
       this.maskCache.set(e, m);
     }
     return m;
@@ -181,7 +223,11 @@ export class WnDeconv {
     b.add(`${name}.V`, [spec.kh, spec.kw, spec.cout, spec.cin], { normal: V_STD });
     b.add(`${name}.g`, [spec.cout], 'ones');
     b.add(`${name}.b`, [spec.cout], 'zeros');
+    b.weightNorms.push({ v: `${name}.V`, g: `${name}.g`, outAxis: 2 });
+    this.builder = b;
   }
+
+  private readonly builder: ParamBuilder;
 
   forward(ctx: Ctx, x: Tensor): Tensor {
     const s = this.spec;
@@ -189,7 +235,7 @@ export class WnDeconv {
     const b = ctx.p(`${this.name}.b`);
     const outSize = s.outSize(x.shape[1]!, x.shape[2]!);
     return withDdi(ctx, g, b, s.initScale ?? 1, () =>
-      ops.convTranspose2d(x, ctx.memo(`${this.name}.w`, () => ops.weightNorm(ctx.p(`${this.name}.V`), g, 2)), b, { stride: s.stride, outSize, crop: s.crop }),
+      ops.convTranspose2d(x, ctx.init ? ops.weightNorm(ctx.p(`${this.name}.V`), g, 2) : ctx.weight(this.builder, `${this.name}.V`), b, { stride: s.stride, outSize, crop: s.crop }),
     );
   }
 }
@@ -200,12 +246,16 @@ export class WnNin {
     b.add(`${name}.V`, [cin, cout], { normal: V_STD });
     b.add(`${name}.g`, [cout], 'ones');
     b.add(`${name}.b`, [cout], 'zeros');
+    b.weightNorms.push({ v: `${name}.V`, g: `${name}.g` });
+    this.builder = b;
   }
+
+  private readonly builder: ParamBuilder;
 
   forward(ctx: Ctx, x: Tensor): Tensor {
     const g = ctx.p(`${this.name}.g`);
     const b = ctx.p(`${this.name}.b`);
-    return withDdi(ctx, g, b, this.initScale, () => ops.nin(x, ctx.memo(`${this.name}.w`, () => ops.weightNorm(ctx.p(`${this.name}.V`), g)), b));
+    return withDdi(ctx, g, b, this.initScale, () => ops.nin(x, ctx.init ? ops.weightNorm(ctx.p(`${this.name}.V`), g) : ctx.weight(this.builder, `${this.name}.V`), b));
   }
 }
 
