@@ -142,6 +142,7 @@ export class WeightNorm {
       if (dw) {
         win.requiresGrad = true;
         win.grad = e.window(dw, this.params.offsetOf(name), shape, `weightNorm.grad(${name})`).keep();
+        win.gradFresh = true;
       }
       windows.set(name, win);
     }

@@ -11,7 +11,8 @@
 // input, so its forward is the dgrad kernel, its input gradient the forward kernel, and its weight gradient
 // the wgrad kernel with the roles of x and dy swapped. Crops of PixelCNN++'s deconvs become top/left padding.
 import { type Tensor, fmtShape } from '../tensor.js';
-import { sum } from './reduce.js';
+import { sum, sumInto } from './reduce.js';
+import type { GradSink } from '../tape.js';
 import { CONV_VARIANTS, type ConvKernelKind, type ConvProblem, type ConvVariant } from '../conv_variants.js';
 
 export interface ConvOptions {
@@ -91,10 +92,13 @@ function runDgrad(dy: Tensor, w: Tensor, bias: Tensor | null, g: Geometry, varia
   return dx;
 }
 
-/** dw[t, ci, co] = sum over b, oh, ow of x[...] * dy[...]: the weight-gradient kernel. */
-function runWgrad(x: Tensor, dy: Tensor, g: Geometry, wShape: readonly number[], variant?: string): Tensor {
+/**
+ * dw[t, ci, co] = sum over b, oh, ow of x[...] * dy[...]: the weight-gradient kernel; written into `into` when
+ * given (a fresh leaf gradient, see engine/tape.ts), else into a new tensor.
+ */
+function runWgrad(x: Tensor, dy: Tensor, g: Geometry, wShape: readonly number[], variant?: string, into?: Tensor): Tensor {
   const e = x.engine;
-  const dw = e.empty(wShape, 'conv2d.wgrad');
+  const dw = into ?? e.empty(wShape, 'conv2d.wgrad');
   if (dw.size === 0) return dw;
   const kernel = pick('wgrad', g, variant);
   const splits = kernel.splitK?.(g) ?? 1;
@@ -102,12 +106,29 @@ function runWgrad(x: Tensor, dy: Tensor, g: Geometry, wShape: readonly number[],
   const target = splits > 1 ? e.empty([splits, g.T, g.Cin, g.Cout], 'conv2d.wgrad.partial') : dw;
   e.dispatch({ kernel: kernel.kernel, overrides: { ...kernel.overrides?.(g), HAS_BIAS: false }, params: params(g, Math.ceil(K / splits)), inputs: { lhs: x, rhs: dy, bias: dy }, outputs: { out: target }, workgroups: kernel.dispatch(g), label: 'conv2d.wgrad' });
   if (splits === 1) return dw;
+  if (into) {
+    sumInto(into, target, [0], false);
+    target.dispose();
+    return into;
+  }
   dw.dispose();
   const summed = e.noGrad(() => sum(target, [0]));
   target.dispose();
   const shaped = e.view(summed, wShape, 'conv2d.wgrad');
   summed.dispose();
   return shaped;
+}
+
+/** The weight gradient's target when the kernel can write it straight into the leaf's fresh .grad. */
+function writeSink(sink: GradSink | null | undefined): Tensor | undefined {
+  return sink?.mode === 'write' ? sink.tensor : undefined;
+}
+
+/** dL/dbias = sum of dy over batch and pixels, straight into the leaf's .grad when it has one. */
+function biasGrad(gy: Tensor, sink: GradSink | null | undefined): Tensor {
+  if (!sink) return sum(gy, [0, 1, 2]);
+  sumInto(sink.tensor, gy, [0, 1, 2], sink.mode === 'accumulate');
+  return sink.tensor;
 }
 
 function checkBias(bias: Tensor | null, channels: number, op: string): void {
@@ -155,10 +176,10 @@ export function conv2d(x: Tensor, w: Tensor, bias: Tensor | null, opts: ConvOpti
   const g = convGeometry(x.shape, w.shape, opts);
   checkBias(bias, g.Cout, op);
   const y = runForward(x, w, bias, g, opts.variant);
-  return e.tape.record(op, y, bias ? [x, w, bias] : [x, w], (gy) => [
+  return e.tape.record(op, y, bias ? [x, w, bias] : [x, w], (gy, sinks) => [
     x.requiresGrad ? runDgrad(gy, w, null, g, opts.variant) : null,
-    w.requiresGrad ? runWgrad(x, gy, g, w.shape, opts.variant) : null,
-    bias?.requiresGrad ? sum(gy, [0, 1, 2]) : null,
+    w.requiresGrad ? runWgrad(x, gy, g, w.shape, opts.variant, writeSink(sinks[1])) : null,
+    bias?.requiresGrad ? biasGrad(gy, sinks[2]) : null,
   ]);
 }
 
@@ -182,10 +203,10 @@ export function convTranspose2d(x: Tensor, w: Tensor, bias: Tensor | null, opts:
   // The virtual conv maps the (cropped) output [B, Hout, Wout, cout] to x [B, H, W, cin].
   const g: Geometry = { B, H: Hout, W: Wout, Cin: cout, Ho: H, Wo: W, Cout: cin, T: KH * KW, stride, padTop: ct, padLeft: cl, taps: packTaps(fullTaps(KH, KW)) };
   const y = runDgrad(x, w, bias, g, opts.variant);
-  return e.tape.record(op, y, bias ? [x, w, bias] : [x, w], (gy) => [
+  return e.tape.record(op, y, bias ? [x, w, bias] : [x, w], (gy, sinks) => [
     x.requiresGrad ? runForward(gy, w, null, g, opts.variant) : null,
-    w.requiresGrad ? runWgrad(gy, x, g, w.shape, opts.variant) : null,
-    bias?.requiresGrad ? sum(gy, [0, 1, 2]) : null,
+    w.requiresGrad ? runWgrad(gy, x, g, w.shape, opts.variant, writeSink(sinks[1])) : null,
+    bias?.requiresGrad ? biasGrad(gy, sinks[2]) : null,
   ]);
 }
 

@@ -4,7 +4,8 @@
 import { KERNELS } from '../kernels.js';
 import { registerGradOps } from '../tape.js';
 import { type Tensor, fmtShape, shapeSize, stridesOf, type Shape } from '../tensor.js';
-import { sumTo } from './reduce.js';
+import { sumInto, sumTo } from './reduce.js';
+import type { GradSink } from '../tape.js';
 
 const UNARY_CODES = {
   neg: 0, exp: 1, log: 2, sqrt: 3, square: 4, sigmoid: 5, tanh: 6, elu: 7, softplus: 8, abs: 9,
@@ -119,7 +120,32 @@ function reduceGrad(g: Tensor, operand: Tensor): Tensor | null {
   return r;
 }
 
-export const add = (a: Tensor, b: Tensor): Tensor => binary('add', a, b);
+/**
+ * a + b. Its backward costs no dispatch where an operand has the output's shape (the gradient is a view of the
+ * incoming one) and one reduction where it was broadcast (straight into a leaf's .grad when it has one).
+ */
+export function add(a: Tensor, b: Tensor): Tensor {
+  const e = a.engine;
+  if (b.engine !== e) throw new Error('add: tensors belong to different engines');
+  const out = broadcastShapes(a.shape, b.shape, 'add');
+  const y = e.empty(out, 'add');
+  const { broadcast, params } = binaryParams(a, b, out);
+  if (y.size > 0) e.dispatch({ kernel: KERNELS.binary, overrides: { OP: BINARY_CODES.add, BROADCAST: broadcast }, params, inputs: { a, b }, outputs: { y }, workgroups: groups(y.size), label: 'add' });
+  return e.tape.record('add', y, [a, b], (g, sinks) => [addGrad(g, a, sinks[0] ?? null), addGrad(g, b, sinks[1] ?? null)]);
+}
+
+/** The gradient of add's operand: g itself (a view), or g summed over the operand's broadcast axes. */
+function addGrad(g: Tensor, operand: Tensor, sink: GradSink | null): Tensor | null {
+  if (!operand.requiresGrad) return null;
+  if (sameShape(g.shape, operand.shape)) return g.engine.view(g, operand.shape, 'add.backward');
+  if (sink) {
+    const r = g.rank - operand.rank;
+    const axes = g.shape.map((_, i) => i).filter((i) => i < r || (operand.shape[i - r] === 1 && g.shape[i] !== 1));
+    sumInto(sink.tensor, g, axes, sink.mode === 'accumulate');
+    return sink.tensor;
+  }
+  return sumTo(g, operand.shape);
+}
 export const sub = (a: Tensor, b: Tensor): Tensor => binary('sub', a, b);
 export const mul = (a: Tensor, b: Tensor): Tensor => binary('mul', a, b);
 export const div = (a: Tensor, b: Tensor): Tensor => binary('div', a, b);
@@ -132,4 +158,4 @@ export function accumulate(target: Tensor, source: Tensor, scale = 1): void {
   target.engine.dispatch({ kernel: KERNELS.accumulate, params: { n: target.size, scale }, inputs: { x: source }, outputs: { y: target }, workgroups: groups(target.size), label: 'accumulate' });
 }
 
-registerGradOps(add, accumulate);
+registerGradOps(add, accumulate, copy);

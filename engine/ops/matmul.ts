@@ -29,10 +29,12 @@ export function pickVariant(M: number, N: number, K: number, transA: boolean, tr
 }
 
 /** Dispatch one batched matmul; a/b batch stride 0 = broadcast. */
-function matmulKernel(a: Tensor, b: Tensor, M: number, N: number, K: number, batch: number, aBatched: boolean, bBatched: boolean, transA: boolean, transB: boolean, variantName?: string): Tensor {
+function matmulKernel(a: Tensor, b: Tensor, M: number, N: number, K: number, batch: number, aBatched: boolean, bBatched: boolean, transA: boolean, transB: boolean, variantName?: string, into?: Tensor): Tensor {
   const e = a.engine;
-  const c = e.empty([batch, M, N], 'matmul');
+  if (into && into.size !== batch * M * N) throw new Error(`matmul: the target ${fmtShape(into.shape)} does not hold [${batch}, ${M}, ${N}]`);
+  const c = into ?? e.empty([batch, M, N], 'matmul');
   if (c.size === 0) return c;
+  if (K === 0 && into) throw new Error('matmul: K = 0 into a target');
   if (K === 0) {
     c.dispose();
     return e.zeros([batch, M, N]);
@@ -88,7 +90,7 @@ export function matmul(a: Tensor, b: Tensor, opts: MatmulOptions = {}): Tensor {
   const c3 = matmulKernel(a, b, M, N, K, batch, aBatched, bBatched, transA, transB, opts.variant);
   const y = e.view(c3, [...batchShape, M, N], 'matmul');
   c3.dispose('reshaped');
-  return e.tape.record('matmul', y, [a, b], (g) => {
+  return e.tape.record('matmul', y, [a, b], (g, sinks) => {
     const g3 = e.view(g, [batch, M, N], 'matmul.backward');
     let da: Tensor | null = null;
     let db: Tensor | null = null;
@@ -102,15 +104,21 @@ export function matmul(a: Tensor, b: Tensor, opts: MatmulOptions = {}): Tensor {
         // Weight-style B shared by the batch: fold the batch into M, one matmul, no reduction.
         const a2 = e.view(a, [1, batch * M, K], 'matmul.backward');
         const g2 = e.view(g3, [1, batch * M, N], 'matmul.backward');
-        const full = matmulKernel(a2, g2, K, N, batch * M, 1, false, false, true, false);
+        // Straight into the weight's fresh .grad when it has one (engine/tape.ts sinks).
+        const sink = sinks[1]?.mode === 'write' && M > 0 ? sinks[1].tensor : undefined;
+        const full = matmulKernel(a2, g2, K, N, batch * M, 1, false, false, true, false, undefined, sink);
         a2.dispose();
         g2.dispose();
-        db = e.view(full, b.shape, 'matmul.backward');
-        full.dispose();
+        if (sink) db = sink;
+        else {
+          db = e.view(full, b.shape, 'matmul.backward');
+          full.dispose();
+        }
       } else {
-        // dB = op(A)^T @ g (stored B^T when transB: g^T @ op(A))
-        const full = transB ? matmulKernel(g3, a, N, K, M, batch, true, aBatched, true, transA) : matmulKernel(a, g3, K, N, M, batch, aBatched, true, !transA, false);
-        db = reduceBatch(full, b, batch);
+        // dB = op(A)^T @ g (stored B^T when transB: g^T @ op(A)); one matrix straight into a fresh .grad
+        const sink = sinks[1]?.mode === 'write' && batch === 1 && M > 0 ? sinks[1].tensor : undefined;
+        const full = transB ? matmulKernel(g3, a, N, K, M, batch, true, aBatched, true, transA, undefined, sink) : matmulKernel(a, g3, K, N, M, batch, aBatched, true, !transA, false, undefined, sink);
+        db = sink ?? reduceBatch(full, b, batch);
       }
     }
     g3.dispose();
