@@ -6,12 +6,14 @@ import { KERNELS_BY_FILE } from '../kernels.js';
 import { MATMUL_VARIANTS, type MatmulVariant } from '../matmul_variants.js';
 import { type Tensor, fmtShape, shapeSize } from '../tensor.js';
 import { broadcastShapes } from './elementwise.js';
-import { sumTo } from './reduce.js';
+import { sum, sumInto, sumTo } from './reduce.js';
 import { broadcastTo, reshape } from './shape.js';
 
 export interface MatmulOptions {
   transA?: boolean;
   transB?: boolean;
+  /** [N], added to every row of the result in the kernel's epilogue (2-D operands only). */
+  bias?: Tensor;
   /** Force a kernel variant by name (benchmarks, tests). */
   variant?: string;
 }
@@ -29,7 +31,7 @@ export function pickVariant(M: number, N: number, K: number, transA: boolean, tr
 }
 
 /** Dispatch one batched matmul; a/b batch stride 0 = broadcast. */
-function matmulKernel(a: Tensor, b: Tensor, M: number, N: number, K: number, batch: number, aBatched: boolean, bBatched: boolean, transA: boolean, transB: boolean, variantName?: string, into?: Tensor): Tensor {
+function matmulKernel(a: Tensor, b: Tensor, M: number, N: number, K: number, batch: number, aBatched: boolean, bBatched: boolean, transA: boolean, transB: boolean, variantName?: string, into?: Tensor, bias?: Tensor): Tensor {
   const e = a.engine;
   if (into && into.size !== batch * M * N) throw new Error(`matmul: the target ${fmtShape(into.shape)} does not hold [${batch}, ${M}, ${N}]`);
   const c = into ?? e.empty([batch, M, N], 'matmul');
@@ -44,9 +46,9 @@ function matmulKernel(a: Tensor, b: Tensor, M: number, N: number, K: number, bat
   if (!kernel) throw new Error(`matmul: variant '${v.name}' names shader '${v.shader}', which is not registered in engine/kernels.ts`);
   e.dispatch({
     kernel,
-    overrides: { TRANS_A: transA, TRANS_B: transB },
+    overrides: { TRANS_A: transA, TRANS_B: transB, HAS_BIAS: bias !== undefined },
     params: { M, N, K, batch, a_batch_stride: aBatched ? M * K : 0, b_batch_stride: bBatched ? K * N : 0, c_batch_stride: M * N },
-    inputs: { a, b },
+    inputs: { a, b, bias: bias ?? b },
     outputs: { c },
     workgroups: v.dispatch(M, N, batch),
     label: `matmul:${v.name}`,
@@ -87,10 +89,13 @@ export function matmul(a: Tensor, b: Tensor, opts: MatmulOptions = {}): Tensor {
     for (const t of [a2, b2]) if (t !== a && t !== b && !t.requiresGrad) t.dispose('temporary broadcast copy');
     return y;
   }
-  const c3 = matmulKernel(a, b, M, N, K, batch, aBatched, bBatched, transA, transB, opts.variant);
+  const bias = opts.bias;
+  if (bias && (bias.rank !== 1 || bias.shape[0] !== N || batch !== 1)) throw new Error(`matmul: bias ${fmtShape(bias.shape)} needs shape [${N}] and 2-D operands`);
+  if (bias && K === 0) throw new Error('matmul: a bias with K = 0 is not supported');
+  const c3 = matmulKernel(a, b, M, N, K, batch, aBatched, bBatched, transA, transB, opts.variant, undefined, bias);
   const y = e.view(c3, [...batchShape, M, N], 'matmul');
   c3.dispose('reshaped');
-  return e.tape.record('matmul', y, [a, b], (g, sinks) => {
+  return e.tape.record('matmul', y, bias ? [a, b, bias] : [a, b], (g, sinks) => {
     const g3 = e.view(g, [batch, M, N], 'matmul.backward');
     let da: Tensor | null = null;
     let db: Tensor | null = null;
@@ -122,7 +127,13 @@ export function matmul(a: Tensor, b: Tensor, opts: MatmulOptions = {}): Tensor {
       }
     }
     g3.dispose();
-    return [da, db];
+    if (!bias?.requiresGrad) return [da, db];
+    const sink = sinks[2];
+    if (sink) {
+      sumInto(sink.tensor, g, [0], sink.mode === 'accumulate');
+      return [da, db, sink.tensor];
+    }
+    return [da, db, sum(g, [0])];
   });
 }
 
