@@ -10,6 +10,8 @@
 //   was put there since its owner zeroed it; adding to it for 'accumulate') and return leaf.grad itself for
 //   that input: the tape then does nothing more for it. This saves a temporary and an accumulate dispatch per
 //   parameter (a conv's bias gradient summed into b.grad, a weight gradient written into its arena slot).
+//   For an intermediate input that already has a pending gradient from a later op, which no other tensor
+//   shares, the sink is that pending gradient ('accumulate'): a rule that adds to it saves the tape's add.
 // - Leaf tensors with requiresGrad (parameters) ACCUMULATE across backward() calls: param.grad += dL/dparam,
 //   until the caller zeroes or disposes param.grad.
 // - backward() frees as it goes: each node's incoming gradient once used, and each intermediate output (the
@@ -112,18 +114,20 @@ export class Tape {
         const g = grads.get(node.output);
         if (g) {
           grads.delete(node.output);
-          const sinks = node.inputs.map((input, i) =>
-            input.grad && input.requiresGrad && !produced.has(input) && node.inputs.indexOf(input) === i && node.inputs.lastIndexOf(input) === i
-              ? { tensor: input.grad, mode: input.gradFresh ? ('write' as const) : ('accumulate' as const) }
-              : null,
-          );
+          const sinks = node.inputs.map((input, i): GradSink | null => {
+            if (!input.requiresGrad || node.inputs.indexOf(input) !== i || node.inputs.lastIndexOf(input) !== i) return null;
+            if (input.grad && !produced.has(input)) return { tensor: input.grad, mode: input.gradFresh ? 'write' : 'accumulate' };
+            // A pending gradient nothing else shares may be added to in place.
+            const pending = grads.get(input);
+            return pending && pending.storage.refs === 1 && !pending.kept ? { tensor: pending, mode: 'accumulate' } : null;
+          });
           const inputGrads = node.backward(g, sinks);
           g.dispose('gradient consumed by backward()');
           node.inputs.forEach((input, i) => {
             const gi = inputGrads[i];
             if (!gi) return;
             if (sinks[i] && gi === sinks[i]!.tensor) {
-              input.gradFresh = false;
+              if (input.grad === gi) input.gradFresh = false;
               return;
             }
             if (!input.requiresGrad) {

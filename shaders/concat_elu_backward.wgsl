@@ -4,6 +4,8 @@
 // The dropout masks m0, m1 are regenerated from the Philox counter exactly as in concat_elu.wgsl (kind 2).
 struct Params { n: u32, c: u32, stream: u32, key0: u32, key1: u32, p: f32, scale: f32, _p0: u32 }
 override DROPOUT: bool = false;
+// ACCUMULATE: dx += the gradient (dx is a pending gradient of x the tape lets this kernel add to).
+override ACCUMULATE: bool = false;
 @group(0) @binding(0) var<uniform> params: Params;
 @group(0) @binding(1) var<storage, read> x: array<f32>;
 @group(0) @binding(2) var<storage, read> g: array<f32>;
@@ -34,5 +36,6 @@ fn main(@builtin(workgroup_id) wid: vec3u, @builtin(num_workgroups) nwg: vec3u, 
   var d1 = 1.0;
   if (a <= 0.0) { d0 = exp(a); }
   if (a >= 0.0) { d1 = exp(-a); }
-  dx[i] = g0 * d0 - g1 * d1;
+  let d = g0 * d0 - g1 * d1;
+  if (ACCUMULATE) { dx[i] += d; } else { dx[i] = d; }
 }

@@ -23,10 +23,12 @@ function unary(op: UnaryOp, a: Tensor, s = 0): Tensor {
   const y = e.empty(a.shape, op);
   const code = UNARY_CODES[op];
   if (y.size > 0) e.dispatch({ kernel: KERNELS.unary, overrides: { OP: code }, params: { n: a.size, s }, inputs: { x: a }, outputs: { y }, workgroups: groups(a.size), label: op });
-  return e.tape.record(op, y, [a], (g) => {
-    const dx = e.empty(a.shape, `${op}.backward`);
+  return e.tape.record(op, y, [a], (g, sinks) => {
+    // Added straight into a's pending gradient when the tape offers it (engine/tape.ts sinks).
+    const sink = sinks[0]?.mode === 'accumulate' ? sinks[0].tensor : null;
+    const dx = sink ?? e.empty(a.shape, `${op}.backward`);
     if (dx.size > 0) {
-      e.dispatch({ kernel: KERNELS.unary_backward, overrides: { OP: code }, params: { n: a.size, s }, inputs: { x: a, y, dy: g }, outputs: { dx }, workgroups: groups(a.size), label: `${op}.backward` });
+      e.dispatch({ kernel: KERNELS.unary_backward, overrides: { OP: code, ACCUMULATE: sink !== null }, params: { n: a.size, s }, inputs: { x: a, y, dy: g }, outputs: { dx }, workgroups: groups(a.size), label: `${op}.backward` });
     }
     return [dx];
   });

@@ -11,6 +11,7 @@
 import type { KernelSource } from '../runner.js';
 import { wgslPrelude } from '../kernels.js';
 import { type Tensor, fmtShape } from '../tensor.js';
+import type { Engine } from '../engine.js';
 import concatEluSrc from '../../shaders/concat_elu.wgsl';
 import concatEluBackwardSrc from '../../shaders/concat_elu_backward.wgsl';
 import gateSrc from '../../shaders/gate.wgsl';
@@ -78,13 +79,27 @@ export function concatElu(x: Tensor, opts: { dropout?: FusedDropout } = {}): Ten
   if (x.size > 0) {
     e.dispatch({ kernel: GATED_KERNELS.concat_elu, overrides: { DROPOUT: withDropout }, params, inputs: { x }, outputs: { y }, workgroups: groups(x.size), label: 'concatElu' });
   }
-  return e.tape.record('concatElu', y, [x], (g) => {
-    const dx = e.empty(x.shape, 'concatElu.backward');
+  return e.tape.record('concatElu', y, [x], (g, sinks) => {
+    // Added straight into x's pending gradient when the tape offers it (engine/tape.ts sinks).
+    const sink = sinks[0]?.mode === 'accumulate' ? sinks[0].tensor : null;
+    const dx = sink ?? e.empty(x.shape, 'concatElu.backward');
     if (x.size > 0) {
-      e.dispatch({ kernel: GATED_KERNELS.concat_elu_backward, overrides: { DROPOUT: withDropout }, params, inputs: { x, g }, outputs: { dx }, workgroups: groups(x.size), label: 'concatElu.backward' });
+      e.dispatch({ kernel: GATED_KERNELS.concat_elu_backward, overrides: { DROPOUT: withDropout, ACCUMULATE: sink !== null }, params, inputs: { x, g }, outputs: { dx }, workgroups: groups(x.size), label: 'concatElu.backward' });
     }
     return [dx];
   });
+}
+
+const unused = new WeakMap<Engine, Tensor>();
+/** A one-element tensor bound where a kernel's optional output is not written (bindings must not alias). */
+function unusedOutput(e: Engine): Tensor {
+  let t = unused.get(e);
+  if (!t || t.disposed) {
+    t = e.noGrad(() => e.zeros([1])).keep();
+    e.untrack(t);
+    unused.set(e, t);
+  }
+  return t;
 }
 
 /** residual + A * sigmoid(B), with A = first F channels of c2 [..., 2F] and B = the last F; residual [..., F]. */
@@ -97,17 +112,15 @@ export function gate(c2: Tensor, residual: Tensor): Tensor {
   const params = { n: residual.size, f };
   const y = e.empty(residual.shape, 'gate');
   if (y.size > 0) e.dispatch({ kernel: GATED_KERNELS.gate, params, inputs: { c2, residual }, outputs: { y }, workgroups: groups(y.size), label: 'gate' });
-  return e.tape.record('gate', y, [c2, residual], (g) => {
+  return e.tape.record('gate', y, [c2, residual], (g, sinks) => {
+    // The residual's gradient is g itself: a view, or added in the same kernel to a pending gradient the
+    // tape offers (engine/tape.ts sinks).
     const dc2 = e.empty(c2.shape, 'gate.backward');
-    const dres = e.empty(residual.shape, 'gate.backward');
+    const sink = residual.requiresGrad && sinks[1]?.mode === 'accumulate' ? sinks[1].tensor : null;
     if (y.size > 0) {
-      e.dispatch({ kernel: GATED_KERNELS.gate_backward, params, inputs: { c2, g }, outputs: { dc2, dresidual: dres }, workgroups: groups(y.size), label: 'gate.backward' });
+      e.dispatch({ kernel: GATED_KERNELS.gate_backward, overrides: { RESIDUAL: sink ? 1 : 0 }, params, inputs: { c2, g }, outputs: { dc2, dresidual: sink ?? unusedOutput(e) }, workgroups: groups(y.size), label: 'gate.backward' });
     }
-    let dr: Tensor | null = dres;
-    if (!residual.requiresGrad) {
-      dres.dispose('gradient not needed');
-      dr = null;
-    }
+    const dr = !residual.requiresGrad ? null : (sink ?? e.view(g, residual.shape, 'gate.backward'));
     return [dc2, dr];
   });
 }

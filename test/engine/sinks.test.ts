@@ -64,3 +64,41 @@ describe('gradient sinks', () => {
     }
   });
 });
+
+describe('pending-gradient sinks', () => {
+  it('elu, concatElu and gate add their input gradient into a pending one (x feeding four ops), as float64', async () => {
+    engine ??= await testEngine();
+    const rng = mulberry32(22);
+    const [B, F] = [6, 5];
+    const x = roundF32(randomData(rng, [B, F], -2, 2));
+    const c2 = roundF32(randomData(rng, [B, 2 * F]));
+    const dElu = (v: number): number => (v > 0 ? 1 : Math.exp(v));
+    for (const order of [['elu', 'concatElu', 'gate', 'concatElu'], ['gate', 'concatElu', 'elu', 'gate']] as const) {
+      const r = order.map((op) => roundF32(randomData(rng, op === 'concatElu' ? [B, 2 * F] : [B, F])));
+      // float64: d/dx of sum_k <R_k, op_k(x)>
+      const want = x.data.map((v, i) => {
+        const [row, c] = [Math.floor(i / F), i % F];
+        return order.reduce((acc, op, k) => {
+          const R = r[k]!.data;
+          if (op === 'elu') return acc + R[i]! * dElu(v);
+          if (op === 'gate') return acc + R[i]!; // the residual's gradient
+          return acc + R[row * 2 * F + c]! * dElu(v) - R[row * 2 * F + F + c]! * dElu(-v);
+        }, 0);
+      });
+      const got = await engine.asyncScope(async () => {
+        const gx = toGpu(engine, x, true);
+        const gc2 = toGpu(engine, c2);
+        let loss: Tensor | null = null;
+        order.forEach((op, k) => {
+          const y = op === 'elu' ? ops.elu(gx) : op === 'gate' ? ops.gate(gc2, gx) : ops.concatElu(gx);
+          const t = ops.sum(ops.mul(y, toGpu(engine, r[k]!)), [0, 1]);
+          loss = loss ? ops.add(loss, t) : t;
+        });
+        engine.backward(ops.reshape(loss!, [1]));
+        return gx.grad!.read();
+      });
+      const cmp = compare(`x feeding ${order.join(', ')}: dL/dx`, [B, F], got, want, 1e-5);
+      expect(cmp.err, cmp.message).toBeLessThanOrEqual(1e-5);
+    }
+  });
+});
