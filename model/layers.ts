@@ -102,6 +102,10 @@ export class Ctx {
     return this;
   }
 
+  get frozen(): boolean {
+    return this.cache !== null;
+  }
+
   /** fn() once per key while frozen (the result is kept); plain fn() otherwise. */
   memo(key: string, fn: () => Tensor): Tensor {
     if (!this.cache) return fn();
@@ -252,10 +256,16 @@ export class WnNin {
 
   private readonly builder: ParamBuilder;
 
-  forward(ctx: Ctx, x: Tensor): Tensor {
+  /** nin(x) (+ addend, summed in the matmul's epilogue: a residual sum of the output's shape). */
+  forward(ctx: Ctx, x: Tensor, addend?: Tensor): Tensor {
     const g = ctx.p(`${this.name}.g`);
     const b = ctx.p(`${this.name}.b`);
-    return withDdi(ctx, g, b, this.initScale, () => ops.nin(x, ctx.init ? ops.weightNorm(ctx.p(`${this.name}.V`), g) : ctx.weight(this.builder, `${this.name}.V`), b));
+    if (ctx.init) {
+      // data-dependent init sees the layer's own output; the addend is added after
+      const y = withDdi(ctx, g, b, this.initScale, () => ops.nin(x, ops.weightNorm(ctx.p(`${this.name}.V`), g), b));
+      return addend ? ops.add(addend, y) : y;
+    }
+    return ops.nin(x, ctx.weight(this.builder, `${this.name}.V`), b, addend);
   }
 }
 

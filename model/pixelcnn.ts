@@ -25,6 +25,17 @@ export interface PixelCnnConfig {
 
 type ConvKind = 'down' | 'downRight';
 
+/** The conditioning at one position: c and concat_elu(c), computed on first use and shared by both streams. */
+interface Cond {
+  c: Tensor;
+  elu(): Tensor;
+}
+
+function condAt(c: Tensor): Cond {
+  let e: Tensor | null = null;
+  return { c, elu: () => (e ??= ops.concatElu(c)) };
+}
+
 /** down_shifted_conv2d / down_right_shifted_conv2d geometry (MODEL_SPEC §2.2). */
 function shifted(kind: ConvKind, kh: number, kw: number, cin: number, cout: number, stride = 1, initScale = 1): ConstructorParameters<typeof WnConv>[2] {
   const pad: [number, number, number, number] = kind === 'down' ? [kh - 1, 0, (kw - 1) / 2, (kw - 1) / 2] : [kh - 1, 0, kw - 1, 0];
@@ -46,11 +57,13 @@ class GatedResnet {
     this.conv2 = new WnConv(b, `${name}.conv2`, shifted(kind, kh, kw, 2 * F, 2 * F, 1, 0.1));
   }
 
-  forward(ctx: Ctx, x: Tensor, a: Tensor | null, c: Tensor | null, dropout: number): Tensor {
+  /** c: the conditioning at this position and concat_elu of it, made once for both streams (lazily). */
+  forward(ctx: Ctx, x: Tensor, a: Tensor | null, c: Cond | null, dropout: number): Tensor {
     let h = this.conv1.forward(ctx, ops.concatElu(x));
-    if (this.ninA && a) h = ops.add(h, this.ninA.forward(ctx, ops.concatElu(a)));
+    // the shortcut inputs are summed in the nins' epilogues
+    if (this.ninA && a) h = this.ninA.forward(ctx, ops.concatElu(a), h);
     const ninC = this.ninC;
-    if (ninC && c) h = ops.add(h, ctx.memo(`${ninC.name}(c)`, () => ninC.forward(ctx, ops.concatElu(c))));
+    if (ninC && c) h = ctx.frozen ? ops.add(h, ctx.memo(`${ninC.name}(c)`, () => ninC.forward(ctx, c.elu()))) : ninC.forward(ctx, c.elu(), h);
     const drop = (ctx.training || ctx.init) && dropout > 0 ? { dropout: { p: dropout, seed: ctx.dropout.seed, stream: ctx.nextStream() } } : {};
     h = ops.concatElu(h, drop);
     return ops.gate(this.conv2.forward(ctx, h), x);
@@ -165,15 +178,17 @@ export class PixelCnn {
     const U: Tensor[] = [downShift(this.stemU.forward(ctx, xPad))];
     const UL: Tensor[] = [ops.add(downShift(this.stemUlDown.forward(ctx, xPad)), rightShift(this.stemUlRight.forward(ctx, xPad)))];
     let c = this.cond && cond ? this.cond.start(ctx, cond) : null;
+    let at: Cond | null = null;
     const step = (): void => {
       if (c && this.cond) c = this.cond.next(ctx, c);
+      at = c ? condAt(c) : null;
     };
     for (let s = 0; s < 3; s++) {
       for (let r = 0; r < R; r++) {
         step();
-        const u = this.upU[s]![r]!.forward(ctx, U[U.length - 1]!, null, c, dropout);
+        const u = this.upU[s]![r]!.forward(ctx, U[U.length - 1]!, null, at, dropout);
         U.push(u);
-        UL.push(this.upUl[s]![r]!.forward(ctx, UL[UL.length - 1]!, u, c, dropout));
+        UL.push(this.upUl[s]![r]!.forward(ctx, UL[UL.length - 1]!, u, at, dropout));
       }
       if (s < 2) {
         U.push(this.downsampleU[s]!.forward(ctx, U[U.length - 1]!));
@@ -186,8 +201,8 @@ export class PixelCnn {
     for (let s = 0; s < 3; s++) {
       for (const [i, layerU] of this.downU[s]!.entries()) {
         step();
-        u = layerU.forward(ctx, u, U.pop()!, c, dropout);
-        ul = this.downUl[s]![i]!.forward(ctx, ul, ops.concat([u, UL.pop()!], 3), c, dropout);
+        u = layerU.forward(ctx, u, U.pop()!, at, dropout);
+        ul = this.downUl[s]![i]!.forward(ctx, ul, ops.concat([u, UL.pop()!], 3), at, dropout);
       }
       if (s < 2) {
         u = this.upsampleU[s]!.forward(ctx, u);

@@ -14,6 +14,8 @@ export interface MatmulOptions {
   transB?: boolean;
   /** [N], added to every row of the result in the kernel's epilogue (2-D operands only). */
   bias?: Tensor;
+  /** [M, N], added to the result in the kernel's epilogue (a residual sum; 2-D operands only). */
+  addend?: Tensor;
   /** Force a kernel variant by name (benchmarks, tests). */
   variant?: string;
 }
@@ -31,7 +33,7 @@ export function pickVariant(M: number, N: number, K: number, transA: boolean, tr
 }
 
 /** Dispatch one batched matmul; a/b batch stride 0 = broadcast. */
-function matmulKernel(a: Tensor, b: Tensor, M: number, N: number, K: number, batch: number, aBatched: boolean, bBatched: boolean, transA: boolean, transB: boolean, variantName?: string, into?: Tensor, bias?: Tensor): Tensor {
+function matmulKernel(a: Tensor, b: Tensor, M: number, N: number, K: number, batch: number, aBatched: boolean, bBatched: boolean, transA: boolean, transB: boolean, variantName?: string, into?: Tensor, bias?: Tensor, addend?: Tensor): Tensor {
   const e = a.engine;
   if (into && into.size !== batch * M * N) throw new Error(`matmul: the target ${fmtShape(into.shape)} does not hold [${batch}, ${M}, ${N}]`);
   const c = into ?? e.empty([batch, M, N], 'matmul');
@@ -46,9 +48,9 @@ function matmulKernel(a: Tensor, b: Tensor, M: number, N: number, K: number, bat
   if (!kernel) throw new Error(`matmul: variant '${v.name}' names shader '${v.shader}', which is not registered in engine/kernels.ts`);
   e.dispatch({
     kernel,
-    overrides: { TRANS_A: transA, TRANS_B: transB, HAS_BIAS: bias !== undefined },
+    overrides: { TRANS_A: transA, TRANS_B: transB, HAS_BIAS: bias !== undefined, HAS_ADDEND: addend !== undefined },
     params: { M, N, K, batch, a_batch_stride: aBatched ? M * K : 0, b_batch_stride: bBatched ? K * N : 0, c_batch_stride: M * N },
-    inputs: { a, b, bias: bias ?? b },
+    inputs: { a, b, bias: bias ?? b, addend: addend ?? a },
     outputs: { c },
     workgroups: v.dispatch(M, N, batch),
     label: `matmul:${v.name}`,
@@ -91,11 +93,14 @@ export function matmul(a: Tensor, b: Tensor, opts: MatmulOptions = {}): Tensor {
   }
   const bias = opts.bias;
   if (bias && (bias.rank !== 1 || bias.shape[0] !== N || batch !== 1)) throw new Error(`matmul: bias ${fmtShape(bias.shape)} needs shape [${N}] and 2-D operands`);
-  if (bias && K === 0) throw new Error('matmul: a bias with K = 0 is not supported');
-  const c3 = matmulKernel(a, b, M, N, K, batch, aBatched, bBatched, transA, transB, opts.variant, undefined, bias);
+  const addend = opts.addend;
+  if (addend && (addend.size !== M * N || batch !== 1)) throw new Error(`matmul: addend ${fmtShape(addend.shape)} needs ${M * N} elements ([${M}, ${N}]) and 2-D operands`);
+  if ((bias || addend) && K === 0) throw new Error('matmul: a bias or addend with K = 0 is not supported');
+  const c3 = matmulKernel(a, b, M, N, K, batch, aBatched, bBatched, transA, transB, opts.variant, undefined, bias, addend);
   const y = e.view(c3, [...batchShape, M, N], 'matmul');
   c3.dispose('reshaped');
-  return e.tape.record('matmul', y, bias ? [a, b, bias] : [a, b], (g, sinks) => {
+  const inputs = [a, b, bias ?? null, addend ?? null].filter((t): t is Tensor => t !== null);
+  return e.tape.record('matmul', y, inputs, (g, sinks) => {
     const g3 = e.view(g, [batch, M, N], 'matmul.backward');
     let da: Tensor | null = null;
     let db: Tensor | null = null;
@@ -127,13 +132,18 @@ export function matmul(a: Tensor, b: Tensor, opts: MatmulOptions = {}): Tensor {
       }
     }
     g3.dispose();
-    if (!bias?.requiresGrad) return [da, db];
-    const sink = sinks[2];
-    if (sink) {
-      sumInto(sink.tensor, g, [0], sink.mode === 'accumulate');
-      return [da, db, sink.tensor];
+    const out: (Tensor | null)[] = [da, db];
+    if (bias) {
+      const sink = sinks[2];
+      if (!bias.requiresGrad) out.push(null);
+      else if (sink) {
+        sumInto(sink.tensor, g, [0], sink.mode === 'accumulate');
+        out.push(sink.tensor);
+      } else out.push(sum(g, [0]));
     }
-    return [da, db, sum(g, [0])];
+    // the addend's gradient is g itself
+    if (addend) out.push(addend.requiresGrad ? e.view(g, addend.shape, 'matmul.backward') : null);
+    return out;
   });
 }
 

@@ -53,7 +53,7 @@ describe('frozen sampling context', () => {
     // The first frozen pass computes what it keeps (the effective weights, one dispatch since the all-layers
     // weight norm, and the conditioning stream with its injections); later ones reuse it.
     expect(counts[1]!.frozen, JSON.stringify(counts)).toBeLessThan(counts[0]!.frozen);
-    expect(counts[1]!.frozen, JSON.stringify(counts)).toBeLessThan(counts[1]!.plain - 100);
+    expect(counts[1]!.frozen, JSON.stringify(counts)).toBeLessThan(counts[1]!.plain * 0.85);
     expect(counts[2]!.frozen).toBe(counts[1]!.frozen);
     console.log(`PixelCNN pass, tiny config: ${counts[1]!.plain} dispatches plain, ${counts[1]!.frozen} frozen`);
     frozen.releaseFrozen();
