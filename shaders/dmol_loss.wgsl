@@ -26,13 +26,7 @@ const MIN_LOG_SCALE: f32 = -7.0;
 @group(0) @binding(3) var<storage, read_write> logp: array<f32>;
 @group(0) @binding(4) var<storage, read_write> dtheta: array<f32>;
 
-// log1p_, expm1_, sigmoid_, softplus_ and tanh_ come from math_lib.wgsl (prepended by the engine).
-// 1 - tanh(a)^2 without cancellation.
-fn sech2_(a: f32) -> f32 {
-  let e = exp(-2.0 * abs(a));
-  let d = 1.0 + e;
-  return 4.0 * e / (d * d);
-}
+// log1p_, expm1_, sigmoid_, softplus_, tanh_ and sech2_ (1 - tanh^2) come from math_lib.wgsl (prepended by the engine).
 
 // log p of one channel of one component, and its derivatives wrt the (coupled) mean and the clamped log-scale:
 // returns (log p, d/dmu, d/dlog_s).
