@@ -5,8 +5,8 @@
 // matmul kernel variant forced in turn (several tiles), checked to have run; max backward with ties.
 import { afterAll, describe, expect, it } from 'vitest';
 import { ops, type Engine, type Tensor } from '../../engine/index.js';
-import { REF_OPS, type RefAttrs } from '../reference/ops.js';
-import { type RefTensor, ref, shapeStr } from '../reference/tensor.js';
+import { REF_OPS, type RefAttrs, type RefOp } from '../reference/ops.js';
+import { type RefTensor, broadcastTo as refBroadcastTo, ref, shapeStr } from '../reference/tensor.js';
 import { MATMUL_VARIANTS, MATMUL_VARIANTS_GPU } from '../../engine/matmul_variants.js';
 import { compare, directionalCheck, mulberry32, randomData, randomInt, randomPositive, randomShape, type Rng } from '../reference/gradcheck.js';
 import { disposeTestEngine, roundF32, testEngine, toGpu } from '../helpers/gpu.js';
@@ -145,9 +145,9 @@ afterAll(async () => {
   await disposeTestEngine();
 });
 
-async function checkCase(op: string, refName: string, { inputs, attrs, run }: Case, rng: Rng): Promise<void> {
-  const refOp = REF_OPS[refName];
-  if (!refOp) throw new Error(`no reference for ${refName}`);
+async function checkCase(op: string, refName: string | RefOp, { inputs, attrs, run }: Case, rng: Rng): Promise<void> {
+  const refOp = typeof refName === 'string' ? REF_OPS[refName] : refName;
+  if (!refOp) throw new Error(`no reference for ${String(refName)}`);
   const shapes = inputs.map((t) => t.shape);
   const label = `${op} ${shapes.map(shapeStr).join(' ')} ${JSON.stringify(attrs)}`;
   await engine.asyncScope(async () => {
@@ -190,6 +190,28 @@ describe('core ops vs float64 reference', () => {
       for (let c = 0; c < CASES_PER_OP; c++) await checkCase(op, op, gen(rng), rng);
     });
   }
+});
+
+describe('broadcastTo vs float64 reference', () => {
+  // The reference's broadcast, and as its vjp the reference's own gradient of a broadcast operand of add.
+  const REF_BROADCAST: RefOp = {
+    name: 'broadcastTo',
+    arity: 1,
+    attrs: ['shape'],
+    domain: ['real'],
+    fwd: ([a], attrs) => refBroadcastTo(a!, attrs!.shape!),
+    vjp: ([a], g, attrs) => [REF_OPS.add!.vjp([a!, ref(attrs!.shape!)], g, {})[0]!],
+  };
+  it(`broadcastTo: forward, backward and directional checks on ${CASES_PER_OP} random shapes`, async () => {
+    engine ??= await testEngine();
+    const rng = mulberry32(seedOf('broadcastTo'));
+    for (let c = 0; c < CASES_PER_OP; c++) {
+      const out = randomShape(rng, randomInt(rng, 1, 4), 12);
+      const shape = [...out];
+      const from = broadcastable(rng, out);
+      await checkCase('broadcastTo', REF_BROADCAST, { inputs: [input(rng, 'add', 0, from)], attrs: { shape }, run: ([a]) => ops.broadcastTo(a!, shape) }, rng);
+    }
+  });
 });
 
 describe('every matmul kernel variant (forward and both gradients forced to it) vs float64 reference', () => {
