@@ -147,8 +147,8 @@ describe('conv2d vs float64 reference', () => {
 
   // Past one tile and into the split-K weight gradient (partial sums [splits, T, Cin, Cout], then a sum), as the
   // small and paper configs use them: direct16 tiles 256 rows and direct32 128 rows (their columns, N = Cout or
-  // Cin, are at most one tile by construction: maxN 16 and 32), direct64 and tiled64 64x64 (here 2 x 2 column
-  // tiles in every kernel), kpar8 8x8 (ci, co) blocks and splits K = B*Ho*Wo only from 2048 pixels; the direct
+  // Cin, are at most one tile by construction: maxN 16 and 32), direct64 and tiled64 64x64 (Cin = Cout = 72:
+  // two column tiles in every kernel), kpar8 8x8 (ci, co) blocks and splits K = B*Ho*Wo only from 2048 pixels; the direct
   // weight gradients split from 256. Forward, data and weight gradients, bias, directional check.
   interface Big { B: number; H: number; Cin: number; Cout: number; k: [number, number]; stride: number; pad: [number, number, number, number] }
   const BIG: Record<string, Big[]> = {
