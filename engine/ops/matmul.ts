@@ -12,7 +12,7 @@ import { broadcastTo, reshape } from './shape.js';
 export interface MatmulOptions {
   transA?: boolean;
   transB?: boolean;
-  /** Force a kernel variant by name (benchmarks, tests). */
+  /** Force a kernel variant by name for the forward and both gradients (benchmarks, tests). */
   variant?: string;
 }
 
@@ -94,7 +94,7 @@ export function matmul(a: Tensor, b: Tensor, opts: MatmulOptions = {}): Tensor {
     let db: Tensor | null = null;
     if (a.requiresGrad) {
       // dA = g @ op(B)^T (stored A^T when transA: op(B) @ g^T)
-      const full = transA ? matmulKernel(b, g3, K, M, N, batch, bBatched, true, transB, true) : matmulKernel(g3, b, M, K, N, batch, true, bBatched, false, !transB);
+      const full = transA ? matmulKernel(b, g3, K, M, N, batch, bBatched, true, transB, true, opts.variant) : matmulKernel(g3, b, M, K, N, batch, true, bBatched, false, !transB, opts.variant);
       da = reduceBatch(full, a, batch);
     }
     if (b.requiresGrad) {
@@ -102,14 +102,14 @@ export function matmul(a: Tensor, b: Tensor, opts: MatmulOptions = {}): Tensor {
         // Weight-style B shared by the batch: fold the batch into M, one matmul, no reduction.
         const a2 = e.view(a, [1, batch * M, K], 'matmul.backward');
         const g2 = e.view(g3, [1, batch * M, N], 'matmul.backward');
-        const full = matmulKernel(a2, g2, K, N, batch * M, 1, false, false, true, false);
+        const full = matmulKernel(a2, g2, K, N, batch * M, 1, false, false, true, false, opts.variant);
         a2.dispose();
         g2.dispose();
         db = e.view(full, b.shape, 'matmul.backward');
         full.dispose();
       } else {
         // dB = op(A)^T @ g (stored B^T when transB: g^T @ op(A))
-        const full = transB ? matmulKernel(g3, a, N, K, M, batch, true, aBatched, true, transA) : matmulKernel(a, g3, K, N, M, batch, aBatched, true, !transA, false);
+        const full = transB ? matmulKernel(g3, a, N, K, M, batch, true, aBatched, true, transA, opts.variant) : matmulKernel(a, g3, K, N, M, batch, aBatched, true, !transA, false, opts.variant);
         db = reduceBatch(full, b, batch);
       }
     }

@@ -18,7 +18,7 @@ const B = 4;
 const S = CONFIGS.tiny.imageSize;
 
 beforeAll(async () => {
-  engine = await Engine.create({ seed: 11 });
+  engine = await Engine.create({ seed: 11, poison: true });
   model = new Agave(CONFIGS.tiny, { variant: 'identity' });
   params = ParameterSet.create(engine, model.builder.specs, 5);
   const data = fitImages(loadBundledSample().train, S);
