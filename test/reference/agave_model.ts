@@ -251,8 +251,9 @@ export interface RefAgaveResult {
 export class RefParams {
   readonly vars = new Map<string, Var>();
   readonly used = new Set<string>();
-  constructor(readonly tape: Tape, values: Map<string, RefTensor>) {
-    for (const [k, v] of values) this.vars.set(k, tape.leaf(v, true));
+  /** grad false: a forward-only pass (nothing is recorded on the tape). */
+  constructor(readonly tape: Tape, values: Map<string, RefTensor>, grad = true) {
+    for (const [k, v] of values) this.vars.set(k, tape.leaf(v, grad));
   }
 
   get(name: string): Var {
