@@ -19,7 +19,7 @@ const S = CONFIGS.tiny.imageSize;
 const models = new Map<ModelKind, { model: Agave; params: ParameterSet }>();
 
 beforeAll(async () => {
-  engine = await Engine.create({ seed: 11 });
+  engine = await Engine.create({ seed: 11, poison: true });
   const data = fitImages(loadBundledSample().train, S);
   x255 = engine.tensor(gatherBatch(data, [0, 1, 2, 3]), [B, S, S, 3]).keep();
   for (const kind of ['pixelcnn', 'vae'] as const) {
