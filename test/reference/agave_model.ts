@@ -7,9 +7,9 @@
 // Where the spec leaves a choice open, model/ was read for the intended wiring (noted inline as "wiring:").
 //
 // Gradients come from a float64 reverse pass: a small tape records each op with the vjp of its reference
-// (refConv2dVjp, refGateVjp, ...); the DMOL node's vjp is a per-pixel float64 central difference of
-// refPixelLogProb (the DMOL reference has no analytic vjp). The test checks the reverse pass against float64
-// finite differences of refAgaveLoss along random directions.
+// (refConv2dVjp, refGateVjp, ...); the DMOL reference (dmol.ts) has no vjp, so refPixelLogProbGrad here is its
+// analytic derivative (the test checks it against central differences of refPixelLogProb in all four branches,
+// and the whole reverse pass against float64 finite differences of refAgaveLoss along random directions).
 //
 // Noise: the latent eps and the dropout masks are the engine's Philox streams, reproduced with philox.ts
 // (refNormal: kind 1; refConcatElu's mask: kind 2), consumed in the GPU model's order: one stream per stochastic
@@ -22,7 +22,7 @@ import { refConcatElu, refConcatEluVjp, refGate, refGateVjp, type RefNoise } fro
 import { refGaussianLogDensity, refGaussianLogDensityVjp, refGaussianSample, refGaussianSampleVjp, refFreeBitsObjective, refFreeBitsObjectiveVjp, refTrueKL } from './gaussian.js';
 import { refArMask } from './iaf.js';
 import { refLogisticLL, refLogisticVjp } from './logistic.js';
-import { refDmolLogLikelihood, refPixelLogProb } from './dmol.js';
+import { refDmolLogLikelihood } from './dmol.js';
 import { refAvgPool, refAvgPoolVjp, refGray4, refQuantizeLevels, refRoundPixels, refUpsampleNearest, refUpsampleNearestVjp } from './aux_image.js';
 import { refNormal } from './philox.js';
 
@@ -182,28 +182,104 @@ function deconv(t: Tape, x: Var, w: Var, b: Var, geom: RefDeconvGeom): Var {
   return t.op(refConvTranspose2d(x.v, w.v, b.v, geom), [x, w, b], (g) => refConvTranspose2dVjp(x.v, w.v, b.v, geom, g));
 }
 
-/** log p of every image [B] under the DMOL (§2.6); the vjp is a per-pixel float64 central difference. */
+const sig = (a: number): number => (a >= 0 ? 1 / (1 + Math.exp(-a)) : Math.exp(a) / (1 + Math.exp(a)));
+const softplus = (a: number): number => Math.max(a, 0) + Math.log1p(Math.exp(-Math.abs(a)));
+const HALF_BIN = 1 / 255;
+
+/**
+ * d log p(pixel) / d theta for one pixel's DMOL parameters (§2.6), analytic, differentiating only the branch the
+ * forward (refChannelLogProb) selects: x < -0.999: log sigma(plus); x > 0.999: -softplus(minus); cdf_delta > 1e-5:
+ * log(sigma(plus) - sigma(minus)); else the log-density fallback. scale times the gradient is written into
+ * out[off .. off + K), K = 10M (RGB) or 3M (one channel: no coefficients).
+ */
+export function refPixelLogProbGrad(theta: ArrayLike<number>, off: number, x: readonly number[], M: number, scale: number, out: Float64Array): void {
+  const C = x.length;
+  const coeff = (c: number, k: number): number => Math.tanh(theta[off + M + 3 * M * c + 2 * M + k]!);
+  // Per component: the log mixture weight plus the channels' log-probabilities, and each channel's partials.
+  let lmax = -Infinity;
+  for (let k = 0; k < M; k++) lmax = Math.max(lmax, theta[off + k]!);
+  let se = 0;
+  for (let k = 0; k < M; k++) se += Math.exp(theta[off + k]! - lmax);
+  const lse = lmax + Math.log(se);
+  const term = new Float64Array(M);
+  const dMu = new Float64Array(C * M);
+  const dLs = new Float64Array(C * M);
+  for (let k = 0; k < M; k++) {
+    term[k] = theta[off + k]! - lse;
+    for (let c = 0; c < C; c++) {
+      const slot = off + M + 3 * M * c;
+      let mu = theta[slot + k]!;
+      if (C === 3 && c === 1) mu += coeff(0, k) * x[0]!;
+      if (C === 3 && c === 2) mu += coeff(1, k) * x[0]! + coeff(2, k) * x[1]!;
+      const raw = theta[slot + M + k]!;
+      const logS = Math.max(raw, -7);
+      const inv = Math.exp(-logS);
+      const d = x[c]! - mu;
+      const plus = inv * (d + HALF_BIN);
+      const minus = inv * (d - HALF_BIN);
+      const mid = inv * d;
+      let f: number;
+      let fPlus = 0;
+      let fMinus = 0;
+      let fMid = 0;
+      let fLogS = 0;
+      const delta = sig(plus) - sig(minus);
+      if (x[c]! < -0.999) {
+        f = plus - softplus(plus);
+        fPlus = sig(-plus);
+      } else if (x[c]! > 0.999) {
+        f = -softplus(minus);
+        fMinus = -sig(minus);
+      } else if (delta > 1e-5) {
+        f = Math.log(delta);
+        fPlus = (sig(plus) * sig(-plus)) / delta;
+        fMinus = -(sig(minus) * sig(-minus)) / delta;
+      } else {
+        f = mid - logS - 2 * softplus(mid) - Math.log(127.5);
+        fMid = 1 - 2 * sig(mid);
+        fLogS = -1;
+      }
+      term[k] += f;
+      // plus, minus, mid = inv * (x - mu' + const): d/dmu' = -inv, d/dlogS = -(the value itself).
+      dMu[c * M + k] = -inv * (fPlus + fMinus + fMid);
+      dLs[c * M + k] = raw > -7 ? fLogS - plus * fPlus - minus * fMinus - mid * fMid : 0;
+    }
+  }
+  let tmax = -Infinity;
+  for (let k = 0; k < M; k++) tmax = Math.max(tmax, term[k]!);
+  let ts = 0;
+  for (let k = 0; k < M; k++) ts += Math.exp(term[k]! - tmax);
+  for (let k = 0; k < M; k++) {
+    const r = Math.exp(term[k]! - tmax) / ts; // responsibility of component k
+    const pi = Math.exp(theta[off + k]! - lse);
+    out[off + k] = scale * (r - pi);
+    for (let c = 0; c < C; c++) {
+      const slot = off + M + 3 * M * c;
+      out[slot + k] = scale * r * dMu[c * M + k]!;
+      out[slot + M + k] = scale * r * dLs[c * M + k]!;
+    }
+    if (C === 3) {
+      // mu'_G += tanh(coef_R) x_R; mu'_B += tanh(coef_G) x_R + tanh(coef_B) x_G (the coefficients live in slots R, G, B).
+      const t0 = coeff(0, k);
+      const t1 = coeff(1, k);
+      const t2 = coeff(2, k);
+      out[off + M + 2 * M + k] = scale * r * dMu[1 * M + k]! * (1 - t0 * t0) * x[0]!;
+      out[off + M + 3 * M + 2 * M + k] = scale * r * dMu[2 * M + k]! * (1 - t1 * t1) * x[0]!;
+      out[off + M + 6 * M + 2 * M + k] = scale * r * dMu[2 * M + k]! * (1 - t2 * t2) * x[1]!;
+    }
+  }
+}
+
+/** log p of every image [B] under the DMOL (§2.6), with the analytic per-pixel vjp above. */
 function dmolLogLikelihood(t: Tape, params: Var, x: RefTensor, M: number): Var {
   const value = refDmolLogLikelihood(params.v, x, M);
   return t.op(value, [params], (g) => {
     const [B, H, W, K] = params.v.shape as [number, number, number, number];
     const C = x.shape[3]!;
     const d = ref(params.v.shape);
-    const theta = new Float64Array(K);
-    const h = 1e-6;
     for (let p = 0; p < B * H * W; p++) {
       const xs = Array.from({ length: C }, (_v, c) => x.data[p * C + c]!);
-      theta.set(params.v.data.subarray(p * K, (p + 1) * K));
-      const gb = g.data[Math.floor(p / (H * W))]!;
-      for (let j = 0; j < K; j++) {
-        const v0 = theta[j]!;
-        theta[j] = v0 + h;
-        const up = refPixelLogProb(theta, 0, xs, M);
-        theta[j] = v0 - h;
-        const down = refPixelLogProb(theta, 0, xs, M);
-        theta[j] = v0;
-        d.data[p * K + j] = (gb * (up - down)) / (2 * h);
-      }
+      refPixelLogProbGrad(params.v.data, p * K, xs, M, g.data[Math.floor(p / (H * W))]!, d.data);
     }
     return [d];
   });
