@@ -309,6 +309,8 @@ export interface RefAgaveOptions {
   /** Philox seed and first stream of the pass's noise. */
   seed: number;
   streamBase: number;
+  /** Test of the test only: the aux loss sends no gradient into f(z) (a broken model the comparison must catch). */
+  detachAuxInput?: boolean;
 }
 
 export interface RefAgaveResult {
@@ -581,7 +583,8 @@ export function refAgaveLoss(t: Tape, P: RefParams, cfg: RefAgaveConfig, x255: R
   // Lower resolution (wiring): f(z) is the decoder mean average-pooled to the aux size.
   const fz = factor === 1 ? vae.mean : avgPool(t, vae.mean, factor);
   const logScale = P.get('aux.log_scale');
-  const auxLl = t.op(refLogisticLL(fz.v, logScale.v, y, K), [fz, logScale], (g) => refLogisticVjp(fz.v, logScale.v, y, K, false, g));
+  const fzAux = o.detachAuxInput ? t.detach(fz) : fz;
+  const auxLl = t.op(refLogisticLL(fzAux.v, logScale.v, y, K), [fzAux, logScale], (g) => refLogisticVjp(fzAux.v, logScale.v, y, K, false, g));
   const auxNll = neg(t, mean(t, auxLl));
   let klObj: Var | null = null;
   const klPerImage = ref([B]);
