@@ -189,6 +189,12 @@ export class Runner {
 
   /** Dispatches recorded since the engine started (for benchmarks). */
   dispatchCount = 0;
+  /**
+   * Debug hook (tests): called for every dispatch recorded, with the kernel's name and the dispatch's label
+   * (ops that choose among kernel variants name the variant there, e.g. `matmul:tiled`,
+   * `conv2d.wgrad:direct64:split2`), so a test can see which variant and split the engine actually ran.
+   */
+  onDispatch: ((kernel: string, label: string | undefined) => void) | null = null;
   submitCount = 0;
 
   private timing: { querySet: GPUQuerySet; capacity: number; labels: string[]; resolve: GPUBuffer } | null = null;
@@ -461,6 +467,7 @@ export class Runner {
     pass.dispatchWorkgroups(wg[0], wg[1], wg[2]);
     if (this.timing) pass.end();
     this.dispatchCount++;
+    this.onDispatch?.(kernel.name, args.label);
   }
 
   private foldWorkgroups(w: [number, number, number] | number, name: string): [number, number, number] {

@@ -62,9 +62,9 @@ export interface LossTerms {
   /**
    * Per image [B]: -log p(x|z) of the PixelCNN (null in the 'vae' phase and kind); -log p(x|z) of the model of
    * x (the PixelCNN for 'agave' and 'pixelcnn', the VAE decoder for 'vae'; null in AGAVE's 'vae' phase); the
-   * true KL (log q - log p; zeros for 'pixelcnn').
+   * true KL (log q - log p; zeros for 'pixelcnn'); -log p(y|z) of the auxiliary image (null for 'pixelcnn').
    */
-  perImage: { pixelcnnNll: Tensor | null; xNll: Tensor | null; kl: Tensor };
+  perImage: { pixelcnnNll: Tensor | null; xNll: Tensor | null; kl: Tensor; auxNll: Tensor | null };
   /** For diagnostics: f(z) at the aux resolution (IAF units), the target y (0..255), per-layer elementwise KL [B,h,w,Z]; null / empty for 'pixelcnn'. */
   auxMean: Tensor | null;
   auxTarget: Tensor | null;
@@ -213,7 +213,7 @@ export class Agave {
       auxNll,
       klTrue: klMean,
       klObjective,
-      perImage: { pixelcnnNll: pixelcnnPerImage, xNll: this.kind === 'vae' ? ops.neg(auxLl) : pixelcnnPerImage, kl: klTrue },
+      perImage: { pixelcnnNll: pixelcnnPerImage, xNll: this.kind === 'vae' ? ops.neg(auxLl) : pixelcnnPerImage, kl: klTrue, auxNll: ops.neg(auxLl) },
       auxMean: fz,
       auxTarget: y,
       klLayers: vae.kl,
@@ -234,7 +234,7 @@ export class Agave {
       auxNll: null,
       klTrue: zero,
       klObjective: zero,
-      perImage: { pixelcnnNll: perImage, xNll: perImage, kl: e.zeros([B]) },
+      perImage: { pixelcnnNll: perImage, xNll: perImage, kl: e.zeros([B]), auxNll: null },
       auxMean: null,
       auxTarget: null,
       klLayers: [],

@@ -26,13 +26,7 @@ const MIN_LOG_SCALE: f32 = -7.0;
 @group(0) @binding(3) var<storage, read_write> logp: array<f32>;
 @group(0) @binding(4) var<storage, read_write> dtheta: array<f32>;
 
-// log1p_, expm1_, sigmoid_, softplus_ and tanh_ come from math_lib.wgsl (prepended by the engine).
-// 1 - tanh(a)^2 without cancellation.
-fn sech2_(a: f32) -> f32 {
-  let e = exp(-2.0 * abs(a));
-  let d = 1.0 + e;
-  return 4.0 * e / (d * d);
-}
+// log1p_, expm1_, sigmoid_, softplus_, tanh_ and sech2_ (1 - tanh^2) come from math_lib.wgsl (prepended by the engine).
 
 // log p of one channel of one component, and its derivatives wrt the (coupled) mean and the clamped log-scale:
 // returns (log p, d/dmu, d/dlog_s).
@@ -80,18 +74,25 @@ fn main(@builtin(workgroup_id) wid: vec3u, @builtin(num_workgroups) nwg: vec3u, 
     xb = x[i * 3u + 2u];
   }
 
-  // log_softmax of the mixture logits (max-subtracted)
+  // log_softmax of the mixture logits: lmax + log1p(sum of the others' exp(theta - lmax)), so a dominant
+  // component's log-weight -log(1 + e^-gap) keeps its relative accuracy (log(1 + 2e-9) is 0 in float32).
   var lmax = theta[base];
-  for (var k = 1u; k < NR_MIX; k++) { lmax = max(lmax, theta[base + k]); }
-  var lsum = 0.0;
-  for (var k = 0u; k < NR_MIX; k++) { lsum += exp(theta[base + k] - lmax); }
-  let lse_logit = lmax + log(lsum);
+  var kmax = 0u;
+  for (var k = 1u; k < NR_MIX; k++) {
+    if (theta[base + k] > lmax) { lmax = theta[base + k]; kmax = k; }
+  }
+  var lrest = 0.0;
+  for (var k = 0u; k < NR_MIX; k++) {
+    if (k != kmax) { lrest += exp(theta[base + k] - lmax); }
+  }
+  let lse_logit = lmax + log1p_(lrest);
 
   // pass 1: log p_k = log_softmax_k + sum_c log p_{c,k}; mixture logsumexp. With GRAD, the unweighted
   // derivatives d log p_k / d theta of component k's mean, log-scale and coefficient slots go straight into dtheta
   // (the pixel's own rows, used as scratch: no private per-channel arrays, no recomputation).
   var lp: array<f32, MAX_MIX>;
   var m = -3.0e38;
+  var km = 0u;
   for (var k = 0u; k < NR_MIX; k++) {
     var s = theta[base + k] - lse_logit;
     let oR = base + NR_MIX + k;
@@ -125,18 +126,28 @@ fn main(@builtin(workgroup_id) wid: vec3u, @builtin(num_workgroups) nwg: vec3u, 
       }
     }
     lp[k] = s;
-    m = max(m, s);
+    if (k == 0u || s > m) { m = s; km = k; }
   }
+  // Mixture log-sum-exp, the same way: m + log1p(sum of the other components' exp(lp - m)).
   var acc = 0.0;
-  for (var k = 0u; k < NR_MIX; k++) { acc += exp(lp[k] - m); }
-  let total = m + log(acc);
+  for (var k = 0u; k < NR_MIX; k++) {
+    if (k != km) { acc += exp(lp[k] - m); }
+  }
+  let total = m + log1p_(acc);
   logp[i] = total;
 
   if (GRAD) {
-    // pass 2: responsibility r_k = exp(log p_k - log p) = d log p / d log p_k; logits get r_k - softmax_k.
+    // pass 2: responsibility r_k = exp(log p_k - log p) = d log p / d log p_k; logits get r_k - softmax_k, except
+    // the dominant component km (r near 1, and softmax near 1 when it also has the largest logit): its
+    // difference is minus the sum of the others' (both sum to 1), without the cancellation 1 - 1.
+    var others = 0.0;
     for (var k = 0u; k < NR_MIX; k++) {
       let r = exp(lp[k] - total);
-      dtheta[base + k] = r - exp(theta[base + k] - lse_logit);
+      let dk = r - exp(theta[base + k] - lse_logit);
+      if (k != km) {
+        dtheta[base + k] = dk;
+        others += dk;
+      }
       let o = base + NR_MIX + k;
       dtheta[o] *= r;
       dtheta[o + NR_MIX] *= r;
@@ -144,5 +155,6 @@ fn main(@builtin(workgroup_id) wid: vec3u, @builtin(num_workgroups) nwg: vec3u, 
         for (var j = 2u; j < 9u; j++) { dtheta[o + j * NR_MIX] *= r; }
       }
     }
+    dtheta[base + km] = -others;
   }
 }

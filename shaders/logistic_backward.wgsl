@@ -1,8 +1,11 @@
 // Backward of shaders/logistic.wgsl: with g[b] = dL/d(loglik[b]) and D = sigmoid(b) - sigmoid(a),
 //   dlogp/dmu = D / (D + 1e-7) * t / s,  t = sigmoid(a) + sigmoid(b) - 1 = sigmoid(a) - sigmoid(-b)
-//   dlogp/dlog_s = D / (D + 1e-7) * (a * t - d * sigmoid'(b) / D)
+//   dlogp/dlog_s = D / (D + 1e-7) * (a * t - d * sigmoid'(b) / D)   where |a| <= |b|,
+//                = D / (D + 1e-7) * (b * t - d * sigmoid'(a) / D)   elsewhere (b = a + d)
 // (exact rewrites of (dD/dtheta) / (D + 1e-7) without the cancelling difference sigmoid'(a) - sigmoid'(b);
-// sigmoid'(b) / D is formed from the same exp(-|.|) factors as D so it is finite for tiny scales).
+// sigmoid'(.) / D is formed from the same exp(-|.|) factors as D so it is finite for tiny scales). The form
+// follows the smaller of |a|, |b|: the other cancels there (at b = 0, a = -d: a t = d sigmoid'(b) / D = d / 2,
+// a true value ~ -2 d e^-d lost entirely, found by the per-element test in test/kernels/logistic.test.ts).
 // Tails: bin 0 -> log sigmoid(b): (-sigmoid(-b) / s, -b sigmoid(-b)); bin K-1 -> log sigmoid(-a):
 // (sigmoid(a) / s, a sigmoid(a)). Writes dmean per element and, per workgroup, one partial d(log_scale) per
 // channel (same grid and thread->channel mapping as the forward; summed over partials by the caller).
@@ -48,13 +51,18 @@ fn grads(yv: f32, mu: f32, inv_s: f32) -> vec2<f32> {
   let eb = exp(-abs(b));
   var pre = 1.0;
   var qb = eb; // exp(m - |b|)
-  if (a >= 0.0) { pre = ea; qb = exp(-d); } else if (b <= 0.0) { pre = eb; qb = 1.0; }
+  var qa = ea; // exp(m - |a|)
+  if (a >= 0.0) { pre = ea; qb = exp(-d); qa = 1.0; } else if (b <= 0.0) { pre = eb; qb = 1.0; qa = exp(-d); }
   let one_m = max(-expm1_(-d), 1e-30);
   let D = pre * one_m / ((1.0 + ea) * (1.0 + eb));
   let w = D / (D + 1e-7);
   let t = sigmoid_(a) - sigmoid_(-b); // = sigmoid(a) + sigmoid(b) - 1 without the cancellation
-  let rb = qb * (1.0 + ea) / ((1.0 + eb) * one_m); // sigmoid'(b) / D
-  return w * vec2<f32>(t * inv_s, a * t - d * rb);
+  if (abs(a) <= abs(b)) {
+    let rb = qb * (1.0 + ea) / ((1.0 + eb) * one_m); // sigmoid'(b) / D
+    return w * vec2<f32>(t * inv_s, a * t - d * rb);
+  }
+  let ra = qa * (1.0 + eb) / ((1.0 + ea) * one_m); // sigmoid'(a) / D
+  return w * vec2<f32>(t * inv_s, b * t - d * ra);
 }
 
 @compute @workgroup_size(256)

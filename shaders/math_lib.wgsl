@@ -1,16 +1,25 @@
 // Numerically stable scalar helpers shared by many kernels (prepended as a kernel prelude by engine/kernels.ts):
 // WGSL has no log1p, expm1 or softplus, its sigmoid-free exp() overflows for large arguments, and its tanh may be
 // evaluated as (e^2a - 1)/(e^2a + 1). MODEL_SPEC pitfall 5.
+// Small arguments use polynomials, not the cancellation tricks log(1+u)*u/((1+u)-1) and (e^a-1)*a/log(e^a):
+// shader compilers may simplify (1+u)-1 to u and log(exp(a)) to a (Mesa's NIR does, as inexact algebra), which
+// turns those tricks back into the inaccurate naive forms (test/engine/extreme_inputs.test.ts measured
+// softplus(-15) 17% off and elu(-1e-30) = -6e-8 with them on lavapipe).
+
+// log(1 + u) = 2 atanh(s), s = u / (2 + u): for |u| <= 0.4, |s| <= 0.25 and the odd series to s^15 is
+// accurate to ~1e-10 relative; beyond, 1 + u is far enough from 1 that log() is accurate.
 fn log1p_(u: f32) -> f32 {
-  let w = 1.0 + u;
-  if (w == 1.0) { return u; }
-  return log(w) * u / (w - 1.0);
+  if (abs(u) > 0.4) { return log(1.0 + u); }
+  let s = u / (2.0 + u);
+  let s2 = s * s;
+  let p = 1.0 + s2 * (1.0 / 3.0 + s2 * (1.0 / 5.0 + s2 * (1.0 / 7.0 + s2 * (1.0 / 9.0 + s2 * (1.0 / 11.0 + s2 * (1.0 / 13.0 + s2 * (1.0 / 15.0)))))));
+  return 2.0 * s * p;
 }
+// exp(a) - 1: Taylor series to a^10 for |a| <= 0.5 (remainder < 1e-10 relative), exp(a) - 1 beyond.
 fn expm1_(a: f32) -> f32 {
   if (abs(a) > 0.5) { return exp(a) - 1.0; }
-  let u = exp(a);
-  if (u == 1.0) { return a; }
-  return (u - 1.0) * a / log(u);
+  let p = 1.0 / 2.0 + a * (1.0 / 6.0 + a * (1.0 / 24.0 + a * (1.0 / 120.0 + a * (1.0 / 720.0 + a * (1.0 / 5040.0 + a * (1.0 / 40320.0 + a * (1.0 / 362880.0 + a * (1.0 / 3628800.0))))))));
+  return a + a * a * p;
 }
 fn sigmoid_(a: f32) -> f32 {
   let e = exp(-abs(a));
@@ -18,8 +27,14 @@ fn sigmoid_(a: f32) -> f32 {
   return e / (1.0 + e);
 }
 fn softplus_(a: f32) -> f32 { return max(a, 0.0) + log1p_(exp(-abs(a))); }
+// tanh(|a|) = -m / (2 + m), m = expm1(-2|a|) in (-1, 0]: no cancellation at any |a|.
 fn tanh_(a: f32) -> f32 {
-  if (abs(a) < 0.5) { return tanh(a); }
+  let m = expm1_(-2.0 * abs(a));
+  return sign(a) * (-m / (2.0 + m));
+}
+// 1 - tanh(a)^2 = 4 e / (1 + e)^2, e = exp(-2|a|), without cancellation (tanh's derivative).
+fn sech2_(a: f32) -> f32 {
   let e = exp(-2.0 * abs(a));
-  return sign(a) * (1.0 - e) / (1.0 + e);
+  let d = 1.0 + e;
+  return 4.0 * e / (d * d);
 }

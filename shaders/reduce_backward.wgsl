@@ -1,6 +1,8 @@
 // Input gradient of reduce.wgsl: for each input element, o = its output position (strides that are 0 on
-// reduced axes), then dx = g[o] (sum), g[o]/count (mean), g[o] where x == y[o] (max: every tied maximum
-// receives the gradient), g[o]*exp(x - y[o]) (logsumexp).
+// reduced axes), then dx = g[o] (sum), g[o]/count (mean), g[o]*exp(x - y[o]) (logsumexp), and for max
+// g[o]/ties[o] where x == y[o], else 0: the gradient is split equally among tied maxima (the rule of TF's
+// reduce_max and of the elementwise maximum). OP 4 writes the tie indicator (x == y[o]) that engine/ops/reduce.ts
+// sums into ties[]; the other ops ignore `ties`.
 struct Params {
   n: u32, rank: u32, count: u32, _p0: u32,
   shape: array<vec4<u32>, 2>,
@@ -11,7 +13,8 @@ override OP: u32 = 0u;
 @group(0) @binding(1) var<storage, read> x: array<f32>;
 @group(0) @binding(2) var<storage, read> y: array<f32>;
 @group(0) @binding(3) var<storage, read> g: array<f32>;
-@group(0) @binding(4) var<storage, read_write> dx: array<f32>;
+@group(0) @binding(4) var<storage, read> ties: array<f32>;
+@group(0) @binding(5) var<storage, read_write> dx: array<f32>;
 
 @compute @workgroup_size(256)
 fn main(@builtin(workgroup_id) wid: vec3u, @builtin(num_workgroups) nwg: vec3u, @builtin(local_invocation_index) lid: u32) {
@@ -28,8 +31,9 @@ fn main(@builtin(workgroup_id) wid: vec3u, @builtin(num_workgroups) nwg: vec3u, 
   let go = g[o];
   switch OP {
     case 1u: { dx[i] = go / f32(params.count); }
-    case 2u: { if (x[i] == y[o]) { dx[i] = go; } else { dx[i] = 0.0; } }
+    case 2u: { if (x[i] == y[o]) { dx[i] = go / ties[o]; } else { dx[i] = 0.0; } }
     case 3u: { dx[i] = go * exp(x[i] - y[o]); }
+    case 4u: { dx[i] = select(0.0, 1.0, x[i] == y[o]); }
     default: { dx[i] = go; }
   }
 }

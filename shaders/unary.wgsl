@@ -13,7 +13,7 @@ fn apply(a: f32, s: f32) -> f32 {
   switch OP {
     case 0u: { return -a; }
     case 1u: { return exp(a); }
-    case 2u: { return log(a); }
+    case 2u: { if (abs(a - 1.0) <= 0.4) { return log1p_(a - 1.0); } return log(a); } // a - 1 is exact there (Sterbenz)
     case 3u: { return sqrt(a); }
     case 4u: { return a * a; }
     case 5u: { return sigmoid_(a); }

@@ -10,7 +10,9 @@ override ACCUMULATE: bool = false;
 @group(0) @binding(3) var<storage, read> dy: array<f32>;
 @group(0) @binding(4) var<storage, read_write> dx: array<f32>;
 
-// log1p_, expm1_, sigmoid_, softplus_ and tanh_ come from math_lib.wgsl (prepended by the engine).
+// log1p_, expm1_, sigmoid_, softplus_, tanh_ and sech2_ come from math_lib.wgsl (prepended by the engine).
+// sigmoid, tanh and elu derive from x, not y: y (1 - y), 1 - y^2 and y + 1 cancel to 0 where the derivative is
+// tiny but not 0 (sigmoid'(20) = 2e-9, tanh'(10) = 8e-9, elu'(-20) = 2e-9).
 
 fn grad(a: f32, out: f32, g: f32, s: f32) -> f32 {
   switch OP {
@@ -19,9 +21,9 @@ fn grad(a: f32, out: f32, g: f32, s: f32) -> f32 {
     case 2u: { return g / a; }
     case 3u: { return g * 0.5 / out; }
     case 4u: { return 2.0 * a * g; }
-    case 5u: { return g * out * (1.0 - out); }
-    case 6u: { return g * (1.0 - out * out); }
-    case 7u: { if (a > 0.0) { return g; } return g * (out + 1.0); }
+    case 5u: { return g * sigmoid_(a) * sigmoid_(-a); }
+    case 6u: { return g * sech2_(a); }
+    case 7u: { if (a > 0.0) { return g; } return g * exp(a); }
     case 8u: { return g * sigmoid_(a); }
     case 9u: { return g * sign(a); }
     case 20u: { return g; }

@@ -37,6 +37,20 @@ export interface EvalOptions {
   pixelcnnRecon: number;
 }
 
+/**
+ * The importance-weighted bound of one image in nats from its K log-weights log w_k = log p(x, z_k) - log q(z_k|x):
+ * -(logsumexp_k log w_k - log K) (Burda et al.), in float64, max-shifted. For K = 1 it is -log w_1, the
+ * single-sample bound -log p(x|z) + log q(z|x) - log p(z).
+ */
+export function importanceWeightedNats(logw: readonly number[]): number {
+  if (logw.length === 0) throw new Error('importanceWeightedNats: no log-weights');
+  const mx = Math.max(...logw);
+  if (!Number.isFinite(mx)) return -mx;
+  let sum = 0;
+  for (const w of logw) sum += Math.exp(w - mx);
+  return -(mx + Math.log(sum) - Math.log(logw.length));
+}
+
 export async function evaluate(run: Run, step: number, log: Logger, opt: EvalOptions): Promise<EvalRecord> {
   const { engine, model, params, testSet: test, o, r } = run;
   const size = model.cfg.imageSize;
@@ -97,11 +111,7 @@ export async function evaluate(run: Run, step: number, log: Logger, opt: EvalOpt
           for (let j = 0; j < ch.length; j++) channelKl[j]! += ch[j]!;
         }
       }
-      for (let i = 0; i < m; i++) {
-        const ws = logw.map((l) => l[i]!);
-        const mx = Math.max(...ws);
-        iwNats += -(mx + Math.log(ws.reduce((a, w) => a + Math.exp(w - mx), 0)) - Math.log(iw));
-      }
+      for (let i = 0; i < m; i++) iwNats += importanceWeightedNats(logw.map((l) => l[i]!));
       counted += m;
     }
     return drawGrid(run, opt.pixelcnnRecon, log);

@@ -78,7 +78,7 @@ function runForward(x: Tensor, w: Tensor, bias: Tensor | null, g: Geometry, vari
   const y = e.empty([g.B, g.Ho, g.Wo, g.Cout], 'conv2d');
   if (y.size === 0) return y;
   const kernel = pick('fwd', g, variant);
-  e.dispatch({ kernel: kernel.kernel, overrides: { ...kernel.overrides?.(g), HAS_BIAS: bias !== null }, params: params(g), inputs: { lhs: x, rhs: w, bias: bias ?? w }, outputs: { out: y }, workgroups: kernel.dispatch(g), label: 'conv2d.fwd' });
+  e.dispatch({ kernel: kernel.kernel, overrides: { ...kernel.overrides?.(g), HAS_BIAS: bias !== null }, params: params(g), inputs: { lhs: x, rhs: w, bias: bias ?? w }, outputs: { out: y }, workgroups: kernel.dispatch(g), label: `conv2d.fwd:${kernel.name}` });
   return y;
 }
 
@@ -88,7 +88,7 @@ function runDgrad(dy: Tensor, w: Tensor, bias: Tensor | null, g: Geometry, varia
   const dx = e.empty([g.B, g.H, g.W, g.Cin], 'conv2d.dgrad');
   if (dx.size === 0) return dx;
   const kernel = pick('dgrad', g, variant);
-  e.dispatch({ kernel: kernel.kernel, overrides: { ...kernel.overrides?.(g), HAS_BIAS: bias !== null }, params: params(g), inputs: { lhs: dy, rhs: w, bias: bias ?? w }, outputs: { out: dx }, workgroups: kernel.dispatch(g), label: 'conv2d.dgrad' });
+  e.dispatch({ kernel: kernel.kernel, overrides: { ...kernel.overrides?.(g), HAS_BIAS: bias !== null }, params: params(g), inputs: { lhs: dy, rhs: w, bias: bias ?? w }, outputs: { out: dx }, workgroups: kernel.dispatch(g), label: `conv2d.dgrad:${kernel.name}` });
   return dx;
 }
 
@@ -104,7 +104,7 @@ function runWgrad(x: Tensor, dy: Tensor, g: Geometry, wShape: readonly number[],
   const splits = kernel.splitK?.(g) ?? 1;
   const K = g.B * g.Ho * g.Wo;
   const target = splits > 1 ? e.empty([splits, g.T, g.Cin, g.Cout], 'conv2d.wgrad.partial') : dw;
-  e.dispatch({ kernel: kernel.kernel, overrides: { ...kernel.overrides?.(g), HAS_BIAS: false }, params: params(g, Math.ceil(K / splits)), inputs: { lhs: x, rhs: dy, bias: dy }, outputs: { out: target }, workgroups: kernel.dispatch(g), label: 'conv2d.wgrad' });
+  e.dispatch({ kernel: kernel.kernel, overrides: { ...kernel.overrides?.(g), HAS_BIAS: false }, params: params(g, Math.ceil(K / splits)), inputs: { lhs: x, rhs: dy, bias: dy }, outputs: { out: target }, workgroups: kernel.dispatch(g), label: `conv2d.wgrad:${kernel.name}:split${splits}` });
   if (splits === 1) return dw;
   if (into) {
     sumInto(into, target, [0], false);

@@ -16,7 +16,7 @@ export interface MatmulOptions {
   bias?: Tensor;
   /** [M, N], added to the result in the kernel's epilogue (a residual sum; 2-D operands only). */
   addend?: Tensor;
-  /** Force a kernel variant by name (benchmarks, tests). */
+  /** Force a kernel variant by name for the forward and both gradients (benchmarks, tests). */
   variant?: string;
 }
 
@@ -106,7 +106,7 @@ export function matmul(a: Tensor, b: Tensor, opts: MatmulOptions = {}): Tensor {
     let db: Tensor | null = null;
     if (a.requiresGrad) {
       // dA = g @ op(B)^T (stored A^T when transA: op(B) @ g^T)
-      const full = transA ? matmulKernel(b, g3, K, M, N, batch, bBatched, true, transB, true) : matmulKernel(g3, b, M, K, N, batch, true, bBatched, false, !transB);
+      const full = transA ? matmulKernel(b, g3, K, M, N, batch, bBatched, true, transB, true, opts.variant) : matmulKernel(g3, b, M, K, N, batch, true, bBatched, false, !transB, opts.variant);
       da = reduceBatch(full, a, batch);
     }
     if (b.requiresGrad) {
@@ -116,7 +116,7 @@ export function matmul(a: Tensor, b: Tensor, opts: MatmulOptions = {}): Tensor {
         const g2 = e.view(g3, [1, batch * M, N], 'matmul.backward');
         // Straight into the weight's fresh .grad when it has one (engine/tape.ts sinks).
         const sink = sinks[1]?.mode === 'write' && M > 0 ? sinks[1].tensor : undefined;
-        const full = matmulKernel(a2, g2, K, N, batch * M, 1, false, false, true, false, undefined, sink);
+        const full = matmulKernel(a2, g2, K, N, batch * M, 1, false, false, true, false, opts.variant, sink);
         a2.dispose();
         g2.dispose();
         if (sink) db = sink;
@@ -127,7 +127,7 @@ export function matmul(a: Tensor, b: Tensor, opts: MatmulOptions = {}): Tensor {
       } else {
         // dB = op(A)^T @ g (stored B^T when transB: g^T @ op(A)); one matrix straight into a fresh .grad
         const sink = sinks[1]?.mode === 'write' && batch === 1 && M > 0 ? sinks[1].tensor : undefined;
-        const full = transB ? matmulKernel(g3, a, N, K, M, batch, true, aBatched, true, transA, undefined, sink) : matmulKernel(a, g3, K, N, M, batch, aBatched, true, !transA, false, undefined, sink);
+        const full = transB ? matmulKernel(g3, a, N, K, M, batch, true, aBatched, true, transA, opts.variant, sink) : matmulKernel(a, g3, K, N, M, batch, aBatched, true, !transA, false, opts.variant, sink);
         db = sink ?? reduceBatch(full, b, batch);
       }
     }

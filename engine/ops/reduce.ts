@@ -60,15 +60,25 @@ function reduce(op: ReduceOp, a: Tensor, axesArg: number | readonly number[] | u
     let j = 0;
     const inToOut = a.shape.map((_, i) => (isReduced[i] ? 0 : outStrides[j++]!));
     if (dx.size > 0) {
-      e.dispatch({
-        kernel: KERNELS.reduce_backward,
-        overrides: { OP: code },
-        params: { n: a.size, rank: a.rank, count: nRed, shape: [...a.shape], out_strides: inToOut },
-        inputs: { x: a, y, g },
-        outputs: { dx },
-        workgroups: Math.ceil(a.size / 256),
-        label: `${op}.backward`,
-      });
+      const bwd = (mode: number, out: Tensor, ties: Tensor): void =>
+        e.dispatch({
+          kernel: KERNELS.reduce_backward,
+          overrides: { OP: mode },
+          params: { n: a.size, rank: a.rank, count: nRed, shape: [...a.shape], out_strides: inToOut },
+          inputs: { x: a, y, g, ties },
+          outputs: { dx: out },
+          workgroups: Math.ceil(a.size / 256),
+          label: `${op}.backward`,
+        });
+      if (op === 'max') {
+        // Ties split the gradient equally: count the maxima of each output (indicator, then a sum), then divide.
+        const indicator = e.empty(a.shape, 'max.backward.ties');
+        bwd(4, indicator, g);
+        const ties = e.noGrad(() => reduce('sum', indicator, axes, false));
+        indicator.dispose();
+        bwd(code, dx, ties);
+        ties.dispose();
+      } else bwd(code, dx, g);
     }
     return [dx];
   });
@@ -76,7 +86,7 @@ function reduce(op: ReduceOp, a: Tensor, axesArg: number | readonly number[] | u
 
 export const sum = (a: Tensor, axes?: number | readonly number[], keepDims = false): Tensor => reduce('sum', a, axes, keepDims);
 export const mean = (a: Tensor, axes?: number | readonly number[], keepDims = false): Tensor => reduce('mean', a, axes, keepDims);
-/** Maximum; in the backward every element equal to the maximum receives the full gradient. */
+/** Maximum; in the backward the gradient is split equally among the elements equal to the maximum (as TF's reduce_max). */
 export const max = (a: Tensor, axes?: number | readonly number[], keepDims = false): Tensor => reduce('max', a, axes, keepDims);
 export const logsumexp = (a: Tensor, axes?: number | readonly number[], keepDims = false): Tensor => reduce('logsumexp', a, axes, keepDims);
 

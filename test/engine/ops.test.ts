@@ -1,11 +1,13 @@
 // Every core op against the float64 CPU reference (test/reference): forward (relative error <= 1e-5),
 // backward vs the reference vjp (<= 1e-4), and the directional check <t, J^T c> vs <J t, c> with J t from
 // finite differences of the float64 forward (<= 1e-4); >= 3 random shapes per op, including sizes that are
-// not multiples of the workgroup sizes; all GPU outputs are poisoned with NaN before the kernels run.
+// not multiples of the workgroup sizes; all GPU outputs are poisoned with NaN before the kernels run. Every
+// matmul kernel variant forced in turn (several tiles), checked to have run; max backward with ties.
 import { afterAll, describe, expect, it } from 'vitest';
 import { ops, type Engine, type Tensor } from '../../engine/index.js';
-import { REF_OPS, type RefAttrs } from '../reference/ops.js';
-import { type RefTensor, shapeStr } from '../reference/tensor.js';
+import { REF_OPS, type RefAttrs, type RefOp } from '../reference/ops.js';
+import { type RefTensor, broadcastTo as refBroadcastTo, ref, shapeStr } from '../reference/tensor.js';
+import { MATMUL_VARIANTS, MATMUL_VARIANTS_GPU } from '../../engine/matmul_variants.js';
 import { compare, directionalCheck, mulberry32, randomData, randomInt, randomPositive, randomShape, type Rng } from '../reference/gradcheck.js';
 import { disposeTestEngine, roundF32, testEngine, toGpu } from '../helpers/gpu.js';
 
@@ -116,10 +118,10 @@ GENERATORS.concat = (rng) => {
   });
   return { inputs, attrs: { axis }, run: (xs) => ops.concat(xs, axis) };
 };
-GENERATORS.matmul = (rng) => {
-  const M = randomInt(rng, 1, 70);
-  const N = randomInt(rng, 1, 70);
-  const K = randomInt(rng, 1, 90);
+function matmulCase(rng: Rng, maxM: number, maxN: number, maxK: number, variant?: string): Case {
+  const M = randomInt(rng, 1, maxM);
+  const N = randomInt(rng, 1, maxN);
+  const K = randomInt(rng, 1, maxK);
   const transA = rng() < 0.5;
   const transB = rng() < 0.5;
   const kind = randomInt(rng, 0, 3); // 0: 2-D, 1: same batch, 2: weight-style 2-D B, 3: broadcast batch
@@ -128,8 +130,13 @@ GENERATORS.matmul = (rng) => {
   const bBatch = kind === 0 || kind === 2 ? [] : kind === 3 ? [1, 2] : [batch];
   const aShape = [...aBatch, ...(transA ? [K, M] : [M, K])];
   const bShape = [...bBatch, ...(transB ? [N, K] : [K, N])];
-  return { inputs: [input(rng, 'matmul', 0, aShape), input(rng, 'matmul', 1, bShape)], attrs: { transA, transB }, run: ([a, b]) => ops.matmul(a!, b!, { transA, transB }) };
-};
+  return {
+    inputs: [input(rng, 'matmul', 0, aShape), input(rng, 'matmul', 1, bShape)],
+    attrs: { transA, transB },
+    run: ([a, b]) => ops.matmul(a!, b!, { transA, transB, ...(variant ? { variant } : {}) }),
+  };
+}
+GENERATORS.matmul = (rng) => matmulCase(rng, 70, 70, 90);
 
 const CASES_PER_OP = 4;
 let engine: Engine;
@@ -138,44 +145,119 @@ afterAll(async () => {
   await disposeTestEngine();
 });
 
+async function checkCase(op: string, refName: string | RefOp, { inputs, attrs, run }: Case, rng: Rng): Promise<void> {
+  const refOp = typeof refName === 'string' ? REF_OPS[refName] : refName;
+  if (!refOp) throw new Error(`no reference for ${String(refName)}`);
+  const shapes = inputs.map((t) => t.shape);
+  const label = `${op} ${shapes.map(shapeStr).join(' ')} ${JSON.stringify(attrs)}`;
+  await engine.asyncScope(async () => {
+    const xs = inputs.map((t) => toGpu(engine, t, true));
+    const y = run(xs);
+    const expected = refOp.fwd(inputs, attrs);
+    expect(y.shape, `${label}: output shape`).toEqual(expected.shape);
+    const fwd = compare(op, shapes, await y.read(), expected.data, FWD_TOL);
+    expect(fwd.err, `forward: ${fwd.message}`).toBeLessThanOrEqual(FWD_TOL);
+
+    const cot = roundF32(randomData(rng, expected.shape));
+    engine.backward(y, toGpu(engine, cot));
+    const refGrads = refOp.vjp(inputs, cot, attrs);
+    const gpuGrads: Float32Array[] = [];
+    for (let i = 0; i < xs.length; i++) {
+      const g = xs[i]!.grad;
+      expect(g, `${label}: input ${i} got no gradient`).not.toBeNull();
+      expect(g!.shape, `${label}: gradient ${i} shape`).toEqual(inputs[i]!.shape);
+      const data = await g!.read();
+      gpuGrads.push(data);
+      const bwd = compare(`${op} backward (input ${i})`, shapes, data, refGrads[i]!.data, BWD_TOL);
+      expect(bwd.err, `backward: ${bwd.message}`).toBeLessThanOrEqual(BWD_TOL);
+    }
+    const tangents = inputs.map((t) => randomData(rng, t.shape));
+    const dir = directionalCheck((xsRef) => refOp.fwd(xsRef, attrs), inputs, tangents, cot, gpuGrads);
+    expect(dir.relErr, `${label}: directional <t, J^T c> = ${dir.lhs} vs <J t, c> = ${dir.rhs}`).toBeLessThanOrEqual(DIR_TOL);
+    for (const x of xs) x.dispose();
+  });
+}
+
+function seedOf(op: string): number {
+  return 0x5eed + op.length * 7919 + op.charCodeAt(0) * 131 + op.charCodeAt(op.length - 1);
+}
+
 describe('core ops vs float64 reference', () => {
   for (const [op, gen] of Object.entries(GENERATORS)) {
     it(`${op}: forward, backward and directional checks on ${CASES_PER_OP} random shapes`, async () => {
       engine ??= await testEngine();
-      const refOp = REF_OPS[op];
-      if (!refOp) throw new Error(`no reference for ${op}`);
-      const rng = mulberry32(0x5eed + op.length * 7919 + op.charCodeAt(0) * 131 + op.charCodeAt(op.length - 1));
-      for (let c = 0; c < CASES_PER_OP; c++) {
-        const { inputs, attrs, run } = gen(rng);
-        const shapes = inputs.map((t) => t.shape);
-        const label = `${op} ${shapes.map(shapeStr).join(' ')} ${JSON.stringify(attrs)}`;
-        await engine.asyncScope(async () => {
-          const xs = inputs.map((t) => toGpu(engine, t, true));
-          const y = run(xs);
-          const expected = refOp.fwd(inputs, attrs);
-          expect(y.shape, `${label}: output shape`).toEqual(expected.shape);
-          const fwd = compare(op, shapes, await y.read(), expected.data, FWD_TOL);
-          expect(fwd.err, `forward: ${fwd.message}`).toBeLessThanOrEqual(FWD_TOL);
+      const rng = mulberry32(seedOf(op));
+      for (let c = 0; c < CASES_PER_OP; c++) await checkCase(op, op, gen(rng), rng);
+    });
+  }
+});
 
-          const cot = roundF32(randomData(rng, expected.shape));
-          engine.backward(y, toGpu(engine, cot));
-          const refGrads = refOp.vjp(inputs, cot, attrs);
-          const gpuGrads: Float32Array[] = [];
-          for (let i = 0; i < xs.length; i++) {
-            const g = xs[i]!.grad;
-            expect(g, `${label}: input ${i} got no gradient`).not.toBeNull();
-            expect(g!.shape, `${label}: gradient ${i} shape`).toEqual(inputs[i]!.shape);
-            const data = await g!.read();
-            gpuGrads.push(data);
-            const bwd = compare(`${op} backward (input ${i})`, shapes, data, refGrads[i]!.data, BWD_TOL);
-            expect(bwd.err, `backward: ${bwd.message}`).toBeLessThanOrEqual(BWD_TOL);
-          }
-          const tangents = inputs.map((t) => randomData(rng, t.shape));
-          const dir = directionalCheck((xsRef) => refOp.fwd(xsRef, attrs), inputs, tangents, cot, gpuGrads);
-          expect(dir.relErr, `${label}: directional <t, J^T c> = ${dir.lhs} vs <J t, c> = ${dir.rhs}`).toBeLessThanOrEqual(DIR_TOL);
-          for (const x of xs) x.dispose();
-        });
+describe('broadcastTo vs float64 reference', () => {
+  // The reference's broadcast, and as its vjp the reference's own gradient of a broadcast operand of add.
+  const REF_BROADCAST: RefOp = {
+    name: 'broadcastTo',
+    arity: 1,
+    attrs: ['shape'],
+    domain: ['real'],
+    fwd: ([a], attrs) => refBroadcastTo(a!, attrs!.shape!),
+    vjp: ([a], g, attrs) => [REF_OPS.add!.vjp([a!, ref(attrs!.shape!)], g, {})[0]!],
+  };
+  it(`broadcastTo: forward, backward and directional checks on ${CASES_PER_OP} random shapes`, async () => {
+    engine ??= await testEngine();
+    const rng = mulberry32(seedOf('broadcastTo'));
+    for (let c = 0; c < CASES_PER_OP; c++) {
+      const out = randomShape(rng, randomInt(rng, 1, 4), 12);
+      const shape = [...out];
+      const from = broadcastable(rng, out);
+      await checkCase('broadcastTo', REF_BROADCAST, { inputs: [input(rng, 'add', 0, from)], attrs: { shape }, run: ([a]) => ops.broadcastTo(a!, shape) }, rng);
+    }
+  });
+});
+
+describe('every matmul kernel variant (forward and both gradients forced to it) vs float64 reference', () => {
+  const ran = new Set<string>();
+  for (const v of MATMUL_VARIANTS) {
+    it(`${v.name} (tile ${v.tileM}x${v.tileN}): ${CASES_PER_OP} random shapes up to 150x150, K up to 90, transposes, batches`, async () => {
+      engine ??= await testEngine();
+      engine.runner.onDispatch = (_k, label) => {
+        if (label?.startsWith('matmul:')) ran.add(label.slice('matmul:'.length));
+      };
+      try {
+        const rng = mulberry32(seedOf(`matmul-${v.name}`));
+        for (let c = 0; c < CASES_PER_OP; c++) await checkCase(`matmul[${v.name}]`, 'matmul', matmulCase(rng, 150, 150, 90, v.name), rng);
+      } finally {
+        engine.runner.onDispatch = null;
       }
     });
   }
+  it('ran every registered matmul variant, and only the one forced', () => {
+    expect([...ran].sort(), 'variants the engine dispatched (runner.onDispatch)').toEqual(MATMUL_VARIANTS.map((v) => v.name).sort());
+    for (const v of MATMUL_VARIANTS_GPU) expect(MATMUL_VARIANTS, `${v.name} of the GPU order is registered`).toContain(v);
+  });
+});
+
+describe('max backward: ties', () => {
+  it('splits the gradient equally among tied maxima (the rule of the reference and of maximum)', async () => {
+    engine ??= await testEngine();
+    // Rows with 1, 2, 4, 3 and 2 tied maxima; columns with 2, 1, 2, 2 and 2.
+    const x = ref([5, 5], Float64Array.from([1, 3, 0, 2, -1, 3, 3, 0, 1, 2, 4, 4, 4, 0, 4, 4, 3, 4, 2, 4, -2, -5, -2, -3, -4]));
+    const g = ref([5], Float64Array.from([1, 2, 3, 4, 5]));
+    const refOp = REF_OPS.max!;
+    for (const axes of [[1], [0]]) {
+      const gy = axes[0] === 1 ? g : ref([5], Float64Array.from([0.5, -1, 2, 1.5, 3]));
+      const expected = refOp.vjp([x], gy, { axes, keepDims: false })[0]!;
+      const got = await engine.asyncScope(async () => {
+        const t = toGpu(engine, x, true);
+        engine.backward(ops.max(t, axes), toGpu(engine, gy));
+        return t.grad!.read();
+      });
+      const c = compare(`max backward over axes ${JSON.stringify(axes)} with ties`, [5, 5], got, expected.data, 1e-7);
+      expect(c.err, c.message).toBeLessThanOrEqual(1e-7);
+      // The sum of each group's gradient is the output gradient (the derivative of max(x + t) in t is 1).
+      const sums = new Float64Array(5);
+      for (let i = 0; i < 25; i++) sums[axes[0] === 1 ? Math.floor(i / 5) : i % 5]! += got[i]!;
+      const worst = Math.max(...[...sums].map((v, i) => Math.abs(v - gy.data[i]!)));
+      expect(worst, `max backward: per-output sums of the input gradient ${[...sums]} vs ${[...gy.data]}`).toBeLessThan(1e-6);
+    }
+  });
 });

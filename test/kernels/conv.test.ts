@@ -1,7 +1,10 @@
 // conv2d and convTranspose2d (every variant) against the float64 reference: every kernel size the models use
 // (1x1, 1x3, 2x1, 2x2, 2x3, 3x3, 5x5, and tap subsets), strides 1 and 2, asymmetric padding, odd sizes;
 // forward, data/weight/bias gradients and the directional check; output shapes and crops of the PixelCNN++
-// deconvs; causality (dependency cones) of the shifted convs and of the autoregressive tap set.
+// deconvs; causality (dependency cones) of the shifted convs and of the autoregressive tap set. Cases large
+// enough for the split-K weight gradient and several tiles of every variant, and a check that every variant
+// registered in engine/conv_variants.ts (and the split-K path of each that has one) actually ran, as the
+// engine reports it (runner.onDispatch sees the variant and split in each conv dispatch's label).
 import { afterAll, describe, expect, it } from 'vitest';
 import { ops, type Engine, type Tensor } from '../../engine/index.js';
 import { CONV_VARIANTS } from '../../engine/conv_variants.js';
@@ -15,8 +18,20 @@ const BWD_TOL = 1e-4;
 const KERNEL_SIZES: [number, number][] = [[1, 1], [1, 3], [2, 1], [2, 2], [2, 3], [3, 3], [5, 5]];
 const VARIANT_NAMES = [...new Set(CONV_VARIANTS.map((v) => v.name))];
 
-let engine: Engine;
+let engine!: Engine;
 afterAll(() => disposeTestEngine());
+
+/** What the engine ran, from conv dispatch labels: 'fwd:direct64', 'wgrad:kpar8', 'wgrad:kpar8:split' (splits > 1). */
+const ran = new Set<string>();
+async function ready(): Promise<void> {
+  engine ??= await testEngine();
+  engine.runner.onDispatch ??= (_kernel, label) => {
+    const m = /^conv2d\.(fwd|dgrad|wgrad):([^:]+)(?::split(\d+))?$/.exec(label ?? '');
+    if (!m) return;
+    ran.add(`${m[1]}:${m[2]}`);
+    if (Number(m[3] ?? 1) > 1) ran.add(`${m[1]}:${m[2]}:split`);
+  };
+}
 
 interface Checked {
   label: string;
@@ -97,13 +112,13 @@ describe('conv2d vs float64 reference', () => {
   for (const variant of VARIANT_NAMES) {
     for (const kernel of KERNEL_SIZES) {
       it(`${variant}: ${kernel[0]}x${kernel[1]} kernels, strides 1 and 2, random padding (3 shapes each)`, async () => {
-        engine ??= await testEngine();
+        await ready();
         const rng = mulberry32(1000 + kernel[0] * 10 + kernel[1] + variant.length * 97);
         for (const stride of [1, 2]) for (let i = 0; i < 3; i++) await check(convCase(rng, kernel, stride, variant), rng);
       });
     }
     it(`${variant}: tap subsets (the IAF autoregressive 3x3 tap set and random ones)`, async () => {
-      engine ??= await testEngine();
+      await ready();
       const rng = mulberry32(77 + variant.length);
       const arTaps: [number, number][] = [[1, 1], [1, 2], [2, 0], [2, 1], [2, 2]];
       await check(convCase(rng, [3, 3], 1, variant, arTaps), rng);
@@ -115,7 +130,7 @@ describe('conv2d vs float64 reference', () => {
       }
     });
     it(`${variant}: transposed convs of PixelCNN++ and the IAF decoder (crops and output sizes)`, async () => {
-      engine ??= await testEngine();
+      await ready();
       const rng = mulberry32(4242 + variant.length);
       for (let i = 0; i < 3; i++) {
         // down_shifted_deconv2d [2,3] s2: full (2H+1)x(2W+2), crop rows [0,2H), cols [1,2W+1).
@@ -130,8 +145,59 @@ describe('conv2d vs float64 reference', () => {
     });
   }
 
+  // Past one tile and into the split-K weight gradient (partial sums [splits, T, Cin, Cout], then a sum), as the
+  // small and paper configs use them: direct16 tiles 256 rows and direct32 128 rows (their columns, N = Cout or
+  // Cin, are at most one tile by construction: maxN 16 and 32), direct64 and tiled64 64x64 (Cin = Cout = 72:
+  // two column tiles in every kernel), kpar8 8x8 (ci, co) blocks and splits K = B*Ho*Wo only from 2048 pixels; the direct
+  // weight gradients split from 256. Forward, data and weight gradients, bias, directional check.
+  interface Big { B: number; H: number; Cin: number; Cout: number; k: [number, number]; stride: number; pad: [number, number, number, number] }
+  const BIG: Record<string, Big[]> = {
+    direct16: [{ B: 2, H: 12, Cin: 16, Cout: 16, k: [3, 3], stride: 1, pad: [1, 1, 1, 1] }],
+    direct32: [{ B: 2, H: 24, Cin: 32, Cout: 32, k: [3, 3], stride: 2, pad: [1, 1, 1, 1] }],
+    direct64: [{ B: 2, H: 12, Cin: 72, Cout: 72, k: [2, 3], stride: 1, pad: [1, 0, 1, 1] }],
+    tiled64: [{ B: 2, H: 12, Cin: 72, Cout: 72, k: [2, 3], stride: 1, pad: [1, 0, 1, 1] }],
+    naive: [{ B: 2, H: 12, Cin: 72, Cout: 72, k: [2, 3], stride: 1, pad: [1, 0, 1, 1] }],
+    kpar8: [
+      { B: 2, H: 32, Cin: 12, Cout: 20, k: [2, 2], stride: 1, pad: [1, 0, 1, 0] }, // vec4 loads
+      { B: 1, H: 48, Cin: 5, Cout: 9, k: [1, 1], stride: 1, pad: [0, 0, 0, 0] }, // scalar loads
+    ],
+  };
+  for (const variant of VARIANT_NAMES) {
+    it(`${variant}: several tiles and the split-K weight gradient (${(BIG[variant] ?? []).length} shapes)`, async () => {
+      await ready();
+      const cases = BIG[variant];
+      expect(cases, `no large conv case for the registered variant '${variant}'`).toBeDefined();
+      const rng = mulberry32(31337 + variant.length);
+      for (const c of cases!) {
+        const [KH, KW] = c.k;
+        const geom: RefConvGeom = { taps: Array.from({ length: KH * KW }, (_, i) => [Math.floor(i / KW), i % KW] as [number, number]), stride: c.stride, pad: c.pad };
+        const inputs = [roundF32(randomData(rng, [c.B, c.H, c.H, c.Cin])), roundF32(randomData(rng, [KH * KW, c.Cin, c.Cout])), roundF32(randomData(rng, [c.Cout]))];
+        await check(
+          {
+            label: `conv2d[${variant}] x${shapeStr([c.B, c.H, c.H, c.Cin])} k${KH}x${KW} s${c.stride} pad${JSON.stringify(c.pad)} Cout${c.Cout} +bias`,
+            inputs,
+            run: ([x, w, b]) => ops.conv2d(x!, ops.reshape(w!, [KH, KW, c.Cin, c.Cout]), b!, { stride: c.stride, pad: c.pad, variant }),
+            fwd: ([x, w, b]) => refConv2d(x!, w!, b!, geom),
+            vjp: ([x, w, b], gy) => refConv2dVjp(x!, w!, b!, geom, gy),
+          },
+          rng,
+        );
+      }
+    });
+  }
+
+  it('ran every registered conv variant (forward, data and weight gradient) and each split-K weight gradient', () => {
+    const registered = new Set<string>();
+    for (const v of CONV_VARIANTS) {
+      registered.add(`${v.kind}:${v.name}`);
+      if (v.splitK) registered.add(`${v.kind}:${v.name}:split`);
+    }
+    const missing = [...registered].filter((k) => !ran.has(k));
+    expect(missing, `registered conv variants no test case ran (kind:name[:split]); ran: ${[...ran].sort().join(', ')}`).toEqual([]);
+  });
+
   it('rejects mismatched channels, bad weights and too-small inputs with the shapes named', async () => {
-    engine ??= await testEngine();
+    await ready();
     const x = engine.zeros([1, 4, 4, 3]);
     expect(() => ops.conv2d(x, engine.zeros([3, 3, 2, 5]), null)).toThrow(/input has 3 channels but the weight \[3, 3, 2, 5\] expects 2/);
     expect(() => ops.conv2d(x, engine.zeros([3, 5]), null)).toThrow(/weight must be \[KH, KW, Cin, Cout\]/);
@@ -165,7 +231,7 @@ describe('causality of shifted and autoregressive convolutions', () => {
   }
 
   it('down_shifted conv [2,3] (pad top 1, left/right 1): output row i depends only on input rows <= i; stride 2 on rows <= 2i', async () => {
-    engine ??= await testEngine();
+    await ready();
     const w = engine.normal([2, 3, 3, 4], 0, 1, { seed: 1 }).keep();
     for (const [r, c] of [[0, 0], [3, 2], [5, 6], [7, 7]] as const) {
       const deps = await dependents((x) => ops.conv2d(x, w, null, { pad: [1, 0, 1, 1] }), [1, 8, 8, 3], r, c);
@@ -178,7 +244,7 @@ describe('causality of shifted and autoregressive convolutions', () => {
   });
 
   it('down_right_shifted conv [2,2] (pad top 1, left 1): output (i,j) depends only on inputs (i<=, j<=)', async () => {
-    engine ??= await testEngine();
+    await ready();
     const w = engine.normal([2, 2, 3, 4], 0, 1, { seed: 2 }).keep();
     for (const [r, c] of [[0, 0], [2, 5], [6, 1], [7, 7]] as const) {
       const deps = await dependents((x) => ops.conv2d(x, w, null, { pad: [1, 0, 1, 0] }), [1, 8, 8, 3], r, c);
@@ -189,7 +255,7 @@ describe('causality of shifted and autoregressive convolutions', () => {
   });
 
   it('down_shifted deconv [2,3] s2 with crop [0,1]: output row p depends only on input rows <= p/2', async () => {
-    engine ??= await testEngine();
+    await ready();
     const w = engine.normal([2, 3, 4, 3], 0, 1, { seed: 3 }).keep();
     for (const [r, c] of [[0, 0], [2, 3], [3, 3]] as const) {
       const deps = await dependents((x) => ops.convTranspose2d(x, w, null, { stride: 2, outSize: [8, 8], crop: [0, 1] }), [1, 4, 4, 3], r, c);
@@ -200,7 +266,7 @@ describe('causality of shifted and autoregressive convolutions', () => {
   });
 
   it('the IAF autoregressive 3x3 tap set (SAME padding) sees only positions >= p in raster order (reverse-raster AR)', async () => {
-    engine ??= await testEngine();
+    await ready();
     const taps: [number, number][] = [[1, 1], [1, 2], [2, 0], [2, 1], [2, 2]];
     const w = engine.normal([5, 3, 4], 0, 1, { seed: 4 }).keep();
     for (const [r, c] of [[0, 0], [3, 4], [5, 0], [5, 5]] as const) {
@@ -212,7 +278,7 @@ describe('causality of shifted and autoregressive convolutions', () => {
   });
 
   it('output sizes: TF SAME stride-2 5x5 stem 32->16 and 3x3 16->8; deconvs back to 2H x 2W', async () => {
-    engine ??= await testEngine();
+    await ready();
     expect(convOutSize(32, 32, { taps: [[4, 4]], stride: 2, pad: [1, 2, 1, 2] })).toEqual([16, 16]);
     const x = engine.zeros([1, 16, 16, 2]);
     expect(ops.conv2d(x, engine.zeros([3, 3, 2, 1]), null, { stride: 2, pad: [0, 1, 0, 1] }).shape).toEqual([1, 8, 8, 1]);

@@ -8,7 +8,7 @@
 import { afterAll, describe, expect, it } from 'vitest';
 import type { Engine, Tensor } from '../../engine/index.js';
 import { dmolLogLikelihood, dmolLogProbPixels, dmolSample } from '../../engine/ops/dmol.js';
-import { compare, directionalCheck, mulberry32, numericalVjp, randomData, randomInt, type Rng } from '../reference/gradcheck.js';
+import { compare, compareElementwise, directionalCheck, mulberry32, numericalVjp, randomData, randomInt, type Rng } from '../reference/gradcheck.js';
 import { type RefTensor, ref } from '../reference/tensor.js';
 import {
   type BranchCounts,
@@ -235,6 +235,73 @@ describe('dmol log-likelihood', () => {
       const acc = compare('dmolLogLikelihood gradient accumulation', params.shape, second, Array.from(first, (v) => 2 * v), 1e-6);
       expect(acc.err, acc.message).toBeLessThanOrEqual(1e-6);
     });
+  });
+
+  it('1 channel, per element at extreme inputs: |plus|, |minus| up to 80, log-scales -6.9 to 1, logits 80 apart', async () => {
+    const engine = await testEngine();
+    // One channel, M = 2; each pixel its own params. x at -1, +1 and interior values; component 0's mean t
+    // scales from x (t from -80 to 80), component 1 a far-off mean with a logit 0, 20 or 80 below (so the
+    // mixture's log-sum-exp and log-softmax meet extreme differences). Per element against float64:
+    // log p per pixel and each parameter's gradient (finite differences of the float64 forward).
+    // The x = -1 branch is the reference's literal plus - softplus(plus), which cancels in float64 for
+    // plus > 16 (error ~ 1e-16 e^plus): those pixels are left out; everywhere else the reference is exact to 1e-9.
+    const M = 2;
+    const k = K(1, M);
+    const T = [-80, -40, -20, -10, -4, -1, -0.3, 0, 0.3, 1, 4, 10, 20, 40, 80];
+    const xs = [-1, 1, gridValue(3), gridValue(128), gridValue(250)].map(f32); // what the GPU sees
+    const rows: number[][] = [];
+    const xv: number[] = [];
+    for (const ls of [-6.9, -4, -1, 1]) { // -6.9: just above the clamp at -7 (a kink there; central differences would halve)
+      const s = Math.exp(ls);
+      for (const x of xs) {
+        for (const t of T) {
+          const mu = f32(x + t * s);
+          const inv = Math.exp(-ls);
+          if (x < -0.999 && inv * (x - mu + 1 / 255) > 16) continue;
+          const gap = [0, 20, 80][rows.length % 3]!;
+          rows.push([0, -gap, mu, f32(x > 0 ? -0.9 : 0.9), ls, -2]);
+          xv.push(x);
+        }
+      }
+    }
+    const N = rows.length;
+    const params = ref([1, 1, N, k], Float64Array.from(rows.flat()));
+    const x = ref([1, 1, N, 1], Float64Array.from(xv));
+    const got = await engine.asyncScope(async () => {
+      const p = toGpu(engine, params, true);
+      const lp = dmolLogProbPixels(p, toGpu(engine, x), M);
+      engine.backward(lp, engine.ones(lp.shape));
+      return { lp: await lp.read(), g: await p.grad!.read() };
+    });
+    const counts = emptyCounts();
+    const f = (ps: RefTensor[]): RefTensor => refDmolLogProbPixels(ps[0]!, x, M);
+    const expected = refDmolLogProbPixels(params, x, M, counts);
+    // Gradient reference: Richardson-extrapolated central differences per element (error O(h^4)), step 0.02 s for
+    // means (slopes ~ 1/s) and 1e-3 for logits and log-scales; their rounding error (~1e-16 |log p| / h, log p
+    // down to -100) is below 1e-9, so gradients are compared per element above a floor of 1e-5.
+    const gRef = new Float64Array(N * k);
+    const work = ref(params.shape, Float64Array.from(params.data));
+    const central = (i: number, h: number): number => {
+      const x0 = work.data[i]!;
+      work.data[i] = x0 + h;
+      const up = f([work]).data[Math.floor(i / k)]!;
+      work.data[i] = x0 - h;
+      const down = f([work]).data[Math.floor(i / k)]!;
+      work.data[i] = x0;
+      return (up - down) / (2 * h);
+    };
+    for (let i = 0; i < N * k; i++) {
+      const slot = i % k;
+      const isMean = slot >= M && slot < 2 * M;
+      const h = isMean ? 0.02 * Math.exp(Math.max(params.data[Math.floor(i / k) * k + slot + M]!, -7)) : 1e-3;
+      gRef[i] = (4 * central(i, h / 2) - central(i, h)) / 3;
+    }
+    const fw = compareElementwise(`dmolLogProbPixels 1-channel M=2 extreme, log p per pixel (${JSON.stringify(counts)})`, [1, 1, N], got.lp, expected.data, 1e-30);
+    const bw = compareElementwise('dmolLogProbPixels 1-channel M=2 extreme, gradient per parameter', [1, 1, N, k], got.g, gRef, 1e-5);
+    console.log(`${fw.message}\n${bw.message}`);
+    expect(counts.low * counts.high * counts.interior * counts.fallback, `every branch reached: ${JSON.stringify(counts)}`).toBeGreaterThan(0);
+    expect(fw.err, fw.message).toBeLessThanOrEqual(2.5e-4);
+    expect(bw.err, bw.message).toBeLessThanOrEqual(2.5e-4);
   });
 
   it('rejects mismatched shapes with a message naming the op', async () => {

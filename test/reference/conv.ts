@@ -15,8 +15,14 @@ export function convOutSize(H: number, W: number, g: RefConvGeom): [number, numb
   return [Math.floor((H + g.pad[0] + g.pad[1] - KH) / g.stride) + 1, Math.floor((W + g.pad[2] + g.pad[3] - KW) / g.stride) + 1];
 }
 
-/** Visit every (output element, input element, weight element) triple of conv2d. w is [T, Cin, Cout]. */
-function forEachConvTerm(x: RefTensor, w: RefTensor, g: RefConvGeom, fn: (yi: number, xi: number, wi: number) => void): number[] {
+/**
+ * A run of n terms y[yi + k*ys] += x[xi + k*xs] * w[wi + k*ws], k = 0..n-1 (runs instead of single terms keep the
+ * callback out of the innermost loop: the whole-model reference visits millions of terms).
+ */
+type TermRun = (yi: number, xi: number, wi: number, n: number, ys: number, xs: number, ws: number) => void;
+
+/** Visit every (output element, input element, weight element) triple of conv2d, in runs over Cout. w is [T, Cin, Cout]. */
+function forEachConvTerm(x: RefTensor, w: RefTensor, g: RefConvGeom, fn: TermRun): number[] {
   const [B, H, W, Cin] = x.shape as [number, number, number, number];
   const Cout = w.shape[2]!;
   const [Ho, Wo] = convOutSize(H, W, g);
@@ -27,10 +33,7 @@ function forEachConvTerm(x: RefTensor, w: RefTensor, g: RefConvGeom, fn: (yi: nu
           const ih = oh * g.stride + kh - g.pad[0];
           const iw = ow * g.stride + kw - g.pad[2];
           if (ih < 0 || iw < 0 || ih >= H || iw >= W) return;
-          for (let ci = 0; ci < Cin; ci++)
-            for (let co = 0; co < Cout; co++) {
-              fn(((b * Ho + oh) * Wo + ow) * Cout + co, ((b * H + ih) * W + iw) * Cin + ci, (t * Cin + ci) * Cout + co);
-            }
+          for (let ci = 0; ci < Cin; ci++) fn(((b * Ho + oh) * Wo + ow) * Cout, ((b * H + ih) * W + iw) * Cin + ci, (t * Cin + ci) * Cout, Cout, 1, 0, 1);
         });
   return [B, Ho, Wo, Cout];
 }
@@ -41,7 +44,7 @@ export function refConv2d(x: RefTensor, w: RefTensor, bias: RefTensor | null, g:
   const [Ho, Wo] = convOutSize(H, W, g);
   const y = ref([B, Ho, Wo, Cout]);
   if (bias) for (let i = 0; i < y.data.length; i++) y.data[i] = bias.data[i % Cout]!;
-  forEachConvTerm(x, w, g, (yi, xi, wi) => (y.data[yi] += x.data[xi]! * w.data[wi]!));
+  forEachConvTerm(x, w, g, accumulate(x, w, y));
   return y;
 }
 
@@ -49,15 +52,24 @@ export function refConv2dVjp(x: RefTensor, w: RefTensor, bias: RefTensor | null,
   return bilinearVjp((fn) => forEachConvTerm(x, w, g, fn), x, w, bias, gy);
 }
 
-type TermVisitor = (fn: (yi: number, xi: number, wi: number) => void) => void;
+type TermVisitor = (fn: TermRun) => void;
+
+/** y += the terms (the forward of both convolutions). */
+function accumulate(x: RefTensor, w: RefTensor, y: RefTensor): TermRun {
+  return (yi, xi, wi, n, ys, xs, ws) => {
+    for (let k = 0; k < n; k++) y.data[yi + k * ys] += x.data[xi + k * xs]! * w.data[wi + k * ws]!;
+  };
+}
 
 /** The exact adjoint of y = sum of x * w terms (+ bias per channel): dx, dw, and db when there is a bias. */
 function bilinearVjp(terms: TermVisitor, x: RefTensor, w: RefTensor, bias: RefTensor | null, gy: RefTensor): RefTensor[] {
   const dx = ref(x.shape);
   const dw = ref(w.shape);
-  terms((yi, xi, wi) => {
-    dx.data[xi] += gy.data[yi]! * w.data[wi]!;
-    dw.data[wi] += gy.data[yi]! * x.data[xi]!;
+  terms((yi, xi, wi, n, ys, xs, ws) => {
+    for (let k = 0; k < n; k++) {
+      dx.data[xi + k * xs] += gy.data[yi + k * ys]! * w.data[wi + k * ws]!;
+      dw.data[wi + k * ws] += gy.data[yi + k * ys]! * x.data[xi + k * xs]!;
+    }
   });
   const out = [dx, dw];
   if (bias) {
@@ -75,8 +87,8 @@ export interface RefDeconvGeom {
   crop: [number, number];
 }
 
-/** Visit the terms of the transposed conv: w is [KH, KW, Cout, Cin]; full output then crop. */
-function forEachDeconvTerm(x: RefTensor, w: RefTensor, g: RefDeconvGeom, fn: (yi: number, xi: number, wi: number) => void): void {
+/** Visit the terms of the transposed conv, in runs over Cin: w is [KH, KW, Cout, Cin]; full output then crop. */
+function forEachDeconvTerm(x: RefTensor, w: RefTensor, g: RefDeconvGeom, fn: TermRun): void {
   const [B, H, W, Cin] = x.shape as [number, number, number, number];
   const [KH, KW, Cout] = w.shape as [number, number, number, number];
   const [Ho, Wo] = g.outSize;
@@ -88,8 +100,7 @@ function forEachDeconvTerm(x: RefTensor, w: RefTensor, g: RefDeconvGeom, fn: (yi
             const p = g.stride * a + kh - g.crop[0];
             const q = g.stride * c + kw - g.crop[1];
             if (p < 0 || q < 0 || p >= Ho || q >= Wo) continue;
-            for (let co = 0; co < Cout; co++)
-              for (let ci = 0; ci < Cin; ci++) fn(((b * Ho + p) * Wo + q) * Cout + co, ((b * H + a) * W + c) * Cin + ci, ((kh * KW + kw) * Cout + co) * Cin + ci);
+            for (let co = 0; co < Cout; co++) fn(((b * Ho + p) * Wo + q) * Cout + co, ((b * H + a) * W + c) * Cin, ((kh * KW + kw) * Cout + co) * Cin, Cin, 0, 1, 1);
           }
 }
 
@@ -98,7 +109,7 @@ export function refConvTranspose2d(x: RefTensor, w: RefTensor, bias: RefTensor |
   const Cout = w.shape[2]!;
   const y = ref([B, g.outSize[0], g.outSize[1], Cout]);
   if (bias) for (let i = 0; i < y.data.length; i++) y.data[i] = bias.data[i % Cout]!;
-  forEachDeconvTerm(x, w, g, (yi, xi, wi) => (y.data[yi] += x.data[xi]! * w.data[wi]!));
+  forEachDeconvTerm(x, w, g, accumulate(x, w, y));
   return y;
 }
 

@@ -163,6 +163,58 @@ export function errMessage(
   return compare(op, shapes, gpu, r).message;
 }
 
+/**
+ * Per-element relative error with an absolute floor: max_i |g_i - r_i| / max(|r_i|, floor). Unlike relErr
+ * (which divides by the largest reference value), a small element's error is measured against itself, so a
+ * kernel that returns 0 for sigmoid(-80) = 1.8e-35 or a gradient 4e-35 fails it; `floor` is where a value is
+ * small enough that only its absolute error matters. Infinity on NaN, length mismatch or a non-finite value
+ * where the reference is not the identical infinity.
+ */
+export function elemRelErr(gpu: ArrayLike<number>, r: ArrayLike<number>, floor: number): number {
+  return worstElem(gpu, r, floor).err;
+}
+
+function worstElem(gpu: ArrayLike<number>, r: ArrayLike<number>, floor: number): { err: number; index: number } {
+  if (gpu.length !== r.length) return { err: Infinity, index: -1 };
+  let err = 0;
+  let index = -1;
+  for (let i = 0; i < gpu.length; i++) {
+    const g = gpu[i];
+    const x = r[i];
+    if (Number.isNaN(g)) return { err: Infinity, index: i };
+    if (!Number.isFinite(g) || !Number.isFinite(x)) {
+      if (g === x) continue;
+      return { err: Infinity, index: i };
+    }
+    const e = Math.abs(g - x) / Math.max(Math.abs(x), floor);
+    if (e > err) {
+      err = e;
+      index = i;
+    }
+  }
+  return { err, index };
+}
+
+/**
+ * elemRelErr plus a message naming the op, the shape, the worst element and its input (when given), for
+ * `expect(r.err, r.message).toBeLessThanOrEqual(tol)`.
+ */
+export function compareElementwise(
+  op: string,
+  shape: readonly number[],
+  gpu: ArrayLike<number>,
+  r: ArrayLike<number>,
+  floor: number,
+  input?: ArrayLike<number>,
+): CompareResult & { index: number } {
+  const w = worstElem(gpu, r, floor);
+  let detail: string;
+  if (gpu.length !== r.length) detail = `length mismatch: got ${gpu.length}, expected ${r.length}`;
+  else if (w.index < 0) detail = 'exact';
+  else detail = `worst at flat index ${w.index}${input ? ` (input ${input[w.index]})` : ''}: got ${gpu[w.index]}, expected ${r[w.index]}`;
+  return { err: w.err, ok: Number.isFinite(w.err), index: w.index, message: `${op} ${shapeStr(shape)}: per-element relErr (floor ${floor}) = ${w.err.toExponential(3)}; ${detail}` };
+}
+
 // ---------------------------------------------------------------------------
 // Finite differences and gradient checks
 // ---------------------------------------------------------------------------

@@ -18,6 +18,8 @@ import {
   randomInt,
   shuffle,
   relErr,
+  elemRelErr,
+  compareElementwise,
   absErr,
   compare,
   numericalVjp,
@@ -293,6 +295,20 @@ describe('gradcheck utilities', () => {
     expect(relErr([Infinity, 1], [Infinity, 2])).toBeCloseTo(0.5, 15);
     expect(relErr([Infinity], [1])).toBe(Infinity);
     expect(relErr([1.5, 2], [1, 2])).toBe(0.25);
+  });
+
+  it('elemRelErr measures each element against itself, above a floor, and fails on NaN', () => {
+    // relErr hides a small element's error behind the largest reference value; elemRelErr does not.
+    expect(relErr([1, 0], [1, 1e-9])).toBeLessThan(1e-8);
+    expect(elemRelErr([1, 0], [1, 1e-9], 1e-30)).toBe(1);
+    expect(elemRelErr([1, 2e-9], [1, 1e-9], 1e-30)).toBeCloseTo(1, 12);
+    // Below the floor only the absolute error counts, relative to the floor.
+    expect(elemRelErr([1e-12], [0], 1e-6)).toBeCloseTo(1e-6, 15);
+    expect(elemRelErr([1, NaN], [1, 2], 1e-6)).toBe(Infinity);
+    expect(elemRelErr([1], [1, 2], 1e-6)).toBe(Infinity);
+    expect(elemRelErr([-Infinity, 3], [-Infinity, 3], 1e-6)).toBe(0);
+    const c = compareElementwise('op', [2], [1, 0], [1, 1e-9], 1e-30, [5, 6]);
+    expect(c.message).toMatch(/op \[2\]: per-element relErr .* worst at flat index 1 \(input 6\): got 0, expected 1e-9/);
     expect(absErr([1.5, 2], [1, 2])).toBe(0.5);
     const r = compare('add', [[2], [2]], [1, 3], [1, 2], 1e-6);
     expect(r.ok).toBe(false);

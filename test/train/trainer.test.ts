@@ -4,7 +4,9 @@
 import { existsSync, mkdtempSync, readFileSync, readdirSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { describe, expect, it } from 'vitest';
+import { describe, expect, it, vi } from 'vitest';
+import { PixelCnn } from '../../model/pixelcnn.js';
+import { SAMPLE_LABELS } from '../../train/evaluate.js';
 import { resolveRecipe, train, type TrainOptions } from '../../train/trainer.js';
 import { parseOptions, HELP } from '../../train/options.js';
 import { loadCheckpoint } from '../../train/checkpoint-io.js';
@@ -103,17 +105,36 @@ describe('training loop', () => {
 });
 
 describe('AGAVE sampling', () => {
-  it('draws samples with one PixelCNN pass per pixel, conditioned on f(z) of prior z; reports the IWAE bound', async () => {
+  it('draws samples with one PixelCNN pass per pixel (counted), conditioned on f(z) of prior z, deterministic for a seed; reports the IWAE bound', async () => {
     const dir = mkdtempSync(join(tmpdir(), 'agave-sample-'));
     const lines: string[] = [];
     const r = await train(opts(dir, { steps: 1, agaveSamples: 2, iwSamples: 3 }), (l) => lines.push(l));
-    expect(lines.join('\n')).toMatch(/2 AGAVE samples \(64 PixelCNN passes\)/);
     expect(existsSync(join(dir, 'agave-samples.png'))).toBe(true);
-    // The final evaluation also reports the importance-weighted bound (never much worse than the single-sample one).
+    const first = readFileSync(join(dir, 'agave-samples.json'), 'utf8');
+    // The final evaluation also reports the importance-weighted bound (never much worse than the single-sample
+    // one; the bound itself is checked against a float64 logsumexp in test/train/iw-bound.test.ts).
     const ev = r.evals.at(-1)!;
     expect(ev.iwSamples).toBe(3);
     expect(Number.isFinite(ev.iwBitsPerDim)).toBe(true);
     expect(ev.iwBitsPerDim!).toBeLessThan(ev.testBitsPerDim + 0.05);
+    // Sampling again from the checkpoint (resume at its step: sampling only), counting the PixelCNN passes: one
+    // per pixel (8x8), both samples in each pass; the same seed gives the same samples.
+    const passes = vi.spyOn(PixelCnn.prototype, 'forward');
+    try {
+      const again: string[] = [];
+      await train(opts(dir, { steps: 1, agaveSamples: 2, resume: true }), (l) => again.push(l));
+      expect(again.join('\n')).toMatch(/2 AGAVE samples \(64 PixelCNN passes\)/);
+      expect(passes.mock.calls.length, 'PixelCNN passes while sampling 2 images of 8x8').toBe(64);
+      expect(passes.mock.calls.map((c) => c[1].shape[0]), 'images per pass').toEqual(Array.from({ length: 64 }, () => 2));
+    } finally {
+      passes.mockRestore();
+    }
+    expect(readFileSync(join(dir, 'agave-samples.json'), 'utf8'), 'samples drawn twice with the same seed').toBe(first);
+    // The sampled pixels: 2 images of 8x8x3 in the AGAVE row, whole values in 0..255 (PNG bytes), not constant.
+    const rows = JSON.parse(first) as { rows: { label: string; images: string }[] };
+    const x = Buffer.from(rows.rows.find((row) => row.label === SAMPLE_LABELS.agave)!.images, 'base64');
+    expect(x.length).toBe(2 * 8 * 8 * 3);
+    expect(new Set(x).size, 'distinct pixel values in the samples').toBeGreaterThan(8);
   }, 300_000);
 });
 
