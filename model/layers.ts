@@ -277,12 +277,10 @@ export function channels(x: Tensor, from: number, to: number): Tensor {
 
 /** Shift an NHWC image down by one row (row 0 becomes zeros). */
 export function downShift(x: Tensor): Tensor {
-  const [B, H, W, C] = x.shape as [number, number, number, number];
-  return ops.pad(ops.slice(x, [0, 0, 0, 0], [B, H - 1, W, C]), [0, 1, 0, 0], [0, 0, 0, 0]);
+  return ops.shift(x, 1, 1);
 }
 
 /** Shift an NHWC image right by one column (column 0 becomes zeros). */
 export function rightShift(x: Tensor): Tensor {
-  const [B, H, W, C] = x.shape as [number, number, number, number];
-  return ops.pad(ops.slice(x, [0, 0, 0, 0], [B, H, W - 1, C]), [0, 0, 1, 0], [0, 0, 0, 0]);
+  return ops.shift(x, 2, 1);
 }

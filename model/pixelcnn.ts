@@ -58,10 +58,11 @@ class GatedResnet {
   }
 
   /** c: the conditioning at this position and concat_elu of it, made once for both streams (lazily). */
-  forward(ctx: Ctx, x: Tensor, a: Tensor | null, c: Cond | null, dropout: number): Tensor {
+  /** a: the shortcut input, or a pair whose channel concatenation it is (never materialised). */
+  forward(ctx: Ctx, x: Tensor, a: Tensor | [Tensor, Tensor] | null, c: Cond | null, dropout: number): Tensor {
     let h = this.conv1.forward(ctx, ops.concatElu(x));
     // the shortcut inputs are summed in the nins' epilogues
-    if (this.ninA && a) h = this.ninA.forward(ctx, ops.concatElu(a), h);
+    if (this.ninA && a) h = this.ninA.forward(ctx, Array.isArray(a) ? ops.concatEluPair(a[0], a[1]) : ops.concatElu(a), h);
     const ninC = this.ninC;
     if (ninC && c) h = ctx.frozen ? ops.add(h, ctx.memo(`${ninC.name}(c)`, () => ninC.forward(ctx, c.elu()))) : ninC.forward(ctx, c.elu(), h);
     const drop = (ctx.training || ctx.init) && dropout > 0 ? { dropout: { p: dropout, seed: ctx.dropout.seed, stream: ctx.nextStream() } } : {};
@@ -170,11 +171,10 @@ export class PixelCnn {
    */
   forward(ctx: Ctx, x: Tensor, cond: Tensor | null): Tensor {
     const { resnets: R, dropout } = this.cfg;
-    const [B, H, W] = x.shape as [number, number, number, number];
+    const [, H, W] = x.shape as [number, number, number, number];
     if (H % 4 !== 0 || W % 4 !== 0) throw new Error(`PixelCNN++: image size ${H}x${W} must be divisible by 4 (three stages)`);
     if (this.cond && !cond) throw new Error('PixelCNN++: this model is conditional; pass the conditioning image');
-    const e = ctx.engine;
-    const xPad = ops.concat([x, e.ones([B, H, W, 1])], 3);
+    const xPad = ops.pad(x, [0, 0, 0, 0], [0, 0, 0, 1], 1); // x and a constant ones channel
     const U: Tensor[] = [downShift(this.stemU.forward(ctx, xPad))];
     const UL: Tensor[] = [ops.add(downShift(this.stemUlDown.forward(ctx, xPad)), rightShift(this.stemUlRight.forward(ctx, xPad)))];
     let c = this.cond && cond ? this.cond.start(ctx, cond) : null;
@@ -202,7 +202,7 @@ export class PixelCnn {
       for (const [i, layerU] of this.downU[s]!.entries()) {
         step();
         u = layerU.forward(ctx, u, U.pop()!, at, dropout);
-        ul = this.downUl[s]![i]!.forward(ctx, ul, ops.concat([u, UL.pop()!], 3), at, dropout);
+        ul = this.downUl[s]![i]!.forward(ctx, ul, [u, UL.pop()!], at, dropout);
       }
       if (s < 2) {
         u = this.upsampleU[s]!.forward(ctx, u);

@@ -118,6 +118,27 @@ export function pad(a: Tensor, before: readonly number[], after: readonly number
   return e.tape.record('pad', y, [a], (g) => [slice(g, before, a.shape.map((d, i) => before[i]! + d))]);
 }
 
+/**
+ * Shift along `axis` by `by` >= 0 positions: y[..., i, ...] = x[..., i - by, ...], zeros where i < by (the
+ * same as pad(slice(x)) in one copy; PixelCNN++'s down and right shifts). Backward: the shift back.
+ */
+export function shift(x: Tensor, axis: number, by: number): Tensor {
+  const e = x.engine;
+  const ax = axis < 0 ? axis + x.rank : axis;
+  if (ax < 0 || ax >= x.rank) throw new Error(`shift: axis ${axis} out of range for ${fmtShape(x.shape)}`);
+  if (!Number.isInteger(by) || by < 0) throw new Error(`shift: 'by' must be a non-negative integer, got ${by}`);
+  const strides = stridesOf(x.shape);
+  const y = e.empty(x.shape, 'shift');
+  const lo = x.shape.map((_, i) => (i === ax ? Math.min(by, x.shape[i]!) : 0));
+  stridedCopy(x, y, { shape: x.shape, srcStrides: strides, dstStrides: strides, lo, hi: x.shape }, 'shift');
+  return e.tape.record('shift', y, [x], (g) => {
+    const dx = e.empty(x.shape, 'shift.backward');
+    const hi = x.shape.map((d, i) => (i === ax ? Math.max(0, d - by) : d));
+    stridedCopy(g, dx, { shape: x.shape, srcStrides: strides, dstStrides: strides, hi, srcBase: by < x.shape[ax]! ? by * strides[ax]! : 0 }, 'shift.backward');
+    return [dx];
+  });
+}
+
 /** Join tensors along `axis`; all other dims must match. */
 export function concat(list: readonly Tensor[], axis: number): Tensor {
   if (list.length === 0) throw new Error('concat: empty list');

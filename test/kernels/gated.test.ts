@@ -4,9 +4,9 @@
 // statistics, exact scaling, determinism, backward mask == forward mask, identity when not training.
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import type { Engine, Tensor } from '../../engine/index.js';
-import { concatElu, dropout, gate } from '../../engine/ops/gated.js';
+import { concatElu, concatEluPair, dropout, gate } from '../../engine/ops/gated.js';
 import { compare, directionalCheck, mulberry32, randomData, randomInt, randomShape, type Rng } from '../reference/gradcheck.js';
-import { type RefTensor, shapeStr } from '../reference/tensor.js';
+import { type RefTensor, ref, shapeStr } from '../reference/tensor.js';
 import { dropoutScale, refConcatElu, refConcatEluVjp, refDropout, refDropoutMask, refGate, refGateVjp, type RefNoise } from '../reference/gated.js';
 import { disposeTestEngine, roundF32, testEngine, toGpu } from '../helpers/gpu.js';
 
@@ -102,6 +102,29 @@ describe('concatElu', () => {
     const x = engine.zeros([2, 3]);
     expect(() => concatElu(x, { dropout: { p: 1, seed: 1, stream: 0 } })).toThrow(/\[0, 1\)/);
     x.dispose();
+  });
+});
+
+describe('concatEluPair', () => {
+  it('equals concatElu of the channel concatenation (float64 reference), gradients split back to both inputs', async () => {
+    const rng = mulberry32(12);
+    for (let k = 0; k < 4; k++) {
+      const lead = randomShape(rng, randomInt(rng, 1, 3), 6);
+      const [c1, c2] = [CHANNELS[randomInt(rng, 0, 3)]!, CHANNELS[randomInt(rng, 0, 3)]!];
+      const a = roundF32(randomData(rng, [...lead, c1], -3, 3));
+      const b = roundF32(randomData(rng, [...lead, c2], -3, 3));
+      const cat = (xs: RefTensor[]): RefTensor => ref([...lead, c1 + c2], (i) => {
+        const [r, j] = [Math.floor(i / (c1 + c2)), i % (c1 + c2)];
+        return j < c1 ? xs[0]!.data[r * c1 + j]! : xs[1]!.data[r * c2 + j - c1]!;
+      });
+      const g = roundF32(randomData(rng, [...lead, 2 * (c1 + c2)]));
+      const got = await runWithGrad([a, b], g, ([x, y]) => concatEluPair(x!, y!));
+      const vjp = (xs: RefTensor[], gg: RefTensor): RefTensor[] => {
+        const d = refConcatEluVjp(cat(xs), gg);
+        return [ref([...lead, c1], (i) => d.data[Math.floor(i / c1) * (c1 + c2) + (i % c1)]!), ref([...lead, c2], (i) => d.data[Math.floor(i / c2) * (c1 + c2) + c1 + (i % c2)]!)];
+      };
+      checkAll(`concatEluPair [${lead}] (${c1} + ${c2} channels)`, [a, b], g, (xs) => refConcatElu(cat(xs)), vjp, got, rng);
+    }
   });
 });
 
