@@ -33,9 +33,9 @@ export async function benchStep(configs: ConfigName[], opts: { batch?: number; s
       const d0 = engine.runner.dispatchCount;
       const t1 = performance.now();
       await engine.asyncScope(async () => {
+        params.zeroGrad(); // before the forward: weight gradients then land in place (engine/weight_norm.ts)
         const ctx = new Ctx(engine, params, false, true, { p: cfg.pixelcnn.dropout, seed: 1 }, (s + 1) << 16);
         const t = model.loss(ctx, x, { lambda: 1, phase: 'joint', useAux: true });
-        params.zeroGrad();
         engine.backward(t.loss);
         params.adamaxStep();
         params.emaUpdate(0.999);

@@ -122,6 +122,7 @@ export class ParameterSet {
   private swapped = false;
   private disposed = false;
   private mutations = 0;
+  private zeroedAt: string | null = null;
   private disposers: (() => void)[] = [];
 
   private constructor(
@@ -258,6 +259,19 @@ export class ParameterSet {
   zeroGrad(): void {
     this.assertUsable('zeroGrad', true);
     clearWhole(this.engine, this.gradArena);
+    this.zeroedAt = this.gradEpoch();
+  }
+
+  /**
+   * true while the gradient arena still holds the zeros of the last zeroGrad(): no backward() ran and nothing
+   * was written with Engine.write since (WeightNorm then lets the weight gradients land in the V slots).
+   */
+  get gradsAreZero(): boolean {
+    return this.zeroedAt === this.gradEpoch();
+  }
+
+  private gradEpoch(): string {
+    return `${this.engine.tape.generation}:${this.engine.writeCount}`;
   }
 
   private ensureState(): NonNullable<ParameterSet['state']> {

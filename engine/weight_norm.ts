@@ -133,7 +133,10 @@ export class WeightNorm {
       wc.dispose();
     });
     const recording = e.tape.recording && [...this.layers.values()].some((l) => this.params.get(l.v).requiresGrad || this.params.get(l.g).requiresGrad);
-    const dw = recording ? flat(e, size, 'weightNorm.dw') : null;
+    // Where the weight gradients land: the V slots of the gradient arena while they hold zeros (no extra
+    // memory; the backward then replaces dL/dw by dL/dV in place), else a mirror arena.
+    const inPlace = recording && this.params.gradsAreZero;
+    const dw = recording ? (inPlace ? this.params.gradArena : flat(e, size, 'weightNorm.dw')) : null;
     const windows = new Map<string, Tensor>();
     for (const name of this.layers.keys()) {
       if (this.fallback.has(name)) continue;
@@ -146,8 +149,8 @@ export class WeightNorm {
       }
       windows.set(name, win);
     }
-    const weights = new EffectiveWeights(this, w, norms, dw, windows);
-    if (dw) e.tape.afterBackward(() => weights.backward());
+    const weights = new EffectiveWeights(this, w, norms, dw && !inPlace ? dw : null, windows, recording, inPlace);
+    if (recording) e.tape.afterBackward(() => weights.backward());
     return weights;
   }
 
@@ -161,15 +164,16 @@ export class WeightNorm {
   }
 
   /** @internal */
-  runBackward(dw: Tensor, norms: Tensor[]): void {
+  runBackward(dw: Tensor | null, norms: Tensor[]): void {
     const e = this.params.engine;
     this.groups.forEach((gr, i) => {
       const v = e.window(this.params.paramArena, gr.chunk.offset, [gr.chunk.size], 'weightNorm.v');
-      const d = e.window(dw, gr.chunk.offset, [gr.chunk.size], 'weightNorm.dw');
+      // in place (dw null): the gradients of w are in `grads` itself; v is bound for the unread dw
+      const d = dw ? e.window(dw, gr.chunk.offset, [gr.chunk.size], 'weightNorm.dw') : v;
       const grads = e.window(this.params.gradArena, gr.chunk.offset, [gr.chunk.size], 'weightNorm.grads');
-      e.dispatch({ kernel: WEIGHT_NORM_KERNELS.backward, params: { n_channels: gr.channels }, inputs: { table: gr.table, v, mask: this.masks, dw: d, norms: norms[i]! }, outputs: { grads }, workgroups: gr.channels, label: 'weightNorm.backward' });
+      e.dispatch({ kernel: WEIGHT_NORM_KERNELS.backward, overrides: { IN_PLACE: dw === null }, params: { n_channels: gr.channels }, inputs: { table: gr.table, v, mask: this.masks, dw: d, norms: norms[i]! }, outputs: { grads }, workgroups: gr.channels, label: 'weightNorm.backward' });
       v.dispose();
-      d.dispose();
+      if (d !== v) d.dispose();
       grads.dispose();
     });
   }
@@ -193,8 +197,11 @@ export class EffectiveWeights {
     private readonly wn: WeightNorm,
     private readonly arena: Tensor,
     private readonly norms: Tensor[],
+    /** The mirror gradient arena (null when not recording or in place). */
     private dw: Tensor | null,
     private readonly windows: Map<string, Tensor>,
+    private readonly recording: boolean,
+    private readonly inPlace: boolean,
   ) {}
 
   /** The effective weight of the layer whose direction is `v`. */
@@ -213,17 +220,17 @@ export class EffectiveWeights {
 
   /** @internal the tape hook: dL/dw of every window -> dL/dV, dL/dg (accumulated). */
   backward(): void {
-    if (!this.dw || this.done) return;
+    if (!this.recording || this.done) return;
     this.done = true;
     // A hook left by a recorded pass whose weights (or parameters) were freed before any backward() ran.
-    if (this.dw.disposed || this.wn.disposed) return;
-    this.wn.runBackward(this.dw, this.norms);
+    if (this.arena.disposed || this.wn.disposed || this.dw?.disposed) return;
+    this.wn.runBackward(this.inPlace ? null : this.dw, this.norms);
     for (const w of this.windows.values()) {
       w.grad?.dispose('weight-norm gradient consumed');
       w.grad = null;
       w.requiresGrad = false;
     }
-    this.dw.dispose('weight-norm gradient consumed');
+    this.dw?.dispose('weight-norm gradient consumed');
     this.dw = null;
   }
 

@@ -28,6 +28,8 @@ export async function trainSteps(run: Run, result: TrainResult, log: Logger): Pr
     const useAux = o.dropAuxAt === undefined || step < o.dropAuxAt;
     const idx = run.order.next(r.batch);
     const values = await engine.asyncScope(async () => {
+      // Zeroed before the forward, so the weight norm lets weight gradients land in place (engine/weight_norm.ts).
+      params.zeroGrad();
       const x = engine.tensor(gatherBatch(trainSet, idx), [r.batch, cfg.imageSize, cfg.imageSize, model.channels]);
       const ctx = new Ctx(engine, params, false, true, { p: cfg.pixelcnn.dropout, seed: o.seed }, step * STREAMS_PER_STEP);
       const t = model.loss(ctx, x, { lambda: r.lambda, phase, useAux });
@@ -35,7 +37,6 @@ export async function trainSteps(run: Run, result: TrainResult, log: Logger): Pr
       // (Terms a model kind lacks are packed as the loss and reported as null.)
       const parts = [t.loss, t.pixelcnnNll ?? t.loss, t.auxNll ?? t.loss, t.klTrue, t.klObjective].map((p) => ops.reshape(p, [1]));
       const packed = engine.noGrad(() => ops.concat(parts, 0)).keep();
-      params.zeroGrad();
       engine.backward(t.loss);
       const v = await packed.read();
       packed.dispose();

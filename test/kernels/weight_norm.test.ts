@@ -37,13 +37,14 @@ const LAYERS: Layer[] = [
   { name: 'wide', shape: [3, 3, 16, 20], axis: 3 },
 ];
 
-async function check(maxChunkElements: number | undefined, seed: number): Promise<{ fused: number; fallback: number }> {
+async function check(maxChunkElements: number | undefined, seed: number, inPlace = false): Promise<{ fused: number; fallback: number }> {
   const rng = mulberry32(seed);
   const vals = new Map<string, { v: RefTensor; g: RefTensor; r: RefTensor; prevV: RefTensor; prevG: RefTensor }>();
   const specs = LAYERS.flatMap((l) => {
     const v = roundF32(randomData(rng, l.shape));
     const g = roundF32(randomData(rng, [l.shape[l.axis]!], 0.5, 2));
-    vals.set(l.name, { v, g, r: roundF32(randomData(rng, l.shape)), prevV: roundF32(randomData(rng, l.shape)), prevG: roundF32(randomData(rng, g.shape)) });
+    const zero = (shape: number[]): RefTensor => ref(shape, () => 0);
+    vals.set(l.name, { v, g, r: roundF32(randomData(rng, l.shape)), prevV: inPlace ? zero(l.shape) : roundF32(randomData(rng, l.shape)), prevG: inPlace ? zero(g.shape) : roundF32(randomData(rng, g.shape)) });
     return [
       { name: `${l.name}.V`, shape: l.shape, init: Float32Array.from(v.data) },
       { name: `${l.name}.g`, shape: g.shape, init: Float32Array.from(g.data) },
@@ -52,15 +53,24 @@ async function check(maxChunkElements: number | undefined, seed: number): Promis
   });
   const params = ParameterSet.create(engine, specs, 1, maxChunkElements ? { maxChunkElements } : {});
   const wn = WeightNorm.create(params, LAYERS.map((l) => ({ v: `${l.name}.V`, g: `${l.name}.g`, outAxis: l.axis, ...(l.mask ? { mask: l.mask } : {}) })));
-  const label = `weightNorm(all layers, chunk ${maxChunkElements ?? 'whole'})`;
+  const label = `weightNorm(all layers, chunk ${maxChunkElements ?? 'whole'}${inPlace ? ', in place' : ''})`;
   try {
-    // gradients already there are accumulated onto (leaf convention)
-    for (const l of LAYERS) {
+    // gradients already there are accumulated onto (leaf convention); right after zeroGrad() the weight
+    // gradients land in the V slots themselves and are replaced there (no mirror arena)
+    if (inPlace) params.zeroGrad();
+    else for (const l of LAYERS) {
       engine.write(params.get(`${l.name}.V`).grad!, Float32Array.from(vals.get(l.name)!.prevV.data));
       engine.write(params.get(`${l.name}.g`).grad!, Float32Array.from(vals.get(l.name)!.prevG.data));
     }
+    expect(params.gradsAreZero, `${label}: gradsAreZero`).toBe(inPlace);
     await engine.asyncScope(async () => {
+      const live0 = engine.memory().liveBytes;
       const w = wn.materialise();
+      // the effective weights, the norms and (unless in place) the mirror gradient arena
+      const extra = engine.memory().liveBytes - live0;
+      const arenaBytes = params.arenaSize * 4;
+      if (inPlace) expect(extra, `${label}: bytes allocated`).toBeLessThan(1.5 * arenaBytes);
+      else expect(extra, `${label}: bytes allocated`).toBeGreaterThanOrEqual(2 * arenaBytes);
       let loss: Tensor | null = null;
       for (const l of LAYERS) {
         const t = ops.sum(ops.mul(w.get(`${l.name}.V`), engine.tensor(Float32Array.from(vals.get(l.name)!.r.data), l.shape)), [...l.shape.keys()]);
@@ -110,6 +120,12 @@ describe('weight norm of every layer at once', () => {
     engine ??= await testEngine();
     const r = await check(undefined, 11);
     expect(r).toEqual({ fused: LAYERS.length, fallback: 0 });
+  });
+
+  it('matches float64 in place: right after zeroGrad() the weight gradients use the V slots (no mirror arena)', async () => {
+    engine ??= await testEngine();
+    expect(await check(undefined, 13, true)).toEqual({ fused: LAYERS.length, fallback: 0 });
+    expect((await check(512, 14, true)).fallback).toBeGreaterThan(0);
   });
 
   it('matches float64 with the arena split into chunks, straddling layers falling back to the composite', async () => {
