@@ -15,6 +15,8 @@ interface CopySpec {
   srcBase?: number;
   dstBase?: number;
   fill?: number;
+  /** dst += src inside the window; outside it dst is left alone. */
+  accumulate?: boolean;
 }
 
 function stridedCopy(src: Tensor, dst: Tensor, spec: CopySpec, label: string): void {
@@ -23,6 +25,7 @@ function stridedCopy(src: Tensor, dst: Tensor, spec: CopySpec, label: string): v
   const rank = spec.shape.length;
   src.engine.dispatch({
     kernel: KERNELS.strided_copy,
+    overrides: { ACCUMULATE: spec.accumulate ?? false },
     params: {
       n,
       rank,
@@ -96,7 +99,13 @@ export function slice(a: Tensor, starts: readonly number[], ends: readonly numbe
   const y = e.empty(outShape, 'slice');
   const srcBase = starts.reduce((acc, s, i) => acc + s * inStrides[i]!, 0);
   stridedCopy(a, y, { shape: outShape, srcStrides: inStrides, dstStrides: stridesOf(outShape), srcBase }, 'slice');
-  return e.tape.record('slice', y, [a], (g) => [pad(g, starts, a.shape.map((d, i) => d - ends[i]!), 0)]);
+  return e.tape.record('slice', y, [a], (g, sinks) => {
+    // Into a's pending gradient when the tape offers it (added over the window only), else padded with zeros.
+    const sink = sinks[0]?.mode === 'accumulate' ? sinks[0].tensor : null;
+    if (!sink) return [pad(g, starts, a.shape.map((d, i) => d - ends[i]!), 0)];
+    stridedCopy(g, sink, { shape: outShape, srcStrides: stridesOf(outShape), dstStrides: inStrides, dstBase: srcBase, accumulate: true }, 'slice.backward');
+    return [sink];
+  });
 }
 
 /** Constant padding: `before[i]` and `after[i]` elements around dim i. */

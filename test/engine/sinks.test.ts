@@ -102,3 +102,30 @@ describe('pending-gradient sinks', () => {
     }
   });
 });
+
+describe('slice into a pending gradient', () => {
+  it('slices of one tensor add their gradients into its pending gradient over their windows only (float64)', async () => {
+    engine ??= await testEngine();
+    const rng = mulberry32(23);
+    const shape = [2, 3, 4, 9];
+    const x = roundF32(randomData(rng, shape));
+    const windows: [number, number][] = [[0, 2], [2, 5], [4, 9], [1, 3]]; // channel ranges, overlapping too
+    const rs = windows.map(([a, b]) => roundF32(randomData(rng, [2, 3, 4, b - a])));
+    const want = x.data.map((_, i) => windows.reduce((acc, [a, b], k) => {
+      const c = i % 9;
+      return c >= a && c < b ? acc + rs[k]!.data[Math.floor(i / 9) * (b - a) + c - a]! : acc;
+    }, 0));
+    const got = await engine.asyncScope(async () => {
+      const gx = toGpu(engine, x, true);
+      let loss: Tensor | null = null;
+      windows.forEach(([a, b], k) => {
+        const t = ops.sum(ops.mul(ops.slice(gx, [0, 0, 0, a], [2, 3, 4, b]), toGpu(engine, rs[k]!)), [0, 1, 2, 3]);
+        loss = loss ? ops.add(loss, t) : t;
+      });
+      engine.backward(ops.reshape(loss!, [1]));
+      return gx.grad!.read();
+    });
+    const cmp = compare('four channel slices of [2,3,4,9]: dL/dx', shape, got, want, 1e-6);
+    expect(cmp.err, cmp.message).toBeLessThanOrEqual(1e-6);
+  });
+});
