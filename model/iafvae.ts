@@ -131,7 +131,7 @@ class IafLayer {
       logq = ops.add(logq, step.logDet);
       kl.push(ops.sub(logq, ops.gaussianLogDensity(z, pMean, pLogSd)));
     }
-    const r = ops.elu(ops.concat([z, hDet], 3));
+    const r = ops.eluPair(z, hDet); // elu(concat([z, hDet])) without the concatenation
     if (this.downsample) return ops.add(ops.upsampleNearest(h, 2), ops.mulScalar(this.downDeconv!.forward(ctx, r), 0.1));
     return ops.add(h, ops.mulScalar(this.downB!.forward(ctx, r), 0.1));
   }

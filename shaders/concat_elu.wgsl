@@ -12,6 +12,8 @@ override DROPOUT: bool = false;
 // PAIR: the input is the channel concatenation of x [..., c1] and x2 [..., c - c1] (never materialised).
 @group(0) @binding(3) var<storage, read> x2: array<f32>;
 override PAIR: bool = false;
+// NEGATIVE=false: only elu(x) [..., C] (elu of a channel concatenation, with PAIR), not concat_elu's [..., 2C].
+override NEGATIVE: bool = true;
 
 fn input(i: u32, r: u32) -> f32 {
   if (!PAIR) { return x[i]; }
@@ -46,6 +48,10 @@ fn main(@builtin(workgroup_id) wid: vec3u, @builtin(num_workgroups) nwg: vec3u, 
   if (DROPOUT) {
     y0 = select(0.0, y0 * params.scale, keep(o));
     y1 = select(0.0, y1 * params.scale, keep(o + c));
+  }
+  if (!NEGATIVE) {
+    y[i] = y0;
+    return;
   }
   y[o] = y0;
   y[o + c] = y1;

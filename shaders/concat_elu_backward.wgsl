@@ -15,6 +15,8 @@ override ACCUMULATE: bool = false;
 @group(0) @binding(4) var<storage, read> x2: array<f32>;
 @group(0) @binding(5) var<storage, read_write> dx2: array<f32>;
 override PAIR: bool = false;
+// NEGATIVE=false: the forward was elu(x) only (g is [..., C]).
+override NEGATIVE: bool = true;
 override ACCUMULATE2: bool = false;
 
 // philox4x32_10 and to_unit come from philox_lib.wgsl (prepended by the engine).
@@ -34,8 +36,14 @@ fn main(@builtin(workgroup_id) wid: vec3u, @builtin(num_workgroups) nwg: vec3u, 
   let j = i - r * c;
   var a = 0.0;
   if (!PAIR) { a = x[i]; } else if (j < params.c1) { a = x[r * params.c1 + j]; } else { a = x2[r * (c - params.c1) + j - params.c1]; }
-  var g0 = g[o];
-  var g1 = g[o + c];
+  var g0 = 0.0;
+  var g1 = 0.0;
+  if (NEGATIVE) {
+    g0 = g[o];
+    g1 = g[o + c];
+  } else {
+    g0 = g[i];
+  }
   if (DROPOUT) {
     g0 = select(0.0, g0 * params.scale, keep(o));
     g1 = select(0.0, g1 * params.scale, keep(o + c));

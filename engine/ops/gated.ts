@@ -82,12 +82,23 @@ export function concatEluPair(x: Tensor, x2: Tensor): Tensor {
   return concatEluOf(x, x2, undefined);
 }
 
-function concatEluOf(x: Tensor, x2: Tensor | null, dropout: FusedDropout | undefined): Tensor {
+/**
+ * elu(concat([x, x2], last axis)) without materialising the concatenation (the IAF-VAE's elu of [z, h_det]):
+ * one kernel forward, one backward writing both inputs' gradients.
+ */
+export function eluPair(x: Tensor, x2: Tensor): Tensor {
+  if (x2.engine !== x.engine) throw new Error('eluPair: tensors belong to different engines');
+  const ok = x.rank === x2.rank && x.shape.every((d, i) => i === x.rank - 1 || d === x2.shape[i]);
+  if (!ok) throw new Error(`eluPair: ${fmtShape(x.shape)} and ${fmtShape(x2.shape)} differ outside the channel axis`);
+  return concatEluOf(x, x2, undefined, false);
+}
+
+function concatEluOf(x: Tensor, x2: Tensor | null, dropout: FusedDropout | undefined, negative = true): Tensor {
   const e = x.engine;
   const c1 = lastDim(x, 'concatElu');
   const c = c1 + (x2 ? lastDim(x2, 'concatElu') : 0);
   const n = x.size + (x2?.size ?? 0);
-  const outShape = [...x.shape.slice(0, -1), 2 * c];
+  const outShape = [...x.shape.slice(0, -1), (negative ? 2 : 1) * c];
   const withDropout = dropout !== undefined && dropout.training !== false && dropout.p > 0;
   const noise = dropout ? noiseParams(dropout, 'concatElu') : { stream: 0, key0: 0, key1: 0, p: 0, scale: 1 };
   if (2 * n > 0xffffffff) throw new Error(`concatElu: ${fmtShape(x.shape)} is too large for u32 indexing`);
@@ -95,9 +106,9 @@ function concatEluOf(x: Tensor, x2: Tensor | null, dropout: FusedDropout | undef
   const pair = x2 !== null;
   const y = e.empty(outShape, 'concatElu');
   if (n > 0) {
-    e.dispatch({ kernel: GATED_KERNELS.concat_elu, overrides: { DROPOUT: withDropout, PAIR: pair }, params, inputs: { x, x2: x2 ?? x }, outputs: { y }, workgroups: groups(n), label: 'concatElu' });
+    e.dispatch({ kernel: GATED_KERNELS.concat_elu, overrides: { DROPOUT: withDropout, PAIR: pair, NEGATIVE: negative }, params, inputs: { x, x2: x2 ?? x }, outputs: { y }, workgroups: groups(n), label: negative ? 'concatElu' : 'eluPair' });
   }
-  return e.tape.record('concatElu', y, x2 ? [x, x2] : [x], (g, sinks) => {
+  return e.tape.record(negative ? 'concatElu' : 'eluPair', y, x2 ? [x, x2] : [x], (g, sinks) => {
     // Added straight into an input's pending gradient when the tape offers it (engine/tape.ts sinks).
     const sink = sinks[0]?.mode === 'accumulate' ? sinks[0].tensor : null;
     const sink2 = sinks[1]?.mode === 'accumulate' ? sinks[1].tensor : null;
@@ -106,12 +117,12 @@ function concatEluOf(x: Tensor, x2: Tensor | null, dropout: FusedDropout | undef
     if (n > 0) {
       e.dispatch({
         kernel: GATED_KERNELS.concat_elu_backward,
-        overrides: { DROPOUT: withDropout, ACCUMULATE: sink !== null, PAIR: pair, ACCUMULATE2: sink2 !== null },
+        overrides: { DROPOUT: withDropout, ACCUMULATE: sink !== null, PAIR: pair, ACCUMULATE2: sink2 !== null, NEGATIVE: negative },
         params,
         inputs: { x, g, x2: x2 ?? x },
         outputs: { dx, dx2: dx2 ?? unusedOutput(e) },
         workgroups: groups(n),
-        label: 'concatElu.backward',
+        label: negative ? 'concatElu.backward' : 'eluPair.backward',
       });
     }
     return x2 ? [dx, dx2] : [dx];
