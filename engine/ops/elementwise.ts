@@ -13,7 +13,7 @@ const UNARY_CODES = {
 } as const;
 export type UnaryOp = keyof typeof UNARY_CODES;
 
-const BINARY_CODES = { add: 0, sub: 1, mul: 2, div: 3, maximum: 4 } as const;
+const BINARY_CODES = { add: 0, sub: 1, mul: 2, div: 3, maximum: 4, addScaled: 5 } as const;
 export type BinaryOp = keyof typeof BINARY_CODES;
 
 const groups = (n: number): number => Math.ceil(n / 256);
@@ -99,7 +99,7 @@ function binary(op: BinaryOp, a: Tensor, b: Tensor): Tensor {
   const y = e.empty(out, op);
   const code = BINARY_CODES[op];
   const { broadcast, params } = binaryParams(a, b, out);
-  if (y.size > 0) e.dispatch({ kernel: KERNELS.binary, overrides: { OP: code, BROADCAST: broadcast }, params, inputs: { a, b }, outputs: { y }, workgroups: groups(y.size), label: op });
+  if (y.size > 0) e.dispatch({ kernel: KERNELS.binary, overrides: { OP: code, BROADCAST: broadcast }, params: { ...params, s: 0 }, inputs: { a, b }, outputs: { y }, workgroups: groups(y.size), label: op });
   return e.tape.record(op, y, [a, b], (g) => {
     const da = e.empty(out, `${op}.backward`);
     const db = e.empty(out, `${op}.backward`);
@@ -132,8 +132,22 @@ export function add(a: Tensor, b: Tensor): Tensor {
   const out = broadcastShapes(a.shape, b.shape, 'add');
   const y = e.empty(out, 'add');
   const { broadcast, params } = binaryParams(a, b, out);
-  if (y.size > 0) e.dispatch({ kernel: KERNELS.binary, overrides: { OP: BINARY_CODES.add, BROADCAST: broadcast }, params, inputs: { a, b }, outputs: { y }, workgroups: groups(y.size), label: 'add' });
+  if (y.size > 0) e.dispatch({ kernel: KERNELS.binary, overrides: { OP: BINARY_CODES.add, BROADCAST: broadcast }, params: { ...params, s: 0 }, inputs: { a, b }, outputs: { y }, workgroups: groups(y.size), label: 'add' });
   return e.tape.record('add', y, [a, b], (g, sinks) => [addGrad(g, a, sinks[0] ?? null), addGrad(g, b, sinks[1] ?? null)]);
+}
+
+/**
+ * a + s * b for same-shape a, b (a residual branch scaled before the sum: the IAF-VAE's h + 0.1 r) in one
+ * dispatch. Backward: g itself for a (a view), s * g for b.
+ */
+export function addScaled(a: Tensor, b: Tensor, s: number): Tensor {
+  const e = a.engine;
+  if (b.engine !== e) throw new Error('addScaled: tensors belong to different engines');
+  if (!sameShape(a.shape, b.shape)) throw new Error(`addScaled: shapes ${fmtShape(a.shape)} and ${fmtShape(b.shape)} differ`);
+  const y = e.empty(a.shape, 'addScaled');
+  const { params } = binaryParams(a, b, a.shape);
+  if (y.size > 0) e.dispatch({ kernel: KERNELS.binary, overrides: { OP: BINARY_CODES.addScaled, BROADCAST: false }, params: { ...params, s }, inputs: { a, b }, outputs: { y }, workgroups: groups(y.size), label: 'addScaled' });
+  return e.tape.record('addScaled', y, [a, b], (g) => [a.requiresGrad ? e.view(g, a.shape, 'addScaled.backward') : null, b.requiresGrad ? mulScalar(g, s) : null]);
 }
 
 /** The gradient of add's operand: g itself (a view), or g summed over the operand's broadcast axes. */

@@ -43,3 +43,24 @@ describe('shift', () => {
     }
   });
 });
+
+describe('addScaled', () => {
+  it('a + s*b and its gradients (g, s*g) match float64', async () => {
+    engine ??= await testEngine();
+    const rng = mulberry32(42);
+    const shape = [2, 3, 5, 7];
+    const [a, b, g] = [roundF32(randomData(rng, shape)), roundF32(randomData(rng, shape)), roundF32(randomData(rng, shape))];
+    const s = 0.1;
+    await engine.asyncScope(async () => {
+      const [ga, gb] = [toGpu(engine, a, true), toGpu(engine, b, true)];
+      const y = ops.addScaled(ga, gb, s);
+      const fw = compare('addScaled forward', shape, await y.read(), a.data.map((v, i) => v + s * b.data[i]!), 1e-6);
+      expect(fw.err, fw.message).toBeLessThanOrEqual(1e-6);
+      engine.backward(y, toGpu(engine, g));
+      const da = compare('addScaled d(a)', shape, await ga.grad!.read(), g.data, 0);
+      expect(da.err, da.message).toBe(0);
+      const db = compare('addScaled d(b)', shape, await gb.grad!.read(), g.data.map((v) => s * v), 1e-6);
+      expect(db.err, db.message).toBeLessThanOrEqual(1e-6);
+    });
+  });
+});
