@@ -103,11 +103,12 @@ describe('training loop', () => {
 });
 
 describe('AGAVE sampling', () => {
-  it('draws samples with one PixelCNN pass per pixel, conditioned on f(z) of prior z; reports the IWAE bound', async () => {
+  it('draws samples pixel by pixel (the cached sampler), conditioned on f(z) of prior z; reports the IWAE bound', async () => {
     const dir = mkdtempSync(join(tmpdir(), 'agave-sample-'));
     const lines: string[] = [];
     const r = await train(opts(dir, { steps: 1, agaveSamples: 2, iwSamples: 3 }), (l) => lines.push(l));
-    expect(lines.join('\n')).toMatch(/2 AGAVE samples \(64 PixelCNN passes\)/);
+    expect(lines.join('\n')).toMatch(/2 AGAVE samples \(64 pixels, cached sampler\)/);
+    expect(lines.join('\n')).toMatch(/AGAVE sampling: row 8\/8, [\d.]+ rows\/s \(cached sampler, batch 2, \d+ dispatches per pixel\), ETA/);
     expect(existsSync(join(dir, 'agave-samples.png'))).toBe(true);
     // The final evaluation also reports the importance-weighted bound (never much worse than the single-sample one).
     const ev = r.evals.at(-1)!;
