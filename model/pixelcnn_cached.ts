@@ -6,17 +6,23 @@
 // Why it is exact. Each activation position has a *frontier*: the last pixel (raster order) it depends on,
 // computed here on integer maps by running the layers' geometry (taps, strides, paddings, shifts, transposed
 // convs, skip connections) over the pixel indices; -1 for positions that see no pixel (only the ones channel,
-// the padding and the conditioning stream). A full pass on the blank canvas makes every frontier -1 position
-// final. After pixel p is drawn, each node, in the forward's order, recomputes the bounding rectangle of its
-// positions with frontier p from its inputs' caches (all positions they read have frontier <= p, hence final;
-// positions in the rectangle with a later frontier get a provisional value that their own step overwrites)
-// and writes it back into its cache (ops.writeWindow). The next pixel's DMOL parameters therefore equal the
-// naive full pass's, computed by the same kernels on the same values; the conditioning stream and its
-// injections depend on f(z) only and are computed once (the frozen Ctx's memo).
+// the padding and the conditioning stream). Running the geometry backwards from the output gives its *need*:
+// the first pixel whose DMOL parameters depend on it. A position is computed at a step t with
+// frontier <= t < need: then everything it reads is final, and it is final before anything reads it. A full
+// pass on the blank canvas makes every frontier -1 position final. After pixel t is drawn, each node, in the
+// forward's order, recomputes the bounding window of its positions scheduled at t from its inputs' caches
+// (other positions in the window are either already final, recomputed to the same value from final inputs, or
+// not final yet, given a provisional value their own step overwrites) and writes it back into its cache
+// (ops.writeWindow). So the next pixel's DMOL parameters equal the naive full pass's, computed by the same
+// kernels on the same values. The conditioning stream and its injections depend on f(z) only and are computed
+// once (the frozen Ctx's memo).
 //
-// Granularity: per pixel (windows of a few positions; a whole row for the u stream when a row is done). The
-// cost per pixel is the number of dispatches of the nodes that have work at that pixel (on lavapipe ~0.1 ms
-// each), not the image size; see `npm run bench -- sample`.
+// Granularity, chosen by dispatch counts (on lavapipe a dispatch costs ~0.1-0.5 ms, more than the arithmetic
+// of a window): each position is scheduled as late as the end of its frontier's image row allows. The ul stream
+// at full resolution is needed by the very next pixel, so it is updated pixel by pixel (windows of one or a few
+// positions); the u stream, which only later rows read, and most coarse positions are updated once per row, in
+// one window per layer. Small config at 8x12: 89 dispatches per pixel (a naive pass: 187); at 32x32 see
+// `npm run bench -- sample`.
 import { ops, type Tensor } from '../engine/index.js';
 import type { Ctx, WnConv, WnDeconv, WnNin } from './layers.js';
 import type { GatedResnet, PixelCnn } from './pixelcnn.js';
@@ -66,6 +72,24 @@ function convFrontier(f: Int32Array, H: number, W: number, Ho: number, Wo: numbe
   return out;
 }
 
+const NEVER = 0x7fffffff;
+
+/** Need map of a conv's input from its output's (the reverse of convFrontier): the earliest need of the outputs reading each input position. */
+function convNeed(need: Int32Array, into: Int32Array, H: number, W: number, Ho: number, Wo: number, kh: number, kw: number, s: number, pt: number, pl: number): void {
+  for (let o = 0; o < Ho; o++)
+    for (let q = 0; q < Wo; q++) {
+      const v = need[o * Wo + q]!;
+      for (let a = 0; a < kh; a++) {
+        const i = o * s - pt + a;
+        if (i < 0 || i >= H) continue;
+        for (let b = 0; b < kw; b++) {
+          const j = q * s - pl + b;
+          if (j >= 0 && j < W) into[i * W + j] = Math.min(into[i * W + j]!, v);
+        }
+      }
+    }
+}
+
 /** One cached activation tensor [B, H, W, C] of the network, with the way to recompute a window of it. */
 abstract class Node {
   cache: Tensor | null = null;
@@ -86,14 +110,32 @@ abstract class Node {
     return { r0: 0, r1: this.H, c0: 0, c1: this.W };
   }
 
-  plan(): void {
-    this.frontier = this.computeFrontier();
+  /**
+   * need[pos]: the first pixel whose DMOL parameters depend on this position (NEVER if none); filled by the
+   * consumers' propagateNeed (reverse order of the forward).
+   */
+  need: Int32Array = new Int32Array(0);
+
+  /** Adds this node's needs to its inputs' need maps. */
+  abstract propagateNeed(): void;
+
+  /**
+   * The step at which each position is computed: after its frontier pixel (its inputs are final then) and before
+   * the first pixel that needs it; as late as the end of the frontier's image row allows, so that positions that
+   * only later rows need (the u stream, coarse rows) are computed once per row in one window, not pixel by pixel.
+   * `imageW`: the image width (raster index = row * imageW + col).
+   */
+  plan(imageW: number): void {
     for (let i = 0; i < this.H; i++)
       for (let j = 0; j < this.W; j++) {
         const f = this.frontier[i * this.W + j]!;
         if (f < 0) continue;
-        const r = this.steps.get(f);
-        if (!r) this.steps.set(f, { r0: i, r1: i + 1, c0: j, c1: j + 1 });
+        const n = this.need[i * this.W + j]!;
+        const rowEnd = (Math.floor(f / imageW) + 1) * imageW - 1;
+        const t = Math.min(rowEnd, n === NEVER ? NEVER : n - 1);
+        if (t < f) throw new Error(`cached PixelCNN: node ${this.name} at (${i}, ${j}) is needed by pixel ${n} but depends on pixel ${f} (not causal)`);
+        const r = this.steps.get(t);
+        if (!r) this.steps.set(t, { r0: i, r1: i + 1, c0: j, c1: j + 1 });
         else {
           r.r0 = Math.min(r.r0, i);
           r.r1 = Math.max(r.r1, i + 1);
@@ -121,6 +163,7 @@ class CanvasNode extends Node {
   compute(): Tensor {
     throw new Error('cached PixelCNN: the canvas is not computed');
   }
+  propagateNeed(): void {}
 }
 
 /** concat(x, ones) of the PixelCNN++'s input. */
@@ -131,6 +174,7 @@ class XPadNode extends Node {
   computeFrontier(): Int32Array {
     return this.x.frontier;
   }
+  propagateNeed(): void {}
   compute(ctx: Ctx, r: Rect): Tensor {
     const B = this.x.canvas.shape[0]!;
     return ops.concat([crop(this.x.value, r), ctx.engine.ones([B, r.r1 - r.r0, r.c1 - r.c0, 1])], 3);
@@ -159,6 +203,12 @@ function convFrontierOf(conv: WnConv, src: Node, Ho: number, Wo: number): Int32A
   return convFrontier(src.frontier, src.H, src.W, Ho, Wo, s.kh, s.kw, s.stride ?? 1, pt, pl);
 }
 
+function convNeedOf(conv: WnConv, need: Int32Array, src: Node, Ho: number, Wo: number): void {
+  const s = conv.spec;
+  const [pt, , pl] = s.pad ?? [0, 0, 0, 0];
+  convNeed(need, src.need, src.H, src.W, Ho, Wo, s.kh, s.kw, s.stride ?? 1, pt, pl);
+}
+
 /** A weight-normed conv of a node (the stems, the strided down-samplers). */
 class ConvNode extends Node {
   constructor(
@@ -169,6 +219,9 @@ class ConvNode extends Node {
   }
   computeFrontier(): Int32Array {
     return convFrontierOf(this.conv, this.src, this.H, this.W);
+  }
+  propagateNeed(): void {
+    convNeedOf(this.conv, this.need, this.src, this.H, this.W);
   }
   compute(ctx: Ctx, r: Rect): Tensor {
     return convWindow(ctx, this.conv, this.src, r, 'none');
@@ -193,6 +246,15 @@ class ShiftSumNode extends Node {
           if (a >= 0 && a < this.H && b >= 0 && b < this.W) out[i * this.W + j] = Math.max(out[i * this.W + j]!, node.frontier[a * this.W + b]!);
         }
     return out;
+  }
+  propagateNeed(): void {
+    for (const { node, dr, dc } of this.sources)
+      for (let i = 0; i < this.H; i++)
+        for (let j = 0; j < this.W; j++) {
+          const a = i - dr;
+          const b = j - dc;
+          if (a >= 0 && a < this.H && b >= 0 && b < this.W) node.need[a * this.W + b] = Math.min(node.need[a * this.W + b]!, this.need[i * this.W + j]!);
+        }
   }
   private shifted(node: Node, dr: number, dc: number, r: Rect): Tensor {
     const src: Rect = { r0: Math.max(0, r.r0 - dr), r1: Math.min(this.H, r.r1 - dr), c0: Math.max(0, r.c0 - dc), c1: Math.min(this.W, r.c1 - dc) };
@@ -237,6 +299,15 @@ class GatedNode extends Node {
     for (let i = 0; i < out.length; i++) out[i] = Math.max(out[i]!, this.x.frontier[i]!);
     return out;
   }
+  propagateNeed(): void {
+    const s = this.block.conv2.spec;
+    const [pt, , pl] = s.pad ?? [0, 0, 0, 0];
+    const h = new Int32Array(this.H * this.W).fill(NEVER);
+    convNeed(this.need, h, this.H, this.W, this.H, this.W, s.kh, s.kw, 1, pt, pl);
+    for (const a of this.a) for (let i = 0; i < h.length; i++) a.need[i] = Math.min(a.need[i]!, h[i]!);
+    for (let i = 0; i < h.length; i++) this.x.need[i] = Math.min(this.x.need[i]!, this.need[i]!);
+    convNeedOf(this.block.conv1, h, this.x, this.H, this.W);
+  }
   compute(ctx: Ctx, r: Rect): Tensor {
     const b = this.block;
     const s2 = b.conv2.spec;
@@ -277,6 +348,18 @@ class DeconvNode extends Node {
           }
     return out;
   }
+  propagateNeed(): void {
+    const { kh, kw, stride: s, crop: [ct, cl] } = this.deconv.spec;
+    const n = this.src.need;
+    for (let i = 0; i < this.src.H; i++)
+      for (let j = 0; j < this.src.W; j++)
+        for (let a = 0; a < kh; a++)
+          for (let b = 0; b < kw; b++) {
+            const o = i * s + a - ct;
+            const q = j * s + b - cl;
+            if (o >= 0 && o < this.H && q >= 0 && q < this.W) n[i * this.src.W + j] = Math.min(n[i * this.src.W + j]!, this.need[o * this.W + q]!);
+          }
+  }
   compute(ctx: Ctx, r: Rect): Tensor {
     const { kh, kw, stride: s, crop: [ct, cl] } = this.deconv.spec;
     // Input rows i with i*s + a - ct in [r0, r1) for a tap a < kh.
@@ -303,6 +386,9 @@ class HeadNode extends Node {
   }
   computeFrontier(): Int32Array {
     return this.ul.frontier;
+  }
+  propagateNeed(): void {
+    for (let i = 0; i < this.need.length; i++) this.ul.need[i] = Math.min(this.ul.need[i]!, this.need[i]!);
   }
   compute(ctx: Ctx, r: Rect): Tensor {
     return this.head.forward(ctx, ops.elu(crop(this.ul.value, r)));
@@ -380,11 +466,17 @@ export class CachedPixelCnn {
     }
     if (U.length !== 0 || UL.length !== 0) throw new Error(`cached PixelCNN: skip lists not consumed (${U.length}, ${UL.length} left)`);
     this.headNode = add(new HeadNode(ul, pc.head));
-    this.canvasNode.plan();
-    for (const n of this.nodes) n.plan();
-    // Causality of the plan: pixel q's parameters must not depend on pixel q or later.
+    this.canvasNode.frontier = this.canvasNode.computeFrontier();
+    for (const n of this.nodes) {
+      n.frontier = n.computeFrontier();
+      n.need = new Int32Array(n.H * n.W).fill(NEVER);
+    }
+    // Causality: pixel q's parameters must not depend on pixel q or later.
     const f = this.headNode.frontier;
     for (let q = 0; q < f.length; q++) if (f[q]! >= q) throw new Error(`cached PixelCNN: the parameters of pixel ${q} depend on pixel ${f[q]} (not causal)`);
+    this.headNode.need = Int32Array.from({ length: H * W }, (_, q) => q);
+    for (let k = this.nodes.length - 1; k >= 0; k--) this.nodes[k]!.propagateNeed();
+    for (const n of this.nodes) n.plan(W);
   }
 
   /** The DMOL parameters [B, H, W, K] (pixels whose frontier has been updated are final). */
