@@ -56,14 +56,23 @@ interface Timed {
   rowMs: number[];
 }
 
-async function run(s: Setup, kind: SamplerKind, batch: number, pixels: number, read = false, onStart?: () => Promise<void>): Promise<Timed> {
+interface RunHooks {
+  /** After the warm-up, before the timed sampling. */
+  onStart?: () => Promise<void>;
+  /** After the cached sampler's initial pass. */
+  afterInit?: () => Promise<void>;
+  /** Print progress per row. */
+  progress?: string;
+}
+
+async function run(s: Setup, kind: SamplerKind, batch: number, pixels: number, read = false, hooks: RunHooks = {}): Promise<Timed> {
   const { engine, pc, params, cond, S } = s;
   const ctx = new Ctx(engine, params, false, false, { p: 0, seed: 1 }, 0x5000).freeze();
   const canvas = engine.zeros([batch, S, S, 3]).keep();
   // Warm the frozen context (effective weights, conditioning stream) and the pipelines outside the timing.
   engine.scope(() => engine.noGrad(() => pc.forward(ctx, canvas, cond)));
   await engine.sync();
-  await onStart?.();
+  await hooks.onStart?.();
   const d0 = engine.runner.dispatchCount;
   const t0 = performance.now();
   const rowMs: number[] = [];
@@ -73,11 +82,13 @@ async function run(s: Setup, kind: SamplerKind, batch: number, pixels: number, r
     seed: 3,
     stream: 0,
     pixels,
-    onRow: () => {
+    onRow: (r) => {
       const now = performance.now();
       rowMs.push(now - last);
       last = now;
+      if (hooks.progress) console.log(`${hooks.progress}: row ${r + 1} done, ${((now - t0) / 1000).toFixed(1)} s`);
     },
+    ...(hooks.afterInit ? { afterInit: hooks.afterInit } : {}),
   });
   const ms = performance.now() - t0;
   const dispatches = engine.runner.dispatchCount - d0;
@@ -89,19 +100,22 @@ async function run(s: Setup, kind: SamplerKind, batch: number, pixels: number, r
 
 /**
  * GPU ms per image from timestamp queries, or null without support: the sampler's first `pixels` pixels, scaled
- * to the image; for the cached sampler its initial full pass (timed alone) counts once.
+ * to the image; the cached sampler's initial full pass (read out before its first pixel) counts once.
  */
 async function gpuTime(name: ConfigName, kind: SamplerKind, batch: number, pixels: number): Promise<number | null> {
   const s = await setup(name, batch, true);
   try {
     if (!s.engine.runner.timingEnabled) return null;
-    const gpuMs = async (n: number): Promise<number> => {
-      await run(s, kind, batch, n, false, async () => void (await s.engine.timings(true)));
-      return (await s.engine.timings(true)).reduce((a, r) => a + r.totalMs, 0);
-    };
-    const init = kind === 'cached' ? await gpuMs(0) : 0;
-    const part = await gpuMs(pixels);
-    return (init + (part - init) * ((s.S * s.S) / pixels)) / batch;
+    const total = async (): Promise<number> => (await s.engine.timings(true)).reduce((a, r) => a + r.totalMs, 0);
+    let init = 0;
+    await run(s, kind, batch, pixels, false, {
+      onStart: async () => void (await total()),
+      afterInit: async () => {
+        init = await total();
+      },
+    });
+    const part = await total();
+    return (init + part * ((s.S * s.S) / pixels)) / batch;
   } finally {
     dispose(s);
   }
@@ -120,7 +134,7 @@ export async function benchSample(opts: SampleBenchOptions): Promise<void> {
         const naiveImageMs = (naive.ms * (S * S)) / nPix;
         const naiveDisp = (naive.dispatches * (S * S)) / nPix / batch;
         const cRows = Math.min(S, opts.rows ?? (big && batch > 4 ? 4 : S));
-        const cached = await run(s, 'cached', batch, cRows * S);
+        const cached = await run(s, 'cached', batch, cRows * S, false, big ? { progress: `${name} batch ${batch} cached` } : {});
         // Whole images: the measured rows scaled to S rows (rows repeat with period 4: the three resolutions).
         const initAndFirst = cached.rowMs[0]!;
         const rest = cached.rowMs.slice(1);

@@ -19,8 +19,10 @@ export interface DrawOptions {
   stream: number;
   /** Stop after this many pixels in raster order (benchmarks); default all. */
   pixels?: number;
-  /** Called after each row (row index, rows done) once the device has finished it. */
+  /** Called after each row (its index) once the device has finished it. */
   onRow?: (row: number) => void;
+  /** Awaited after the cached sampler's initial full pass (benchmarks time it alone). */
+  afterInit?: () => Promise<void>;
 }
 
 /**
@@ -37,6 +39,7 @@ export async function drawPixels(ctx: Ctx, pixelcnn: PixelCnn, canvas: Tensor, c
   const cached = opt.sampler === 'cached' ? new CachedPixelCnn(ctx, pixelcnn, canvas, cond) : null;
   try {
     cached?.init();
+    await opt.afterInit?.();
     for (let q = 0; q < total; q++) {
       const row = Math.floor(q / W);
       const col = q % W;
