@@ -21,7 +21,7 @@
 // of a window): each position is scheduled as late as the end of its frontier's image row allows. The ul stream
 // at full resolution is needed by the very next pixel, so it is updated pixel by pixel (windows of one or a few
 // positions); the u stream, which only later rows read, and most coarse positions are updated once per row, in
-// one window per layer. Small config at 8x12: 89 dispatches per pixel (a naive pass: 187); at 32x32 see
+// one window per layer. Small config at 8x12: 86 dispatches per pixel (a naive pass: 187); at 32x32 see
 // `npm run bench -- sample`.
 import { ops, type Tensor } from '../engine/index.js';
 import type { Ctx, WnConv, WnDeconv, WnNin } from './layers.js';
@@ -106,6 +106,11 @@ abstract class Node {
   /** The node's values on window r, [B, rows, cols, C], from its inputs' caches. */
   abstract compute(ctx: Ctx, r: Rect): Tensor;
 
+  /** Recomputes window r into the cache. */
+  update(ctx: Ctx, r: Rect): void {
+    ops.writeWindow(this.value, this.compute(ctx, r), [0, r.r0, r.c0, 0]);
+  }
+
   get full(): Rect {
     return { r0: 0, r1: this.H, c0: 0, c1: this.W };
   }
@@ -178,6 +183,10 @@ class XPadNode extends Node {
   compute(ctx: Ctx, r: Rect): Tensor {
     const B = this.x.canvas.shape[0]!;
     return ops.concat([crop(this.x.value, r), ctx.engine.ones([B, r.r1 - r.r0, r.c1 - r.c0, 1])], 3);
+  }
+  // The ones channel never changes: copy the new pixels only.
+  override update(_ctx: Ctx, r: Rect): void {
+    ops.writeWindow(this.value, crop(this.x.value, r), [0, r.r0, r.c0, 0]);
   }
 }
 
@@ -503,7 +512,7 @@ export class CachedPixelCnn {
       e.scope(() => {
         for (const n of this.nodes) {
           const r = n.steps.get(p);
-          if (r) ops.writeWindow(n.value, n.compute(this.ctx, r), [0, r.r0, r.c0, 0]);
+          if (r) n.update(this.ctx, r);
         }
         return undefined;
       }),
