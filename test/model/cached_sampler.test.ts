@@ -11,25 +11,23 @@ import { CachedPixelCnn } from '../../model/pixelcnn_cached.js';
 import { drawPixels } from '../../model/sampler.js';
 import { CONFIGS } from '../../model/config.js';
 
-let engine: Engine;
-let poisoned: Engine;
+let plainEngine: Engine;
+let poisonedEngine: Engine;
 
 // The tiny conditional case runs with poisoning (every output NaN before its kernel runs: a window an op leaves
 // unwritten cannot pass); the others without, which halves their dispatches (each op's own kernel test is poisoned).
 beforeAll(async () => {
-  poisoned = await Engine.create({ seed: 1, poison: true });
-  engine = await Engine.create({ seed: 1, poison: false });
+  poisonedEngine = await Engine.create({ seed: 1, poison: true });
+  plainEngine = await Engine.create({ seed: 1, poison: false });
 });
 
 afterAll(() => {
-  engine.dispose();
-  poisoned.dispose();
+  plainEngine.dispose();
+  poisonedEngine.dispose();
 });
 
-const plain = (): Engine => engine;
-
 async function compare(cfgName: 'tiny' | 'small', B: number, H: number, W: number, conditional = true, poison = false): Promise<{ maxDiff: number; naiveDispatches: number; cachedDispatches: number }> {
-  const engine = poison ? poisoned : plain();
+  const engine = poison ? poisonedEngine : plainEngine;
   const b = new ParamBuilder();
   const pc = new PixelCnn(b, { ...CONFIGS[cfgName].pixelcnn, dropout: 0, channels: 3, condChannels: conditional ? 3 : 0 });
   const params = ParameterSet.create(engine, b.specs, 5);
@@ -117,6 +115,7 @@ describe('cached PixelCNN++ sampler', () => {
   });
 
   it('drawPixels (the trainer\'s loop): naive and cached draw the same images, tiny 4x8, batch 2', async () => {
+    const engine = plainEngine;
     const b = new ParamBuilder();
     const pc = new PixelCnn(b, { ...CONFIGS.tiny.pixelcnn, dropout: 0, channels: 3, condChannels: 3 });
     const params = ParameterSet.create(engine, b.specs, 8);
