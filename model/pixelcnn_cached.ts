@@ -1,7 +1,7 @@
 // Cached autoregressive sampling of the (conditional) PixelCNN++ (issue 12; the idea of Ramachandran et al. 2017,
 // "Fast Generation for Convolutional Autoregressive Models", and Paine et al. 2016): every layer's activations
-// are kept for the whole image, and after pixel p is drawn each layer recomputes only the positions whose value
-// becomes final now, in a window, reading cached activations for everything else.
+// are kept for the whole image, and after pixel p is drawn each layer recomputes only a window of positions that
+// p changes and a later pixel needs, reading cached activations for everything else.
 //
 // Why it is exact. Each activation position has a *frontier*: the last pixel (raster order) it depends on,
 // computed here on integer maps by running the layers' geometry (taps, strides, paddings, shifts, transposed
@@ -517,11 +517,6 @@ export class CachedPixelCnn {
         return undefined;
       }),
     );
-  }
-
-  /** Number of nodes with work at each step (diagnostics). */
-  workAt(p: number): number {
-    return this.nodes.filter((n) => n.steps.has(p)).length;
   }
 
   dispose(): void {
