@@ -238,9 +238,13 @@ export class WnDeconv {
     const g = ctx.p(`${this.name}.g`);
     const b = ctx.p(`${this.name}.b`);
     const outSize = s.outSize(x.shape[1]!, x.shape[2]!);
-    return withDdi(ctx, g, b, s.initScale ?? 1, () =>
-      ops.convTranspose2d(x, ctx.init ? ops.weightNorm(ctx.p(`${this.name}.V`), g, 2) : ctx.weight(this.builder, `${this.name}.V`), b, { stride: s.stride, outSize, crop: s.crop }),
-    );
+    return withDdi(ctx, g, b, s.initScale ?? 1, () => ops.convTranspose2d(x, this.weight(ctx), b, { stride: s.stride, outSize, crop: s.crop }));
+  }
+
+  /** The effective weight g * V / ||V|| (normed over the output-channel axis). */
+  weight(ctx: Ctx): Tensor {
+    if (!ctx.init) return ctx.weight(this.builder, `${this.name}.V`);
+    return ops.weightNorm(ctx.p(`${this.name}.V`), ctx.p(`${this.name}.g`), 2);
   }
 }
 

@@ -43,11 +43,11 @@ function shifted(kind: ConvKind, kh: number, kw: number, cin: number, cout: numb
 }
 
 /** gated_resnet(x, a, c) of MODEL_SPEC §2.4 plus the conditioning shortcut. */
-class GatedResnet {
-  private readonly conv1: WnConv;
-  private readonly conv2: WnConv;
-  private readonly ninA: WnNin | null;
-  private readonly ninC: WnNin | null;
+export class GatedResnet {
+  readonly conv1: WnConv;
+  readonly conv2: WnConv;
+  readonly ninA: WnNin | null;
+  readonly ninC: WnNin | null;
 
   constructor(b: ParamBuilder, name: string, kind: ConvKind, F: number, aChannels: number, cond: boolean) {
     const [kh, kw] = kind === 'down' ? [2, 3] : [2, 2];
@@ -57,22 +57,31 @@ class GatedResnet {
     this.conv2 = new WnConv(b, `${name}.conv2`, shifted(kind, kh, kw, 2 * F, 2 * F, 1, 0.1));
   }
 
-  /** c: the conditioning at this position and concat_elu of it, made once for both streams (lazily). */
-  /** a: the shortcut input, or a pair whose channel concatenation it is (never materialised). */
+  /**
+   * a: the shortcut input, or a pair whose channel concatenation it is (never materialised); c: the
+   * conditioning at this position and concat_elu of it, made once for both streams (lazily).
+   */
   forward(ctx: Ctx, x: Tensor, a: Tensor | [Tensor, Tensor] | null, c: Cond | null, dropout: number): Tensor {
     let h = this.conv1.forward(ctx, ops.concatElu(x));
-    // the shortcut inputs are summed in the nins' epilogues
+    // the shortcut inputs are summed in the nins' epilogues (in a frozen context the injection is memoised)
     if (this.ninA && a) h = this.ninA.forward(ctx, Array.isArray(a) ? ops.concatEluPair(a[0], a[1]) : ops.concatElu(a), h);
     const ninC = this.ninC;
-    if (ninC && c) h = ctx.frozen ? ops.add(h, ctx.memo(`${ninC.name}(c)`, () => ninC.forward(ctx, c.elu()))) : ninC.forward(ctx, c.elu(), h);
+    if (ninC && c) h = ctx.frozen ? ops.add(h, this.injection(ctx, c.c)) : ninC.forward(ctx, c.elu(), h);
     const drop = (ctx.training || ctx.init) && dropout > 0 ? { dropout: { p: dropout, seed: ctx.dropout.seed, stream: ctx.nextStream() } } : {};
     h = ops.concatElu(h, drop);
     return ops.gate(this.conv2.forward(ctx, h), x);
   }
+
+  /** The conditioning shortcut nin(concat_elu(c)) (memoised in a frozen context: it depends on f(z) only). */
+  injection(ctx: Ctx, c: Tensor): Tensor {
+    const ninC = this.ninC;
+    if (!ninC) throw new Error('GatedResnet.injection: this resnet is unconditional');
+    return ctx.memo(`${ninC.name}(c)`, () => ninC.forward(ctx, ops.concatElu(c)));
+  }
 }
 
 /** The conditioning stream: one residual 3x3 conv per gated-resnet pair, resampled with the PixelCNN. */
-class CondStream {
+export class CondStream {
   private readonly stem: WnConv;
   private readonly layers: WnConv[] = [];
   private readonly downs: WnConv[] = [];
@@ -110,19 +119,19 @@ class CondStream {
 }
 
 export class PixelCnn {
-  private readonly stemU: WnConv;
-  private readonly stemUlDown: WnConv;
-  private readonly stemUlRight: WnConv;
-  private readonly upU: GatedResnet[][] = [];
-  private readonly upUl: GatedResnet[][] = [];
-  private readonly downsampleU: WnConv[] = [];
-  private readonly downsampleUl: WnConv[] = [];
-  private readonly downU: GatedResnet[][] = [];
-  private readonly downUl: GatedResnet[][] = [];
-  private readonly upsampleU: WnDeconv[] = [];
-  private readonly upsampleUl: WnDeconv[] = [];
-  private readonly head: WnNin;
-  private readonly cond: CondStream | null;
+  readonly stemU: WnConv;
+  readonly stemUlDown: WnConv;
+  readonly stemUlRight: WnConv;
+  readonly upU: GatedResnet[][] = [];
+  readonly upUl: GatedResnet[][] = [];
+  readonly downsampleU: WnConv[] = [];
+  readonly downsampleUl: WnConv[] = [];
+  readonly downU: GatedResnet[][] = [];
+  readonly downUl: GatedResnet[][] = [];
+  readonly upsampleU: WnDeconv[] = [];
+  readonly upsampleUl: WnDeconv[] = [];
+  readonly head: WnNin;
+  readonly cond: CondStream | null;
 
   constructor(b: ParamBuilder, readonly cfg: PixelCnnConfig) {
     const { filters: F, resnets: R, mixtures: M, channels: C } = cfg;

@@ -10,6 +10,7 @@ import { readFileSync, renameSync, writeFileSync } from 'node:fs';
 import { dirname, join } from 'node:path';
 import { ops, type Tensor } from '../engine/index.js';
 import { Agave, Ctx, toPixels } from '../model/agave.js';
+import { drawPixels } from '../model/sampler.js';
 import { gatherBatch } from './data.js';
 import { appendJsonl, bitsPerDim, formatDuration } from './metrics.js';
 import { encodePng, imageGrid, writePngAtomic } from './png.js';
@@ -209,9 +210,11 @@ async function drawGrid(run: Run, pixelcnnRecon: number, log: Logger): Promise<G
 
 /**
  * Runs the PixelCNN autoregressively conditioned on `fz` (the decoder mean at the aux resolution, IAF units;
- * MODEL_SPEC §1.5), or, for the PixelCNN alone, unconditionally on `fz` = a number of images: H*W network
- * passes, each writing one raster position of every image (DMOL sampler, no dropout; the caller chooses the
- * weights). Returns the images in 0..255.
+ * MODEL_SPEC §1.5), or, for the PixelCNN alone, unconditionally on `fz` = a number of images: H*W raster
+ * positions, each drawn for every image of the batch at once (DMOL sampler, no dropout; the caller chooses the
+ * weights). The cached sampler (default; model/pixelcnn_cached.ts) recomputes after each pixel only the
+ * activations it changes; `--sampler naive` runs a full network pass per pixel (the reference: same seed, same
+ * images). Returns the images in 0..255.
  */
 export async function samplePixelcnn(run: Run, fz: Tensor | number, streamBase: number, log: Logger, what: string): Promise<Float32Array> {
   const { engine, model, params, o } = run;
@@ -219,6 +222,7 @@ export async function samplePixelcnn(run: Run, fz: Tensor | number, streamBase: 
   const conditional = typeof fz !== 'number';
   if (conditional !== (model.kind === 'agave')) throw new Error(`samplePixelcnn: the ${model.kind} model's PixelCNN is ${model.kind === 'agave' ? 'conditional: pass f(z)' : 'unconditional: pass the number of images'}`);
   const n = conditional ? fz.shape[0]! : fz;
+  const sampler = o.sampler ?? 'cached';
   const t0 = performance.now();
   // A frozen context: effective weights and the conditioning stream are computed on the first pass only.
   const ctx = new Ctx(engine, params, false, false, { p: 0, seed: o.seed }, streamBase).freeze();
@@ -227,21 +231,17 @@ export async function samplePixelcnn(run: Run, fz: Tensor | number, streamBase: 
   const d0 = engine.runner.dispatchCount;
   try {
     const stream = ctx.nextStream();
-    for (let row = 0; row < S; row++) {
-      for (let col = 0; col < S; col++) {
-        engine.scope(() => {
-          const p = engine.noGrad(() => model.pixelcnn.forward(ctx, canvas, cond));
-          ops.dmolSample(p, model.cfg.pixelcnn.mixtures, { seed: o.seed, stream, position: { row, col }, canvas });
-          return undefined;
-        });
-      }
-      await engine.sync();
-      if (row % 8 === 7 || row === S - 1) {
+    await drawPixels(ctx, model.pixelcnn, canvas, cond, {
+      sampler,
+      seed: o.seed,
+      stream,
+      onRow: (row) => {
+        if (row % 8 !== 7 && row !== S - 1) return;
         const el = (performance.now() - t0) / 1000;
-        const perPass = Math.round((engine.runner.dispatchCount - d0) / ((row + 1) * S));
-        log(`${what}: row ${row + 1}/${S}, ${((row + 1) / el).toFixed(2)} rows/s (${perPass} dispatches per pass), ETA ${formatDuration((el / (row + 1)) * (S - row - 1))}`);
-      }
-    }
+        const perPixel = Math.round((engine.runner.dispatchCount - d0) / ((row + 1) * S));
+        log(`${what}: row ${row + 1}/${S}, ${((row + 1) / el).toFixed(2)} rows/s (${sampler} sampler, batch ${n}, ${perPixel} dispatches per pixel), ETA ${formatDuration((el / (row + 1)) * (S - row - 1))}`);
+      },
+    });
     return await engine.noGrad(() => ops.clamp(ops.mulScalar(ops.addScalar(canvas, 1), 127.5), 0, 255)).read();
   } finally {
     ctx.releaseFrozen();
@@ -350,7 +350,7 @@ export async function modelSamples(run: Run, n: number, log: Logger, streamBase 
   const toU8 = (v: Float32Array): Uint8Array => Uint8Array.from(v, (p) => Math.round(p));
   if (model.kind === 'pixelcnn') {
     const x = await params.withEma(() => samplePixelcnn(run, n, streamBase + 0x1000000, log, 'PixelCNN++ sampling'));
-    return { rows: [{ label: SAMPLE_LABELS.pixelcnn, images: toU8(x) }], x, what: `${n} PixelCNN++ samples (${S * S} passes)` };
+    return { rows: [{ label: SAMPLE_LABELS.pixelcnn, images: toU8(x) }], x, what: `${n} PixelCNN++ samples (${S * S} pixels, ${o.sampler ?? 'cached'} sampler)` };
   }
   if (model.kind === 'vae') {
     const { f, logScale } = await params.withEma(async () =>
@@ -388,7 +388,7 @@ export async function modelSamples(run: Run, n: number, log: Logger, streamBase 
       { label: SAMPLE_LABELS.agave, images: toU8(out.x) },
     ],
     x: out.x,
-    what: `${n} AGAVE samples (${S * S} PixelCNN passes)`,
+    what: `${n} AGAVE samples (${S * S} pixels, ${o.sampler ?? 'cached'} sampler)`,
   };
 }
 

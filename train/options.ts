@@ -3,6 +3,7 @@ import { parseArgs } from 'node:util';
 import { CONFIGS, configTable, type ConfigName } from '../model/config.js';
 import type { AuxVariant } from '../engine/ops/aux_image.js';
 import { MODEL_KINDS, type ModelKind } from '../model/agave.js';
+import { SAMPLER_KINDS, type SamplerKind } from '../model/sampler.js';
 import { checkKindOptions } from './setup.js';
 import type { TrainOptions } from './trainer.js';
 import { newRunFolder } from './run-folder.js';
@@ -64,10 +65,13 @@ optimisation
   --drop-aux-at N       control experiment: from step N on, the auxiliary loss is dropped from the objective
   --train-images N      use only the first N training images
   --agave-samples N     after training, draw N samples of the model: AGAVE: z from the prior, then H*W PixelCNN
-                        passes conditioned on f(z) (agave-samples.png; slow on a CPU: 1,024 passes at 32x32);
+                        pixels drawn conditioned on f(z) (agave-samples.png; see --sampler);
                         --model pixelcnn: H*W unconditional passes (pixelcnn-samples.png); --model vae: z from the
                         prior, the decoder mean f(z) and a draw x ~ p(x|z) (vae-samples.png). With --resume and
                         --steps equal to the checkpoint's step it only samples. --samples N is the same flag.
+  --sampler KIND        autoregressive PixelCNN sampling (samples, reconstructions, figures): cached (default:
+                        after each pixel only the activations it changes are recomputed) or naive (a full network
+                        pass per pixel, the reference); the same seed draws the same images either way
 
 output and control
   --out DIR             run folder: metrics.jsonl, samples-step*.png, checkpoint.agave, run.lock (default: a
@@ -188,6 +192,7 @@ const OPTIONS = {
   'train-images': { type: 'string' },
   'agave-samples': { type: 'string' },
   samples: { type: 'string' },
+  sampler: { type: 'string' },
   'iw-samples': { type: 'string' },
   out: { type: 'string' },
   'eval-every': { type: 'string' },
@@ -275,6 +280,10 @@ export function parseOptions(argv: string[]): TrainOptions | 'help' | 'check-gpu
   if (values['agave-samples'] !== undefined && values.samples !== undefined) throw new Error('--samples and --agave-samples are the same flag: give one');
   if (values['agave-samples'] !== undefined) o.agaveSamples = int('agave-samples', values['agave-samples'], 0, 0);
   if (values.samples !== undefined) o.agaveSamples = int('samples', values.samples, 0, 0);
+  if (values.sampler !== undefined) {
+    if (!(SAMPLER_KINDS as readonly string[]).includes(values.sampler)) throw new Error(`--sampler must be one of ${SAMPLER_KINDS.join(', ')}, got '${values.sampler}'`);
+    o.sampler = values.sampler as SamplerKind;
+  }
   if (values.model !== undefined) {
     if (!(MODEL_KINDS as readonly string[]).includes(values.model)) throw new Error(`--model must be one of ${MODEL_KINDS.join(', ')}, got '${values.model}'`);
     if (values.model !== 'agave') o.kind = values.model as ModelKind;

@@ -5,6 +5,7 @@
 // repeats the uninterrupted one.
 import type { ModelKind, Phase } from '../model/agave.js';
 import type { ConfigName } from '../model/config.js';
+import type { SamplerKind } from '../model/sampler.js';
 import type { AuxVariant } from '../engine/ops/aux_image.js';
 import { formatDuration } from './metrics.js';
 import { setupRun } from './setup.js';
@@ -58,6 +59,8 @@ export interface TrainOptions extends RunFolderOptions {
    * f(z)), PixelCNN++ (unconditional, autoregressive) or the VAE (z ~ prior; the decoder mean and a draw of x).
    */
   agaveSamples?: number;
+  /** The autoregressive PixelCNN sampler: 'cached' (default) or 'naive' (a full pass per pixel; the reference). */
+  sampler?: SamplerKind;
   /** Importance samples for the final evaluation's IWAE bound (MODEL_SPEC §4; the paper used 150). */
   iwSamples?: number;
 }

@@ -11,3 +11,4 @@ export * from './aux_image.js';
 export * from './gaussian.js';
 export * from './iaf.js';
 export * from './dmol.js';
+export * from './window.js';

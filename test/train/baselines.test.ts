@@ -52,7 +52,7 @@ describe('baselines (tiny)', () => {
     expect([pe.aux, pe.psnr, pe.kl, pe.iwBitsPerDim, pe.latentChannels]).toEqual([null, null, 0, undefined, 0]);
     expect(pe.testBitsPerDim).toBe(pe.pixelcnn);
     expect(Number.isFinite(pe.testBitsPerDim)).toBe(true);
-    expect(plog).toMatch(/1 PixelCNN\+\+ samples \(64 passes\)/);
+    expect(plog).toMatch(/1 PixelCNN\+\+ samples \(64 pixels, cached sampler\)/);
     expect(isPng(join(p, 'pixelcnn-samples.png'))).toBe(true);
     expect(loadCheckpoint<{ signature: { kind: string } }>(join(p, 'checkpoint.agave')).meta.signature.kind).toBe('pixelcnn');
 

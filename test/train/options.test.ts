@@ -74,4 +74,12 @@ describe('flag validation', () => {
     expect(() => parseOptions(['--steps'])).toThrow(/--steps.*\(see --help\)/);
     for (const doc of ['--overwrite', 'runs/latest', 'run.lock', 'Ctrl-C / SIGTERM', '130 / 143']) expect(HELP, `--help documents ${doc}`).toContain(doc);
   });
+
+  it('--sampler: cached (the default when absent) or naive', () => {
+    expect(parse([]).sampler).toBeUndefined();
+    expect(parse(['--sampler', 'naive']).sampler).toBe('naive');
+    expect(parse(['--sampler', 'cached']).sampler).toBe('cached');
+    expect(() => parse(['--sampler', 'fast'])).toThrow(/^--sampler must be one of cached, naive, got 'fast'/);
+    expect(HELP).toContain('--sampler KIND');
+  });
 });

@@ -105,10 +105,12 @@ describe('training loop', () => {
 });
 
 describe('AGAVE sampling', () => {
-  it('draws samples with one PixelCNN pass per pixel (counted), conditioned on f(z) of prior z, deterministic for a seed; reports the IWAE bound', async () => {
+  it('draws samples pixel by pixel (the cached sampler), conditioned on f(z) of prior z, the same as the naive sampler (one PixelCNN pass per pixel, counted) for a seed; reports the IWAE bound', async () => {
     const dir = mkdtempSync(join(tmpdir(), 'agave-sample-'));
     const lines: string[] = [];
     const r = await train(opts(dir, { steps: 1, agaveSamples: 2, iwSamples: 3 }), (l) => lines.push(l));
+    expect(lines.join('\n')).toMatch(/2 AGAVE samples \(64 pixels, cached sampler\)/);
+    expect(lines.join('\n')).toMatch(/AGAVE sampling: row 8\/8, [\d.]+ rows\/s \(cached sampler, batch 2, \d+ dispatches per pixel\), ETA/);
     expect(existsSync(join(dir, 'agave-samples.png'))).toBe(true);
     const first = readFileSync(join(dir, 'agave-samples.json'), 'utf8');
     // The final evaluation also reports the importance-weighted bound (never much worse than the single-sample
@@ -117,19 +119,19 @@ describe('AGAVE sampling', () => {
     expect(ev.iwSamples).toBe(3);
     expect(Number.isFinite(ev.iwBitsPerDim)).toBe(true);
     expect(ev.iwBitsPerDim!).toBeLessThan(ev.testBitsPerDim + 0.05);
-    // Sampling again from the checkpoint (resume at its step: sampling only), counting the PixelCNN passes: one
-    // per pixel (8x8), both samples in each pass; the same seed gives the same samples.
+    // Sampling again from the checkpoint (resume at its step: sampling only) with the naive sampler, counting
+    // the PixelCNN passes: one per pixel (8x8), both samples in each pass; the same seed gives the same samples.
     const passes = vi.spyOn(PixelCnn.prototype, 'forward');
     try {
       const again: string[] = [];
-      await train(opts(dir, { steps: 1, agaveSamples: 2, resume: true }), (l) => again.push(l));
-      expect(again.join('\n')).toMatch(/2 AGAVE samples \(64 PixelCNN passes\)/);
+      await train(opts(dir, { steps: 1, agaveSamples: 2, resume: true, sampler: 'naive' }), (l) => again.push(l));
+      expect(again.join('\n')).toMatch(/2 AGAVE samples \(64 pixels, naive sampler\)/);
       expect(passes.mock.calls.length, 'PixelCNN passes while sampling 2 images of 8x8').toBe(64);
       expect(passes.mock.calls.map((c) => c[1].shape[0]), 'images per pass').toEqual(Array.from({ length: 64 }, () => 2));
     } finally {
       passes.mockRestore();
     }
-    expect(readFileSync(join(dir, 'agave-samples.json'), 'utf8'), 'samples drawn twice with the same seed').toBe(first);
+    expect(readFileSync(join(dir, 'agave-samples.json'), 'utf8'), 'samples drawn twice with the same seed (cached, then naive sampler)').toBe(first);
     // The sampled pixels: 2 images of 8x8x3 in the AGAVE row, whole values in 0..255 (PNG bytes), not constant.
     const rows = JSON.parse(first) as { rows: { label: string; images: string }[] };
     const x = Buffer.from(rows.rows.find((row) => row.label === SAMPLE_LABELS.agave)!.images, 'base64');
