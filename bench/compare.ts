@@ -12,7 +12,7 @@ import { pathToFileURL } from 'node:url';
 import type { ConfigName } from '../model/config.js';
 import { printTable, type BenchRow } from './harness.js';
 import { createStepper, STEPPER_API, type Stepper, type StepperOptions } from './stepper.js';
-import { stepRow } from './step.js';
+import { progress, stepRow } from './step.js';
 
 interface StepperModule {
   STEPPER_API: number;
@@ -98,7 +98,7 @@ const median = (xs: number[]): number => {
 export async function compareStep(configs: ConfigName[], o: CompareOptions): Promise<void> {
   const path = await stepperBundle(o.rev);
   const old = await loadStepperModule(path);
-  const steps = o.steps ?? 2;
+  const steps = o.steps ?? 3;
   const rounds = o.rounds ?? 5;
   const rows: BenchRow[] = [];
   for (const config of configs) {
@@ -106,6 +106,7 @@ export async function compareStep(configs: ConfigName[], o: CompareOptions): Pro
     const a = await old.createStepper(opts);
     const b = await createStepper({ ...opts, pipeline: o.pipeline ?? true });
     try {
+      progress(`${config} batch ${b.info.batch}: warm-up steps (${o.rev}: ${a.info.mode}; this tree: ${b.info.mode})`);
       await a.run(1);
       await b.run(1);
       const ta: number[] = [];
@@ -122,6 +123,7 @@ export async function compareStep(configs: ConfigName[], o: CompareOptions): Pro
           if (s === a) [da, sa] = [x.dispatchesPerStep, x.submitsPerStep];
           else [db, sb] = [x.dispatchesPerStep, x.submitsPerStep];
           (s === a ? ta : tb).push(x.msPerStep);
+          progress(`${config} round ${r + 1}/${rounds}: ${s === a ? o.rev : 'this tree'} ${x.msPerStep.toFixed(0)} ms/step`);
         }
       }
       const ma = median(ta);
@@ -129,8 +131,10 @@ export async function compareStep(configs: ConfigName[], o: CompareOptions): Pro
       const ra = stepRow(a, ma, da, sa);
       const rb = stepRow(b, mb, db, sb);
       rows.push({ ...ra, name: `${o.rev}: ${ra.name}` });
-      rows.push({ ...rb, name: `this tree: ${rb.name}`, note: `${rb.note}; ${(ma / mb).toFixed(3)}x the speed of ${o.rev} ` +
-        `(per-block ratios ${ta.map((t, i) => (t / tb[i]!).toFixed(2)).join(' ')}), ${(db / da).toFixed(3)}x its dispatches` });
+      // Blocks r of A and B ran back to back: their ratios share the load of that moment.
+      const ratios = ta.map((t, i) => t / tb[i]!);
+      rows.push({ ...rb, name: `this tree: ${rb.name}`, note: `${rb.note}; speed ${(ma / mb).toFixed(3)}x ${o.rev}'s (ratio of medians; median of ` +
+        `per-block ratios ${median(ratios).toFixed(3)}: ${ratios.map((x) => x.toFixed(2)).join(' ')}), ${(db / da).toFixed(3)}x its dispatches/step` });
       console.log(`${config}: ${o.rev} ${ta.map((t) => t.toFixed(0)).join(' ')} ms/step; this tree ${tb.map((t) => t.toFixed(0)).join(' ')} ms/step`);
     } finally {
       a.dispose();

@@ -18,6 +18,11 @@ export interface StepBenchOptions {
 
 const MiB = (b: number): string => `${(b / 2 ** 20).toFixed(0)} MiB`;
 
+/** Progress on stderr (a section stopped by a time limit on a lent GPU shows where it was). */
+export function progress(line: string): void {
+  process.stderr.write(`[bench step ${new Date().toISOString().slice(11, 19)}] ${line}\n`);
+}
+
 /** The family of a kernel (timing names are 'kernel:label'). */
 export function kernelFamily(kernel: string): string {
   const k = kernel.split(':')[0]!;
@@ -68,7 +73,9 @@ export async function benchStep(configs: ConfigName[], opts: StepBenchOptions = 
   for (const name of configs) {
     const s = await createStepper({ config: name, ...(opts.batch ? { batch: opts.batch } : {}), profile: opts.profile ?? false, pipeline: opts.pipeline ?? true });
     try {
+      progress(`${name} batch ${s.info.batch}: init ${(s.info.initMs / 1000).toFixed(1)} s; warm-up step`);
       await s.run(1); // warm-up: pipelines, pool
+      progress(`${name} batch ${s.info.batch}: timing ${steps} steps`);
       if (opts.profile) await s.timings();
       // One run of `steps` steps (pipelined: the last one drained); its mean per step.
       const r = await s.run(steps);
