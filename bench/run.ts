@@ -12,7 +12,7 @@ import { compareStep, stepperBundle } from './compare.js';
 
 const { values, positionals } = parseArgs({
   allowPositionals: true,
-  options: { sizes: { type: 'string' }, configs: { type: 'string' }, batch: { type: 'string' }, steps: { type: 'string' }, profile: { type: 'boolean' }, compare: { type: 'string' }, rounds: { type: 'string' }, 'no-pipeline': { type: 'boolean' }, 'build-only': { type: 'boolean' }, filter: { type: 'string' }, variants: { type: 'string' }, help: { type: 'boolean', short: 'h' } },
+  options: { sizes: { type: 'string' }, configs: { type: 'string' }, batch: { type: 'string' }, steps: { type: 'string' }, profile: { type: 'boolean' }, compare: { type: 'string' }, rounds: { type: 'string' }, 'no-pipeline': { type: 'boolean' }, prepare: { type: 'boolean' }, 'build-only': { type: 'boolean' }, filter: { type: 'string' }, variants: { type: 'string' }, help: { type: 'boolean', short: 'h' } },
 });
 const BENCHES = ['matmul', 'elementwise', 'reduce', 'dispatch', 'core', 'conv', 'optim', 'vae', 'dmol', 'step'];
 if (values.help || positionals.length === 0) {
@@ -20,6 +20,7 @@ if (values.help || positionals.length === 0) {
   core = matmul + elementwise + reduce + dispatch; conv: --filter selects cases by name, --variants auto (default),direct64,tiled64,naive,...;
   step: the training loop's step: ms, img/s, dispatches/step, peak memory; --configs tiny,small,paper --batch N --steps N
     --profile (GPU time per kernel family and kernel) --no-pipeline (the old loop's sequential step)
+    --prepare (create the step's pipelines ahead, asynchronously; the start-up table shows what it saves)
     --compare REV: REV's step beside this tree's in this process, alternated (--rounds N blocks of --steps N each);
     REV is a commit (main, HEAD~1, a hash; bundled into .bench-cache/) or a stepper bundle .js; --build-only builds it`);
   process.exit(values.help ? 0 : 1);
@@ -57,7 +58,7 @@ try {
     const rounds = num('rounds');
     const pipeline = !values['no-pipeline'];
     if (values.compare) await compareStep(configs, { rev: values.compare, ...(batch ? { batch } : {}), ...(steps ? { steps } : {}), ...(rounds ? { rounds } : {}), pipeline });
-    else await benchStep(configs, { ...(batch ? { batch } : {}), ...(steps ? { steps } : {}), profile: values.profile ?? false, pipeline });
+    else await benchStep(configs, { ...(batch ? { batch } : {}), ...(steps ? { steps } : {}), profile: values.profile ?? false, pipeline, prepare: values.prepare ?? false });
   }
   if (positionals.includes('conv')) await benchConv(engine, values.filter, values.variants?.split(','));
 } finally {

@@ -14,6 +14,8 @@ export interface StepBenchOptions {
   profile?: boolean;
   /** false: the old loop's sequential step. */
   pipeline?: boolean;
+  /** Create the step's pipelines ahead, asynchronously (Engine.preparePipelines). */
+  prepare?: boolean;
 }
 
 const MiB = (b: number): string => `${(b / 2 ** 20).toFixed(0)} MiB`;
@@ -69,12 +71,18 @@ export function stepRow(s: Stepper, ms: number, dispatches: number, submits: num
 
 export async function benchStep(configs: ConfigName[], opts: StepBenchOptions = {}): Promise<void> {
   const rows: BenchRow[] = [];
+  const startup: BenchRow[] = [];
   const steps = opts.steps ?? 3;
   for (const name of configs) {
-    const s = await createStepper({ config: name, ...(opts.batch ? { batch: opts.batch } : {}), profile: opts.profile ?? false, pipeline: opts.pipeline ?? true });
+    const t0 = performance.now();
+    const s = await createStepper({ config: name, ...(opts.batch ? { batch: opts.batch } : {}), profile: opts.profile ?? false, pipeline: opts.pipeline ?? true, prepare: opts.prepare ?? false });
     try {
       progress(`${name} batch ${s.info.batch}: init ${(s.info.initMs / 1000).toFixed(1)} s; warm-up step`);
-      await s.run(1); // warm-up: pipelines, pool
+      const first = await s.run(1); // warm-up: pipelines, pool
+      const p = s.info.prepare;
+      startup.push({ name: `${name} batch ${s.info.batch}`, ms: performance.now() - t0,
+        note: `${p ? `async pipelines ahead ${(p.ms / 1000).toFixed(2)} s (${p.created} pipelines), ` : 'pipelines created on first use, '}` +
+          `init ${(s.info.initMs / 1000).toFixed(2)} s, first step ${(first.msPerStep / 1000).toFixed(2)} s` });
       progress(`${name} batch ${s.info.batch}: timing ${steps} steps`);
       if (opts.profile) await s.timings();
       // One run of `steps` steps (pipelined: the last one drained); its mean per step.
@@ -85,5 +93,6 @@ export async function benchStep(configs: ConfigName[], opts: StepBenchOptions = 
       s.dispose();
     }
   }
+  printTable(`start-up: engine, model and parameters, init, first step done (${opts.prepare ? '--prepare: pipelines created ahead, asynchronously' : 'without --prepare'})`, startup);
   printTable(`training step (forward + backward + Adamax + EMA + NaN/Inf check${opts.profile ? '; --profile: one compute pass per dispatch, slower' : ''})`, rows);
 }

@@ -19,6 +19,8 @@ export interface StepperOptions {
   profile?: boolean;
   /** false: the old loop's step (two awaited readbacks) even where pipelining exists. Default true. */
   pipeline?: boolean;
+  /** Create the step's pipelines first, asynchronously (Engine.preparePipelines; ignored where it is missing). */
+  prepare?: boolean;
 }
 
 export interface StepperInfo {
@@ -27,7 +29,10 @@ export interface StepperInfo {
   params: number;
   /** 'pipelined, 2 in flight' or 'sequential (2 readbacks/step)'. */
   mode: string;
+  /** Data-dependent init (including the pipelines it creates; after prepareMs). */
   initMs: number;
+  /** preparePipelines: wall ms and pipelines created (absent without --prepare). */
+  prepare?: { ms: number; created: number };
 }
 
 export interface Stepper {
@@ -62,12 +67,27 @@ export async function createStepper(opts: StepperOptions): Promise<Stepper> {
   const params = ParameterSet.create(engine, model.builder.specs, 1);
   const S = cfg.imageSize;
   const data = Float32Array.from({ length: batch * S * S * 3 }, (_, i) => (i * 7919) % 256);
-  const t0 = performance.now();
-  engine.scope(() => {
+  const initPass = (): void => {
     const x = engine.tensor(data, [batch, S, S, 3]);
     const ctx = new Ctx(engine, params, true, true, { p: cfg.pixelcnn.dropout, seed: 1 }, 0);
     engine.noGrad(() => model.loss(ctx, x, { lambda: 1, phase: 'joint', useAux: true }));
-  });
+  };
+  const prepareFn = (engine as unknown as { preparePipelines?: (record: () => void) => Promise<{ created: number; ms: number }> }).preparePipelines?.bind(engine);
+  let prepared: { ms: number; created: number } | undefined;
+  if (opts.prepare && prepareFn) {
+    // The init pass and one step's forward and backward, as a dry run: their pipelines, all at once.
+    const tp = performance.now();
+    const r = await prepareFn(() => {
+      initPass();
+      params.zeroGrad();
+      const x = engine.tensor(data, [batch, S, S, 3]);
+      const t = model.loss(new Ctx(engine, params, false, true, { p: cfg.pixelcnn.dropout, seed: 1 }, 0), x, { lambda: 1, phase: 'joint', useAux: true });
+      engine.backward(t.loss);
+    });
+    prepared = { ms: performance.now() - tp, created: r.created };
+  }
+  const t0 = performance.now();
+  engine.scope(initPass);
   params.initEma();
   await engine.sync();
   const initMs = performance.now() - t0;
@@ -115,7 +135,7 @@ export async function createStepper(opts: StepperOptions): Promise<Stepper> {
   }
 
   return {
-    info: { config: opts.config, batch, params: params.count, mode: pipelined ? `pipelined, ${IN_FLIGHT} in flight` : 'sequential (2 readbacks/step)', initMs },
+    info: { config: opts.config, batch, params: params.count, mode: pipelined ? `pipelined, ${IN_FLIGHT} in flight` : 'sequential (2 readbacks/step)', initMs, ...(prepared ? { prepare: prepared } : {}) },
     async run(n: number) {
       const d0 = engine.runner.dispatchCount;
       const sub0 = engine.runner.submitCount;
