@@ -11,11 +11,12 @@
 #   GPU_BENCH_SIZES [1024,2048,4096]  matmul sizes ('' skips matmul)
 #   GPU_BENCH_CONV [1]  0 skips the conv table; GPU_BENCH_CONV_FILTER selects conv cases by name
 #   GPU_BENCH_PROFILE  a config:batch to profile (GPU time per kernel family), e.g. paper:16
+#   GPU_BENCH_STARTUP [small:16]  config:batch whose cold start-up is timed without and with --prepare ('' skips)
 #   GPU_BENCH_COMPARE  a stepper bundle of an older commit (bench -- step --compare REV --build-only prints
 #                      its path under .bench-cache/; carry that folder): its step beside this tree's
 #   GPU_BENCH_SECTION_S [240]  time limit of each section; a section that fails or runs out is reported, the rest run
 # Example on lavapipe (small settings): GPU_BENCH_CONFIGS=tiny GPU_BENCH_BATCHES=2 GPU_BENCH_STEPS=1 \
-#   GPU_BENCH_SIZES=256 GPU_BENCH_CONV_FILTER='8x8' bench/gpu.sh
+#   GPU_BENCH_SIZES=256 GPU_BENCH_CONV_FILTER='8x8' GPU_BENCH_STARTUP= bench/gpu.sh
 set -uo pipefail
 cd "$(dirname "$0")/.."
 if ! command -v node >/dev/null 2>&1 || [ ! -d node_modules/webgpu ]; then
@@ -62,6 +63,15 @@ section 'dispatch (CPU cost per dispatch)' node dist/bench.js dispatch
 for b in ${batches//,/ }; do
   section "step batch $b" node dist/bench.js step --configs "$configs" --batch "$b" --steps "$steps"
 done
+# Start-up with cold shader caches (NVIDIA's and Mesa's disk caches off), pipelines created on first use and
+# then ahead, asynchronously (Engine.preparePipelines): does --prepare pay off on this device?
+startup=${GPU_BENCH_STARTUP-small:16}
+if [ -n "$startup" ]; then
+  for p in '' --prepare; do
+    section "start-up ${startup} ${p:-on first use}" env __GL_SHADER_DISK_CACHE=0 MESA_SHADER_CACHE_DISABLE=true \
+      node dist/bench.js step --configs "${startup%%:*}" --batch "${startup##*:}" --steps 1 $p
+  done
+fi
 if [ -n "${GPU_BENCH_PROFILE:-}" ]; then
   section "profile $GPU_BENCH_PROFILE" node dist/bench.js step --configs "${GPU_BENCH_PROFILE%%:*}" --batch "${GPU_BENCH_PROFILE##*:}" --steps "$steps" --profile
 fi
