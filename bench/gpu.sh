@@ -15,6 +15,10 @@
 #   GPU_BENCH_COMPARE  a stepper bundle of an older commit (bench -- step --compare REV --build-only prints
 #                      its path under .bench-cache/; carry that folder): its step beside this tree's
 #   GPU_BENCH_SECTION_S [240]  time limit of each section; a section that fails or runs out is reported, the rest run
+# For a lent machine, here first: `node esbuild.config.mjs` (dist/bench.js, train.js), then
+# `/work/shared/tools/device-pack.sh` (.dev/, .gl/; ~40 MB), optionally `node dist/bench.js step --compare main
+# --build-only` (prints the bundle for GPU_BENCH_COMPARE); carry .dev .gl dist train.js .bench-cache and run
+# `source .dev/device-prelude.sh && bench/gpu.sh` (defaults: a few minutes on a GPU; 600 s per command at most).
 # Example on lavapipe (small settings): GPU_BENCH_CONFIGS=tiny GPU_BENCH_BATCHES=2 GPU_BENCH_STEPS=1 \
 #   GPU_BENCH_SIZES=256 GPU_BENCH_CONV_FILTER='8x8' GPU_BENCH_STARTUP= bench/gpu.sh
 set -uo pipefail
