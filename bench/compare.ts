@@ -9,10 +9,9 @@ import { createHash } from 'node:crypto';
 import { existsSync, mkdirSync, readFileSync, rmSync, copyFileSync } from 'node:fs';
 import { join, resolve } from 'node:path';
 import { pathToFileURL } from 'node:url';
-import type { ConfigName } from '../model/config.js';
 import { printTable, type BenchRow } from './harness.js';
 import { createStepper, STEPPER_API, type Stepper, type StepperOptions } from './stepper.js';
-import { progress, stepRow } from './step.js';
+import { progress, stepRow, type StepConfig } from './step.js';
 
 interface StepperModule {
   STEPPER_API: number;
@@ -95,14 +94,15 @@ const median = (xs: number[]): number => {
   return s.length % 2 ? s[m]! : (s[m - 1]! + s[m]!) / 2;
 };
 
-export async function compareStep(configs: ConfigName[], o: CompareOptions): Promise<void> {
+export async function compareStep(configs: StepConfig[], o: CompareOptions): Promise<void> {
   const path = await stepperBundle(o.rev);
   const old = await loadStepperModule(path);
   const steps = o.steps ?? 3;
   const rounds = o.rounds ?? 5;
   const rows: BenchRow[] = [];
-  for (const config of configs) {
-    const opts: StepperOptions = { config, ...(o.batch ? { batch: o.batch } : {}) };
+  for (const { config, batch: own } of configs) {
+    const batch = own ?? o.batch;
+    const opts: StepperOptions = { config, ...(batch ? { batch } : {}) };
     const a = await old.createStepper(opts);
     const b = await createStepper({ ...opts, pipeline: o.pipeline ?? true });
     try {

@@ -18,7 +18,8 @@ const BENCHES = ['matmul', 'elementwise', 'reduce', 'dispatch', 'core', 'conv', 
 if (values.help || positionals.length === 0) {
   console.log(`usage: npm run bench -- <${BENCHES.join('|')}> [--sizes 256,512,1024,2048] [--filter substring] [--variants a,b]
   core = matmul + elementwise + reduce + dispatch; conv: --filter selects cases by name, --variants auto (default),direct64,tiled64,naive,...;
-  step: the training loop's step: ms, img/s, dispatches/step, peak memory; --configs tiny,small,paper --batch N --steps N
+  step: the training loop's step: ms, img/s, dispatches/step, peak memory; --configs tiny,small,paper (or small:8,paper:1,
+    each with its own batch) --batch N --steps N
     --profile (GPU time per kernel family and kernel) --no-pipeline (the old loop's sequential step)
     --prepare (create the step's pipelines ahead, asynchronously; the start-up table shows what it saves)
     --compare REV: REV's step beside this tree's in this process, alternated (--rounds N blocks of --steps N each);
@@ -51,8 +52,13 @@ try {
   if (positionals.includes('vae')) await benchVaeOps(engine);
   if (positionals.includes('dmol')) await benchDmol(engine);
   if (positionals.includes('step')) {
-    const configs = (values.configs ?? 'tiny,small').split(',') as ('tiny' | 'small' | 'paper')[];
-    for (const c of configs) if (!['tiny', 'quick', 'small', 'paper'].includes(c)) throw new Error(`--configs: unknown config '${c}' (have tiny, quick, small, paper)`);
+    // NAME or NAME:BATCH (its own batch, e.g. small:8,paper:1), comma-separated.
+    const configs = (values.configs ?? 'tiny,small').split(',').map((entry) => {
+      const [c, b] = entry.split(':') as [string, string | undefined];
+      if (!['tiny', 'quick', 'small', 'paper'].includes(c)) throw new Error(`--configs: unknown config '${c}' (have tiny, quick, small, paper)`);
+      if (b !== undefined && !(Number.isInteger(Number(b)) && Number(b) >= 1)) throw new Error(`--configs: batch of '${entry}' must be an integer >= 1`);
+      return { config: c as 'tiny' | 'quick' | 'small' | 'paper', ...(b !== undefined ? { batch: Number(b) } : {}) };
+    });
     const batch = num('batch');
     const steps = num('steps');
     const rounds = num('rounds');

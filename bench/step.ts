@@ -7,6 +7,12 @@ import type { ConfigName } from '../model/config.js';
 import { printTable, type BenchRow } from './harness.js';
 import { createStepper, type Stepper } from './stepper.js';
 
+/** A config to bench and, optionally, its own batch (`--configs small:8,paper:1`; else --batch, else the recipe's). */
+export interface StepConfig {
+  config: ConfigName;
+  batch?: number;
+}
+
 export interface StepBenchOptions {
   batch?: number;
   /** Steps timed per config (after one warm-up step). */
@@ -69,13 +75,14 @@ export function stepRow(s: Stepper, ms: number, dispatches: number, submits: num
   };
 }
 
-export async function benchStep(configs: ConfigName[], opts: StepBenchOptions = {}): Promise<void> {
+export async function benchStep(configs: StepConfig[], opts: StepBenchOptions = {}): Promise<void> {
   const rows: BenchRow[] = [];
   const startup: BenchRow[] = [];
   const steps = opts.steps ?? 3;
-  for (const name of configs) {
+  for (const { config: name, batch: own } of configs) {
+    const batch = own ?? opts.batch;
     const t0 = performance.now();
-    const s = await createStepper({ config: name, ...(opts.batch ? { batch: opts.batch } : {}), profile: opts.profile ?? false, pipeline: opts.pipeline ?? true, prepare: opts.prepare ?? false });
+    const s = await createStepper({ config: name, ...(batch ? { batch } : {}), profile: opts.profile ?? false, pipeline: opts.pipeline ?? true, prepare: opts.prepare ?? false });
     try {
       progress(`${name} batch ${s.info.batch}: init ${(s.info.initMs / 1000).toFixed(1)} s; warm-up step`);
       const first = await s.run(1); // warm-up: pipelines, pool
