@@ -21,6 +21,7 @@ await Promise.all([
   build({ ...common, entryPoints: ['train/cli.ts'], outfile: 'train.js', sourcemap: false,
     banner: { js: '#!/usr/bin/env node\n// Built by esbuild from train/cli.ts: do not edit; run `npm run build`.' } }),
   build({ ...common, entryPoints: ['engine/index.ts'], outfile: 'dist/engine.js', platform: 'neutral' }),
-  build({ ...common, entryPoints: ['bench/run.ts'], outfile: 'dist/bench.js' }),
+  // esbuild itself stays external: `bench -- step --compare REV` bundles REV's stepper at run time.
+  build({ ...common, entryPoints: ['bench/run.ts'], outfile: 'dist/bench.js', external: ['webgpu', 'esbuild'] }),
 ]);
 console.log('built train.js, dist/engine.js, dist/bench.js');

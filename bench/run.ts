@@ -9,20 +9,37 @@ import { benchVaeOps } from './vae_ops.js';
 import { benchDmol } from './likelihood.js';
 import { benchStep } from './step.js';
 import { benchSample } from './sample.js';
+import { compareStep, stepperBundle } from './compare.js';
 
 const { values, positionals } = parseArgs({
   allowPositionals: true,
-  options: { sizes: { type: 'string' }, configs: { type: 'string' }, batch: { type: 'string' }, steps: { type: 'string' }, profile: { type: 'boolean' }, 'naive-pixels': { type: 'string' }, rows: { type: 'string' }, check: { type: 'boolean' }, filter: { type: 'string' }, variants: { type: 'string' }, help: { type: 'boolean', short: 'h' } },
+  options: { sizes: { type: 'string' }, configs: { type: 'string' }, batch: { type: 'string' }, steps: { type: 'string' }, profile: { type: 'boolean' }, compare: { type: 'string' }, rounds: { type: 'string' }, 'no-pipeline': { type: 'boolean' }, prepare: { type: 'boolean' }, 'build-only': { type: 'boolean' }, 'naive-pixels': { type: 'string' }, rows: { type: 'string' }, check: { type: 'boolean' }, filter: { type: 'string' }, variants: { type: 'string' }, help: { type: 'boolean', short: 'h' } },
 });
 const BENCHES = ['matmul', 'elementwise', 'reduce', 'dispatch', 'core', 'conv', 'optim', 'vae', 'dmol', 'step', 'sample'];
 if (values.help || positionals.length === 0) {
   console.log(`usage: npm run bench -- <${BENCHES.join('|')}> [--sizes 256,512,1024,2048] [--filter substring] [--variants a,b]
   core = matmul + elementwise + reduce + dispatch; conv: --filter selects cases by name, --variants auto (default),direct64,tiled64,naive,...;
-  step: training step time and peak memory, --configs tiny,small,paper --batch N --steps N --profile (GPU time per kernel)
-  sample: autoregressive sampling, naive vs cached, --configs small,paper --batch 1,16 --naive-pixels N --rows N --check (full images, both samplers, compared)`);
+  step: the training loop's step: ms, img/s, dispatches/step, peak memory; --configs tiny,small,paper (or small:8,paper:1,
+    each with its own batch) --batch N --steps N
+    --profile (GPU time per kernel family and kernel) --no-pipeline (the old loop's sequential step)
+    --prepare (create the step's pipelines ahead, asynchronously; the start-up table shows what it saves)
+    --compare REV: REV's step beside this tree's in this process, alternated (--rounds N blocks of --steps N each);
+    REV is a commit (main, HEAD~1, a hash; bundled into .bench-cache/) or a stepper bundle .js; --build-only builds it`);
   process.exit(values.help ? 0 : 1);
 }
 for (const p of positionals) if (!BENCHES.includes(p)) throw new Error(`unknown benchmark '${p}' (have ${BENCHES.join(', ')})`);
+const num = (name: 'batch' | 'steps' | 'rounds'): number | undefined => {
+  const v = values[name];
+  if (v === undefined) return undefined;
+  const n = Number(v);
+  if (!Number.isInteger(n) || n < 1) throw new Error(`--${name} must be an integer >= 1, got '${v}'`);
+  return n;
+};
+if (values['build-only']) {
+  if (!values.compare) throw new Error('--build-only needs --compare REV');
+  console.log(await stepperBundle(values.compare));
+  process.exit(0);
+}
 
 const engine = await Engine.create();
 console.log(`adapter: ${engine.description}`);
@@ -36,8 +53,19 @@ try {
   if (positionals.includes('vae')) await benchVaeOps(engine);
   if (positionals.includes('dmol')) await benchDmol(engine);
   if (positionals.includes('step')) {
-    const configs = (values.configs ?? 'tiny,small').split(',') as ('tiny' | 'small' | 'paper')[];
-    await benchStep(configs, { ...(values.batch ? { batch: Number(values.batch) } : {}), ...(values.steps ? { steps: Number(values.steps) } : {}), profile: values.profile ?? false });
+    // NAME or NAME:BATCH (its own batch, e.g. small:8,paper:1), comma-separated.
+    const configs = (values.configs ?? 'tiny,small').split(',').map((entry) => {
+      const [c, b] = entry.split(':') as [string, string | undefined];
+      if (!['tiny', 'quick', 'small', 'paper'].includes(c)) throw new Error(`--configs: unknown config '${c}' (have tiny, quick, small, paper)`);
+      if (b !== undefined && !(Number.isInteger(Number(b)) && Number(b) >= 1)) throw new Error(`--configs: batch of '${entry}' must be an integer >= 1`);
+      return { config: c as 'tiny' | 'quick' | 'small' | 'paper', ...(b !== undefined ? { batch: Number(b) } : {}) };
+    });
+    const batch = num('batch');
+    const steps = num('steps');
+    const rounds = num('rounds');
+    const pipeline = !values['no-pipeline'];
+    if (values.compare) await compareStep(configs, { rev: values.compare, ...(batch ? { batch } : {}), ...(steps ? { steps } : {}), ...(rounds ? { rounds } : {}), pipeline });
+    else await benchStep(configs, { ...(batch ? { batch } : {}), ...(steps ? { steps } : {}), profile: values.profile ?? false, pipeline, prepare: values.prepare ?? false });
   }
   if (positionals.includes('sample')) {
     await benchSample({

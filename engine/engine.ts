@@ -278,6 +278,25 @@ export class Engine {
     return this.runner.sync();
   }
 
+  /**
+   * Create ahead of use, asynchronously and all at once, the pipelines `record` needs (Runner.preparePipelines):
+   * `record` runs as a dry run (ops allocate and are noted, nothing runs on the GPU; its tensors are freed and
+   * the RNG state restored after it). It must not read back. For start-up: e.g. one training step's forward
+   * and backward before the first real one.
+   */
+  preparePipelines(record: () => void): Promise<{ created: number; ms: number }> {
+    const rng = { ...this.rng };
+    return this.runner.preparePipelines(() => {
+      try {
+        this.scope(() => {
+          record();
+        });
+      } finally {
+        this.rng = rng;
+      }
+    });
+  }
+
   timings(reset = true): Promise<KernelTiming[]> {
     return this.runner.timings(reset);
   }

@@ -12,5 +12,6 @@ export { KERNELS } from './kernels.js';
 export { MATMUL_VARIANTS, type MatmulVariant } from './matmul_variants.js';
 export { CONV_VARIANTS, type ConvVariant, type ConvProblem, type ConvKernelKind } from './conv_variants.js';
 export * as ops from './ops/index.js';
+export { ReadbackRing } from './readback.js';
 export { ParameterSet, STATE_ARENAS, type ParamSpec, type ParameterCheckpoint, type AdamaxOptions, type GradientStats, type StateArena, type NonFiniteHit, type FinitenessReport } from './optim.js';
 export { WeightNorm, EffectiveWeights, WEIGHT_NORM_KERNELS, type WeightNormLayer } from './weight_norm.js';

@@ -452,34 +452,46 @@ export class ParameterSet {
    */
   async nonFiniteCheck(): Promise<FinitenessReport> {
     this.assertUsable('nonFiniteCheck');
+    const check = this.recordNonFiniteCheck();
+    try {
+      const r = await check.flags.read();
+      return check.report(new Uint32Array(r.buffer, r.byteOffset, 4));
+    } finally {
+      check.flags.dispose();
+    }
+  }
+
+  /**
+   * nonFiniteCheck() without the readback, for a pipelined loop: records the fused check into `flags` (4
+   * elements, the caller owns and disposes it; read its bits back with any other values of the step) and returns
+   * `report(bits)`, which decodes those 4 u32 flags into the report of the state as it was when recorded.
+   */
+  recordNonFiniteCheck(): { flags: Tensor; report(bits: Uint32Array): FinitenessReport } {
+    this.assertUsable('nonFiniteCheck');
     const e = this.engine;
-    if (this.chunks.length === 0) return { finite: true, hits: [] };
     if (this.arenaSize >= 0x7f800000) throw new Error(`ParameterSet.nonFiniteCheck: ${this.arenaSize} elements per arena exceed what the flags encode (< 0x7f800000)`);
     const flags = e.zeros([4]);
-    try {
-      this.chunks.forEach((c, k) => {
-        const p = this.paramWindows[k]!;
-        e.dispatch({
-          kernel: OPTIM_KERNELS.nonfinite_check,
-          params: { n: c.size, base: c.offset, total: this.arenaSize },
-          inputs: { p, ema: this.emaArena?.windows[k] ?? p, v: this.state?.vWindows[k] ?? p, u: this.state?.uWindows[k] ?? p },
-          outputs: { first: flags },
-          workgroups: Math.min(STATS_GROUPS, Math.ceil(c.size / 256)),
-          label: 'nonFiniteCheck',
-        });
+    this.chunks.forEach((c, k) => {
+      const p = this.paramWindows[k]!;
+      e.dispatch({
+        kernel: OPTIM_KERNELS.nonfinite_check,
+        params: { n: c.size, base: c.offset, total: this.arenaSize },
+        inputs: { p, ema: this.emaArena?.windows[k] ?? p, v: this.state?.vWindows[k] ?? p, u: this.state?.uWindows[k] ?? p },
+        outputs: { first: flags },
+        workgroups: Math.min(STATS_GROUPS, Math.ceil(c.size / 256)),
+        label: 'nonFiniteCheck',
       });
-      const r = await flags.read();
-      const bits = new Uint32Array(r.buffer, r.byteOffset, 4);
-      const present = [true, this.emaReady && this.emaArena !== null, this.state !== null, this.state !== null];
+    });
+    const present = [true, this.emaReady && this.emaArena !== null, this.state !== null, this.state !== null];
+    const report = (bits: Uint32Array): FinitenessReport => {
       const hits: NonFiniteHit[] = [];
       STATE_ARENAS.forEach((arena, k) => {
         if (!present[k] || bits[k] === 0) return;
         hits.push({ arena, ...this.locate(this.arenaSize - bits[k]!) });
       });
       return { finite: hits.length === 0, hits };
-    } finally {
-      flags.dispose();
-    }
+    };
+    return { flags, report };
   }
 
   /** The parameter (or alignment gap) holding arena element `index`. */

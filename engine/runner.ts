@@ -154,6 +154,12 @@ function reflectShader(device: GPUDevice, kernel: KernelSource): ShaderInfo {
   return { module, uniform, storage, layout, bindGroupLayout, overrides };
 }
 
+/** The canonical cache key of a kernel specialisation: its name and its override constants, sorted. */
+function pipelineKey(kernel: KernelSource, overrides: Record<string, OverrideValue> | undefined): string {
+  const okeys = overrides ? Object.keys(overrides).sort() : [];
+  return kernel.name + (okeys.length ? '|' + okeys.map((k) => `${k}=${Number(overrides![k])}`).join(',') : '');
+}
+
 export class Runner {
   private shaders = new Map<string, ShaderInfo>();
   /** Lines of each kernel's prelude, to report WGSL errors in lines of the kernel's own file. */
@@ -180,6 +186,11 @@ export class Runner {
   /** The kernel whose shader module, layouts or pipeline are being created (for error messages). */
   private creating: string | null = null;
   private readonly wg: [number, number, number] = [0, 0, 0];
+  /** During preparePipelines' dry run: the specialisations dispatches asked for that are not compiled yet. */
+  private collecting: Map<string, { kernel: KernelSource; overrides: Record<string, OverrideValue> | undefined }> | null = null;
+  /** The dry run's copy commands go here and are never submitted. */
+  private dryEncoder: GPUCommandEncoder | null = null;
+  private dryRunError: Error | null = null;
 
   /** The last kernel recorded, for error messages. */
   private get lastKernel(): string {
@@ -297,7 +308,7 @@ export class Runner {
     let entry = this.pipelinesFast.get(fast);
     if (entry) return entry;
     const okeys = overrides ? Object.keys(overrides).sort() : [];
-    const key = kernel.name + (okeys.length ? '|' + okeys.map((k) => `${k}=${Number(overrides![k])}`).join(',') : '');
+    const key = pipelineKey(kernel, overrides);
     entry = this.pipelines.get(key);
     if (entry) {
       this.pipelinesFast.set(fast, entry);
@@ -332,6 +343,63 @@ export class Runner {
     for (const { kernel, overrides } of list) this.pipelineFor(kernel, overrides);
     await this.device.queue.onSubmittedWorkDone();
     this.checkErrors();
+  }
+
+  /**
+   * Compile, with createComputePipelineAsync and all at once, the pipelines that `record` would create: it runs
+   * as a dry run in which dispatches are only noted (nothing is recorded, bound or submitted; copy commands go
+   * to an encoder that is dropped), then the missing pipelines are created asynchronously and cached. `record`
+   * must not read back or flush (it throws if it does) and must not depend on GPU results; tensors it makes are
+   * the caller's to free. Returns how many pipelines were created and the wall time of creating them.
+   */
+  async preparePipelines(record: () => void): Promise<{ created: number; ms: number }> {
+    this.flush();
+    const wanted = new Map<string, { kernel: KernelSource; overrides: Record<string, OverrideValue> | undefined }>();
+    this.collecting = wanted;
+    this.dryRunError = null;
+    try {
+      record();
+    } finally {
+      this.collecting = null;
+      this.dryEncoder = null;
+      // Buffers freed during the dry run were used by no submitted command: reusable at once.
+      this.pool.onSubmitted();
+    }
+    if (this.dryRunError) {
+      const err = this.dryRunError;
+      this.dryRunError = null;
+      throw err;
+    }
+    const t0 = performance.now();
+    const jobs: Promise<void>[] = [];
+    for (const [key, { kernel, overrides }] of wanted) {
+      if (this.pipelines.has(key)) continue;
+      this.creating = key;
+      let shader: ShaderInfo;
+      const constants: Record<string, number> = {};
+      try {
+        shader = this.shaderInfo(kernel);
+        for (const k of Object.keys(overrides ?? {}).sort()) {
+          if (!shader.overrides.has(k)) throw new Error(`shader '${kernel.name}' has no override constant '${k}' (has: ${[...shader.overrides].join(', ') || 'none'})`);
+          constants[k] = Number(overrides![k]);
+        }
+      } finally {
+        this.creating = null;
+      }
+      jobs.push(
+        this.device.createComputePipelineAsync({ layout: shader.layout, compute: { module: shader.module, entryPoint: undefined, constants }, label: key }).then(
+          (pipeline) => {
+            if (!this.pipelines.has(key)) this.pipelines.set(key, { id: this.nextPipelineId++, pipeline, shader, label: key });
+          },
+          (err: unknown) => {
+            throw new Error(`WebGPU error (while creating kernel '${key}'): ${this.fileLines(err instanceof Error ? err.message : String(err))}`);
+          },
+        ),
+      );
+    }
+    await Promise.all(jobs);
+    this.checkErrors();
+    return { created: jobs.length, ms: performance.now() - t0 };
   }
 
   private packParams(kernel: KernelSource, info: UniformInfo, params: Record<string, ParamValue>): number {
@@ -426,6 +494,12 @@ export class Runner {
   dispatch(args: DispatchArgs): void {
     this.checkErrors();
     const { kernel } = args;
+    if (this.collecting) {
+      const key = pipelineKey(kernel, args.overrides);
+      if (!this.pipelines.has(key) && !this.collecting.has(key)) this.collecting.set(key, { kernel, overrides: args.overrides });
+      this.pool.onSubmitted(); // nothing is recorded: buffers freed so far may serve the dry run's next tensors
+      return;
+    }
     const entry = this.pipelineFor(kernel, args.overrides);
     const info = entry.shader.uniform;
     if (!info && args.params && Object.keys(args.params).length) throw new Error(`kernel '${kernel.name}' has no uniform block but parameters were given`);
@@ -499,6 +573,7 @@ export class Runner {
   /** An encoder with no open compute pass, for copies; recorded in order with the dispatches. */
   copyEncoder(): GPUCommandEncoder {
     this.checkErrors();
+    if (this.collecting) return (this.dryEncoder ??= this.device.createCommandEncoder({ label: 'preparePipelines dry run (never submitted)' }));
     this.endPass();
     this.encoder ??= this.device.createCommandEncoder();
     return this.encoder;
@@ -507,6 +582,11 @@ export class Runner {
   /** Submit everything recorded so far. */
   flush(): void {
     this.checkErrors();
+    if (this.collecting) {
+      // Also kept for preparePipelines to throw: an async readback turns this throw into a rejection.
+      this.dryRunError ??= new Error('Runner.preparePipelines: the dry run read back or flushed (it may only record work)');
+      throw this.dryRunError;
+    }
     this.endPass();
     if (!this.encoder && this.arenaUsed === 0) return;
     const encoder = this.encoder ?? this.device.createCommandEncoder();

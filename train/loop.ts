@@ -1,18 +1,35 @@
 // The training loop of a run: one step = forward, backward, Adamax, EMA; a progress line every few steps;
 // evaluation, curves.svg and checkpoints on their cadence; the NaN stop and the time limit.
 import { existsSync } from 'node:fs';
-import { ops } from '../engine/index.js';
+import { ops, ReadbackRing, type FinitenessReport } from '../engine/index.js';
 import { Ctx } from '../model/agave.js';
 import { gatherBatch } from './data.js';
 import { evaluate } from './evaluate.js';
 import { writeCurves } from './curves.js';
 import { appendJsonl, bitsPerDim, formatDuration } from './metrics.js';
+import type { Phase } from '../model/agave.js';
 import { phaseAt, type Run } from './setup.js';
 import type { Logger, StepRecord, TrainResult } from './trainer.js';
 import { nonFiniteStateMessage } from './safety.js';
 
 /** Noise streams of a step: far apart so a step's dropout/epsilon draws never collide with another step's. */
 const STREAMS_PER_STEP = 1 << 16;
+
+/**
+ * Steps in flight: step N+1 is recorded and submitted before step N's values (loss terms and the state's
+ * NaN/Inf flags, one readback) are awaited, so the CPU records while the GPU computes. Evaluations,
+ * checkpoints and stops first wait for every step in flight.
+ */
+export const STEPS_IN_FLIGHT = 2;
+
+/** A step recorded and submitted whose values are not yet checked. */
+interface InFlight {
+  /** The step number once done (1-based, as logged). */
+  step: number;
+  phase: Phase;
+  values: Promise<Float32Array[]>;
+  report(bits: Uint32Array): FinitenessReport;
+}
 
 /** Runs steps startStep..r.steps (or until the time limit / a non-finite loss); returns the step reached. */
 export async function trainSteps(run: Run, result: TrainResult, log: Logger): Promise<number> {
@@ -22,53 +39,35 @@ export async function trainSteps(run: Run, result: TrainResult, log: Logger): Pr
   let windowStart = performance.now();
   let windowImages = 0;
   const deadline = o.timeLimitMinutes !== undefined && o.timeLimitMinutes > 0 ? start + o.timeLimitMinutes * 60_000 : Infinity;
-  let step = run.startStep;
-  while (step < r.steps) {
-    const phase = phaseAt(o, r, step);
-    const useAux = o.dropAuxAt === undefined || step < o.dropAuxAt;
-    const idx = run.order.next(r.batch);
-    const values = await engine.asyncScope(async () => {
-      // Zeroed before the forward, so the weight norm lets weight gradients land in place (engine/weight_norm.ts).
-      params.zeroGrad();
-      const x = engine.tensor(gatherBatch(trainSet, idx), [r.batch, cfg.imageSize, cfg.imageSize, model.channels]);
-      const ctx = new Ctx(engine, params, false, true, { p: cfg.pixelcnn.dropout, seed: o.seed }, step * STREAMS_PER_STEP);
-      const t = model.loss(ctx, x, { lambda: r.lambda, phase, useAux });
-      // One readback of all terms (kept: backward frees intermediates).
-      // (Terms a model kind lacks are packed as the loss and reported as null.)
-      const parts = [t.loss, t.pixelcnnNll ?? t.loss, t.auxNll ?? t.loss, t.klTrue, t.klObjective].map((p) => ops.reshape(p, [1]));
-      const packed = engine.noGrad(() => ops.concat(parts, 0)).keep();
-      engine.backward(t.loss);
-      const v = await packed.read();
-      packed.dispose();
-      return v;
-    });
-    const [loss, pcnn, aux, kl, klObj] = [...values] as [number, number, number, number, number];
+  const ring = new ReadbackRing(engine, STEPS_IN_FLIGHT + 1);
+  const inFlight: InFlight[] = [];
+  const lastGood = (): string => (existsSync(paths.checkpoint) ? paths.checkpoint : 'none written yet');
+
+  /** Checks a step's values (loss terms, then the state after its update) and logs it; false: a NaN stop. */
+  const settle = async (f: InFlight): Promise<boolean> => {
+    const [terms, flags] = (await f.values) as [Float32Array, Float32Array];
+    const [loss, pcnn, aux, kl, klObj] = [...terms] as [number, number, number, number, number];
     if (![loss, pcnn, aux, kl, klObj].every(Number.isFinite)) {
       const what = [['loss', loss], ['pixelcnn', pcnn], ['aux', aux], ['kl', kl]].filter(([, v]) => !Number.isFinite(v as number)).map(([n]) => n).join(', ');
-      log(`step ${step + 1}: non-finite ${what} (loss ${loss}); stopping. The last good checkpoint (${existsSync(paths.checkpoint) ? paths.checkpoint : 'none written yet'}) is kept unchanged.`);
+      log(`step ${f.step}: non-finite ${what} (loss ${loss}); stopping. The last good checkpoint (${lastGood()}) is kept unchanged.`);
       result.stoppedEarly = 'nan';
-      return step;
+      return false;
     }
-    params.adamaxStep({ lr: r.lr });
-    // EMA warm-up as TF's ExponentialMovingAverage(num_updates): early averages are not dominated by the
-    // initial weights; a function of the step, so resumed runs match.
-    const cap = (1 + step) / (10 + step);
-    params.emaUpdate((name) => run.emaDecayOf(name, cap));
-    // Never save a non-finite model: parameters, EMA and Adamax state, one fused GPU check.
-    const health = await params.nonFiniteCheck();
+    // Never save a non-finite model: parameters, EMA and Adamax state after the update, one fused GPU check.
+    const health = f.report(new Uint32Array(flags.buffer, flags.byteOffset, 4));
     if (!health.finite) {
-      log(nonFiniteStateMessage(step + 1, health, existsSync(paths.checkpoint) ? paths.checkpoint : null));
+      log(nonFiniteStateMessage(f.step, health, existsSync(paths.checkpoint) ? paths.checkpoint : null));
       result.stoppedEarly = 'nan';
-      return step;
+      return false;
     }
-    step++;
+    const step = f.step;
     windowImages += r.batch;
     const now = performance.now();
     const rec: StepRecord = {
       step,
-      phase,
+      phase: f.phase,
       loss: bpd(loss),
-      pixelcnn: model.hasPixelcnn && phase !== 'vae' ? bpd(pcnn) : null,
+      pixelcnn: model.hasPixelcnn && f.phase !== 'vae' ? bpd(pcnn) : null,
       aux: model.hasVae ? bitsPerDim(aux, model.auxDims) : null,
       kl: bpd(kl),
       klObjective: bpd(klObj),
@@ -76,35 +75,90 @@ export async function trainSteps(run: Run, result: TrainResult, log: Logger): Pr
     };
     result.steps.push(rec);
     appendJsonl(paths.metrics, { type: 'train', ...rec });
-    const last = step === r.steps;
-    if (step % o.logEvery === 0 || step === run.startStep + 1 || last) {
+    if (step % o.logEvery === 0 || step === run.startStep + 1 || step === r.steps) {
       const eta = ((now - start) / 1000 / (step - run.startStep)) * (r.steps - step);
       log(
-        `step ${String(step).padStart(String(r.steps).length)}/${r.steps} [${phase}] loss ${rec.loss.toFixed(3)} bpd | ` +
+        `step ${String(step).padStart(String(r.steps).length)}/${r.steps} [${f.phase}] loss ${rec.loss.toFixed(3)} bpd | ` +
           `pixelcnn ${rec.pixelcnn === null ? '  -  ' : rec.pixelcnn.toFixed(3)} aux ${rec.aux === null ? '  -  ' : rec.aux.toFixed(3)} kl ${rec.kl.toFixed(4)} (obj ${rec.klObjective.toFixed(4)}) | ` +
           `${rec.imagesPerSecond.toFixed(1)} img/s | ETA ${formatDuration(eta)}`,
       );
       windowStart = now;
       windowImages = 0;
     }
-    const outOfTime = performance.now() > deadline && !last;
-    if (step % o.evalEvery === 0 || last || outOfTime) {
-      result.evals.push(await evaluate(run, step, log, { iw: last ? (o.iwSamples ?? 1) : 1, pixelcnnRecon: last || outOfTime ? (o.pixelcnnRecon ?? 0) : 0 }));
-      writeCurves(paths.metrics, paths.curves, model.kind === 'agave' ? `${o.config} ${o.aux}, lambda ${r.lambda}` : `${o.config} ${model.kind === 'pixelcnn' ? 'PixelCNN++ alone' : `IAF-VAE alone, lambda ${r.lambda}`}`);
+    return true;
+  };
+  /** Settle the oldest steps until at most `keep` are in flight; false: a NaN stop. */
+  const settleUntil = async (keep: number): Promise<boolean> => {
+    while (inFlight.length > keep) if (!(await settle(inFlight.shift()!))) return false;
+    return true;
+  };
+
+  const lastChecked = (): number => result.steps.at(-1)?.step ?? run.startStep;
+
+  let step = run.startStep;
+  try {
+    while (step < r.steps) {
+      const phase = phaseAt(o, r, step);
+      const useAux = o.dropAuxAt === undefined || step < o.dropAuxAt;
+      const idx = run.order.next(r.batch);
+      const s = step;
+      inFlight.push(engine.scope(() => {
+        // Zeroed before the forward, so the weight norm lets weight gradients land in place (engine/weight_norm.ts).
+        params.zeroGrad();
+        const x = engine.tensor(gatherBatch(trainSet, idx), [r.batch, cfg.imageSize, cfg.imageSize, model.channels]);
+        const ctx = new Ctx(engine, params, false, true, { p: cfg.pixelcnn.dropout, seed: o.seed }, s * STREAMS_PER_STEP);
+        const t = model.loss(ctx, x, { lambda: r.lambda, phase, useAux });
+        // The terms, packed for the step's one readback (kept: backward frees intermediates).
+        // (Terms a model kind lacks are packed as the loss and reported as null.)
+        const parts = [t.loss, t.pixelcnnNll ?? t.loss, t.auxNll ?? t.loss, t.klTrue, t.klObjective].map((p) => ops.reshape(p, [1]));
+        const packed = engine.noGrad(() => ops.concat(parts, 0)).keep();
+        engine.backward(t.loss);
+        // The update is recorded before the loss is known: a non-finite loss stops the run when its values come
+        // back, before any evaluation or checkpoint of a later state (the state check below covers the update).
+        params.adamaxStep({ lr: r.lr });
+        // EMA warm-up as TF's ExponentialMovingAverage(num_updates): early averages are not dominated by the
+        // initial weights; a function of the step, so resumed runs match.
+        const cap = (1 + s) / (10 + s);
+        params.emaUpdate((name) => run.emaDecayOf(name, cap));
+        const check = params.recordNonFiniteCheck();
+        const values = ring.read([packed, check.flags]);
+        packed.dispose();
+        check.flags.dispose();
+        return { step: s + 1, phase, values, report: check.report };
+      }));
+      step++;
+      // Step `step` runs on the GPU while the one before it is checked and logged.
+      if (!(await settleUntil(STEPS_IN_FLIGHT - 1))) return lastChecked();
+      const last = step === r.steps;
+      const outOfTime = performance.now() > deadline && !last;
+      const stop = o.stopSignal?.requested ?? false;
+      const evalDue = step % o.evalEvery === 0 || last || outOfTime;
+      const saveDue = step % o.checkpointEvery === 0 || last || outOfTime;
+      if (!evalDue && !saveDue && !stop) continue;
+      // The state on the GPU is the one after `step`: check every step in flight before using it.
+      if (!(await settleUntil(0))) return lastChecked();
+      if (evalDue) {
+        result.evals.push(await evaluate(run, step, log, { iw: last ? (o.iwSamples ?? 1) : 1, pixelcnnRecon: last || outOfTime ? (o.pixelcnnRecon ?? 0) : 0 }));
+        writeCurves(paths.metrics, paths.curves, model.kind === 'agave' ? `${o.config} ${o.aux}, lambda ${r.lambda}` : `${o.config} ${model.kind === 'pixelcnn' ? 'PixelCNN++ alone' : `IAF-VAE alone, lambda ${r.lambda}`}`);
+      }
+      if (saveDue) await run.save(step);
+      if (outOfTime) {
+        log(`time limit of ${o.timeLimitMinutes} min reached at step ${step}; checkpoint saved (continue with --resume)`);
+        result.stoppedEarly = 'time';
+        break;
+      }
+      // Graceful stop (SIGINT/SIGTERM via train/signals.ts): finish the step, checkpoint, stop.
+      if (o.stopSignal?.requested) {
+        if (!saveDue) await run.save(step); // else just written
+        log(`${o.stopSignal?.signal ?? 'stop'} received: stopped after step ${step}; checkpoint ${paths.checkpoint} written (continue with --resume)`);
+        result.stoppedEarly = 'signal';
+        break;
+      }
     }
-    if (step % o.checkpointEvery === 0 || last || outOfTime) await run.save(step);
-    if (outOfTime) {
-      log(`time limit of ${o.timeLimitMinutes} min reached at step ${step}; checkpoint saved (continue with --resume)`);
-      result.stoppedEarly = 'time';
-      break;
-    }
-    // Graceful stop (SIGINT/SIGTERM via train/signals.ts): finish the step, checkpoint, stop.
-    if (o.stopSignal?.requested) {
-      if (!last && step % o.checkpointEvery !== 0) await run.save(step); // else just written
-      log(`${o.stopSignal.signal ?? 'stop'} received: stopped after step ${step}; checkpoint ${paths.checkpoint} written (continue with --resume)`);
-      result.stoppedEarly = 'signal';
-      break;
-    }
+    return step;
+  } finally {
+    // After a NaN stop, steps still in flight are dropped unread (their values settle before the ring goes).
+    await Promise.allSettled(inFlight.map((f) => f.values));
+    ring.destroy();
   }
-  return step;
 }
