@@ -103,12 +103,12 @@ export async function createStepper(opts: StepperOptions): Promise<Stepper> {
 
   /** Forward and backward of one step; returns the packed loss terms (kept). */
   const forwardBackward = (s: number): Tensor => {
+    params.zeroGrad(); // before the forward: weight gradients then land in place (engine/weight_norm.ts)
     const x = engine.tensor(data, [batch, S, S, 3]);
     const ctx = new Ctx(engine, params, false, true, { p: cfg.pixelcnn.dropout, seed: 1 }, (s + 1) * STREAMS_PER_STEP);
     const t = model.loss(ctx, x, { lambda: 1, phase: 'joint', useAux: true });
     const parts = [t.loss, t.pixelcnnNll ?? t.loss, t.auxNll ?? t.loss, t.klTrue, t.klObjective].map((p) => ops.reshape(p, [1]));
     const packed = engine.noGrad(() => ops.concat(parts, 0)).keep();
-    params.zeroGrad();
     engine.backward(t.loss);
     return packed;
   };

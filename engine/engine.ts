@@ -50,6 +50,7 @@ export class Engine {
   private liveBytes = 0;
   private peakBytes = 0;
   private destroyed = false;
+  private writes = 0;
   /** RNG state: seed and the next stream number; save it in checkpoints to resume identically. */
   rng: { seed: number; stream: number };
 
@@ -197,6 +198,7 @@ export class Engine {
   write(t: Tensor, data: ArrayLike<number>): void {
     t.assertLive('write');
     if (data.length !== t.size) throw new Error(`write: ${data.length} values for a tensor of shape ${fmtShape(t.shape)}`);
+    this.writes++;
     this.runner.flush();
     const f32 = data instanceof Float32Array ? data : Float32Array.from(data);
     this.device.queue.writeBuffer(t.storage.buffer.buffer, t.byteOffset, f32.buffer, f32.byteOffset, t.size * 4);
@@ -253,6 +255,11 @@ export class Engine {
     staging.destroy();
     this.runner.checkErrors();
     return out;
+  }
+
+  /** Number of write() calls so far (what was derived from written tensors may be stale when it changes). */
+  get writeCount(): number {
+    return this.writes;
   }
 
   // ---- dispatch ------------------------------------------------------------------------------------------
@@ -345,6 +352,25 @@ export class Engine {
     for (const t of mine) {
       if (returned.has(t)) parent?.add(t);
       else t.dispose('freed at the end of its scope()');
+    }
+  }
+
+  /** The innermost open scope (an opaque token for inScope), or null outside any scope. */
+  currentScope(): object | null {
+    return this.scopes[this.scopes.length - 1] ?? null;
+  }
+
+  /**
+   * Run fn so that the tensors it creates belong to the scope `token` (from currentScope()), as if created
+   * where the token was taken; with null they belong to no scope (the caller disposes them).
+   */
+  inScope<T>(token: object | null, fn: () => T): T {
+    const target = (token as Tracked | null) ?? new Set<Tensor>();
+    this.scopes.push(target);
+    try {
+      return fn();
+    } finally {
+      this.scopes.splice(this.scopes.lastIndexOf(target), 1);
     }
   }
 

@@ -14,3 +14,4 @@ export { CONV_VARIANTS, type ConvVariant, type ConvProblem, type ConvKernelKind 
 export * as ops from './ops/index.js';
 export { ReadbackRing } from './readback.js';
 export { ParameterSet, STATE_ARENAS, type ParamSpec, type ParameterCheckpoint, type AdamaxOptions, type GradientStats, type StateArena, type NonFiniteHit, type FinitenessReport } from './optim.js';
+export { WeightNorm, EffectiveWeights, WEIGHT_NORM_KERNELS, type WeightNormLayer } from './weight_norm.js';

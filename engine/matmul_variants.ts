@@ -1,5 +1,5 @@
 // Matmul kernel variants (shaders/matmul_*.wgsl). All share the binding interface:
-// params (uniform), a, b (read storage), c (read_write storage); override TRANS_A, TRANS_B.
+// params (uniform), a, b, bias (read storage), c (read_write storage); override TRANS_A, TRANS_B, HAS_BIAS.
 // engine/ops/matmul.ts picks the first variant in MATMUL_VARIANTS whose supports() is true (or one by name).
 export interface MatmulVariant {
   name: string;

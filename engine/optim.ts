@@ -121,6 +121,9 @@ export class ParameterSet {
   private emaReady = false;
   private swapped = false;
   private disposed = false;
+  private mutations = 0;
+  private zeroedAt: string | null = null;
+  private disposers: (() => void)[] = [];
 
   private constructor(
     readonly engine: Engine,
@@ -218,6 +221,31 @@ export class ParameterSet {
     return p;
   }
 
+  /** Element offset of a parameter in the arenas (every arena has the parameter arena's layout). */
+  offsetOf(name: string): number {
+    const i = this.names.indexOf(name);
+    if (i < 0) throw new Error(`ParameterSet: no parameter '${name}'`);
+    return this.offsets[i]!;
+  }
+
+  /** The ranges [offset, offset + size) of the arenas that one dispatch binds (see maxChunkElements). */
+  get chunkRanges(): readonly { offset: number; size: number }[] {
+    return this.chunks;
+  }
+
+  /**
+   * Changes whenever the parameter values may have changed through this set (Adamax, EMA swaps) or through
+   * Engine.write (loads, tests): what was computed from the parameters before is stale when it differs.
+   */
+  get version(): string {
+    return `${this.mutations}:${this.engine.writeCount}`;
+  }
+
+  /** Run fn when the set is disposed (objects built on its layout, e.g. WeightNorm). */
+  onDispose(fn: () => void): void {
+    this.disposers.push(fn);
+  }
+
   /** Number of dispatches one arena pass takes. */
   get chunkCount(): number {
     return this.chunks.length;
@@ -231,6 +259,19 @@ export class ParameterSet {
   zeroGrad(): void {
     this.assertUsable('zeroGrad', true);
     clearWhole(this.engine, this.gradArena);
+    this.zeroedAt = this.gradEpoch();
+  }
+
+  /**
+   * true while the gradient arena still holds the zeros of the last zeroGrad(): no backward() ran and nothing
+   * was written with Engine.write since (WeightNorm then lets the weight gradients land in the V slots).
+   */
+  get gradsAreZero(): boolean {
+    return this.zeroedAt === this.gradEpoch();
+  }
+
+  private gradEpoch(): string {
+    return `${this.engine.tape.generation}:${this.engine.writeCount}`;
   }
 
   private ensureState(): NonNullable<ParameterSet['state']> {
@@ -253,6 +294,7 @@ export class ParameterSet {
   /** One Adamax step over all parameters (one dispatch per chunk). Allocates v and u (zeroed) on first use. */
   adamaxStep(opts: AdamaxOptions = {}): void {
     this.assertUsable('adamaxStep');
+    this.mutations++;
     const lr = opts.lr ?? 0.002;
     const beta1 = opts.beta1 ?? 0.9;
     const beta2 = opts.beta2 ?? 0.999;
@@ -342,6 +384,7 @@ export class ParameterSet {
     this.assertUsable('swapToEma');
     if (!this.emaReady) throw new Error('ParameterSet.swapToEma: no EMA yet (call initEma())');
     this.emaPass(1, 0);
+    this.mutations++;
     this.swapped = true;
   }
 
@@ -350,6 +393,7 @@ export class ParameterSet {
     if (this.disposed) throw new Error('ParameterSet.swapBack: the parameter set was disposed');
     if (!this.swapped) throw new Error('ParameterSet.swapBack: the EMA weights are not swapped in');
     this.emaPass(1, 0);
+    this.mutations++;
     this.swapped = false;
   }
 
@@ -540,6 +584,7 @@ export class ParameterSet {
   dispose(): void {
     if (this.disposed) return;
     this.disposed = true;
+    for (const fn of this.disposers.splice(0)) fn();
     const all: Tensor[] = [...this.paramWindows, ...this.gradWindows, this.paramArena, this.gradArena];
     for (const p of this.params.values()) all.push(p); // disposes p.grad too
     if (this.state) all.push(this.state.v, this.state.u, ...this.state.vWindows, ...this.state.uWindows);

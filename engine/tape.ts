@@ -5,15 +5,32 @@
 // - A backward rule receives dL/d(output) and returns NEW tensors dL/d(input_i) (null where input i needs no
 //   gradient). It never modifies its argument. Rules run with recording off.
 // - When a tensor feeds several ops, the tape sums the contributions.
+// - Sinks: for an input that is a leaf with a .grad, the rule also receives a sink, and may put that input's
+//   gradient straight into leaf.grad (overwriting it when the sink says 'write', i.e. leaf.gradFresh: nothing
+//   was put there since its owner zeroed it; adding to it for 'accumulate') and return leaf.grad itself for
+//   that input: the tape then does nothing more for it. This saves a temporary and an accumulate dispatch per
+//   parameter (a conv's bias gradient summed into b.grad, a weight gradient written into its arena slot).
+//   For an intermediate input that already has a pending gradient from a later op, which no other tensor
+//   shares, the sink is that pending gradient ('accumulate'): a rule that adds to it saves the tape's add.
 // - Leaf tensors with requiresGrad (parameters) ACCUMULATE across backward() calls: param.grad += dL/dparam,
 //   until the caller zeroes or disposes param.grad.
 // - backward() frees as it goes: each node's incoming gradient once used, and each intermediate output (the
 //   output of a recorded op) once its node has been processed, except the loss and keep()-ed tensors.
 //   The tape is empty afterwards.
+// - Hooks registered with afterBackward() while recording run at the end of the next backward(), after the leaf
+//   gradients are accumulated, newest first (a fused op over many leaves, e.g. engine/weight_norm.ts, turns the
+//   gradients of its outputs, which it made leaves, into its inputs' gradients there). clear() drops them.
 import type { Engine } from './engine.js';
 import { type Tensor, fmtShape } from './tensor.js';
 
-export type BackwardRule = (gradOutput: Tensor) => (Tensor | null)[];
+/** Where a backward rule may put input i's gradient itself: the input's own .grad (see the convention). */
+export interface GradSink {
+  tensor: Tensor;
+  /** 'write': the .grad holds nothing yet (gradFresh), overwrite it; 'accumulate': add to it. */
+  mode: 'write' | 'accumulate';
+}
+
+export type BackwardRule = (gradOutput: Tensor, sinks: readonly (GradSink | null)[]) => (Tensor | null)[];
 
 interface TapeNode {
   op: string;
@@ -26,11 +43,18 @@ export class Tape {
   private nodes: TapeNode[] = [];
   private producedBy = new Map<Tensor, TapeNode>();
   private enabled = true;
+  private hooks: (() => void)[] = [];
+  private cleared = 0;
 
   constructor(private readonly engine: Engine) {}
 
   get recording(): boolean {
     return this.enabled;
+  }
+
+  /** Increases at every clear() and backward(): what was recorded before is no longer on the tape. */
+  get generation(): number {
+    return this.cleared;
   }
 
   get length(): number {
@@ -57,10 +81,17 @@ export class Tape {
     return output;
   }
 
+  /** Run fn at the end of the next backward() (see the convention above). */
+  afterBackward(fn: () => void): void {
+    this.hooks.push(fn);
+  }
+
   /** Forget the recorded graph without computing gradients. */
   clear(): void {
     this.nodes = [];
     this.producedBy.clear();
+    this.hooks = [];
+    this.cleared++;
   }
 
   backward(loss: Tensor, gradOutput?: Tensor): void {
@@ -73,6 +104,8 @@ export class Tape {
     if (!gradOutput && loss.size !== 1) throw new Error(`backward: the loss has shape ${fmtShape(loss.shape)}; pass gradOutput for a non-scalar loss`);
     const grads = new Map<Tensor, Tensor>();
     const nodes = this.nodes;
+    const hooks = this.hooks;
+    const produced = new Set(nodes.map((n) => n.output));
     this.clear();
     this.noGrad(() => {
       grads.set(loss, gradOutput ? engine.view(gradOutput, loss.shape, 'grad-seed') : engine.ones(loss.shape));
@@ -81,11 +114,22 @@ export class Tape {
         const g = grads.get(node.output);
         if (g) {
           grads.delete(node.output);
-          const inputGrads = node.backward(g);
+          const sinks = node.inputs.map((input, i): GradSink | null => {
+            if (!input.requiresGrad || node.inputs.indexOf(input) !== i || node.inputs.lastIndexOf(input) !== i) return null;
+            if (input.grad && !produced.has(input)) return { tensor: input.grad, mode: input.gradFresh ? 'write' : 'accumulate' };
+            // A pending gradient nothing else shares may be added to in place.
+            const pending = grads.get(input);
+            return pending && pending.storage.refs === 1 && !pending.kept ? { tensor: pending, mode: 'accumulate' } : null;
+          });
+          const inputGrads = node.backward(g, sinks);
           g.dispose('gradient consumed by backward()');
           node.inputs.forEach((input, i) => {
             const gi = inputGrads[i];
             if (!gi) return;
+            if (sinks[i] && gi === sinks[i]!.tensor) {
+              if (input.grad === gi) input.gradFresh = false;
+              return;
+            }
             if (!input.requiresGrad) {
               gi.dispose('gradient not needed');
               return;
@@ -106,9 +150,16 @@ export class Tape {
         if (leaf.grad) {
           // In place, so a gradient that lives in an arena (see Engine.arena) stays there.
           gradAccumulate!(leaf.grad, g);
+          leaf.gradFresh = false;
           g.dispose('gradient accumulated');
+        } else if (g.storage.refs > 1) {
+          // g aliases another tensor's gradient (a view from a rule): the leaf gets its own copy, as
+          // accumulating into it later must not change the other.
+          leaf.grad = gradCopy!(g).keep();
+          g.dispose('gradient copied');
         } else leaf.grad = g.keep();
       }
+      for (let h = hooks.length - 1; h >= 0; h--) hooks[h]!();
     });
   }
 }
@@ -127,9 +178,11 @@ function sameShape(a: readonly number[], b: readonly number[]): boolean {
 
 let gradAdd: ((a: Tensor, b: Tensor) => Tensor) | null = null;
 let gradAccumulate: ((target: Tensor, source: Tensor) => void) | null = null;
+let gradCopy: ((source: Tensor) => Tensor) | null = null;
 
 /** ops/elementwise.ts registers add and in-place accumulate here so the tape does not import the op layer. */
-export function registerGradOps(add: (a: Tensor, b: Tensor) => Tensor, accumulate: (target: Tensor, source: Tensor) => void): void {
+export function registerGradOps(add: (a: Tensor, b: Tensor) => Tensor, accumulate: (target: Tensor, source: Tensor) => void, copy: (source: Tensor) => Tensor): void {
   gradAdd = add;
   gradAccumulate = accumulate;
+  gradCopy = copy;
 }

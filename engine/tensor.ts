@@ -51,6 +51,8 @@ export class Tensor implements Binding {
   requiresGrad = false;
   /** Accumulated gradient (leaf tensors with requiresGrad only). */
   grad: Tensor | null = null;
+  /** `grad` holds zeros nobody has put a gradient into yet (set by its owner, e.g. WeightNorm; see tape.ts sinks). */
+  gradFresh = false;
   /** Set by keep(): survives scope() exits and backward()'s freeing of intermediates. */
   kept = false;
   /** The op that produced this tensor, for messages. */

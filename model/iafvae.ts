@@ -95,7 +95,7 @@ class IafLayer {
     this.upContext = channels(t, 2 * Z, 2 * Z + H);
     const r = this.upB.forward(ctx, ops.elu(channels(t, 2 * Z + H, 2 * Z + 2 * H)));
     const hRes = this.downsample ? subsample(h) : h;
-    return ops.add(hRes, ops.mulScalar(r, 0.1));
+    return ops.addScaled(hRes, r, 0.1);
   }
 
   /**
@@ -131,9 +131,9 @@ class IafLayer {
       logq = ops.add(logq, step.logDet);
       kl.push(ops.sub(logq, ops.gaussianLogDensity(z, pMean, pLogSd)));
     }
-    const r = ops.elu(ops.concat([z, hDet], 3));
-    if (this.downsample) return ops.add(ops.upsampleNearest(h, 2), ops.mulScalar(this.downDeconv!.forward(ctx, r), 0.1));
-    return ops.add(h, ops.mulScalar(this.downB!.forward(ctx, r), 0.1));
+    const r = ops.eluPair(z, hDet); // elu(concat([z, hDet])) without the concatenation
+    if (this.downsample) return ops.addScaled(ops.upsampleNearest(h, 2), this.downDeconv!.forward(ctx, r), 0.1);
+    return ops.addScaled(h, this.downB!.forward(ctx, r), 0.1);
   }
 }
 

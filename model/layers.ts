@@ -7,10 +7,12 @@
 // Data-dependent init (MODEL_SPEC §2.7, §3.6): with ctx.init set, every layer computes its pre-activation with
 // the current g, b, takes per-channel moments, updates g and b in place (ops.ddiUpdate) and re-runs itself so
 // later layers are initialised on the corrected statistics (the fix of openai/pixel-cnn PR #37).
-import { ops, type Engine, type ParamSpec, type ParameterSet, type Tensor } from '../engine/index.js';
+import { WeightNorm, ops, type EffectiveWeights, type Engine, type ParamSpec, type ParameterSet, type Tensor, type WeightNormLayer } from '../engine/index.js';
 
 export class ParamBuilder {
   readonly specs: ParamSpec[] = [];
+  /** The weight-normed layers: their effective weights are computed all at once (engine/weight_norm.ts). */
+  readonly weightNorms: WeightNormLayer[] = [];
   private readonly names = new Set<string>();
 
   add(name: string, shape: number[], init: ParamSpec['init']): string {
@@ -30,9 +32,14 @@ export interface DropoutConfig {
   seed: number;
 }
 
+/** One WeightNorm (channel table) per parameter set and model. */
+const weightNormOf = new WeakMap<ParameterSet, Map<ParamBuilder, WeightNorm>>();
+
 /** What a forward pass needs besides its inputs. */
 export class Ctx {
   private stream = 0;
+  private readonly scope: object | null;
+  private weights: { w: EffectiveWeights; builder: ParamBuilder; version: string; generation: number; recorded: boolean } | null = null;
   constructor(
     readonly engine: Engine,
     readonly params: ParameterSet,
@@ -43,8 +50,33 @@ export class Ctx {
     readonly dropout: DropoutConfig,
     /** Base of this pass's noise streams (advance per step so masks differ between steps). */
     readonly streamBase: number,
-  ) {}
+  ) {
+    this.scope = engine.currentScope();
+  }
 
+  /**
+   * The effective weight of a weight-normed layer. Outside data-dependent init (which changes g between layers)
+   * all layers' weights come from one materialisation per pass: made again when the parameters changed, after
+   * a backward(), or when a recorded pass needs weights first made without recording. They belong to the scope
+   * the context was created in.
+   */
+  weight(builder: ParamBuilder, v: string): Tensor {
+    if (this.init) throw new Error('Ctx.weight: not in data-dependent init (layers use the composite weight norm there)');
+    const e = this.engine;
+    const c = this.weights;
+    const recording = e.tape.recording && !this.cache;
+    if (c && c.builder === builder && (this.cache || (c.version === this.params.version && c.generation === e.tape.generation && (c.recorded || !recording)))) return c.w.get(v);
+    let perSet = weightNormOf.get(this.params);
+    if (!perSet) weightNormOf.set(this.params, (perSet = new Map()));
+    let wn = perSet.get(builder);
+    if (!wn) perSet.set(builder, (wn = WeightNorm.create(this.params, builder.weightNorms)));
+    const made = this.cache ? e.noGrad(() => wn!.materialise().keep()) : e.inScope(this.scope, () => wn!.materialise());
+    if (this.cache) this.frozenWeights.push(made);
+    this.weights = { w: made, builder, version: this.params.version, generation: e.tape.generation, recorded: recording };
+    return made.get(v);
+  }
+
+  private frozenWeights: EffectiveWeights[] = [];
   p(name: string): Tensor {
     const t = this.params.get(name);
     if (!t) throw new Error(`model: parameter '${name}' is not in the parameter set`);
@@ -66,7 +98,12 @@ export class Ctx {
   freeze(): this {
     if (this.init || this.training) throw new Error('Ctx.freeze: only for evaluation passes (no init, no dropout)');
     this.cache ??= new Map();
+    this.weights = null;
     return this;
+  }
+
+  get frozen(): boolean {
+    return this.cache !== null;
   }
 
   /** fn() once per key while frozen (the result is kept); plain fn() otherwise. */
@@ -82,6 +119,8 @@ export class Ctx {
 
   releaseFrozen(): void {
     for (const t of this.cache?.values() ?? []) t.dispose();
+    for (const w of this.frozenWeights.splice(0)) w.dispose();
+    this.weights = null;
     this.cache = null;
   }
 }
@@ -129,25 +168,32 @@ export class WnConv {
     b.add(`${name}.V`, vShape, { normal: V_STD });
     b.add(`${name}.g`, [spec.cout], 'ones');
     b.add(`${name}.b`, [spec.cout], 'zeros');
+    this.builder = b;
+    b.weightNorms.push({ v: `${name}.V`, g: `${name}.g`, ...(spec.centreMask ? { mask: this.maskData() } : {}) });
   }
+
+  private readonly builder: ParamBuilder;
 
   /** The effective weight; AR convs mask V before the norm (MODEL_SPEC pitfall 13). */
   weight(ctx: Ctx): Tensor {
-    return ctx.memo(`${this.name}.w`, () => {
-      let v = ctx.p(`${this.name}.V`);
-      if (this.spec.centreMask) v = ops.mul(v, this.mask(ctx.engine));
-      return ops.weightNorm(v, ctx.p(`${this.name}.g`));
-    });
+    if (!ctx.init) return ctx.weight(this.builder, `${this.name}.V`);
+    let v = ctx.p(`${this.name}.V`);
+    if (this.spec.centreMask) v = ops.mul(v, this.mask(ctx.engine));
+    return ops.weightNorm(v, ctx.p(`${this.name}.g`));
+  }
+
+  private maskData(): Float32Array {
+    const { cin, cout } = this.spec;
+    const data = new Float32Array(this.spec.taps!.length * cin * cout).fill(1);
+    data.set(this.spec.centreMask!, 0);
+    return data;
   }
 
   private mask(e: Engine): Tensor {
     let m = this.maskCache.get(e);
     if (!m) {
       const { cin, cout } = this.spec;
-      const t = this.spec.taps!.length;
-      const data = new Float32Array(t * cin * cout).fill(1);
-      data.set(this.spec.centreMask!, 0);
-      m = e.tensor(data, [t, cin, cout]).keep();
+      m = e.tensor(this.maskData(), [this.spec.taps!.length, cin, cout]).keep();
       this.maskCache.set(e, m);
     }
     return m;
@@ -181,7 +227,11 @@ export class WnDeconv {
     b.add(`${name}.V`, [spec.kh, spec.kw, spec.cout, spec.cin], { normal: V_STD });
     b.add(`${name}.g`, [spec.cout], 'ones');
     b.add(`${name}.b`, [spec.cout], 'zeros');
+    b.weightNorms.push({ v: `${name}.V`, g: `${name}.g`, outAxis: 2 });
+    this.builder = b;
   }
+
+  private readonly builder: ParamBuilder;
 
   forward(ctx: Ctx, x: Tensor): Tensor {
     const s = this.spec;
@@ -193,7 +243,8 @@ export class WnDeconv {
 
   /** The effective weight g * V / ||V|| (normed over the output-channel axis). */
   weight(ctx: Ctx): Tensor {
-    return ctx.memo(`${this.name}.w`, () => ops.weightNorm(ctx.p(`${this.name}.V`), ctx.p(`${this.name}.g`), 2));
+    if (!ctx.init) return ctx.weight(this.builder, `${this.name}.V`);
+    return ops.weightNorm(ctx.p(`${this.name}.V`), ctx.p(`${this.name}.g`), 2);
   }
 }
 
@@ -203,12 +254,22 @@ export class WnNin {
     b.add(`${name}.V`, [cin, cout], { normal: V_STD });
     b.add(`${name}.g`, [cout], 'ones');
     b.add(`${name}.b`, [cout], 'zeros');
+    b.weightNorms.push({ v: `${name}.V`, g: `${name}.g` });
+    this.builder = b;
   }
 
-  forward(ctx: Ctx, x: Tensor): Tensor {
+  private readonly builder: ParamBuilder;
+
+  /** nin(x) (+ addend, summed in the matmul's epilogue: a residual sum of the output's shape). */
+  forward(ctx: Ctx, x: Tensor, addend?: Tensor): Tensor {
     const g = ctx.p(`${this.name}.g`);
     const b = ctx.p(`${this.name}.b`);
-    return withDdi(ctx, g, b, this.initScale, () => ops.nin(x, ctx.memo(`${this.name}.w`, () => ops.weightNorm(ctx.p(`${this.name}.V`), g)), b));
+    if (ctx.init) {
+      // data-dependent init sees the layer's own output; the addend is added after
+      const y = withDdi(ctx, g, b, this.initScale, () => ops.nin(x, ops.weightNorm(ctx.p(`${this.name}.V`), g), b));
+      return addend ? ops.add(addend, y) : y;
+    }
+    return ops.nin(x, ctx.weight(this.builder, `${this.name}.V`), b, addend);
   }
 }
 
@@ -220,12 +281,10 @@ export function channels(x: Tensor, from: number, to: number): Tensor {
 
 /** Shift an NHWC image down by one row (row 0 becomes zeros). */
 export function downShift(x: Tensor): Tensor {
-  const [B, H, W, C] = x.shape as [number, number, number, number];
-  return ops.pad(ops.slice(x, [0, 0, 0, 0], [B, H - 1, W, C]), [0, 1, 0, 0], [0, 0, 0, 0]);
+  return ops.shift(x, 1, 1);
 }
 
 /** Shift an NHWC image right by one column (column 0 becomes zeros). */
 export function rightShift(x: Tensor): Tensor {
-  const [B, H, W, C] = x.shape as [number, number, number, number];
-  return ops.pad(ops.slice(x, [0, 0, 0, 0], [B, H, W - 1, C]), [0, 0, 1, 0], [0, 0, 0, 0]);
+  return ops.shift(x, 2, 1);
 }

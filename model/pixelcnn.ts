@@ -25,6 +25,17 @@ export interface PixelCnnConfig {
 
 type ConvKind = 'down' | 'downRight';
 
+/** The conditioning at one position: c and concat_elu(c), computed on first use and shared by both streams. */
+interface Cond {
+  c: Tensor;
+  elu(): Tensor;
+}
+
+function condAt(c: Tensor): Cond {
+  let e: Tensor | null = null;
+  return { c, elu: () => (e ??= ops.concatElu(c)) };
+}
+
 /** down_shifted_conv2d / down_right_shifted_conv2d geometry (MODEL_SPEC §2.2). */
 function shifted(kind: ConvKind, kh: number, kw: number, cin: number, cout: number, stride = 1, initScale = 1): ConstructorParameters<typeof WnConv>[2] {
   const pad: [number, number, number, number] = kind === 'down' ? [kh - 1, 0, (kw - 1) / 2, (kw - 1) / 2] : [kh - 1, 0, kw - 1, 0];
@@ -46,10 +57,16 @@ export class GatedResnet {
     this.conv2 = new WnConv(b, `${name}.conv2`, shifted(kind, kh, kw, 2 * F, 2 * F, 1, 0.1));
   }
 
-  forward(ctx: Ctx, x: Tensor, a: Tensor | null, c: Tensor | null, dropout: number): Tensor {
+  /**
+   * a: the shortcut input, or a pair whose channel concatenation it is (never materialised); c: the
+   * conditioning at this position and concat_elu of it, made once for both streams (lazily).
+   */
+  forward(ctx: Ctx, x: Tensor, a: Tensor | [Tensor, Tensor] | null, c: Cond | null, dropout: number): Tensor {
     let h = this.conv1.forward(ctx, ops.concatElu(x));
-    if (this.ninA && a) h = ops.add(h, this.ninA.forward(ctx, ops.concatElu(a)));
-    if (this.ninC && c) h = ops.add(h, this.injection(ctx, c));
+    // the shortcut inputs are summed in the nins' epilogues (in a frozen context the injection is memoised)
+    if (this.ninA && a) h = this.ninA.forward(ctx, Array.isArray(a) ? ops.concatEluPair(a[0], a[1]) : ops.concatElu(a), h);
+    const ninC = this.ninC;
+    if (ninC && c) h = ctx.frozen ? ops.add(h, this.injection(ctx, c.c)) : ninC.forward(ctx, c.elu(), h);
     const drop = (ctx.training || ctx.init) && dropout > 0 ? { dropout: { p: dropout, seed: ctx.dropout.seed, stream: ctx.nextStream() } } : {};
     h = ops.concatElu(h, drop);
     return ops.gate(this.conv2.forward(ctx, h), x);
@@ -163,23 +180,24 @@ export class PixelCnn {
    */
   forward(ctx: Ctx, x: Tensor, cond: Tensor | null): Tensor {
     const { resnets: R, dropout } = this.cfg;
-    const [B, H, W] = x.shape as [number, number, number, number];
+    const [, H, W] = x.shape as [number, number, number, number];
     if (H % 4 !== 0 || W % 4 !== 0) throw new Error(`PixelCNN++: image size ${H}x${W} must be divisible by 4 (three stages)`);
     if (this.cond && !cond) throw new Error('PixelCNN++: this model is conditional; pass the conditioning image');
-    const e = ctx.engine;
-    const xPad = ops.concat([x, e.ones([B, H, W, 1])], 3);
+    const xPad = ops.pad(x, [0, 0, 0, 0], [0, 0, 0, 1], 1); // x and a constant ones channel
     const U: Tensor[] = [downShift(this.stemU.forward(ctx, xPad))];
     const UL: Tensor[] = [ops.add(downShift(this.stemUlDown.forward(ctx, xPad)), rightShift(this.stemUlRight.forward(ctx, xPad)))];
     let c = this.cond && cond ? this.cond.start(ctx, cond) : null;
+    let at: Cond | null = null;
     const step = (): void => {
       if (c && this.cond) c = this.cond.next(ctx, c);
+      at = c ? condAt(c) : null;
     };
     for (let s = 0; s < 3; s++) {
       for (let r = 0; r < R; r++) {
         step();
-        const u = this.upU[s]![r]!.forward(ctx, U[U.length - 1]!, null, c, dropout);
+        const u = this.upU[s]![r]!.forward(ctx, U[U.length - 1]!, null, at, dropout);
         U.push(u);
-        UL.push(this.upUl[s]![r]!.forward(ctx, UL[UL.length - 1]!, u, c, dropout));
+        UL.push(this.upUl[s]![r]!.forward(ctx, UL[UL.length - 1]!, u, at, dropout));
       }
       if (s < 2) {
         U.push(this.downsampleU[s]!.forward(ctx, U[U.length - 1]!));
@@ -192,8 +210,8 @@ export class PixelCnn {
     for (let s = 0; s < 3; s++) {
       for (const [i, layerU] of this.downU[s]!.entries()) {
         step();
-        u = layerU.forward(ctx, u, U.pop()!, c, dropout);
-        ul = this.downUl[s]![i]!.forward(ctx, ul, ops.concat([u, UL.pop()!], 3), c, dropout);
+        u = layerU.forward(ctx, u, U.pop()!, at, dropout);
+        ul = this.downUl[s]![i]!.forward(ctx, ul, [u, UL.pop()!], at, dropout);
       }
       if (s < 2) {
         u = this.upsampleU[s]!.forward(ctx, u);

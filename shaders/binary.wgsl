@@ -2,7 +2,7 @@
 // coordinates through strides that are 0 on broadcast dimensions. BROADCAST=false is the fast path for
 // operands of the output's shape. Op codes in engine/ops/elementwise.ts.
 struct Params {
-  n: u32, rank: u32, _p0: u32, _p1: u32,
+  n: u32, rank: u32, s: f32, _p1: u32,
   shape: array<vec4<u32>, 2>,
   a_strides: array<vec4<u32>, 2>,
   b_strides: array<vec4<u32>, 2>,
@@ -21,6 +21,7 @@ fn apply(u: f32, v: f32) -> f32 {
     case 2u: { return u * v; }
     case 3u: { return u / v; }
     case 4u: { return max(u, v); }
+    case 5u: { return u + params.s * v; }
     default: { return 0.0; }
   }
 }

@@ -4,11 +4,23 @@
 // Dropout (DROPOUT = true): the keep mask of output element o is philox4x32_10((o, stream, 2, 0), key).x
 // mapped to (0,1) and kept when >= p (kind 2 = dropout; 0 and 1 are the engine's uniform/normal), so the
 // fused op draws exactly the mask that dropout(concatElu(x)) draws. Dropped elements are written as 0.
-struct Params { n: u32, c: u32, stream: u32, key0: u32, key1: u32, p: f32, scale: f32, _p0: u32 }
+struct Params { n: u32, c: u32, stream: u32, key0: u32, key1: u32, p: f32, scale: f32, c1: u32 }
 override DROPOUT: bool = false;
 @group(0) @binding(0) var<uniform> params: Params;
 @group(0) @binding(1) var<storage, read> x: array<f32>;
 @group(0) @binding(2) var<storage, read_write> y: array<f32>;
+// PAIR: the input is the channel concatenation of x [..., c1] and x2 [..., c - c1] (never materialised).
+@group(0) @binding(3) var<storage, read> x2: array<f32>;
+override PAIR: bool = false;
+// NEGATIVE=false: only elu(x) [..., C] (elu of a channel concatenation, with PAIR), not concat_elu's [..., 2C].
+override NEGATIVE: bool = true;
+
+fn input(i: u32, r: u32) -> f32 {
+  if (!PAIR) { return x[i]; }
+  let j = i - r * params.c;
+  if (j < params.c1) { return x[r * params.c1 + j]; }
+  return x2[r * (params.c - params.c1) + j - params.c1];
+}
 
 // philox4x32_10 and to_unit come from philox_lib.wgsl (prepended by the engine).
 
@@ -30,12 +42,16 @@ fn main(@builtin(workgroup_id) wid: vec3u, @builtin(num_workgroups) nwg: vec3u, 
   let c = params.c;
   let r = i / c;
   let o = i + r * c; // r * 2C + (i - r * C)
-  let a = x[i];
+  let a = input(i, r);
   var y0 = elu_(a);
   var y1 = elu_(-a);
   if (DROPOUT) {
     y0 = select(0.0, y0 * params.scale, keep(o));
     y1 = select(0.0, y1 * params.scale, keep(o + c));
+  }
+  if (!NEGATIVE) {
+    y[i] = y0;
+    return;
   }
   y[o] = y0;
   y[o + c] = y1;

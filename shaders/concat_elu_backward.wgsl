@@ -2,12 +2,22 @@
 // output gradient g as [rows, 2C]:
 //   dx[r, c] = g[r, c] m0 scale elu'(x) - g[r, C + c] m1 scale elu'(-x),   elu'(a) = 1 (a > 0), exp(a) (a <= 0)
 // The dropout masks m0, m1 are regenerated from the Philox counter exactly as in concat_elu.wgsl (kind 2).
-struct Params { n: u32, c: u32, stream: u32, key0: u32, key1: u32, p: f32, scale: f32, _p0: u32 }
+struct Params { n: u32, c: u32, stream: u32, key0: u32, key1: u32, p: f32, scale: f32, c1: u32 }
 override DROPOUT: bool = false;
+// ACCUMULATE: dx += the gradient (dx is a pending gradient of x the tape lets this kernel add to).
+override ACCUMULATE: bool = false;
 @group(0) @binding(0) var<uniform> params: Params;
 @group(0) @binding(1) var<storage, read> x: array<f32>;
 @group(0) @binding(2) var<storage, read> g: array<f32>;
 @group(0) @binding(3) var<storage, read_write> dx: array<f32>;
+// PAIR: the input was the channel concatenation of x [..., c1] and x2 [..., c - c1]; their gradients go to dx
+// and dx2 (ACCUMULATE2: added to dx2).
+@group(0) @binding(4) var<storage, read> x2: array<f32>;
+@group(0) @binding(5) var<storage, read_write> dx2: array<f32>;
+override PAIR: bool = false;
+// NEGATIVE=false: the forward was elu(x) only (g is [..., C]).
+override NEGATIVE: bool = true;
+override ACCUMULATE2: bool = false;
 
 // philox4x32_10 and to_unit come from philox_lib.wgsl (prepended by the engine).
 
@@ -23,9 +33,17 @@ fn main(@builtin(workgroup_id) wid: vec3u, @builtin(num_workgroups) nwg: vec3u, 
   let c = params.c;
   let r = i / c;
   let o = i + r * c;
-  let a = x[i];
-  var g0 = g[o];
-  var g1 = g[o + c];
+  let j = i - r * c;
+  var a = 0.0;
+  if (!PAIR) { a = x[i]; } else if (j < params.c1) { a = x[r * params.c1 + j]; } else { a = x2[r * (c - params.c1) + j - params.c1]; }
+  var g0 = 0.0;
+  var g1 = 0.0;
+  if (NEGATIVE) {
+    g0 = g[o];
+    g1 = g[o + c];
+  } else {
+    g0 = g[i];
+  }
   if (DROPOUT) {
     g0 = select(0.0, g0 * params.scale, keep(o));
     g1 = select(0.0, g1 * params.scale, keep(o + c));
@@ -34,5 +52,13 @@ fn main(@builtin(workgroup_id) wid: vec3u, @builtin(num_workgroups) nwg: vec3u, 
   var d1 = 1.0;
   if (a <= 0.0) { d0 = exp(a); }
   if (a >= 0.0) { d1 = exp(-a); }
-  dx[i] = g0 * d0 - g1 * d1;
+  let d = g0 * d0 - g1 * d1;
+  if (PAIR && j >= params.c1) {
+    let k = r * (c - params.c1) + j - params.c1;
+    if (ACCUMULATE2) { dx2[k] += d; } else { dx2[k] = d; }
+    return;
+  }
+  var k = i;
+  if (PAIR) { k = r * params.c1 + j; }
+  if (ACCUMULATE) { dx[k] += d; } else { dx[k] = d; }
 }

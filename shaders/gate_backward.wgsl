@@ -6,6 +6,9 @@ struct Params { n: u32, f: u32, _p0: u32, _p1: u32 }
 @group(0) @binding(2) var<storage, read> g: array<f32>;
 @group(0) @binding(3) var<storage, read_write> dc2: array<f32>;
 @group(0) @binding(4) var<storage, read_write> dresidual: array<f32>;
+// RESIDUAL: 0 = not written (the residual's gradient is g itself, a view), 1 = dresidual += g (a pending
+// gradient of the residual the tape lets this kernel add to).
+override RESIDUAL: u32 = 0u;
 
 // log1p_, expm1_, sigmoid_, softplus_ and tanh_ come from math_lib.wgsl (prepended by the engine).
 
@@ -22,5 +25,5 @@ fn main(@builtin(workgroup_id) wid: vec3u, @builtin(num_workgroups) nwg: vec3u, 
   let s = sigmoid_(b);
   dc2[o] = gi * s;
   dc2[o + f] = gi * a * s * sigmoid_(-b);
-  dresidual[i] = gi;
+  if (RESIDUAL == 1u) { dresidual[i] += gi; }
 }

@@ -11,8 +11,37 @@ struct Params {
 @group(0) @binding(1) var<storage, read> a: array<f32>;
 @group(0) @binding(2) var<storage, read> b: array<f32>;
 @group(0) @binding(3) var<storage, read_write> c: array<f32>;
+// HAS_BIAS: c = op(A) op(B) + bias[col] (the epilogue of a dense / nin layer); bias [N] is bound either way.
+@group(0) @binding(4) var<storage, read> bias: array<f32>;
+// HAS_ADDEND: c += addend (same layout as c; a residual sum folded into the epilogue); bound either way.
+@group(0) @binding(5) var<storage, read> addend: array<f32>;
 override TRANS_A: bool = false;
 override TRANS_B: bool = false;
+override HAS_BIAS: bool = false;
+override HAS_ADDEND: bool = false;
+
+fn bias_at(col: u32) -> f32 {
+  if (HAS_BIAS) { return bias[min(col, params.N - 1u)]; }
+  return 0.0;
+}
+
+fn bias4(col: u32) -> vec4<f32> {
+  return vec4<f32>(bias_at(col), bias_at(col + 1u), bias_at(col + 2u), bias_at(col + 3u));
+}
+
+fn addend_at(i: u32, col: u32) -> f32 {
+  if (HAS_ADDEND && col < params.N) { return addend[i]; }
+  return 0.0;
+}
+
+fn addend4(i: u32, col: u32) -> vec4<f32> {
+  return vec4<f32>(addend_at(i, col), addend_at(i + 1u, col + 1u), addend_at(i + 2u, col + 2u), addend_at(i + 3u, col + 3u));
+}
+
+// The epilogue: bias and addend of 4 consecutive columns of one row (c index i).
+fn epilogue4(i: u32, col: u32) -> vec4<f32> {
+  return bias4(col) + addend4(i, col);
+}
 
 @compute @workgroup_size(16, 16, 1)
 fn main(@builtin(global_invocation_id) gid: vec3<u32>) {
@@ -36,5 +65,6 @@ fn main(@builtin(global_invocation_id) gid: vec3<u32>) {
   for (var k = 0u; k < K; k++) {
     acc = fma(a[aBase + k * aStep], b[bBase + k * bStep], acc);
   }
-  c[z * params.c_batch_stride + row * N + col] = acc;
+  let i = z * params.c_batch_stride + row * N + col;
+  c[i] = acc + bias_at(col) + addend_at(i, col);
 }

@@ -20,8 +20,32 @@ struct Params {
 @group(0) @binding(1) var<storage, read> a: array<f32>;
 @group(0) @binding(2) var<storage, read> b: array<f32>;
 @group(0) @binding(3) var<storage, read_write> c: array<f32>;
+// HAS_BIAS: c = op(A) op(B) + bias[col] (the epilogue of a dense / nin layer); bias [N] is bound either way.
+@group(0) @binding(4) var<storage, read> bias: array<f32>;
+// HAS_ADDEND: c += addend (same layout as c; a residual sum folded into the epilogue); bound either way.
+@group(0) @binding(5) var<storage, read> addend: array<f32>;
 override TRANS_A: bool = false;
 override TRANS_B: bool = false;
+override HAS_BIAS: bool = false;
+override HAS_ADDEND: bool = false;
+
+fn bias_at(col: u32) -> f32 {
+  if (HAS_BIAS) { return bias[min(col, params.N - 1u)]; }
+  return 0.0;
+}
+
+fn bias4(col: u32) -> vec4<f32> {
+  return vec4<f32>(bias_at(col), bias_at(col + 1u), bias_at(col + 2u), bias_at(col + 3u));
+}
+
+fn addend_at(i: u32, col: u32) -> f32 {
+  if (HAS_ADDEND && col < params.N) { return addend[i]; }
+  return 0.0;
+}
+
+fn addend4(i: u32, col: u32) -> vec4<f32> {
+  return vec4<f32>(addend_at(i, col), addend_at(i + 1u, col + 1u), addend_at(i + 2u, col + 2u), addend_at(i + 3u, col + 3u));
+}
 
 const WGX = 16u;
 const WGY = 8u;
@@ -186,80 +210,80 @@ fn main(@builtin(local_invocation_id) lid: vec3<u32>, @builtin(local_invocation_
   let cOff = wid.z * params.c_batch_stride;
   { let row = row0 + 4u * (ty + 0u * WGY) + 0u;
     if (row < M) {
-      { let col = col0 + 4u * (tx + 0u * WGX); let v = acc_0_0_0; let base = cOff + row * N + col;
+      { let col = col0 + 4u * (tx + 0u * WGX); let base = cOff + row * N + col; let v = (acc_0_0_0 + bias4(col)) + addend4(base, col);
         if (col + 3u < N) { c[base] = v.x; c[base + 1u] = v.y; c[base + 2u] = v.z; c[base + 3u] = v.w; }
         else { if (col < N) { c[base] = v.x; } if (col + 1u < N) { c[base + 1u] = v.y; } if (col + 2u < N) { c[base + 2u] = v.z; } } }
-      { let col = col0 + 4u * (tx + 1u * WGX); let v = acc_0_0_1; let base = cOff + row * N + col;
+      { let col = col0 + 4u * (tx + 1u * WGX); let base = cOff + row * N + col; let v = (acc_0_0_1 + bias4(col)) + addend4(base, col);
         if (col + 3u < N) { c[base] = v.x; c[base + 1u] = v.y; c[base + 2u] = v.z; c[base + 3u] = v.w; }
         else { if (col < N) { c[base] = v.x; } if (col + 1u < N) { c[base + 1u] = v.y; } if (col + 2u < N) { c[base + 2u] = v.z; } } }
     }
   }
   { let row = row0 + 4u * (ty + 0u * WGY) + 1u;
     if (row < M) {
-      { let col = col0 + 4u * (tx + 0u * WGX); let v = acc_0_1_0; let base = cOff + row * N + col;
+      { let col = col0 + 4u * (tx + 0u * WGX); let base = cOff + row * N + col; let v = (acc_0_1_0 + bias4(col)) + addend4(base, col);
         if (col + 3u < N) { c[base] = v.x; c[base + 1u] = v.y; c[base + 2u] = v.z; c[base + 3u] = v.w; }
         else { if (col < N) { c[base] = v.x; } if (col + 1u < N) { c[base + 1u] = v.y; } if (col + 2u < N) { c[base + 2u] = v.z; } } }
-      { let col = col0 + 4u * (tx + 1u * WGX); let v = acc_0_1_1; let base = cOff + row * N + col;
+      { let col = col0 + 4u * (tx + 1u * WGX); let base = cOff + row * N + col; let v = (acc_0_1_1 + bias4(col)) + addend4(base, col);
         if (col + 3u < N) { c[base] = v.x; c[base + 1u] = v.y; c[base + 2u] = v.z; c[base + 3u] = v.w; }
         else { if (col < N) { c[base] = v.x; } if (col + 1u < N) { c[base + 1u] = v.y; } if (col + 2u < N) { c[base + 2u] = v.z; } } }
     }
   }
   { let row = row0 + 4u * (ty + 0u * WGY) + 2u;
     if (row < M) {
-      { let col = col0 + 4u * (tx + 0u * WGX); let v = acc_0_2_0; let base = cOff + row * N + col;
+      { let col = col0 + 4u * (tx + 0u * WGX); let base = cOff + row * N + col; let v = (acc_0_2_0 + bias4(col)) + addend4(base, col);
         if (col + 3u < N) { c[base] = v.x; c[base + 1u] = v.y; c[base + 2u] = v.z; c[base + 3u] = v.w; }
         else { if (col < N) { c[base] = v.x; } if (col + 1u < N) { c[base + 1u] = v.y; } if (col + 2u < N) { c[base + 2u] = v.z; } } }
-      { let col = col0 + 4u * (tx + 1u * WGX); let v = acc_0_2_1; let base = cOff + row * N + col;
+      { let col = col0 + 4u * (tx + 1u * WGX); let base = cOff + row * N + col; let v = (acc_0_2_1 + bias4(col)) + addend4(base, col);
         if (col + 3u < N) { c[base] = v.x; c[base + 1u] = v.y; c[base + 2u] = v.z; c[base + 3u] = v.w; }
         else { if (col < N) { c[base] = v.x; } if (col + 1u < N) { c[base + 1u] = v.y; } if (col + 2u < N) { c[base + 2u] = v.z; } } }
     }
   }
   { let row = row0 + 4u * (ty + 0u * WGY) + 3u;
     if (row < M) {
-      { let col = col0 + 4u * (tx + 0u * WGX); let v = acc_0_3_0; let base = cOff + row * N + col;
+      { let col = col0 + 4u * (tx + 0u * WGX); let base = cOff + row * N + col; let v = (acc_0_3_0 + bias4(col)) + addend4(base, col);
         if (col + 3u < N) { c[base] = v.x; c[base + 1u] = v.y; c[base + 2u] = v.z; c[base + 3u] = v.w; }
         else { if (col < N) { c[base] = v.x; } if (col + 1u < N) { c[base + 1u] = v.y; } if (col + 2u < N) { c[base + 2u] = v.z; } } }
-      { let col = col0 + 4u * (tx + 1u * WGX); let v = acc_0_3_1; let base = cOff + row * N + col;
+      { let col = col0 + 4u * (tx + 1u * WGX); let base = cOff + row * N + col; let v = (acc_0_3_1 + bias4(col)) + addend4(base, col);
         if (col + 3u < N) { c[base] = v.x; c[base + 1u] = v.y; c[base + 2u] = v.z; c[base + 3u] = v.w; }
         else { if (col < N) { c[base] = v.x; } if (col + 1u < N) { c[base + 1u] = v.y; } if (col + 2u < N) { c[base + 2u] = v.z; } } }
     }
   }
   { let row = row0 + 4u * (ty + 1u * WGY) + 0u;
     if (row < M) {
-      { let col = col0 + 4u * (tx + 0u * WGX); let v = acc_1_0_0; let base = cOff + row * N + col;
+      { let col = col0 + 4u * (tx + 0u * WGX); let base = cOff + row * N + col; let v = (acc_1_0_0 + bias4(col)) + addend4(base, col);
         if (col + 3u < N) { c[base] = v.x; c[base + 1u] = v.y; c[base + 2u] = v.z; c[base + 3u] = v.w; }
         else { if (col < N) { c[base] = v.x; } if (col + 1u < N) { c[base + 1u] = v.y; } if (col + 2u < N) { c[base + 2u] = v.z; } } }
-      { let col = col0 + 4u * (tx + 1u * WGX); let v = acc_1_0_1; let base = cOff + row * N + col;
+      { let col = col0 + 4u * (tx + 1u * WGX); let base = cOff + row * N + col; let v = (acc_1_0_1 + bias4(col)) + addend4(base, col);
         if (col + 3u < N) { c[base] = v.x; c[base + 1u] = v.y; c[base + 2u] = v.z; c[base + 3u] = v.w; }
         else { if (col < N) { c[base] = v.x; } if (col + 1u < N) { c[base + 1u] = v.y; } if (col + 2u < N) { c[base + 2u] = v.z; } } }
     }
   }
   { let row = row0 + 4u * (ty + 1u * WGY) + 1u;
     if (row < M) {
-      { let col = col0 + 4u * (tx + 0u * WGX); let v = acc_1_1_0; let base = cOff + row * N + col;
+      { let col = col0 + 4u * (tx + 0u * WGX); let base = cOff + row * N + col; let v = (acc_1_1_0 + bias4(col)) + addend4(base, col);
         if (col + 3u < N) { c[base] = v.x; c[base + 1u] = v.y; c[base + 2u] = v.z; c[base + 3u] = v.w; }
         else { if (col < N) { c[base] = v.x; } if (col + 1u < N) { c[base + 1u] = v.y; } if (col + 2u < N) { c[base + 2u] = v.z; } } }
-      { let col = col0 + 4u * (tx + 1u * WGX); let v = acc_1_1_1; let base = cOff + row * N + col;
+      { let col = col0 + 4u * (tx + 1u * WGX); let base = cOff + row * N + col; let v = (acc_1_1_1 + bias4(col)) + addend4(base, col);
         if (col + 3u < N) { c[base] = v.x; c[base + 1u] = v.y; c[base + 2u] = v.z; c[base + 3u] = v.w; }
         else { if (col < N) { c[base] = v.x; } if (col + 1u < N) { c[base + 1u] = v.y; } if (col + 2u < N) { c[base + 2u] = v.z; } } }
     }
   }
   { let row = row0 + 4u * (ty + 1u * WGY) + 2u;
     if (row < M) {
-      { let col = col0 + 4u * (tx + 0u * WGX); let v = acc_1_2_0; let base = cOff + row * N + col;
+      { let col = col0 + 4u * (tx + 0u * WGX); let base = cOff + row * N + col; let v = (acc_1_2_0 + bias4(col)) + addend4(base, col);
         if (col + 3u < N) { c[base] = v.x; c[base + 1u] = v.y; c[base + 2u] = v.z; c[base + 3u] = v.w; }
         else { if (col < N) { c[base] = v.x; } if (col + 1u < N) { c[base + 1u] = v.y; } if (col + 2u < N) { c[base + 2u] = v.z; } } }
-      { let col = col0 + 4u * (tx + 1u * WGX); let v = acc_1_2_1; let base = cOff + row * N + col;
+      { let col = col0 + 4u * (tx + 1u * WGX); let base = cOff + row * N + col; let v = (acc_1_2_1 + bias4(col)) + addend4(base, col);
         if (col + 3u < N) { c[base] = v.x; c[base + 1u] = v.y; c[base + 2u] = v.z; c[base + 3u] = v.w; }
         else { if (col < N) { c[base] = v.x; } if (col + 1u < N) { c[base + 1u] = v.y; } if (col + 2u < N) { c[base + 2u] = v.z; } } }
     }
   }
   { let row = row0 + 4u * (ty + 1u * WGY) + 3u;
     if (row < M) {
-      { let col = col0 + 4u * (tx + 0u * WGX); let v = acc_1_3_0; let base = cOff + row * N + col;
+      { let col = col0 + 4u * (tx + 0u * WGX); let base = cOff + row * N + col; let v = (acc_1_3_0 + bias4(col)) + addend4(base, col);
         if (col + 3u < N) { c[base] = v.x; c[base + 1u] = v.y; c[base + 2u] = v.z; c[base + 3u] = v.w; }
         else { if (col < N) { c[base] = v.x; } if (col + 1u < N) { c[base + 1u] = v.y; } if (col + 2u < N) { c[base + 2u] = v.z; } } }
-      { let col = col0 + 4u * (tx + 1u * WGX); let v = acc_1_3_1; let base = cOff + row * N + col;
+      { let col = col0 + 4u * (tx + 1u * WGX); let base = cOff + row * N + col; let v = (acc_1_3_1 + bias4(col)) + addend4(base, col);
         if (col + 3u < N) { c[base] = v.x; c[base + 1u] = v.y; c[base + 2u] = v.z; c[base + 3u] = v.w; }
         else { if (col < N) { c[base] = v.x; } if (col + 1u < N) { c[base + 1u] = v.y; } if (col + 2u < N) { c[base + 2u] = v.z; } } }
     }

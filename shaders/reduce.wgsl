@@ -3,6 +3,7 @@
 // PER_THREAD=false: one 64-wide workgroup per output (long reductions; tree in workgroup memory).
 // PER_THREAD=true: one invocation per output with a serial loop (many short reductions).
 // logsumexp subtracts the maximum before exponentiating.
+// ACCUMULATE=true adds the result to y instead of overwriting it (a gradient summed straight into a leaf's .grad).
 struct Params {
   n_out: u32, n_red: u32, rank_out: u32, rank_red: u32,
   out_shape: array<vec4<u32>, 2>,
@@ -12,6 +13,7 @@ struct Params {
 }
 override OP: u32 = 0u;
 override PER_THREAD: bool = false;
+override ACCUMULATE: bool = false;
 @group(0) @binding(0) var<uniform> params: Params;
 @group(0) @binding(1) var<storage, read> x: array<f32>;
 @group(0) @binding(2) var<storage, read_write> y: array<f32>;
@@ -44,6 +46,10 @@ fn red_offset(r: u32) -> u32 {
 
 fn neg_inf() -> f32 { return -3.40282e38; }
 
+fn store(o: u32, v: f32) {
+  if (ACCUMULATE) { y[o] += v; } else { y[o] = v; }
+}
+
 fn finish(total: f32, m: f32) -> f32 {
   switch OP {
     case 1u: { return total / f32(params.n_red); }
@@ -71,7 +77,7 @@ fn main(@builtin(workgroup_id) wid: vec3u, @builtin(num_workgroups) nwg: vec3u, 
           if (OP == 3u) { total += exp(v - m); } else { total += v; }
         }
       }
-      y[o] = finish(total, m);
+      store(o, finish(total, m));
     }
   } else {
     reduce_workgroup(flat, lid);
@@ -110,5 +116,5 @@ fn reduce_workgroup(o: u32, lid: u32) {
     }
     total = scratch[0];
   }
-  if (lid == 0u) { y[o] = finish(total, m); }
+  if (lid == 0u) { store(o, finish(total, m)); }
 }

@@ -14,6 +14,8 @@ struct Params {
 @group(0) @binding(0) var<uniform> params: Params;
 @group(0) @binding(1) var<storage, read> src: array<f32>;
 @group(0) @binding(2) var<storage, read_write> dst: array<f32>;
+// ACCUMULATE: dst += src inside the window (a slice's gradient added into its input's pending gradient).
+override ACCUMULATE: bool = false;
 
 @compute @workgroup_size(256)
 fn main(@builtin(workgroup_id) wid: vec3u, @builtin(num_workgroups) nwg: vec3u, @builtin(local_invocation_index) lid: u32) {
@@ -34,5 +36,6 @@ fn main(@builtin(workgroup_id) wid: vec3u, @builtin(num_workgroups) nwg: vec3u, 
     si += (c - lo) * params.src_strides[k / 4u][k % 4u];
     di += c * params.dst_strides[k / 4u][k % 4u];
   }
+  if (ACCUMULATE) { if (inside) { dst[di] += src[si]; } return; }
   if (inside) { dst[di] = src[si]; } else { dst[di] = params.fill; }
 }

@@ -2,6 +2,8 @@
 // gives the cheaper and more accurate derivative. Same op codes as unary.wgsl.
 struct Params { n: u32, s: f32, _p0: u32, _p1: u32 }
 override OP: u32 = 0u;
+// ACCUMULATE: dx += the gradient (dx is a pending gradient of x the tape lets this kernel add to).
+override ACCUMULATE: bool = false;
 @group(0) @binding(0) var<uniform> params: Params;
 @group(0) @binding(1) var<storage, read> x: array<f32>;
 @group(0) @binding(2) var<storage, read> y: array<f32>;
@@ -41,5 +43,6 @@ fn grad(a: f32, out: f32, g: f32, s: f32) -> f32 {
 fn main(@builtin(workgroup_id) wid: vec3u, @builtin(num_workgroups) nwg: vec3u, @builtin(local_invocation_index) lid: u32) {
   let i = (wid.y * nwg.x + wid.x) * 256u + lid;
   if (i >= params.n) { return; }
-  dx[i] = grad(x[i], y[i], dy[i], params.s);
+  let d = grad(x[i], y[i], dy[i], params.s);
+  if (ACCUMULATE) { dx[i] += d; } else { dx[i] = d; }
 }

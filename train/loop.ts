@@ -103,6 +103,8 @@ export async function trainSteps(run: Run, result: TrainResult, log: Logger): Pr
       const idx = run.order.next(r.batch);
       const s = step;
       inFlight.push(engine.scope(() => {
+        // Zeroed before the forward, so the weight norm lets weight gradients land in place (engine/weight_norm.ts).
+        params.zeroGrad();
         const x = engine.tensor(gatherBatch(trainSet, idx), [r.batch, cfg.imageSize, cfg.imageSize, model.channels]);
         const ctx = new Ctx(engine, params, false, true, { p: cfg.pixelcnn.dropout, seed: o.seed }, s * STREAMS_PER_STEP);
         const t = model.loss(ctx, x, { lambda: r.lambda, phase, useAux });
@@ -110,7 +112,6 @@ export async function trainSteps(run: Run, result: TrainResult, log: Logger): Pr
         // (Terms a model kind lacks are packed as the loss and reported as null.)
         const parts = [t.loss, t.pixelcnnNll ?? t.loss, t.auxNll ?? t.loss, t.klTrue, t.klObjective].map((p) => ops.reshape(p, [1]));
         const packed = engine.noGrad(() => ops.concat(parts, 0)).keep();
-        params.zeroGrad();
         engine.backward(t.loss);
         // The update is recorded before the loss is known: a non-finite loss stops the run when its values come
         // back, before any evaluation or checkpoint of a later state (the state check below covers the update).

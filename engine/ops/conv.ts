@@ -11,7 +11,11 @@
 // input, so its forward is the dgrad kernel, its input gradient the forward kernel, and its weight gradient
 // the wgrad kernel with the roles of x and dy swapped. Crops of PixelCNN++'s deconvs become top/left padding.
 import { type Tensor, fmtShape } from '../tensor.js';
-import { sum } from './reduce.js';
+import { sum, sumInto } from './reduce.js';
+import type { GradSink } from '../tape.js';
+import type { KernelSource } from '../runner.js';
+import convGradFinishSrc from '../../shaders/conv_grad_finish.wgsl';
+import { unusedOutput } from './scratch.js';
 import { CONV_VARIANTS, type ConvKernelKind, type ConvProblem, type ConvVariant } from '../conv_variants.js';
 
 export interface ConvOptions {
@@ -91,23 +95,61 @@ function runDgrad(dy: Tensor, w: Tensor, bias: Tensor | null, g: Geometry, varia
   return dx;
 }
 
-/** dw[t, ci, co] = sum over b, oh, ow of x[...] * dy[...]: the weight-gradient kernel. */
-function runWgrad(x: Tensor, dy: Tensor, g: Geometry, wShape: readonly number[], variant?: string): Tensor {
+/**
+ * dw[t, ci, co] = sum over b, oh, ow of x[...] * dy[...]: the weight-gradient kernel; written into `into` when
+ * given (a fresh leaf gradient, see engine/tape.ts), else into a new tensor. With `bias`, also the bias gradient
+ * (the sum of `bias.source` [..., C] over its pixels) into a new tensor or the bias sink: when the weight
+ * gradient is split into K chunks, their sum and the bias sum are one dispatch (shaders/conv_grad_finish.wgsl).
+ */
+function runWgrad(x: Tensor, dy: Tensor, g: Geometry, wShape: readonly number[], variant?: string, into?: Tensor, bias?: { source: Tensor; sink: GradSink | null | undefined }): { dw: Tensor; db: Tensor | null } {
   const e = x.engine;
-  const dw = e.empty(wShape, 'conv2d.wgrad');
-  if (dw.size === 0) return dw;
+  const dw = into ?? e.empty(wShape, 'conv2d.wgrad');
+  if (dw.size === 0) return { dw, db: bias ? biasGrad(bias.source, bias.sink) : null };
   const kernel = pick('wgrad', g, variant);
   const splits = kernel.splitK?.(g) ?? 1;
   const K = g.B * g.Ho * g.Wo;
   const target = splits > 1 ? e.empty([splits, g.T, g.Cin, g.Cout], 'conv2d.wgrad.partial') : dw;
   e.dispatch({ kernel: kernel.kernel, overrides: { ...kernel.overrides?.(g), HAS_BIAS: false }, params: params(g, Math.ceil(K / splits)), inputs: { lhs: x, rhs: dy, bias: dy }, outputs: { out: target }, workgroups: kernel.dispatch(g), label: `conv2d.wgrad:${kernel.name}:split${splits}` });
-  if (splits === 1) return dw;
-  dw.dispose();
-  const summed = e.noGrad(() => sum(target, [0]));
+  if (splits === 1) return { dw, db: bias ? biasGrad(bias.source, bias.sink) : null };
+  const channels = bias ? bias.source.shape[bias.source.rank - 1]! : 0;
+  const db = bias ? (bias.sink?.tensor ?? e.empty([channels], 'conv2d.biasGrad')) : null;
+  const dwGroups = Math.ceil(dw.size / 64);
+  e.dispatch({
+    kernel: CONV_GRAD_FINISH,
+    overrides: { ACCUMULATE_DB: bias?.sink?.mode === 'accumulate' },
+    params: { n_w: dw.size, splits, dw_groups: dwGroups, channels, pixels: bias ? bias.source.size / channels : 0 },
+    inputs: { partial: target, dy: bias?.source ?? target },
+    outputs: { dw, db: db ?? unusedOutput(e) },
+    workgroups: dwGroups + channels,
+    label: bias ? 'conv2d.wgrad.finish+bias' : 'conv2d.wgrad.finish',
+  });
   target.dispose();
-  const shaped = e.view(summed, wShape, 'conv2d.wgrad');
-  summed.dispose();
-  return shaped;
+  return { dw, db };
+}
+
+const CONV_GRAD_FINISH: KernelSource = { name: 'conv_grad_finish', code: convGradFinishSrc };
+
+/** The weight gradient's target when the kernel can write it straight into the leaf's fresh .grad. */
+function writeSink(sink: GradSink | null | undefined): Tensor | undefined {
+  return sink?.mode === 'write' ? sink.tensor : undefined;
+}
+
+/** dL/dbias = sum of dy over batch and pixels, straight into the leaf's .grad when it has one. */
+function biasGrad(gy: Tensor, sink: GradSink | null | undefined): Tensor {
+  if (!sink) return sum(gy, [0, 1, 2]);
+  sumInto(sink.tensor, gy, [0, 1, 2], sink.mode === 'accumulate');
+  return sink.tensor;
+}
+
+/**
+ * [dL/dw, dL/dbias] of a conv (lhs x, rhs dy) or a transposed conv (lhs dy, rhs x, in the virtual conv's
+ * terms), the bias gradient being the sum of `outGrad` over its pixels; into the leaves' sinks where offered.
+ */
+function weightAndBiasGrads(lhs: Tensor, rhs: Tensor, g: Geometry, w: Tensor, bias: Tensor | null, sinks: readonly (GradSink | null)[], outGrad: Tensor, variant?: string): (Tensor | null)[] {
+  const wantBias = bias?.requiresGrad ?? false;
+  if (!w.requiresGrad) return bias ? [null, wantBias ? biasGrad(outGrad, sinks[2]) : null] : [null];
+  const r = runWgrad(lhs, rhs, g, w.shape, variant, writeSink(sinks[1]), wantBias ? { source: outGrad, sink: sinks[2] } : undefined);
+  return bias ? [r.dw, r.db] : [r.dw];
 }
 
 function checkBias(bias: Tensor | null, channels: number, op: string): void {
@@ -141,7 +183,11 @@ export function convGeometry(xShape: readonly number[], wShape: readonly number[
 }
 
 /** The raw kernels (not recorded on the tape), for benchmarks and custom fused layers. */
-export const convKernels = { forward: runForward, dataGrad: runDgrad, weightGrad: runWgrad };
+export const convKernels = {
+  forward: runForward,
+  dataGrad: runDgrad,
+  weightGrad: (x: Tensor, dy: Tensor, g: Geometry, wShape: readonly number[], variant?: string): Tensor => runWgrad(x, dy, g, wShape, variant).dw,
+};
 export type ConvGeometry = Geometry;
 
 /**
@@ -155,10 +201,9 @@ export function conv2d(x: Tensor, w: Tensor, bias: Tensor | null, opts: ConvOpti
   const g = convGeometry(x.shape, w.shape, opts);
   checkBias(bias, g.Cout, op);
   const y = runForward(x, w, bias, g, opts.variant);
-  return e.tape.record(op, y, bias ? [x, w, bias] : [x, w], (gy) => [
+  return e.tape.record(op, y, bias ? [x, w, bias] : [x, w], (gy, sinks) => [
     x.requiresGrad ? runDgrad(gy, w, null, g, opts.variant) : null,
-    w.requiresGrad ? runWgrad(x, gy, g, w.shape, opts.variant) : null,
-    bias?.requiresGrad ? sum(gy, [0, 1, 2]) : null,
+    ...weightAndBiasGrads(x, gy, g, w, bias, sinks, gy, opts.variant),
   ]);
 }
 
@@ -182,10 +227,9 @@ export function convTranspose2d(x: Tensor, w: Tensor, bias: Tensor | null, opts:
   // The virtual conv maps the (cropped) output [B, Hout, Wout, cout] to x [B, H, W, cin].
   const g: Geometry = { B, H: Hout, W: Wout, Cin: cout, Ho: H, Wo: W, Cout: cin, T: KH * KW, stride, padTop: ct, padLeft: cl, taps: packTaps(fullTaps(KH, KW)) };
   const y = runDgrad(x, w, bias, g, opts.variant);
-  return e.tape.record(op, y, bias ? [x, w, bias] : [x, w], (gy) => [
+  return e.tape.record(op, y, bias ? [x, w, bias] : [x, w], (gy, sinks) => [
     x.requiresGrad ? runForward(gy, w, null, g, opts.variant) : null,
-    w.requiresGrad ? runWgrad(gy, x, g, w.shape, opts.variant) : null,
-    bias?.requiresGrad ? sum(gy, [0, 1, 2]) : null,
+    ...weightAndBiasGrads(gy, x, g, w, bias, sinks, gy, opts.variant),
   ]);
 }
 

@@ -4,7 +4,8 @@
 import { KERNELS } from '../kernels.js';
 import { registerGradOps } from '../tape.js';
 import { type Tensor, fmtShape, shapeSize, stridesOf, type Shape } from '../tensor.js';
-import { sumTo } from './reduce.js';
+import { sumInto, sumTo } from './reduce.js';
+import type { GradSink } from '../tape.js';
 
 const UNARY_CODES = {
   neg: 0, exp: 1, log: 2, sqrt: 3, square: 4, sigmoid: 5, tanh: 6, elu: 7, softplus: 8, abs: 9,
@@ -12,7 +13,7 @@ const UNARY_CODES = {
 } as const;
 export type UnaryOp = keyof typeof UNARY_CODES;
 
-const BINARY_CODES = { add: 0, sub: 1, mul: 2, div: 3, maximum: 4 } as const;
+const BINARY_CODES = { add: 0, sub: 1, mul: 2, div: 3, maximum: 4, addScaled: 5 } as const;
 export type BinaryOp = keyof typeof BINARY_CODES;
 
 const groups = (n: number): number => Math.ceil(n / 256);
@@ -22,10 +23,12 @@ function unary(op: UnaryOp, a: Tensor, s = 0): Tensor {
   const y = e.empty(a.shape, op);
   const code = UNARY_CODES[op];
   if (y.size > 0) e.dispatch({ kernel: KERNELS.unary, overrides: { OP: code }, params: { n: a.size, s }, inputs: { x: a }, outputs: { y }, workgroups: groups(a.size), label: op });
-  return e.tape.record(op, y, [a], (g) => {
-    const dx = e.empty(a.shape, `${op}.backward`);
+  return e.tape.record(op, y, [a], (g, sinks) => {
+    // Added straight into a's pending gradient when the tape offers it (engine/tape.ts sinks).
+    const sink = sinks[0]?.mode === 'accumulate' ? sinks[0].tensor : null;
+    const dx = sink ?? e.empty(a.shape, `${op}.backward`);
     if (dx.size > 0) {
-      e.dispatch({ kernel: KERNELS.unary_backward, overrides: { OP: code }, params: { n: a.size, s }, inputs: { x: a, y, dy: g }, outputs: { dx }, workgroups: groups(a.size), label: `${op}.backward` });
+      e.dispatch({ kernel: KERNELS.unary_backward, overrides: { OP: code, ACCUMULATE: sink !== null }, params: { n: a.size, s }, inputs: { x: a, y, dy: g }, outputs: { dx }, workgroups: groups(a.size), label: `${op}.backward` });
     }
     return [dx];
   });
@@ -96,7 +99,7 @@ function binary(op: BinaryOp, a: Tensor, b: Tensor): Tensor {
   const y = e.empty(out, op);
   const code = BINARY_CODES[op];
   const { broadcast, params } = binaryParams(a, b, out);
-  if (y.size > 0) e.dispatch({ kernel: KERNELS.binary, overrides: { OP: code, BROADCAST: broadcast }, params, inputs: { a, b }, outputs: { y }, workgroups: groups(y.size), label: op });
+  if (y.size > 0) e.dispatch({ kernel: KERNELS.binary, overrides: { OP: code, BROADCAST: broadcast }, params: { ...params, s: 0 }, inputs: { a, b }, outputs: { y }, workgroups: groups(y.size), label: op });
   return e.tape.record(op, y, [a, b], (g) => {
     const da = e.empty(out, `${op}.backward`);
     const db = e.empty(out, `${op}.backward`);
@@ -119,7 +122,46 @@ function reduceGrad(g: Tensor, operand: Tensor): Tensor | null {
   return r;
 }
 
-export const add = (a: Tensor, b: Tensor): Tensor => binary('add', a, b);
+/**
+ * a + b. Its backward costs no dispatch where an operand has the output's shape (the gradient is a view of the
+ * incoming one) and one reduction where it was broadcast (straight into a leaf's .grad when it has one).
+ */
+export function add(a: Tensor, b: Tensor): Tensor {
+  const e = a.engine;
+  if (b.engine !== e) throw new Error('add: tensors belong to different engines');
+  const out = broadcastShapes(a.shape, b.shape, 'add');
+  const y = e.empty(out, 'add');
+  const { broadcast, params } = binaryParams(a, b, out);
+  if (y.size > 0) e.dispatch({ kernel: KERNELS.binary, overrides: { OP: BINARY_CODES.add, BROADCAST: broadcast }, params: { ...params, s: 0 }, inputs: { a, b }, outputs: { y }, workgroups: groups(y.size), label: 'add' });
+  return e.tape.record('add', y, [a, b], (g, sinks) => [addGrad(g, a, sinks[0] ?? null), addGrad(g, b, sinks[1] ?? null)]);
+}
+
+/**
+ * a + s * b for same-shape a, b (a residual branch scaled before the sum: the IAF-VAE's h + 0.1 r) in one
+ * dispatch. Backward: g itself for a (a view), s * g for b.
+ */
+export function addScaled(a: Tensor, b: Tensor, s: number): Tensor {
+  const e = a.engine;
+  if (b.engine !== e) throw new Error('addScaled: tensors belong to different engines');
+  if (!sameShape(a.shape, b.shape)) throw new Error(`addScaled: shapes ${fmtShape(a.shape)} and ${fmtShape(b.shape)} differ`);
+  const y = e.empty(a.shape, 'addScaled');
+  const { params } = binaryParams(a, b, a.shape);
+  if (y.size > 0) e.dispatch({ kernel: KERNELS.binary, overrides: { OP: BINARY_CODES.addScaled, BROADCAST: false }, params: { ...params, s }, inputs: { a, b }, outputs: { y }, workgroups: groups(y.size), label: 'addScaled' });
+  return e.tape.record('addScaled', y, [a, b], (g) => [a.requiresGrad ? e.view(g, a.shape, 'addScaled.backward') : null, b.requiresGrad ? mulScalar(g, s) : null]);
+}
+
+/** The gradient of add's operand: g itself (a view), or g summed over the operand's broadcast axes. */
+function addGrad(g: Tensor, operand: Tensor, sink: GradSink | null): Tensor | null {
+  if (!operand.requiresGrad) return null;
+  if (sameShape(g.shape, operand.shape)) return g.engine.view(g, operand.shape, 'add.backward');
+  if (sink) {
+    const r = g.rank - operand.rank;
+    const axes = g.shape.map((_, i) => i).filter((i) => i < r || (operand.shape[i - r] === 1 && g.shape[i] !== 1));
+    sumInto(sink.tensor, g, axes, sink.mode === 'accumulate');
+    return sink.tensor;
+  }
+  return sumTo(g, operand.shape);
+}
 export const sub = (a: Tensor, b: Tensor): Tensor => binary('sub', a, b);
 export const mul = (a: Tensor, b: Tensor): Tensor => binary('mul', a, b);
 export const div = (a: Tensor, b: Tensor): Tensor => binary('div', a, b);
@@ -132,4 +174,4 @@ export function accumulate(target: Tensor, source: Tensor, scale = 1): void {
   target.engine.dispatch({ kernel: KERNELS.accumulate, params: { n: target.size, scale }, inputs: { x: source }, outputs: { y: target }, workgroups: groups(target.size), label: 'accumulate' });
 }
 
-registerGradOps(add, accumulate);
+registerGradOps(add, accumulate, copy);

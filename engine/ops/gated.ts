@@ -11,6 +11,7 @@
 import type { KernelSource } from '../runner.js';
 import { wgslPrelude } from '../kernels.js';
 import { type Tensor, fmtShape } from '../tensor.js';
+import { unusedOutput } from './scratch.js';
 import concatEluSrc from '../../shaders/concat_elu.wgsl';
 import concatEluBackwardSrc from '../../shaders/concat_elu_backward.wgsl';
 import gateSrc from '../../shaders/gate.wgsl';
@@ -67,25 +68,67 @@ function lastDim(x: Tensor, op: string): number {
  * the one dropout(concatElu(x), p, { seed, stream, training: true }) draws.
  */
 export function concatElu(x: Tensor, opts: { dropout?: FusedDropout } = {}): Tensor {
+  return concatEluOf(x, null, opts.dropout);
+}
+
+/**
+ * concatElu(concat([x, x2], last axis)) without materialising the concatenation (PixelCNN++'s down-pass ul
+ * resnets see [u, ul_skip]): one kernel forward, one backward writing both inputs' gradients.
+ */
+export function concatEluPair(x: Tensor, x2: Tensor): Tensor {
+  if (x2.engine !== x.engine) throw new Error('concatEluPair: tensors belong to different engines');
+  const ok = x.rank === x2.rank && x.shape.every((d, i) => i === x.rank - 1 || d === x2.shape[i]);
+  if (!ok) throw new Error(`concatEluPair: ${fmtShape(x.shape)} and ${fmtShape(x2.shape)} differ outside the channel axis`);
+  return concatEluOf(x, x2, undefined);
+}
+
+/**
+ * elu(concat([x, x2], last axis)) without materialising the concatenation (the IAF-VAE's elu of [z, h_det]):
+ * one kernel forward, one backward writing both inputs' gradients.
+ */
+export function eluPair(x: Tensor, x2: Tensor): Tensor {
+  if (x2.engine !== x.engine) throw new Error('eluPair: tensors belong to different engines');
+  const ok = x.rank === x2.rank && x.shape.every((d, i) => i === x.rank - 1 || d === x2.shape[i]);
+  if (!ok) throw new Error(`eluPair: ${fmtShape(x.shape)} and ${fmtShape(x2.shape)} differ outside the channel axis`);
+  return concatEluOf(x, x2, undefined, false);
+}
+
+function concatEluOf(x: Tensor, x2: Tensor | null, dropout: FusedDropout | undefined, negative = true): Tensor {
   const e = x.engine;
-  const c = lastDim(x, 'concatElu');
-  const outShape = [...x.shape.slice(0, -1), 2 * c];
-  const withDropout = opts.dropout !== undefined && opts.dropout.training !== false && opts.dropout.p > 0;
-  const noise = opts.dropout ? noiseParams(opts.dropout, 'concatElu') : { stream: 0, key0: 0, key1: 0, p: 0, scale: 1 };
-  if (2 * x.size > 0xffffffff) throw new Error(`concatElu: ${fmtShape(x.shape)} is too large for u32 indexing`);
-  const params = { n: x.size, c, ...noise };
+  const c1 = lastDim(x, 'concatElu');
+  const c = c1 + (x2 ? lastDim(x2, 'concatElu') : 0);
+  const n = x.size + (x2?.size ?? 0);
+  const outShape = [...x.shape.slice(0, -1), (negative ? 2 : 1) * c];
+  const withDropout = dropout !== undefined && dropout.training !== false && dropout.p > 0;
+  const noise = dropout ? noiseParams(dropout, 'concatElu') : { stream: 0, key0: 0, key1: 0, p: 0, scale: 1 };
+  if (2 * n > 0xffffffff) throw new Error(`concatElu: ${fmtShape(x.shape)} is too large for u32 indexing`);
+  const params = { n, c, ...noise, c1 };
+  const pair = x2 !== null;
   const y = e.empty(outShape, 'concatElu');
-  if (x.size > 0) {
-    e.dispatch({ kernel: GATED_KERNELS.concat_elu, overrides: { DROPOUT: withDropout }, params, inputs: { x }, outputs: { y }, workgroups: groups(x.size), label: 'concatElu' });
+  if (n > 0) {
+    e.dispatch({ kernel: GATED_KERNELS.concat_elu, overrides: { DROPOUT: withDropout, PAIR: pair, NEGATIVE: negative }, params, inputs: { x, x2: x2 ?? x }, outputs: { y }, workgroups: groups(n), label: negative ? 'concatElu' : 'eluPair' });
   }
-  return e.tape.record('concatElu', y, [x], (g) => {
-    const dx = e.empty(x.shape, 'concatElu.backward');
-    if (x.size > 0) {
-      e.dispatch({ kernel: GATED_KERNELS.concat_elu_backward, overrides: { DROPOUT: withDropout }, params, inputs: { x, g }, outputs: { dx }, workgroups: groups(x.size), label: 'concatElu.backward' });
+  return e.tape.record(negative ? 'concatElu' : 'eluPair', y, x2 ? [x, x2] : [x], (g, sinks) => {
+    // Added straight into an input's pending gradient when the tape offers it (engine/tape.ts sinks).
+    const sink = sinks[0]?.mode === 'accumulate' ? sinks[0].tensor : null;
+    const sink2 = sinks[1]?.mode === 'accumulate' ? sinks[1].tensor : null;
+    const dx = sink ?? e.empty(x.shape, 'concatElu.backward');
+    const dx2 = x2 ? (sink2 ?? e.empty(x2.shape, 'concatElu.backward')) : null;
+    if (n > 0) {
+      e.dispatch({
+        kernel: GATED_KERNELS.concat_elu_backward,
+        overrides: { DROPOUT: withDropout, ACCUMULATE: sink !== null, PAIR: pair, ACCUMULATE2: sink2 !== null, NEGATIVE: negative },
+        params,
+        inputs: { x, g, x2: x2 ?? x },
+        outputs: { dx, dx2: dx2 ?? unusedOutput(e) },
+        workgroups: groups(n),
+        label: negative ? 'concatElu.backward' : 'eluPair.backward',
+      });
     }
-    return [dx];
+    return x2 ? [dx, dx2] : [dx];
   });
 }
+
 
 /** residual + A * sigmoid(B), with A = first F channels of c2 [..., 2F] and B = the last F; residual [..., F]. */
 export function gate(c2: Tensor, residual: Tensor): Tensor {
@@ -97,17 +140,15 @@ export function gate(c2: Tensor, residual: Tensor): Tensor {
   const params = { n: residual.size, f };
   const y = e.empty(residual.shape, 'gate');
   if (y.size > 0) e.dispatch({ kernel: GATED_KERNELS.gate, params, inputs: { c2, residual }, outputs: { y }, workgroups: groups(y.size), label: 'gate' });
-  return e.tape.record('gate', y, [c2, residual], (g) => {
+  return e.tape.record('gate', y, [c2, residual], (g, sinks) => {
+    // The residual's gradient is g itself: a view, or added in the same kernel to a pending gradient the
+    // tape offers (engine/tape.ts sinks).
     const dc2 = e.empty(c2.shape, 'gate.backward');
-    const dres = e.empty(residual.shape, 'gate.backward');
+    const sink = residual.requiresGrad && sinks[1]?.mode === 'accumulate' ? sinks[1].tensor : null;
     if (y.size > 0) {
-      e.dispatch({ kernel: GATED_KERNELS.gate_backward, params, inputs: { c2, g }, outputs: { dc2, dresidual: dres }, workgroups: groups(y.size), label: 'gate.backward' });
+      e.dispatch({ kernel: GATED_KERNELS.gate_backward, overrides: { RESIDUAL: sink ? 1 : 0 }, params, inputs: { c2, g }, outputs: { dc2, dresidual: sink ?? unusedOutput(e) }, workgroups: groups(y.size), label: 'gate.backward' });
     }
-    let dr: Tensor | null = dres;
-    if (!residual.requiresGrad) {
-      dres.dispose('gradient not needed');
-      dr = null;
-    }
+    const dr = !residual.requiresGrad ? null : (sink ?? e.view(g, residual.shape, 'gate.backward'));
     return [dc2, dr];
   });
 }

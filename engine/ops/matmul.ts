@@ -6,12 +6,16 @@ import { KERNELS_BY_FILE } from '../kernels.js';
 import { MATMUL_VARIANTS, type MatmulVariant } from '../matmul_variants.js';
 import { type Tensor, fmtShape, shapeSize } from '../tensor.js';
 import { broadcastShapes } from './elementwise.js';
-import { sumTo } from './reduce.js';
+import { sum, sumInto, sumTo } from './reduce.js';
 import { broadcastTo, reshape } from './shape.js';
 
 export interface MatmulOptions {
   transA?: boolean;
   transB?: boolean;
+  /** [N], added to every row of the result in the kernel's epilogue (2-D operands only). */
+  bias?: Tensor;
+  /** [M, N], added to the result in the kernel's epilogue (a residual sum; 2-D operands only). */
+  addend?: Tensor;
   /** Force a kernel variant by name for the forward and both gradients (benchmarks, tests). */
   variant?: string;
 }
@@ -29,10 +33,12 @@ export function pickVariant(M: number, N: number, K: number, transA: boolean, tr
 }
 
 /** Dispatch one batched matmul; a/b batch stride 0 = broadcast. */
-function matmulKernel(a: Tensor, b: Tensor, M: number, N: number, K: number, batch: number, aBatched: boolean, bBatched: boolean, transA: boolean, transB: boolean, variantName?: string): Tensor {
+function matmulKernel(a: Tensor, b: Tensor, M: number, N: number, K: number, batch: number, aBatched: boolean, bBatched: boolean, transA: boolean, transB: boolean, variantName?: string, into?: Tensor, bias?: Tensor, addend?: Tensor): Tensor {
   const e = a.engine;
-  const c = e.empty([batch, M, N], 'matmul');
+  if (into && into.size !== batch * M * N) throw new Error(`matmul: the target ${fmtShape(into.shape)} does not hold [${batch}, ${M}, ${N}]`);
+  const c = into ?? e.empty([batch, M, N], 'matmul');
   if (c.size === 0) return c;
+  if (K === 0 && into) throw new Error('matmul: K = 0 into a target');
   if (K === 0) {
     c.dispose();
     return e.zeros([batch, M, N]);
@@ -42,9 +48,9 @@ function matmulKernel(a: Tensor, b: Tensor, M: number, N: number, K: number, bat
   if (!kernel) throw new Error(`matmul: variant '${v.name}' names shader '${v.shader}', which is not registered in engine/kernels.ts`);
   e.dispatch({
     kernel,
-    overrides: { TRANS_A: transA, TRANS_B: transB },
+    overrides: { TRANS_A: transA, TRANS_B: transB, HAS_BIAS: bias !== undefined, HAS_ADDEND: addend !== undefined },
     params: { M, N, K, batch, a_batch_stride: aBatched ? M * K : 0, b_batch_stride: bBatched ? K * N : 0, c_batch_stride: M * N },
-    inputs: { a, b },
+    inputs: { a, b, bias: bias ?? b, addend: addend ?? a },
     outputs: { c },
     workgroups: v.dispatch(M, N, batch),
     label: `matmul:${v.name}`,
@@ -85,10 +91,16 @@ export function matmul(a: Tensor, b: Tensor, opts: MatmulOptions = {}): Tensor {
     for (const t of [a2, b2]) if (t !== a && t !== b && !t.requiresGrad) t.dispose('temporary broadcast copy');
     return y;
   }
-  const c3 = matmulKernel(a, b, M, N, K, batch, aBatched, bBatched, transA, transB, opts.variant);
+  const bias = opts.bias;
+  if (bias && (bias.rank !== 1 || bias.shape[0] !== N || batch !== 1)) throw new Error(`matmul: bias ${fmtShape(bias.shape)} needs shape [${N}] and 2-D operands`);
+  const addend = opts.addend;
+  if (addend && (addend.size !== M * N || batch !== 1)) throw new Error(`matmul: addend ${fmtShape(addend.shape)} needs ${M * N} elements ([${M}, ${N}]) and 2-D operands`);
+  if ((bias || addend) && K === 0) throw new Error('matmul: a bias or addend with K = 0 is not supported');
+  const c3 = matmulKernel(a, b, M, N, K, batch, aBatched, bBatched, transA, transB, opts.variant, undefined, bias, addend);
   const y = e.view(c3, [...batchShape, M, N], 'matmul');
   c3.dispose('reshaped');
-  return e.tape.record('matmul', y, [a, b], (g) => {
+  const inputs = [a, b, bias ?? null, addend ?? null].filter((t): t is Tensor => t !== null);
+  return e.tape.record('matmul', y, inputs, (g, sinks) => {
     const g3 = e.view(g, [batch, M, N], 'matmul.backward');
     let da: Tensor | null = null;
     let db: Tensor | null = null;
@@ -102,19 +114,36 @@ export function matmul(a: Tensor, b: Tensor, opts: MatmulOptions = {}): Tensor {
         // Weight-style B shared by the batch: fold the batch into M, one matmul, no reduction.
         const a2 = e.view(a, [1, batch * M, K], 'matmul.backward');
         const g2 = e.view(g3, [1, batch * M, N], 'matmul.backward');
-        const full = matmulKernel(a2, g2, K, N, batch * M, 1, false, false, true, false, opts.variant);
+        // Straight into the weight's fresh .grad when it has one (engine/tape.ts sinks).
+        const sink = sinks[1]?.mode === 'write' && M > 0 ? sinks[1].tensor : undefined;
+        const full = matmulKernel(a2, g2, K, N, batch * M, 1, false, false, true, false, opts.variant, sink);
         a2.dispose();
         g2.dispose();
-        db = e.view(full, b.shape, 'matmul.backward');
-        full.dispose();
+        if (sink) db = sink;
+        else {
+          db = e.view(full, b.shape, 'matmul.backward');
+          full.dispose();
+        }
       } else {
-        // dB = op(A)^T @ g (stored B^T when transB: g^T @ op(A))
-        const full = transB ? matmulKernel(g3, a, N, K, M, batch, true, aBatched, true, transA, opts.variant) : matmulKernel(a, g3, K, N, M, batch, aBatched, true, !transA, false, opts.variant);
-        db = reduceBatch(full, b, batch);
+        // dB = op(A)^T @ g (stored B^T when transB: g^T @ op(A)); one matrix straight into a fresh .grad
+        const sink = sinks[1]?.mode === 'write' && batch === 1 && M > 0 ? sinks[1].tensor : undefined;
+        const full = transB ? matmulKernel(g3, a, N, K, M, batch, true, aBatched, true, transA, opts.variant, sink) : matmulKernel(a, g3, K, N, M, batch, aBatched, true, !transA, false, opts.variant, sink);
+        db = sink ?? reduceBatch(full, b, batch);
       }
     }
     g3.dispose();
-    return [da, db];
+    const out: (Tensor | null)[] = [da, db];
+    if (bias) {
+      const sink = sinks[2];
+      if (!bias.requiresGrad) out.push(null);
+      else if (sink) {
+        sumInto(sink.tensor, g, [0], sink.mode === 'accumulate');
+        out.push(sink.tensor);
+      } else out.push(sum(g, [0]));
+    }
+    // the addend's gradient is g itself
+    if (addend) out.push(addend.requiresGrad ? e.view(g, addend.shape, 'matmul.backward') : null);
+    return out;
   });
 }
 

@@ -2,7 +2,7 @@
 // weight normalisation, nin (1x1 conv as a matmul) and per-channel moments for data-dependent init.
 import { KERNELS } from '../kernels.js';
 import { type Tensor, fmtShape } from '../tensor.js';
-import { add, div, maximumScalar, mul, neg, sqrt, square, sub } from './elementwise.js';
+import { div, maximumScalar, mul, neg, sqrt, square, sub } from './elementwise.js';
 import { mean, sum } from './reduce.js';
 import { reshape } from './shape.js';
 import { matmul } from './matmul.js';
@@ -23,14 +23,14 @@ export function weightNorm(v: Tensor, g: Tensor, outAxis = -1): Tensor {
   return mul(v, div(reshape(g, bshape), norm));
 }
 
-/** nin: a 1x1 convolution on [..., Cin] as one matmul on [N, Cin] x [Cin, Cout], plus bias [Cout]. */
-export function nin(x: Tensor, w: Tensor, bias: Tensor | null): Tensor {
+/** nin: a 1x1 convolution on [..., Cin] as one matmul on [N, Cin] x [Cin, Cout], plus bias [Cout] (and an addend of the output's shape: a residual sum) in its epilogue. */
+export function nin(x: Tensor, w: Tensor, bias: Tensor | null, addend?: Tensor): Tensor {
   const cin = x.shape[x.rank - 1]!;
   if (w.rank !== 2 || w.shape[0] !== cin) throw new Error(`nin: weight ${fmtShape(w.shape)} must be [${cin}, Cout] for input ${fmtShape(x.shape)}`);
   const cout = w.shape[1]!;
   const flat = reshape(x, [x.size / cin, cin]);
-  let y = matmul(flat, w);
-  if (bias) y = add(y, bias);
+  if (addend && addend.size !== flat.shape[0]! * cout) throw new Error(`nin: addend ${fmtShape(addend.shape)} does not match the output [${x.shape.slice(0, -1).join(', ')}, ${cout}]`);
+  const y = matmul(flat, w, { ...(bias ? { bias } : {}), ...(addend ? { addend } : {}) });
   return reshape(y, [...x.shape.slice(0, -1), cout]);
 }
 

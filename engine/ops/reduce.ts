@@ -18,7 +18,7 @@ function normalizeAxes(axes: number | readonly number[] | undefined, rank: numbe
   return [...out].sort((x, y) => x - y);
 }
 
-function reduce(op: ReduceOp, a: Tensor, axesArg: number | readonly number[] | undefined, keepDims: boolean): Tensor {
+function reduce(op: ReduceOp, a: Tensor, axesArg: number | readonly number[] | undefined, keepDims: boolean, into?: { tensor: Tensor; accumulate: boolean }): Tensor {
   const e = a.engine;
   const axes = normalizeAxes(axesArg, a.rank, op);
   const isReduced = a.shape.map((_, i) => axes.includes(i));
@@ -27,14 +27,15 @@ function reduce(op: ReduceOp, a: Tensor, axesArg: number | readonly number[] | u
   const nRed = shapeSize(a.shape.filter((_, i) => isReduced[i]));
   if (nRed === 0 && (op === 'max' || op === 'logsumexp' || op === 'mean')) throw new Error(`${op}: reducing over an empty axis of shape ${fmtShape(a.shape)}`);
   const outShape = keepDims ? a.shape.map((d, i) => (isReduced[i] ? 1 : d)) : keptDims;
-  const y = e.empty(outShape, op);
+  if (into && into.tensor.size !== shapeSize(outShape)) throw new Error(`${op}: the target ${fmtShape(into.tensor.shape)} does not hold the result ${fmtShape(outShape)}`);
+  const y = into ? into.tensor : e.empty(outShape, op);
   const code = REDUCE_CODES[op];
   const nOut = y.size;
   if (nOut > 0) {
     const perThread = nRed <= 256 && nOut >= 256;
     e.dispatch({
       kernel: KERNELS.reduce,
-      overrides: { OP: code, PER_THREAD: perThread },
+      overrides: { OP: code, PER_THREAD: perThread, ACCUMULATE: into?.accumulate ?? false },
       params: {
         n_out: nOut,
         n_red: nRed,
@@ -51,6 +52,7 @@ function reduce(op: ReduceOp, a: Tensor, axesArg: number | readonly number[] | u
       label: op,
     });
   }
+  if (into) return y;
   return e.tape.record(op, y, [a], (g) => {
     const dx = e.empty(a.shape, `${op}.backward`);
     // Output strides seen from input coordinates: 0 on reduced axes.
@@ -87,6 +89,14 @@ export const mean = (a: Tensor, axes?: number | readonly number[], keepDims = fa
 /** Maximum; in the backward the gradient is split equally among the elements equal to the maximum (as TF's reduce_max). */
 export const max = (a: Tensor, axes?: number | readonly number[], keepDims = false): Tensor => reduce('max', a, axes, keepDims);
 export const logsumexp = (a: Tensor, axes?: number | readonly number[], keepDims = false): Tensor => reduce('logsumexp', a, axes, keepDims);
+
+/**
+ * Sum over `axes` straight into `target` (overwritten, or added to with accumulate): not recorded on the tape.
+ * Backward rules use it to put a gradient into a leaf's .grad (see engine/tape.ts).
+ */
+export function sumInto(target: Tensor, a: Tensor, axes: number | readonly number[], accumulate: boolean): void {
+  reduce('sum', a, axes, false, { tensor: target, accumulate });
+}
 
 /** Sum `a` down to `shape` (the inverse of broadcasting `shape` up to a's shape). */
 export function sumTo(a: Tensor, shape: Shape): Tensor {

@@ -15,6 +15,8 @@ interface CopySpec {
   srcBase?: number;
   dstBase?: number;
   fill?: number;
+  /** dst += src inside the window; outside it dst is left alone. */
+  accumulate?: boolean;
 }
 
 function stridedCopy(src: Tensor, dst: Tensor, spec: CopySpec, label: string): void {
@@ -23,6 +25,7 @@ function stridedCopy(src: Tensor, dst: Tensor, spec: CopySpec, label: string): v
   const rank = spec.shape.length;
   src.engine.dispatch({
     kernel: KERNELS.strided_copy,
+    overrides: { ACCUMULATE: spec.accumulate ?? false },
     params: {
       n,
       rank,
@@ -96,7 +99,13 @@ export function slice(a: Tensor, starts: readonly number[], ends: readonly numbe
   const y = e.empty(outShape, 'slice');
   const srcBase = starts.reduce((acc, s, i) => acc + s * inStrides[i]!, 0);
   stridedCopy(a, y, { shape: outShape, srcStrides: inStrides, dstStrides: stridesOf(outShape), srcBase }, 'slice');
-  return e.tape.record('slice', y, [a], (g) => [pad(g, starts, a.shape.map((d, i) => d - ends[i]!), 0)]);
+  return e.tape.record('slice', y, [a], (g, sinks) => {
+    // Into a's pending gradient when the tape offers it (added over the window only), else padded with zeros.
+    const sink = sinks[0]?.mode === 'accumulate' ? sinks[0].tensor : null;
+    if (!sink) return [pad(g, starts, a.shape.map((d, i) => d - ends[i]!), 0)];
+    stridedCopy(g, sink, { shape: outShape, srcStrides: stridesOf(outShape), dstStrides: inStrides, dstBase: srcBase, accumulate: true }, 'slice.backward');
+    return [sink];
+  });
 }
 
 /** Constant padding: `before[i]` and `after[i]` elements around dim i. */
@@ -116,6 +125,27 @@ export function pad(a: Tensor, before: readonly number[], after: readonly number
     fill: value,
   }, 'pad');
   return e.tape.record('pad', y, [a], (g) => [slice(g, before, a.shape.map((d, i) => before[i]! + d))]);
+}
+
+/**
+ * Shift along `axis` by `by` >= 0 positions: y[..., i, ...] = x[..., i - by, ...], zeros where i < by (the
+ * same as pad(slice(x)) in one copy; PixelCNN++'s down and right shifts). Backward: the shift back.
+ */
+export function shift(x: Tensor, axis: number, by: number): Tensor {
+  const e = x.engine;
+  const ax = axis < 0 ? axis + x.rank : axis;
+  if (ax < 0 || ax >= x.rank) throw new Error(`shift: axis ${axis} out of range for ${fmtShape(x.shape)}`);
+  if (!Number.isInteger(by) || by < 0) throw new Error(`shift: 'by' must be a non-negative integer, got ${by}`);
+  const strides = stridesOf(x.shape);
+  const y = e.empty(x.shape, 'shift');
+  const lo = x.shape.map((_, i) => (i === ax ? Math.min(by, x.shape[i]!) : 0));
+  stridedCopy(x, y, { shape: x.shape, srcStrides: strides, dstStrides: strides, lo, hi: x.shape }, 'shift');
+  return e.tape.record('shift', y, [x], (g) => {
+    const dx = e.empty(x.shape, 'shift.backward');
+    const hi = x.shape.map((d, i) => (i === ax ? Math.max(0, d - by) : d));
+    stridedCopy(g, dx, { shape: x.shape, srcStrides: strides, dstStrides: strides, hi, srcBase: by < x.shape[ax]! ? by * strides[ax]! : 0 }, 'shift.backward');
+    return [dx];
+  });
 }
 
 /** Join tensors along `axis`; all other dims must match. */

@@ -50,8 +50,10 @@ describe('frozen sampling context', () => {
       expect(b.y.every((v, i) => v === a.y[i]), `pass ${pass}: the frozen context changed the PixelCNN output`).toBe(true);
       counts.push({ plain: a.dispatches, frozen: b.dispatches });
     }
-    // The first frozen pass computes what it keeps; later ones reuse it.
-    expect(counts[1]!.frozen, JSON.stringify(counts)).toBeLessThan(counts[1]!.plain / 2);
+    // The first frozen pass computes what it keeps (the effective weights, one dispatch since the all-layers
+    // weight norm, and the conditioning stream with its injections); later ones reuse it.
+    expect(counts[1]!.frozen, JSON.stringify(counts)).toBeLessThan(counts[0]!.frozen);
+    expect(counts[1]!.frozen, JSON.stringify(counts)).toBeLessThan(counts[1]!.plain * 0.85);
     expect(counts[2]!.frozen).toBe(counts[1]!.frozen);
     console.log(`PixelCNN pass, tiny config: ${counts[1]!.plain} dispatches plain, ${counts[1]!.frozen} frozen`);
     frozen.releaseFrozen();
