@@ -51,7 +51,8 @@ describe('AGAVE tiny model', () => {
     expect(bpd(pc, model.dims), 'PixelCNN bits/dim at init').toBeGreaterThan(7);
     expect(bpd(pc, model.dims), 'PixelCNN bits/dim at init').toBeLessThan(10.5);
     expect(bpd(aux, model.auxDims), 'aux bits/dim at init').toBeLessThan(12);
-    expect(kl).toBeGreaterThanOrEqual(0);
+    // kl is a one-sample estimate of KL(q || p) and may be negative; the model's KL terms are checked against
+    // the float64 reference of the whole model in agave_reference.test.ts (and its Monte-Carlo mean in baselines).
     console.log(`init: pixelcnn ${bpd(pc, model.dims).toFixed(3)} aux ${bpd(aux, model.auxDims).toFixed(3)} kl ${bpd(kl, model.dims).toFixed(4)} bits/dim; ${params.count} parameters`);
   });
 
