@@ -14,7 +14,7 @@ export const HELP = `usage: node train.js [options]
 Train and evaluate AGAVE (Lucas & Verbeek 2018): an IAF-VAE whose decoder reconstructs an auxiliary image,
 and a PixelCNN++ conditioned on that decoder output, on WebGPU. With no options it trains the 'quick' config
 on the bundled CIFAR-10 sample (2,000 train / 500 test images, pooled to 16x16) with its recipe (400 steps,
-about 10 minutes with lavapipe on 2 cores; a 9-minute time limit guards the default run, then the final
+about 4 minutes with lavapipe on 2 cores; a 9-minute time limit guards the default run, then the final
 evaluation), printing the bits/dim as it goes, and writes metrics, curves.svg, PNG grids and a checkpoint to
 a new run folder runs/<time> (runs/latest points to it). Why 16x16: at the end the run draws PixelCNN
 reconstructions autoregressively (one network pass per pixel: 256 at 16x16, 1,024 at 32x32), and the VAE
