@@ -25,23 +25,11 @@ fn bias_at(col: u32) -> f32 {
   return 0.0;
 }
 
-fn bias4(col: u32) -> vec4<f32> {
-  return vec4<f32>(bias_at(col), bias_at(col + 1u), bias_at(col + 2u), bias_at(col + 3u));
-}
-
 fn addend_at(i: u32, col: u32) -> f32 {
   if (HAS_ADDEND && col < params.N) { return addend[i]; }
   return 0.0;
 }
 
-fn addend4(i: u32, col: u32) -> vec4<f32> {
-  return vec4<f32>(addend_at(i, col), addend_at(i + 1u, col + 1u), addend_at(i + 2u, col + 2u), addend_at(i + 3u, col + 3u));
-}
-
-// The epilogue: bias and addend of 4 consecutive columns of one row (c index i).
-fn epilogue4(i: u32, col: u32) -> vec4<f32> {
-  return bias4(col) + addend4(i, col);
-}
 
 @compute @workgroup_size(16, 16, 1)
 fn main(@builtin(global_invocation_id) gid: vec3<u32>) {
