@@ -53,22 +53,27 @@ function crop(t: Tensor, r: Rect): Tensor {
   return ops.slice(t, [0, r.r0, r.c0, 0], [s[0]!, r.r1, r.c1, s[3]!]);
 }
 
-/** Frontier map of a conv (taps kh x kw, stride s, top/left padding) from its input's map. */
-function convFrontier(f: Int32Array, H: number, W: number, Ho: number, Wo: number, kh: number, kw: number, s: number, pt: number, pl: number): Int32Array {
-  const out = new Int32Array(Ho * Wo).fill(-1);
+/**
+ * Every (input position, output position) pair a conv (taps kh x kw, stride s, top/left padding) connects,
+ * as flat indices of its H x W input and Ho x Wo output.
+ */
+function convEdges(H: number, W: number, Ho: number, Wo: number, kh: number, kw: number, s: number, pt: number, pl: number, visit: (input: number, output: number) => void): void {
   for (let o = 0; o < Ho; o++)
-    for (let q = 0; q < Wo; q++) {
-      let m = -1;
+    for (let q = 0; q < Wo; q++)
       for (let a = 0; a < kh; a++) {
         const i = o * s - pt + a;
         if (i < 0 || i >= H) continue;
         for (let b = 0; b < kw; b++) {
           const j = q * s - pl + b;
-          if (j >= 0 && j < W) m = Math.max(m, f[i * W + j]!);
+          if (j >= 0 && j < W) visit(i * W + j, o * Wo + q);
         }
       }
-      out[o * Wo + q] = m;
-    }
+}
+
+/** Frontier map of a conv from its input's map: the latest frontier among the inputs each output reads. */
+function convFrontier(f: Int32Array, H: number, W: number, Ho: number, Wo: number, kh: number, kw: number, s: number, pt: number, pl: number): Int32Array {
+  const out = new Int32Array(Ho * Wo).fill(-1);
+  convEdges(H, W, Ho, Wo, kh, kw, s, pt, pl, (i, o) => (out[o] = Math.max(out[o]!, f[i]!)));
   return out;
 }
 
@@ -76,18 +81,7 @@ const NEVER = 0x7fffffff;
 
 /** Need map of a conv's input from its output's (the reverse of convFrontier): the earliest need of the outputs reading each input position. */
 function convNeed(need: Int32Array, into: Int32Array, H: number, W: number, Ho: number, Wo: number, kh: number, kw: number, s: number, pt: number, pl: number): void {
-  for (let o = 0; o < Ho; o++)
-    for (let q = 0; q < Wo; q++) {
-      const v = need[o * Wo + q]!;
-      for (let a = 0; a < kh; a++) {
-        const i = o * s - pt + a;
-        if (i < 0 || i >= H) continue;
-        for (let b = 0; b < kw; b++) {
-          const j = q * s - pl + b;
-          if (j >= 0 && j < W) into[i * W + j] = Math.min(into[i * W + j]!, v);
-        }
-      }
-    }
+  convEdges(H, W, Ho, Wo, kh, kw, s, pt, pl, (i, o) => (into[i] = Math.min(into[i]!, need[o]!)));
 }
 
 /** One cached activation tensor [B, H, W, C] of the network, with the way to recompute a window of it. */
@@ -343,31 +337,27 @@ class DeconvNode extends Node {
   ) {
     super(deconv.name, ...deconv.spec.outSize(src.H, src.W));
   }
-  computeFrontier(): Int32Array {
+  /** Every (input, output) pair the transposed conv connects: input (i, j) feeds (i s + a - crop, j s + b - crop). */
+  private edges(visit: (input: number, output: number) => void): void {
     const { kh, kw, stride: s, crop: [ct, cl] } = this.deconv.spec;
-    const out = new Int32Array(this.H * this.W).fill(-1);
-    const f = this.src.frontier;
     for (let i = 0; i < this.src.H; i++)
       for (let j = 0; j < this.src.W; j++)
         for (let a = 0; a < kh; a++)
           for (let b = 0; b < kw; b++) {
             const o = i * s + a - ct;
             const q = j * s + b - cl;
-            if (o >= 0 && o < this.H && q >= 0 && q < this.W) out[o * this.W + q] = Math.max(out[o * this.W + q]!, f[i * this.src.W + j]!);
+            if (o >= 0 && o < this.H && q >= 0 && q < this.W) visit(i * this.src.W + j, o * this.W + q);
           }
+  }
+  computeFrontier(): Int32Array {
+    const out = new Int32Array(this.H * this.W).fill(-1);
+    const f = this.src.frontier;
+    this.edges((i, o) => (out[o] = Math.max(out[o]!, f[i]!)));
     return out;
   }
   propagateNeed(): void {
-    const { kh, kw, stride: s, crop: [ct, cl] } = this.deconv.spec;
     const n = this.src.need;
-    for (let i = 0; i < this.src.H; i++)
-      for (let j = 0; j < this.src.W; j++)
-        for (let a = 0; a < kh; a++)
-          for (let b = 0; b < kw; b++) {
-            const o = i * s + a - ct;
-            const q = j * s + b - cl;
-            if (o >= 0 && o < this.H && q >= 0 && q < this.W) n[i * this.src.W + j] = Math.min(n[i * this.src.W + j]!, this.need[o * this.W + q]!);
-          }
+    this.edges((i, o) => (n[i] = Math.min(n[i]!, this.need[o]!)));
   }
   compute(ctx: Ctx, r: Rect): Tensor {
     const { kh, kw, stride: s, crop: [ct, cl] } = this.deconv.spec;
