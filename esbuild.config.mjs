@@ -3,25 +3,15 @@
 // wgsl_reflect bundled in, (3) dist/bench.js for `npm run bench`. WGSL files are bundled as text.
 // `npm run build` then writes the library's declarations (dist/types/engine/, tsconfig.build.json).
 import { build } from 'esbuild';
+import { nodeBundle } from './esbuild.options.mjs';
 
-const common = {
-  bundle: true,
-  platform: 'node',
-  format: 'esm',
-  target: 'node20',
-  loader: { '.wgsl': 'text' },
-  external: ['webgpu'],
-  sourcemap: true,
-  logLevel: 'warning',
-  // wgsl_reflect's "main" is CommonJS inside a "type": "module" package; its "module" build is the ES one.
-  mainFields: ['module', 'main'],
-};
+const common = { ...nodeBundle, sourcemap: true, logLevel: 'warning' };
 
 await Promise.all([
   build({ ...common, entryPoints: ['train/cli.ts'], outfile: 'train.js', sourcemap: false,
     banner: { js: '#!/usr/bin/env node\n// Built by esbuild from train/cli.ts: do not edit; run `npm run build`.' } }),
   build({ ...common, entryPoints: ['engine/index.ts'], outfile: 'dist/engine.js', platform: 'neutral' }),
   // esbuild itself stays external: `bench -- step --compare REV` bundles REV's stepper at run time.
-  build({ ...common, entryPoints: ['bench/run.ts'], outfile: 'dist/bench.js', external: ['webgpu', 'esbuild'] }),
+  build({ ...common, entryPoints: ['bench/run.ts'], outfile: 'dist/bench.js', external: [...nodeBundle.external, 'esbuild'] }),
 ]);
 console.log('built train.js, dist/engine.js, dist/bench.js');

@@ -12,6 +12,7 @@ import { pathToFileURL } from 'node:url';
 import { printTable, type BenchRow } from './harness.js';
 import { createStepper, STEPPER_API, type Stepper, type StepperOptions } from './stepper.js';
 import { progress, stepRow, type StepConfig } from './step.js';
+import { nodeBundle } from '../esbuild.options.mjs';
 
 interface StepperModule {
   STEPPER_API: number;
@@ -52,19 +53,7 @@ export async function stepperBundle(rev: string, root = process.cwd()): Promise<
   } catch {
     throw new Error(`--compare ${rev}: esbuild is needed to bundle it (npm ci), or pass a stepper bundle built elsewhere (.js)`);
   }
-  await build({
-    entryPoints: [join(src, 'bench', 'stepper.ts')],
-    outfile: out,
-    bundle: true,
-    platform: 'node',
-    format: 'esm',
-    target: 'node20',
-    loader: { '.wgsl': 'text' },
-    external: ['webgpu'],
-    mainFields: ['module', 'main'],
-    nodePaths: [join(root, 'node_modules')],
-    logLevel: 'error',
-  });
+  await build({ ...nodeBundle, entryPoints: [join(src, 'bench', 'stepper.ts')], outfile: out, nodePaths: [join(root, 'node_modules')], logLevel: 'error' });
   rmSync(src, { recursive: true, force: true });
   console.log(`built ${out} (bench/stepper.ts against ${rev} = ${sha.slice(0, 12)})`);
   return out;

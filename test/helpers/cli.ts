@@ -5,6 +5,7 @@ import { mkdirSync, rmSync } from 'node:fs';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { build } from 'esbuild';
+import { nodeBundle } from '../../esbuild.options.mjs';
 
 export const REPO = fileURLToPath(new URL('../..', import.meta.url)).replace(/\/$/, '');
 let built: Promise<string> | null = null;
@@ -14,18 +15,7 @@ export function cliBundle(): Promise<string> {
     const dir = join(REPO, '.dev', 'cli-test');
     mkdirSync(dir, { recursive: true });
     const outfile = join(dir, `train-${process.pid}.mjs`);
-    await build({
-      entryPoints: [join(REPO, 'train', 'cli.ts')],
-      outfile,
-      bundle: true,
-      platform: 'node',
-      format: 'esm',
-      target: 'node20',
-      loader: { '.wgsl': 'text' },
-      external: ['webgpu'],
-      mainFields: ['module', 'main'],
-      logLevel: 'warning',
-    });
+    await build({ ...nodeBundle, entryPoints: [join(REPO, 'train', 'cli.ts')], outfile, logLevel: 'warning' });
     process.on('exit', () => rmSync(outfile, { force: true }));
     return outfile;
   })();
