@@ -128,3 +128,45 @@ export async function benchDispatch(engine: Engine): Promise<void> {
   out.dispose();
   printTable('CPU cost per dispatch (recorded step)', rows);
 }
+
+/**
+ * The matmuls of the PixelCNN++'s nin layers (a 1x1 conv on [B*H*W, 2F] -> F), as the training step runs them:
+ * forward, input gradient and weight gradient (+ bias gradient), for the small config at batch 8 and the
+ * paper config at batch 1 and 16. Thin shapes: the weight gradient has a long K and a tiny output.
+ */
+export async function benchNin(engine: Engine): Promise<void> {
+  const rows: BenchRow[] = [];
+  const cases: [string, number, number, number][] = [
+    ['small b8 32x32', 8 * 32 * 32, 32, 16],
+    ['small b8 8x8', 8 * 8 * 8, 32, 16],
+    ['paper b1 32x32', 32 * 32, 320, 160],
+    ['paper b16 32x32', 16 * 32 * 32, 320, 160],
+  ];
+  for (const [name, M, K, N] of cases) {
+    const x = engine.uniform([M, K], -1, 1);
+    const w = engine.uniform([K, N], -1, 1);
+    const b = engine.uniform([N], -1, 1);
+    for (const t of [x, w, b]) t.requiresGrad = true;
+    const g = engine.uniform([M, N], -1, 1);
+    const flop = 2 * M * N * K;
+    let y: Tensor | null = null;
+    const fwd = await timeIt(engine, () => {
+      y?.dispose();
+      y = engine.noGrad(() => ops.nin(x, w, b));
+    }, { budgetMs: 5_000, inner: M >= 8192 ? 4 : 10 });
+    rows.push(row(`nin ${name} [${M},${K}]x[${K},${N}] forward`, fwd, flop, (M * K + K * N + M * N) * 4));
+    const both = await timeIt(engine, () => {
+      const out = ops.nin(x, w, b);
+      engine.backward(out, g);
+      out.dispose();
+      for (const t of [x, w, b]) {
+        t.grad?.dispose();
+        t.grad = null;
+      }
+    }, { budgetMs: 5_000, inner: M >= 8192 ? 4 : 10 });
+    rows.push(row(`nin ${name} forward+backward`, both, 3 * flop, 3 * (M * K + K * N + M * N) * 4, `backward ≈ ${(both - fwd).toFixed(3)} ms`));
+    (y as Tensor | null)?.dispose();
+    for (const t of [x, w, b, g]) t.dispose();
+  }
+  printTable('nin matmuls of the training step (fused bias, forward and backward)', rows);
+}

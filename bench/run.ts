@@ -2,7 +2,7 @@
 // (all four). Prints markdown tables. Kernels are timed device-synchronised; see bench/harness.ts.
 import { parseArgs } from 'node:util';
 import { Engine } from '../engine/index.js';
-import { benchDispatch, benchElementwise, benchMatmul, benchReduce } from './core.js';
+import { benchDispatch, benchElementwise, benchMatmul, benchNin, benchReduce } from './core.js';
 import { benchConv } from './conv.js';
 import { benchOptim } from './optim.js';
 import { benchVaeOps } from './vae_ops.js';
@@ -15,10 +15,10 @@ const { values, positionals } = parseArgs({
   allowPositionals: true,
   options: { sizes: { type: 'string' }, configs: { type: 'string' }, batch: { type: 'string' }, steps: { type: 'string' }, profile: { type: 'boolean' }, compare: { type: 'string' }, rounds: { type: 'string' }, 'no-pipeline': { type: 'boolean' }, prepare: { type: 'boolean' }, 'build-only': { type: 'boolean' }, 'naive-pixels': { type: 'string' }, rows: { type: 'string' }, check: { type: 'boolean' }, filter: { type: 'string' }, variants: { type: 'string' }, help: { type: 'boolean', short: 'h' } },
 });
-const BENCHES = ['matmul', 'elementwise', 'reduce', 'dispatch', 'core', 'conv', 'optim', 'vae', 'dmol', 'step', 'sample'];
+const BENCHES = ['matmul', 'nin', 'elementwise', 'reduce', 'dispatch', 'core', 'conv', 'optim', 'vae', 'dmol', 'step', 'sample'];
 if (values.help || positionals.length === 0) {
   console.log(`usage: npm run bench -- <${BENCHES.join('|')}> [--sizes 256,512,1024,2048] [--filter substring] [--variants a,b]
-  core = matmul + elementwise + reduce + dispatch; conv: --filter selects cases by name, --variants auto (default),direct64,tiled64,naive,...;
+  core = matmul + nin + elementwise + reduce + dispatch; nin: the nin layers' matmuls of the training step; conv: --filter selects cases by name, --variants auto (default),direct64,tiled64,naive,...;
   step: the training loop's step: ms, img/s, dispatches/step, peak memory; --configs tiny,small,paper (or small:8,paper:1,
     each with its own batch) --batch N --steps N
     --profile (GPU time per kernel family and kernel) --no-pipeline (the old loop's sequential step)
@@ -46,6 +46,7 @@ console.log(`adapter: ${engine.description}`);
 try {
   const want = (n: string): boolean => positionals.includes(n) || positionals.includes('core');
   if (want('matmul')) await benchMatmul(engine, (values.sizes ?? '256,512,1024,2048').split(',').map(Number));
+  if (want('nin')) await benchNin(engine);
   if (want('elementwise')) await benchElementwise(engine);
   if (want('reduce')) await benchReduce(engine);
   if (want('dispatch')) await benchDispatch(engine);

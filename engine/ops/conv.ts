@@ -13,9 +13,7 @@
 import { type Tensor, fmtShape } from '../tensor.js';
 import { sum, sumInto } from './reduce.js';
 import type { GradSink } from '../tape.js';
-import type { KernelSource } from '../runner.js';
-import convGradFinishSrc from '../../shaders/conv_grad_finish.wgsl';
-import { unusedOutput } from './scratch.js';
+import { finishWeightGrad } from './weight_grad.js';
 import { CONV_VARIANTS, type ConvKernelKind, type ConvProblem, type ConvVariant } from '../conv_variants.js';
 
 export interface ConvOptions {
@@ -99,7 +97,7 @@ function runDgrad(dy: Tensor, w: Tensor, bias: Tensor | null, g: Geometry, varia
  * dw[t, ci, co] = sum over b, oh, ow of x[...] * dy[...]: the weight-gradient kernel; written into `into` when
  * given (a fresh leaf gradient, see engine/tape.ts), else into a new tensor. With `bias`, also the bias gradient
  * (the sum of `bias.source` [..., C] over its pixels) into a new tensor or the bias sink: when the weight
- * gradient is split into K chunks, their sum and the bias sum are one dispatch (shaders/conv_grad_finish.wgsl).
+ * gradient is split into K chunks, their sum and the bias sum are one dispatch (engine/ops/weight_grad.ts).
  */
 function runWgrad(x: Tensor, dy: Tensor, g: Geometry, wShape: readonly number[], variant?: string, into?: Tensor, bias?: { source: Tensor; sink: GradSink | null | undefined }): { dw: Tensor; db: Tensor | null } {
   const e = x.engine;
@@ -111,23 +109,10 @@ function runWgrad(x: Tensor, dy: Tensor, g: Geometry, wShape: readonly number[],
   const target = splits > 1 ? e.empty([splits, g.T, g.Cin, g.Cout], 'conv2d.wgrad.partial') : dw;
   e.dispatch({ kernel: kernel.kernel, overrides: { ...kernel.overrides?.(g), HAS_BIAS: false }, params: params(g, Math.ceil(K / splits)), inputs: { lhs: x, rhs: dy, bias: dy }, outputs: { out: target }, workgroups: kernel.dispatch(g), label: `conv2d.wgrad:${kernel.name}:split${splits}` });
   if (splits === 1) return { dw, db: bias ? biasGrad(bias.source, bias.sink) : null };
-  const channels = bias ? bias.source.shape[bias.source.rank - 1]! : 0;
-  const db = bias ? (bias.sink?.tensor ?? e.empty([channels], 'conv2d.biasGrad')) : null;
-  const dwGroups = Math.ceil(dw.size / 64);
-  e.dispatch({
-    kernel: CONV_GRAD_FINISH,
-    overrides: { ACCUMULATE_DB: bias?.sink?.mode === 'accumulate' },
-    params: { n_w: dw.size, splits, dw_groups: dwGroups, channels, pixels: bias ? bias.source.size / channels : 0 },
-    inputs: { partial: target, dy: bias?.source ?? target },
-    outputs: { dw, db: db ?? unusedOutput(e) },
-    workgroups: dwGroups + channels,
-    label: bias ? 'conv2d.wgrad.finish+bias' : 'conv2d.wgrad.finish',
-  });
+  const db = finishWeightGrad(target, splits, dw, bias, 'conv2d.wgrad');
   target.dispose();
   return { dw, db };
 }
-
-const CONV_GRAD_FINISH: KernelSource = { name: 'conv_grad_finish', code: convGradFinishSrc };
 
 /** The weight gradient's target when the kernel can write it straight into the leaf's fresh .grad. */
 function writeSink(sink: GradSink | null | undefined): Tensor | undefined {

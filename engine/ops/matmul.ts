@@ -7,6 +7,8 @@ import { MATMUL_VARIANTS, type MatmulVariant } from '../matmul_variants.js';
 import { type Tensor, fmtShape, shapeSize } from '../tensor.js';
 import { broadcastShapes } from './elementwise.js';
 import { sum, sumInto, sumTo } from './reduce.js';
+import { finishWeightGrad } from './weight_grad.js';
+import type { GradSink } from '../tape.js';
 import { broadcastTo, reshape } from './shape.js';
 
 export interface MatmulOptions {
@@ -32,8 +34,28 @@ export function pickVariant(M: number, N: number, K: number, transA: boolean, tr
   return v;
 }
 
-/** Dispatch one batched matmul; a/b batch stride 0 = broadcast. */
-function matmulKernel(a: Tensor, b: Tensor, M: number, N: number, K: number, batch: number, aBatched: boolean, bBatched: boolean, transA: boolean, transB: boolean, variantName?: string, into?: Tensor, bias?: Tensor, addend?: Tensor): Tensor {
+/** One kernel call: C[z] = op(A[z]) @ op(B[z]) for z < batch, operand z at z * stride (0 = broadcast). */
+interface KernelCall {
+  a: Tensor;
+  b: Tensor;
+  M: number;
+  N: number;
+  K: number;
+  batch: number;
+  aStride: number;
+  bStride: number;
+  transA: boolean;
+  transB: boolean;
+  variant?: string | undefined;
+  /** Write into this tensor (batch * M * N elements) instead of a new one. */
+  into?: Tensor | undefined;
+  bias?: Tensor | undefined;
+  addend?: Tensor | undefined;
+}
+
+/** Dispatch one batched matmul; returns C [batch, M, N]. */
+function matmulKernel(k: KernelCall): Tensor {
+  const { a, b, M, N, K, batch, transA, transB, into, bias, addend } = k;
   const e = a.engine;
   if (into && into.size !== batch * M * N) throw new Error(`matmul: the target ${fmtShape(into.shape)} does not hold [${batch}, ${M}, ${N}]`);
   const c = into ?? e.empty([batch, M, N], 'matmul');
@@ -43,19 +65,56 @@ function matmulKernel(a: Tensor, b: Tensor, M: number, N: number, K: number, bat
     c.dispose();
     return e.zeros([batch, M, N]);
   }
-  const v = pickVariant(M, N, K, transA, transB, variantName);
+  const v = pickVariant(M, N, K, transA, transB, k.variant);
   const kernel = KERNELS_BY_FILE[v.shader];
   if (!kernel) throw new Error(`matmul: variant '${v.name}' names shader '${v.shader}', which is not registered in engine/kernels.ts`);
   e.dispatch({
     kernel,
-    overrides: { TRANS_A: transA, TRANS_B: transB, HAS_BIAS: bias !== undefined, HAS_ADDEND: addend !== undefined },
-    params: { M, N, K, batch, a_batch_stride: aBatched ? M * K : 0, b_batch_stride: bBatched ? K * N : 0, c_batch_stride: M * N },
+    overrides: { ...v.tile(M, N).overrides, TRANS_A: transA, TRANS_B: transB, HAS_BIAS: bias !== undefined, HAS_ADDEND: addend !== undefined },
+    params: { M, N, K, batch, a_batch_stride: k.aStride, b_batch_stride: k.bStride, c_batch_stride: M * N },
     inputs: { a, b, bias: bias ?? b, addend: addend ?? a },
     outputs: { c },
     workgroups: v.dispatch(M, N, batch),
     label: `matmul:${v.name}`,
   });
   return c;
+}
+
+/** Rows per K chunk of a split weight gradient: at least 128, about 64 workgroups in all, chunks of equal length. */
+export function weightGradSplits(rows: number, outRows: number, outCols: number, variant?: string): number {
+  const tile = pickVariant(outRows, outCols, rows, true, false, variant).tile(outRows, outCols);
+  const tiles = Math.ceil(outRows / tile.m) * Math.ceil(outCols / tile.n);
+  let splits = 1;
+  while (rows % (2 * splits) === 0 && rows / (2 * splits) >= 128 && 2 * splits * tiles <= 64 && 2 * splits <= 65535) splits *= 2;
+  return splits;
+}
+
+/**
+ * dW = x^T g for x [rows, cin] and g [rows, cout] (a weight shared by all rows), into `into` when given; the
+ * rows are split into chunks (partial sums added by engine/ops/weight_grad.ts) when the weight alone would
+ * give few workgroups. With `bias`, db = the sum of g over rows, in the same finishing dispatch when split.
+ */
+function weightGrad(x: Tensor, g: Tensor, rows: number, cin: number, cout: number, variant: string | undefined, into: Tensor | undefined, bias: { source: Tensor; sink: GradSink | null | undefined } | undefined): { dw: Tensor; db: Tensor | null } {
+  const e = x.engine;
+  const splits = weightGradSplits(rows, cin, cout, variant);
+  const call = { a: x, b: g, M: cin, N: cout, transA: true, transB: false, variant };
+  if (splits === 1) {
+    const dw = matmulKernel({ ...call, K: rows, batch: 1, aStride: 0, bStride: 0, into });
+    return { dw, db: bias ? biasGrad(bias.source, bias.sink) : null };
+  }
+  const chunk = rows / splits;
+  const partial = matmulKernel({ ...call, K: chunk, batch: splits, aStride: chunk * cin, bStride: chunk * cout });
+  const dw = into ?? e.empty([1, cin, cout], 'matmul.weightGrad');
+  const db = finishWeightGrad(partial, splits, dw, bias, 'matmul.weightGrad');
+  partial.dispose();
+  return { dw, db };
+}
+
+/** The bias gradient (g summed over rows) into its sink when offered. */
+function biasGrad(g: Tensor, sink: GradSink | null | undefined): Tensor {
+  if (!sink) return sum(g, [0]);
+  sumInto(sink.tensor, g, [0], sink.mode === 'accumulate');
+  return sink.tensor;
 }
 
 /**
@@ -96,7 +155,10 @@ export function matmul(a: Tensor, b: Tensor, opts: MatmulOptions = {}): Tensor {
   const addend = opts.addend;
   if (addend && (addend.size !== M * N || batch !== 1)) throw new Error(`matmul: addend ${fmtShape(addend.shape)} needs ${M * N} elements ([${M}, ${N}]) and 2-D operands`);
   if ((bias || addend) && K === 0) throw new Error('matmul: a bias or addend with K = 0 is not supported');
-  const c3 = matmulKernel(a, b, M, N, K, batch, aBatched, bBatched, transA, transB, opts.variant, undefined, bias, addend);
+  const variant = opts.variant;
+  const aStride = aBatched ? M * K : 0;
+  const bStride = bBatched ? K * N : 0;
+  const c3 = matmulKernel({ a, b, M, N, K, batch, aStride, bStride, transA, transB, variant, bias, addend });
   const y = e.view(c3, [...batchShape, M, N], 'matmul');
   c3.dispose('reshaped');
   const inputs = [a, b, bias ?? null, addend ?? null].filter((t): t is Tensor => t !== null);
@@ -104,43 +166,37 @@ export function matmul(a: Tensor, b: Tensor, opts: MatmulOptions = {}): Tensor {
     const g3 = e.view(g, [batch, M, N], 'matmul.backward');
     let da: Tensor | null = null;
     let db: Tensor | null = null;
+    let dbias: Tensor | null = null;
+    const biasWanted = bias?.requiresGrad ?? false;
     if (a.requiresGrad) {
       // dA = g @ op(B)^T (stored A^T when transA: op(B) @ g^T)
-      const full = transA ? matmulKernel(b, g3, K, M, N, batch, bBatched, true, transB, true, opts.variant) : matmulKernel(g3, b, M, K, N, batch, true, bBatched, false, !transB, opts.variant);
+      const full = transA
+        ? matmulKernel({ a: b, b: g3, M: K, N: M, K: N, batch, aStride: bStride, bStride: M * N, transA: transB, transB: true, variant })
+        : matmulKernel({ a: g3, b, M, K: N, N: K, batch, aStride: M * N, bStride, transA: false, transB: !transB, variant });
       da = reduceBatch(full, a, batch);
     }
-    if (b.requiresGrad) {
-      if (!bBatched && aBatched && !transA && !transB) {
-        // Weight-style B shared by the batch: fold the batch into M, one matmul, no reduction.
-        const a2 = e.view(a, [1, batch * M, K], 'matmul.backward');
-        const g2 = e.view(g3, [1, batch * M, N], 'matmul.backward');
-        // Straight into the weight's fresh .grad when it has one (engine/tape.ts sinks).
-        const sink = sinks[1]?.mode === 'write' && M > 0 ? sinks[1].tensor : undefined;
-        const full = matmulKernel(a2, g2, K, N, batch * M, 1, false, false, true, false, opts.variant, sink);
-        a2.dispose();
-        g2.dispose();
-        if (sink) db = sink;
-        else {
-          db = e.view(full, b.shape, 'matmul.backward');
-          full.dispose();
-        }
-      } else {
-        // dB = op(A)^T @ g (stored B^T when transB: g^T @ op(A)); one matrix straight into a fresh .grad
-        const sink = sinks[1]?.mode === 'write' && batch === 1 && M > 0 ? sinks[1].tensor : undefined;
-        const full = transB ? matmulKernel(g3, a, N, K, M, batch, true, aBatched, true, transA, opts.variant, sink) : matmulKernel(a, g3, K, N, M, batch, aBatched, true, !transA, false, opts.variant, sink);
-        db = sink ?? reduceBatch(full, b, batch);
-      }
+    if (b.requiresGrad && !bBatched && !transA && !transB) {
+      // Weight-style B shared by all rows of A (a dense / nin layer): the batch folds into the rows, one
+      // matmul split along them, no reduction; straight into the weight's fresh .grad when it has one
+      // (engine/tape.ts sinks), the bias gradient in the same finishing dispatch.
+      const rows = batch * M;
+      const sink = sinks[1]?.mode === 'write' && rows > 0 ? sinks[1].tensor : undefined;
+      const r = weightGrad(a, g3, rows, K, N, variant, sink, biasWanted ? { source: g, sink: sinks[2] } : undefined);
+      db = sink ?? e.view(r.dw, b.shape, 'matmul.backward');
+      if (!sink) r.dw.dispose();
+      dbias = r.db;
+    } else if (b.requiresGrad) {
+      // dB = op(A)^T @ g (stored B^T when transB: g^T @ op(A)); one matrix straight into a fresh .grad
+      const sink = sinks[1]?.mode === 'write' && batch === 1 && M > 0 ? sinks[1].tensor : undefined;
+      const full = transB
+        ? matmulKernel({ a: g3, b: a, M: N, N: K, K: M, batch, aStride: M * N, bStride: aStride, transA: true, transB: transA, variant, into: sink })
+        : matmulKernel({ a, b: g3, M: K, N, K: M, batch, aStride, bStride: M * N, transA: !transA, transB: false, variant, into: sink });
+      db = sink ?? reduceBatch(full, b, batch);
     }
+    if (biasWanted && !dbias) dbias = biasGrad(g, sinks[2]);
     g3.dispose();
     const out: (Tensor | null)[] = [da, db];
-    if (bias) {
-      const sink = sinks[2];
-      if (!bias.requiresGrad) out.push(null);
-      else if (sink) {
-        sumInto(sink.tensor, g, [0], sink.mode === 'accumulate');
-        out.push(sink.tensor);
-      } else out.push(sum(g, [0]));
-    }
+    if (bias) out.push(dbias);
     // the addend's gradient is g itself
     if (addend) out.push(addend.requiresGrad ? e.view(g, addend.shape, 'matmul.backward') : null);
     return out;

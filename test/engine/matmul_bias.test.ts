@@ -1,7 +1,10 @@
 // matmul's epilogue (nin layers: y = x W + b (+ r, a residual sum) in one dispatch) for every matmul kernel
-// variant, against float64: the output, and the gradients of x, W, b (summed by a reduction) and r.
+// variant, against float64: the output, and the gradients of x, W, b (summed by a reduction) and r; the tiled
+// kernel's workgroup shapes for thin outputs and the row-split weight gradient (with the bias gradient).
 import { afterAll, describe, expect, it } from 'vitest';
 import { MATMUL_VARIANTS, ops, type Engine } from '../../engine/index.js';
+import { tiledTile } from '../../engine/matmul_variants.js';
+import { weightGradSplits } from '../../engine/ops/matmul.js';
 import { compare, mulberry32, randomData } from '../reference/gradcheck.js';
 import { matmul as refMatmul } from '../reference/ops.js';
 import { ref, shapeStr } from '../reference/tensor.js';
@@ -41,4 +44,59 @@ describe('matmul with a bias and addend epilogue', () => {
       }
     });
   }
+});
+
+describe('matmul tiled: the workgroup shape follows the output, and a shared weight\'s gradient is split along the rows', () => {
+  // [rows, cin, cout] of a nin-style y = x W + b: each picks a different tile of the tiled kernel (tiledTile),
+  // and the long ones split dW into row chunks, summed with db in one finishing dispatch.
+  const cases: [number, number, number][] = [
+    [700, 9, 5], // 8-column tile, 512 rows; dW split
+    [520, 32, 16], // the nin layer's 256x16 tile; dW [32, 16] in one 32x16 workgroup, split in 4
+    [130, 17, 30], // 128x32
+    [70, 40, 67], // 64x64 and a partial second column tile
+    [9, 3, 4], // 16x8 (2 invocations), no split
+    [257, 5, 12], // rows with no power-of-two factor: no split
+  ];
+  it('tiles cover 8 to 64 columns and few rows; forward and gradients match float64 with and without a split', async () => {
+    engine ??= await testEngine();
+    const tiles = new Set(cases.flatMap(([M, K, N]) => [tiledTile(M, N), tiledTile(K, N), tiledTile(M, K)].map((t) => `${t.m}x${t.n}`)));
+    for (const t of ['512x8', '256x16', '128x32', '64x64', '32x16', '16x8']) expect([...tiles], `tile ${t} exercised`).toContain(t);
+    const labels: string[] = [];
+    engine.runner.onDispatch = (_k, label) => {
+      if (label) labels.push(label);
+    };
+    try {
+      const rng = mulberry32(77);
+      for (const [M, K, N] of cases) {
+        const x = roundF32(randomData(rng, [M, K]));
+        const w = roundF32(randomData(rng, [K, N]));
+        const b = roundF32(randomData(rng, [N]));
+        const gy = roundF32(randomData(rng, [M, N]));
+        const xw = refMatmul(x, w);
+        const want = ref([M, N], (i) => xw.data[i]! + b.data[i % N]!);
+        const splits = weightGradSplits(M, K, N);
+        const label = `matmul:tiled nin [${M}, ${K}] x [${K}, ${N}] (dW in ${splits} row chunks)`;
+        labels.length = 0;
+        await engine.asyncScope(async () => {
+          const [gx, gw, gb] = [toGpu(engine, x, true), toGpu(engine, w, true), toGpu(engine, b, true)];
+          const y = ops.nin(gx, gw, gb);
+          const fw = compare(`${label} forward`, [M, N], await y.read(), want.data, 1e-5);
+          expect(fw.err, fw.message).toBeLessThanOrEqual(1e-5);
+          engine.backward(y, toGpu(engine, gy));
+          const dx = refMatmul(gy, w, false, true);
+          const dw = refMatmul(x, gy, true, false);
+          const db = ref([N], (j) => { let s = 0; for (let i = 0; i < M; i++) s += gy.data[i * N + j]!; return s; });
+          for (const [name, t, r] of [['dx', gx, dx], ['dW', gw, dw], ['db', gb, db]] as const) {
+            const c = compare(`${label} ${name} ${shapeStr(r.shape)}`, r.shape, await t.grad!.read(), r.data, 1e-5);
+            expect(c.err, c.message).toBeLessThanOrEqual(1e-5);
+          }
+        });
+        expect(labels.includes('matmul.weightGrad.finish+bias'), `${label}: split path ran (dispatches: ${labels.join(', ')})`).toBe(splits > 1);
+      }
+      expect(cases.filter(([M, K, N]) => weightGradSplits(M, K, N) > 1).length, 'cases with a split weight gradient').toBeGreaterThanOrEqual(2);
+      expect(cases.filter(([M, K, N]) => weightGradSplits(M, K, N) === 1).length, 'cases without').toBeGreaterThanOrEqual(2);
+    } finally {
+      engine.runner.onDispatch = null;
+    }
+  });
 });

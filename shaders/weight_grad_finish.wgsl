@@ -1,8 +1,9 @@
-// The two reductions that end a convolution's backward, in one dispatch (engine/ops/conv.ts): the sum over K
-// chunks of a split weight gradient (dw[i] = sum_s partial[s, i], one invocation per element) and the bias
-// gradient (db[c] = sum_p dy[p, c] over all pixels, one workgroup per channel, a tree in workgroup memory).
-// Workgroups [0, dw_groups) do the first, the next `channels` workgroups the second. ACCUMULATE_DB adds to db
-// (a leaf's .grad that already holds a gradient) instead of overwriting it.
+// The two reductions that end a weight gradient computed in K chunks, in one dispatch (engine/ops/weight_grad.ts;
+// used by conv2d, convTranspose2d and the nin/dense matmul): the sum over the chunks (dw[i] = sum_s partial[s, i],
+// one invocation per element) and the bias gradient (db[c] = sum_p dy[p, c] over all pixels or rows, one
+// workgroup per channel, a tree in workgroup memory). Workgroups [0, dw_groups) do the first, the next
+// `channels` workgroups the second. ACCUMULATE_DB adds to db (a leaf's .grad that already holds a gradient)
+// instead of overwriting it.
 struct Params { n_w: u32, splits: u32, dw_groups: u32, channels: u32, pixels: u32, _p0: u32, _p1: u32, _p2: u32 }
 override ACCUMULATE_DB: bool = false;
 @group(0) @binding(0) var<uniform> params: Params;
