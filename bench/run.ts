@@ -13,7 +13,7 @@ import { compareStep, stepperBundle } from './compare.js';
 
 const { values, positionals } = parseArgs({
   allowPositionals: true,
-  options: { sizes: { type: 'string' }, configs: { type: 'string' }, batch: { type: 'string' }, steps: { type: 'string' }, profile: { type: 'boolean' }, compare: { type: 'string' }, rounds: { type: 'string' }, 'no-pipeline': { type: 'boolean' }, prepare: { type: 'boolean' }, 'build-only': { type: 'boolean' }, 'naive-pixels': { type: 'string' }, rows: { type: 'string' }, check: { type: 'boolean' }, filter: { type: 'string' }, variants: { type: 'string' }, help: { type: 'boolean', short: 'h' } },
+  options: { sizes: { type: 'string' }, configs: { type: 'string' }, batch: { type: 'string' }, steps: { type: 'string' }, profile: { type: 'boolean' }, compare: { type: 'string' }, rounds: { type: 'string' }, 'no-pipeline': { type: 'boolean' }, prepare: { type: 'boolean' }, census: { type: 'boolean' }, 'build-only': { type: 'boolean' }, 'naive-pixels': { type: 'string' }, rows: { type: 'string' }, check: { type: 'boolean' }, filter: { type: 'string' }, variants: { type: 'string' }, help: { type: 'boolean', short: 'h' } },
 });
 const BENCHES = ['matmul', 'nin', 'elementwise', 'reduce', 'dispatch', 'core', 'conv', 'optim', 'vae', 'dmol', 'step', 'sample'];
 if (values.help || positionals.length === 0) {
@@ -23,6 +23,7 @@ if (values.help || positionals.length === 0) {
     each with its own batch) --batch N --steps N
     --profile (GPU time per kernel family and kernel) --no-pipeline (the old loop's sequential step)
     --prepare (create the step's pipelines ahead, asynchronously; the start-up table shows what it saves)
+    --census (dispatches per step by op label: where they come from)
     --compare REV: REV's step beside this tree's in this process, alternated (--rounds N blocks of --steps N each);
     REV is a commit (main, HEAD~1, a hash; bundled into .bench-cache/) or a stepper bundle .js; --build-only builds it`);
   process.exit(values.help ? 0 : 1);
@@ -66,7 +67,7 @@ try {
     const rounds = num('rounds');
     const pipeline = !values['no-pipeline'];
     if (values.compare) await compareStep(configs, { rev: values.compare, ...(batch ? { batch } : {}), ...(steps ? { steps } : {}), ...(rounds ? { rounds } : {}), pipeline });
-    else await benchStep(configs, { ...(batch ? { batch } : {}), ...(steps ? { steps } : {}), profile: values.profile ?? false, pipeline, prepare: values.prepare ?? false });
+    else await benchStep(configs, { ...(batch ? { batch } : {}), ...(steps ? { steps } : {}), profile: values.profile ?? false, pipeline, prepare: values.prepare ?? false, census: values.census ?? false });
   }
   if (positionals.includes('sample')) {
     await benchSample({

@@ -22,6 +22,8 @@ export interface StepBenchOptions {
   pipeline?: boolean;
   /** Create the step's pipelines ahead, asynchronously (Engine.preparePipelines). */
   prepare?: boolean;
+  /** Print the dispatches of a step by op label (where a step's dispatches come from). */
+  census?: boolean;
 }
 
 const MiB = (b: number): string => `${(b / 2 ** 20).toFixed(0)} MiB`;
@@ -82,7 +84,7 @@ export async function benchStep(configs: StepConfig[], opts: StepBenchOptions = 
   for (const { config: name, batch: own } of configs) {
     const batch = own ?? opts.batch;
     const t0 = performance.now();
-    const s = await createStepper({ config: name, ...(batch ? { batch } : {}), profile: opts.profile ?? false, pipeline: opts.pipeline ?? true, prepare: opts.prepare ?? false });
+    const s = await createStepper({ config: name, ...(batch ? { batch } : {}), profile: opts.profile ?? false, pipeline: opts.pipeline ?? true, prepare: opts.prepare ?? false, census: opts.census ?? false });
     try {
       progress(`${name} batch ${s.info.batch}: init ${(s.info.initMs / 1000).toFixed(1)} s; warm-up step`);
       const first = await s.run(1); // warm-up: pipelines, pool
@@ -92,10 +94,17 @@ export async function benchStep(configs: StepConfig[], opts: StepBenchOptions = 
           `init ${(s.info.initMs / 1000).toFixed(2)} s, first step ${(first.msPerStep / 1000).toFixed(2)} s` });
       progress(`${name} batch ${s.info.batch}: timing ${steps} steps`);
       if (opts.profile) await s.timings();
+      s.census?.();
       // One run of `steps` steps (pipelined: the last one drained); its mean per step.
       const r = await s.run(steps);
       rows.push(stepRow(s, r.msPerStep, r.dispatchesPerStep, r.submitsPerStep));
       if (opts.profile) profileTables(`${name} batch ${s.info.batch}`, steps, await s.timings());
+      if (opts.census) {
+        const census = s.census?.() ?? [];
+        const w = Math.max(5, ...census.map(([l]) => l.length));
+        console.log(`\n## dispatches per step by op label, ${name} batch ${s.info.batch}\n| ${'label'.padEnd(w)} | per step\n|${'-'.repeat(w + 2)}|---------`);
+        for (const [label, n] of census) console.log(`| ${label.padEnd(w)} | ${(n / steps).toFixed(1).padStart(8)}`);
+      }
     } finally {
       s.dispose();
     }

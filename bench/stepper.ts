@@ -21,6 +21,8 @@ export interface StepperOptions {
   pipeline?: boolean;
   /** Create the step's pipelines first, asynchronously (Engine.preparePipelines; ignored where it is missing). */
   prepare?: boolean;
+  /** Count the dispatches of run() by label (census()). */
+  census?: boolean;
 }
 
 export interface StepperInfo {
@@ -43,6 +45,8 @@ export interface Stepper {
   memory(): { peakBytes: number; poolBytes: number };
   /** Per-kernel GPU time since the last call (profile only). */
   timings(): Promise<KernelTiming[]>;
+  /** Dispatches by label (the op that made them, split-K suffixes dropped) since the last call (census only). */
+  census?(): [string, number][];
   adapter(): string;
   dispose(): void;
 }
@@ -134,6 +138,14 @@ export async function createStepper(opts: StepperOptions): Promise<Stepper> {
     });
   }
 
+  const labels = new Map<string, number>();
+  if (opts.census) {
+    engine.runner.onDispatch = (kernel, label) => {
+      const key = (label ?? kernel).replace(/:split\d+$/, '');
+      labels.set(key, (labels.get(key) ?? 0) + 1);
+    };
+  }
+
   return {
     info: { config: opts.config, batch, params: params.count, mode: pipelined ? `pipelined, ${IN_FLIGHT} in flight` : 'sequential (2 readbacks/step)', initMs, ...(prepared ? { prepare: prepared } : {}) },
     async run(n: number) {
@@ -169,6 +181,11 @@ export async function createStepper(opts: StepperOptions): Promise<Stepper> {
     },
     memory: () => ({ peakBytes: engine.memory().peakBytes, poolBytes: engine.memory().poolAllocatedBytes }),
     timings: () => engine.timings(true),
+    census() {
+      const out = [...labels].sort((a, b) => b[1] - a[1]);
+      labels.clear();
+      return out;
+    },
     adapter: () => engine.description,
     dispose() {
       ring?.destroy();

@@ -7,10 +7,10 @@
 
 /** The limits a device needs for every kernel of the engine (a plain object: pass it as `requiredLimits`). */
 export const ENGINE_LIMITS = {
-  /** Most storage buffers one kernel binds (iaf_backward, gaussian3_backward, gaussian_kl_backward). */
-  maxStorageBuffersPerShaderStage: 7,
+  /** Most storage buffers one kernel binds (iaf_backward, iaf_posterior_backward): WebGPU's default. */
+  maxStorageBuffersPerShaderStage: 8,
   /** Storage buffers plus the one uniform block. */
-  maxBindingsPerBindGroup: 8,
+  maxBindingsPerBindGroup: 9,
   maxBindGroups: 1,
   maxDynamicUniformBuffersPerPipelineLayout: 1,
   /** Largest per-dispatch parameter block. */

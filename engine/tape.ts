@@ -17,6 +17,8 @@
 // - backward() frees as it goes: each node's incoming gradient once used, and each intermediate output (the
 //   output of a recorded op) once its node has been processed, except the loss and keep()-ed tensors.
 //   The tape is empty afterwards.
+// - An op with several outputs records one node for all of them (recordMany); its rule receives one gradient
+//   per output, null for an output nothing downstream used (a zero gradient).
 // - Hooks registered with afterBackward() while recording run at the end of the next backward(), after the leaf
 //   gradients are accumulated, newest first (a fused op over many leaves, e.g. engine/weight_norm.ts, turns the
 //   gradients of its outputs, which it made leaves, into its inputs' gradients there). clear() drops them.
@@ -31,12 +33,14 @@ export interface GradSink {
 }
 
 export type BackwardRule = (gradOutput: Tensor, sinks: readonly (GradSink | null)[]) => (Tensor | null)[];
+/** The rule of an op with several outputs: one gradient per output, null where none reached it. */
+export type BackwardRuleMany = (gradOutputs: readonly (Tensor | null)[], sinks: readonly (GradSink | null)[]) => (Tensor | null)[];
 
 interface TapeNode {
   op: string;
   inputs: Tensor[];
-  output: Tensor;
-  backward: BackwardRule;
+  outputs: Tensor[];
+  backward: BackwardRuleMany;
 }
 
 export class Tape {
@@ -73,12 +77,20 @@ export class Tape {
 
   /** Record `output = op(inputs)` if any input needs a gradient. Returns the output. */
   record(op: string, output: Tensor, inputs: Tensor[], backward: BackwardRule): Tensor {
-    if (!this.enabled || !inputs.some((t) => t.requiresGrad)) return output;
-    output.requiresGrad = true;
-    const node: TapeNode = { op, inputs, output, backward };
-    this.nodes.push(node);
-    this.producedBy.set(output, node);
+    this.recordMany(op, [output], inputs, (g, sinks) => backward(g[0]!, sinks));
     return output;
+  }
+
+  /** Record `outputs = op(inputs)` (one node, one rule for all outputs) if any input needs a gradient. */
+  recordMany<T extends Tensor[]>(op: string, outputs: T, inputs: Tensor[], backward: BackwardRuleMany): T {
+    if (!this.enabled || !inputs.some((t) => t.requiresGrad)) return outputs;
+    const node: TapeNode = { op, inputs, outputs, backward };
+    for (const output of outputs) {
+      output.requiresGrad = true;
+      this.producedBy.set(output, node);
+    }
+    this.nodes.push(node);
+    return outputs;
   }
 
   /** Run fn at the end of the next backward() (see the convention above). */
@@ -105,15 +117,15 @@ export class Tape {
     const grads = new Map<Tensor, Tensor>();
     const nodes = this.nodes;
     const hooks = this.hooks;
-    const produced = new Set(nodes.map((n) => n.output));
+    const produced = new Set(nodes.flatMap((n) => n.outputs));
     this.clear();
     this.noGrad(() => {
       grads.set(loss, gradOutput ? engine.view(gradOutput, loss.shape, 'grad-seed') : engine.ones(loss.shape));
       for (let n = nodes.length - 1; n >= 0; n--) {
         const node = nodes[n]!;
-        const g = grads.get(node.output);
-        if (g) {
-          grads.delete(node.output);
+        const gs = node.outputs.map((o) => grads.get(o) ?? null);
+        if (gs.some((g) => g !== null)) {
+          for (const o of node.outputs) grads.delete(o);
           const sinks = node.inputs.map((input, i): GradSink | null => {
             if (!input.requiresGrad || node.inputs.indexOf(input) !== i || node.inputs.lastIndexOf(input) !== i) return null;
             if (input.grad && !produced.has(input)) return { tensor: input.grad, mode: input.gradFresh ? 'write' : 'accumulate' };
@@ -121,8 +133,8 @@ export class Tape {
             const pending = grads.get(input);
             return pending && pending.storage.refs === 1 && !pending.kept ? { tensor: pending, mode: 'accumulate' } : null;
           });
-          const inputGrads = node.backward(g, sinks);
-          g.dispose('gradient consumed by backward()');
+          const inputGrads = node.backward(gs, sinks);
+          for (const g of gs) g?.dispose('gradient consumed by backward()');
           node.inputs.forEach((input, i) => {
             const gi = inputGrads[i];
             if (!gi) return;
@@ -143,7 +155,7 @@ export class Tape {
             } else grads.set(input, gi);
           });
         }
-        if (node.output !== loss && !node.output.kept) node.output.dispose('intermediate freed by backward()');
+        for (const o of node.outputs) if (o !== loss && !o.kept) o.dispose('intermediate freed by backward()');
       }
       // What remains are gradients of leaves (tensors no recorded op produced).
       for (const [leaf, g] of grads) {

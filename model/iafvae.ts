@@ -62,10 +62,8 @@ class IafLayer {
   readonly ar2: WnConv;
   readonly arM: WnConv;
   readonly arS: WnConv;
-  // Saved by the up pass for the down pass.
-  qMean: Tensor | null = null;
-  qLogSd: Tensor | null = null;
-  upContext: Tensor | null = null;
+  // Saved by the up pass for the down pass: up_a's output, whose channels are [qMean | qLogSd | context | -].
+  upOut: Tensor | null = null;
 
   constructor(b: ParamBuilder, name: string, readonly cfg: IafVaeConfig, readonly downsample: boolean, size: number) {
     const { hidden: H, latent: Z } = cfg;
@@ -90,9 +88,7 @@ class IafLayer {
   up(ctx: Ctx, h: Tensor): Tensor {
     const { hidden: H, latent: Z } = this.cfg;
     const t = this.upA.forward(ctx, ops.elu(h));
-    this.qMean = channels(t, 0, Z);
-    this.qLogSd = channels(t, Z, 2 * Z);
-    this.upContext = channels(t, 2 * Z, 2 * Z + H);
+    this.upOut = t;
     const r = this.upB.forward(ctx, ops.elu(channels(t, 2 * Z + H, 2 * Z + 2 * H)));
     const hRes = this.downsample ? subsample(h) : h;
     return ops.addScaled(hRes, r, 0.1);
@@ -106,30 +102,31 @@ class IafLayer {
     const { hidden: H, latent: Z } = this.cfg;
     const e = ctx.engine;
     const t = this.downA.forward(ctx, ops.elu(h));
-    const pMean = channels(t, 0, Z);
-    const pLogSd = channels(t, Z, 2 * Z);
     const hDet = channels(t, 4 * Z + H, 4 * Z + 2 * H);
     let z: Tensor;
     if (mode === 'given') {
       z = given!;
     } else if (mode === 'prior') {
+      const pMean = channels(t, 0, Z);
+      const pLogSd = channels(t, Z, 2 * Z);
       z = ops.gaussianSample(pMean, pLogSd, e.normal(pMean.shape, 0, 1, { seed: ctx.dropout.seed, stream: ctx.nextStream() }));
     } else {
-      const rMean = channels(t, 2 * Z, 3 * Z);
-      const rLogSd = channels(t, 3 * Z, 4 * Z);
-      const qMean = ops.add(this.qMean!, rMean);
-      const qLogSd = ops.add(this.qLogSd!, rLogSd);
-      const context = ops.add(this.upContext!, channels(t, 4 * Z, 4 * Z + H));
-      const eps = e.normal(qMean.shape, 0, 1, { seed: ctx.dropout.seed, stream: ctx.nextStream() });
-      const z0 = mode === 'init' ? ops.gaussianSample(pMean, pLogSd, eps) : ops.gaussianSample(qMean, qLogSd, eps);
-      let logq = ops.gaussianLogDensity(z0, qMean, qLogSd);
-      const a1 = ops.elu(ops.add(this.ar1.forward(ctx, z0), context));
+      // down_a's channels are [pMean | pLogSd | rMean | rLogSd | context | hDet]; the posterior's parameters are
+      // sums of up_a's and down_a's windows (the fused ops read them in place: no slices).
+      const eps = e.normal([...t.shape.slice(0, -1), Z], 0, 1, { seed: ctx.dropout.seed, stream: ctx.nextStream() });
+      const post = ops.iafPosterior(this.upOut!, t, eps, {
+        latent: Z,
+        context: H,
+        up: { mean: 0, logStd: Z, context: 2 * Z },
+        down: { mean: 2 * Z, logStd: 3 * Z, context: 4 * Z, priorMean: 0, priorLogStd: Z },
+        fromPrior: mode === 'init',
+      });
+      const a1 = ops.elu(ops.add(this.ar1.forward(ctx, post.z0), post.context));
       const a2 = ops.elu(this.ar2.forward(ctx, a1));
-      const step = ops.iafStep(z0, this.arM.forward(ctx, a2), this.arS.forward(ctx, a2));
+      const step = ops.iafStep(post.z0, this.arM.forward(ctx, a2), this.arS.forward(ctx, a2));
       z = step.z;
       latents?.push(z);
-      logq = ops.add(logq, step.logDet);
-      kl.push(ops.sub(logq, ops.gaussianLogDensity(z, pMean, pLogSd)));
+      kl.push(ops.iafKl(post.logq0, step.logDet, z, t, { mean: 0, logStd: Z }));
     }
     const r = ops.eluPair(z, hDet); // elu(concat([z, hDet])) without the concatenation
     if (this.downsample) return ops.addScaled(ops.upsampleNearest(h, 2), this.downDeconv!.forward(ctx, r), 0.1);
@@ -209,7 +206,7 @@ export class IafVae {
     let h = ops.broadcastTo(ops.reshape(ctx.p(this.topName), [1, 1, 1, this.cfg.hidden]), [batch, s, s, this.cfg.hidden]);
     const kl: Tensor[] = [];
     for (let i = this.layers.length - 1; i >= 0; i--) h = this.layers[i]!.down(ctx, h, mode, kl, latents, given ? given[i]! : null);
-    for (const layer of this.layers) layer.qMean = layer.qLogSd = layer.upContext = null;
+    for (const layer of this.layers) layer.upOut = null;
     const mean = ops.clamp(this.head.forward(ctx, ops.elu(h)), -0.5 + 1 / 512, 0.5 - 1 / 512);
     return { mean, kl: kl.reverse() };
   }

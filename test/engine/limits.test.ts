@@ -182,9 +182,9 @@ describe('limits and creation errors', () => {
     }
     expect(err).toBeInstanceOf(DeviceLimitsError);
     const msg = (err as Error).message;
-    expect(msg).toContain('maxStorageBuffersPerShaderStage: the device has 4, the engine needs 7');
+    expect(msg).toContain(`maxStorageBuffersPerShaderStage: the device has 4, the engine needs ${ENGINE_LIMITS.maxStorageBuffersPerShaderStage}`);
     expect(msg).toContain('maxComputeInvocationsPerWorkgroup: the device has 128, the engine needs 256');
-    expect(msg).toContain('requestDevice({ requiredLimits: { maxStorageBuffersPerShaderStage: 7, maxComputeInvocationsPerWorkgroup: 256 } })');
+    expect(msg).toContain(`requestDevice({ requiredLimits: { maxStorageBuffersPerShaderStage: ${ENGINE_LIMITS.maxStorageBuffersPerShaderStage}, maxComputeInvocationsPerWorkgroup: 256 } })`);
     expect((err as DeviceLimitsError).shortfalls.map((s) => s.limit)).toEqual(['maxStorageBuffersPerShaderStage', 'maxComputeInvocationsPerWorkgroup']);
   });
 

@@ -3,18 +3,21 @@
 // with m, s from a masked AR network of z (arChannelMask: hidden layer diagonal allowed, output layer
 // diagonal zeroed) dz'/dz is lower triangular with diagonal exp(-0.1 s), checked with float64 finite
 // differences and with the GPU's autodiff, and the GPU's sum(logDet) = -log|det dz'/dz| = log|det dz/dz'|.
+// The fused posterior sample and KL term of a layer (iafPosterior, iafKl) against the unfused float64 ops
+// they replace (slices, adds, Gaussian sample and log-density), values, vjps and directional derivatives.
 import { afterAll, describe, expect, it } from 'vitest';
 import { ops, type Engine, type Tensor } from '../../engine/index.js';
 import { arChannelMask, iafStep } from '../../engine/ops/iaf.js';
-import { logAbsDet, numericalJacobian, refArIaf, refArMask, refIafLogDet, refIafVjp, refIafZ } from '../reference/iaf.js';
+import { logAbsDet, numericalJacobian, refArIaf, refArMask, refIafKl, refIafKlVjp, refIafLogDet, refIafPosterior, refIafPosteriorVjp, refIafVjp, refIafZ, type RefIafPosteriorLayout } from '../reference/iaf.js';
 import { ref, shapeStr } from '../reference/tensor.js';
-import { compare, directionalCheck, mulberry32, randomData } from '../reference/gradcheck.js';
+import { compare, compareElementwise, directionalCheck, mulberry32, randomData } from '../reference/gradcheck.js';
 import { disposeTestEngine, roundF32, testEngine, toGpu } from '../helpers/gpu.js';
 
 const FWD_TOL = 1e-5;
 const BWD_TOL = 1e-4;
 const DIR_TOL = 1e-4;
 let engine: Engine;
+const seedOfName = (s: string): number => [...s].reduce((h, ch) => (Math.imul(h, 31) + ch.charCodeAt(0)) >>> 0, 7);
 
 afterAll(async () => {
   await disposeTestEngine();
@@ -150,5 +153,118 @@ describe('iafStep', () => {
         engine.tape.clear();
       });
     }
+  });
+});
+
+describe('iafPosterior and iafKl (fused) vs the unfused float64 ops they replace', () => {
+  // The model's layout (up_a: [qMean | qLogSd | context | -], down_a: [pMean | pLogSd | rMean | rLogSd |
+  // context | hDet]) and a permuted one, so the window offsets are really read from the layout.
+  const modelLayout = (Z: number, H: number, fromPrior: boolean): RefIafPosteriorLayout & { cu: number; cd: number } => ({
+    latent: Z, context: H, cu: 2 * Z + 2 * H, cd: 4 * Z + 2 * H, fromPrior,
+    up: { mean: 0, logStd: Z, context: 2 * Z },
+    down: { mean: 2 * Z, logStd: 3 * Z, context: 4 * Z, priorMean: 0, priorLogStd: Z },
+  });
+  const permuted = (Z: number, H: number, fromPrior: boolean): RefIafPosteriorLayout & { cu: number; cd: number } => ({
+    latent: Z, context: H, cu: 2 * Z + H + 3, cd: 4 * Z + H + 1, fromPrior,
+    up: { mean: H + 3 + Z, logStd: H + 1, context: 0 },
+    down: { mean: 1, logStd: 1 + 3 * Z + H, context: 1 + Z, priorMean: 1 + Z + H, priorLogStd: 1 + 2 * Z + H },
+  });
+  const cases: [string, number[], RefIafPosteriorLayout & { cu: number; cd: number }][] = [
+    ['model layout', [2, 3, 5], modelLayout(4, 8, false)],
+    ['model layout, z0 from the prior (init pass)', [1, 4, 4], modelLayout(3, 6, true)],
+    ['permuted windows', [2, 2, 3], permuted(5, 7, false)],
+    ['permuted windows, from the prior', [3, 1, 2], permuted(2, 5, true)],
+  ];
+  for (const [name, lead, l] of cases) {
+    it(`iafPosterior, ${name}: z0, logq0, context and the gradients of both conv outputs (${shapeStr([...lead, l.latent])}, Z=${l.latent} H=${l.context})`, async () => {
+      engine ??= await testEngine();
+      const rng = mulberry32(seedOfName(name));
+      const label = `iafPosterior ${name} ${shapeStr([...lead, l.latent])}`;
+      const up = roundF32(randomData(rng, [...lead, l.cu], -1.5, 1.5));
+      const down = roundF32(randomData(rng, [...lead, l.cd], -1.5, 1.5));
+      const eps = roundF32(randomData(rng, [...lead, l.latent], -2, 2));
+      const want = refIafPosterior(up, down, eps, l);
+      const gz = roundF32(randomData(rng, want.z0.shape));
+      const gl = roundF32(randomData(rng, want.logq0.shape));
+      const gc = roundF32(randomData(rng, want.context.shape));
+      await engine.asyncScope(async () => {
+        const [upG, downG] = [toGpu(engine, up, true), toGpu(engine, down, true)];
+        const out = ops.iafPosterior(upG, downG, toGpu(engine, eps), l);
+        // z0, logq0 and context are sums of O(1) float32 terms, so near 0 their error is absolute: the floor of
+        // the per-element relative error is that scale (0.1), not the value.
+        for (const [what, t, r] of [['z0', out.z0, want.z0], ['logq0', out.logq0, want.logq0], ['context', out.context, want.context]] as const) {
+          const c = compareElementwise(`${label} ${what}`, r.shape, await t.read(), r.data, 0.1);
+          expect(c.err, c.message).toBeLessThanOrEqual(FWD_TOL);
+        }
+        const loss = ops.sum(ops.add(ops.add(ops.sum(ops.mul(out.z0, toGpu(engine, gz))), ops.sum(ops.mul(out.logq0, toGpu(engine, gl)))), ops.sum(ops.mul(out.context, toGpu(engine, gc)))));
+        engine.backward(loss);
+        const [dUp, dDown] = refIafPosteriorVjp(up, down, eps, l, gz, gl, gc);
+        const got = [await upG.grad!.read(), await downG.grad!.read()];
+        for (const [i, r] of [dUp, dDown].entries()) {
+          const c = compareElementwise(`${label} backward (${['up', 'down'][i]})`, r.shape, got[i]!, r.data, 1e-4);
+          expect(c.err, c.message).toBeLessThanOrEqual(BWD_TOL);
+        }
+        // Independently of the vjp reference: <J t, cotangent> by finite differences of the float64 forward.
+        const f = (xs: typeof up[]): typeof up => {
+          const o = refIafPosterior(xs[0]!, xs[1]!, eps, l);
+          return ref([o.z0.data.length * 2 + o.context.data.length], (i) => (i < o.z0.data.length ? o.z0.data[i]! : i < 2 * o.z0.data.length ? o.logq0.data[i - o.z0.data.length]! : o.context.data[i - 2 * o.z0.data.length]!));
+        };
+        const cot = [...gz.data, ...gl.data, ...gc.data];
+        const dir = directionalCheck(f, [up, down], [randomData(rng, up.shape), randomData(rng, down.shape)], cot, got);
+        expect(dir.relErr, `${label}: directional ${dir.lhs} vs ${dir.rhs}`).toBeLessThanOrEqual(DIR_TOL);
+      });
+    });
+  }
+
+  it('iafKl: kl and its gradients (logq0, logDet, z, both prior windows) in the model and a permuted layout; adds into pending gradients', async () => {
+    engine ??= await testEngine();
+    const rng = mulberry32(0x1a7);
+    for (const [lead, Z, cp, l] of [[[2, 3, 5], 4, 4 * 4 + 16, { mean: 0, logStd: 4 }], [[1, 2, 2], 3, 11, { mean: 7, logStd: 2 }]] as const) {
+      const label = `iafKl ${shapeStr([...lead, Z])} prior ${cp} channels, windows at ${l.mean} and ${l.logStd}`;
+      const shape = [...lead, Z];
+      const logq0 = roundF32(randomData(rng, shape, -3, 0));
+      const logDet = roundF32(randomData(rng, shape, -0.5, 0.5));
+      const z = roundF32(randomData(rng, shape, -2, 2));
+      const prior = roundF32(randomData(rng, [...lead, cp], -1.5, 1.5));
+      const g = roundF32(randomData(rng, shape));
+      const gz2 = roundF32(randomData(rng, shape));
+      const gp2 = roundF32(randomData(rng, prior.shape));
+      for (const reuse of [false, true]) {
+        await engine.asyncScope(async () => {
+          const ins = [logq0, logDet, z, prior].map((t) => toGpu(engine, t, true)) as [Tensor, Tensor, Tensor, Tensor];
+          // With reuse, z and prior also feed a later op, so the tape offers their pending gradients to add into.
+          const zi = ops.mulScalar(ins[2], 1);
+          const pi = ops.mulScalar(ins[3], 1);
+          const kl = ops.iafKl(ins[0], ins[1], zi, pi, l);
+          const want = refIafKl(logq0, logDet, z, prior, l);
+          const c = compareElementwise(`${label} forward`, shape, await kl.read(), want.data, 1e-6);
+          expect(c.err, c.message).toBeLessThanOrEqual(FWD_TOL);
+          let loss = ops.sum(ops.mul(kl, toGpu(engine, g)));
+          if (reuse) loss = ops.add(loss, ops.add(ops.sum(ops.mul(zi, toGpu(engine, gz2))), ops.sum(ops.mul(pi, toGpu(engine, gp2)))));
+          engine.backward(loss);
+          const r = refIafKlVjp(logq0, logDet, z, prior, l, g);
+          const extra = (t: typeof g, i: number): number => (reuse ? t.data[i]! : 0);
+          const wantGrads = [r[0]!, r[1]!, ref(shape, (i) => r[2]!.data[i]! + extra(gz2, i)), ref(prior.shape, (i) => r[3]!.data[i]! + extra(gp2, i))];
+          for (const [i, w] of wantGrads.entries()) {
+            const cmp = compareElementwise(`${label}${reuse ? ', z and prior reused' : ''}: backward (${['logq0', 'logDet', 'z', 'prior'][i]})`, w.shape, await ins[i]!.grad!.read(), w.data, 1e-4);
+            expect(cmp.err, cmp.message).toBeLessThanOrEqual(BWD_TOL);
+          }
+        });
+      }
+    }
+  });
+
+  it('rejects windows outside the channels or overlapping, and mismatched shapes', async () => {
+    engine ??= await testEngine();
+    await engine.asyncScope(async () => {
+      const up = engine.zeros([1, 2, 2, 10]);
+      const down = engine.zeros([1, 2, 2, 14]);
+      const eps = engine.zeros([1, 2, 2, 2]);
+      const l = { latent: 2, context: 3, up: { mean: 0, logStd: 2, context: 4 }, down: { mean: 4, logStd: 6, context: 8, priorMean: 0, priorLogStd: 2 } };
+      expect(() => ops.iafPosterior(up, down, eps, { ...l, up: { ...l.up, context: 8 } })).toThrow(/iafPosterior: up window 'context' \[8, 11\) is outside its 10 channels/);
+      expect(() => ops.iafPosterior(up, down, eps, { ...l, down: { ...l.down, context: 5 } })).toThrow(/iafPosterior: down windows .* overlap/);
+      expect(() => ops.iafPosterior(up, engine.zeros([1, 2, 3, 14]), eps, l)).toThrow(/iafPosterior: down \[1, 2, 3, 14\] and \[1, 2, 2, 2\] must differ only in the channel axis/);
+      expect(() => ops.iafKl(eps, eps, eps, down, { mean: 0, logStd: 13 })).toThrow(/iafKl: prior window 'logStd' \[13, 15\) is outside its 14 channels/);
+    });
   });
 });

@@ -1,7 +1,10 @@
 // Float64 references for the IAF step (engine/ops/iaf.ts, code form of MODEL_SPEC §3.4/§3.5), the AR channel
 // mask (built like the reference code: start from ones, zero slices), a tiny AR network on one spatial
-// position, numerical Jacobians and determinants.
+// position, numerical Jacobians and determinants; the unfused posterior and KL term of an IAF layer (slices,
+// adds and the Gaussian references) that the fused iafPosterior and iafKl replace.
 import { type RefTensor, ref } from './tensor.js';
+import { slice } from './ops.js';
+import { refGaussianLogDensity, refGaussianLogDensityVjp, refGaussianSample, refGaussianSampleVjp } from './gaussian.js';
 
 export function refIafZ(z: RefTensor, m: RefTensor, s: RefTensor): RefTensor {
   return ref(z.shape, (i) => (z.data[i]! - 0.1 * m.data[i]!) / Math.exp(0.1 * s.data[i]!));
@@ -100,4 +103,88 @@ export function logAbsDet(A: ArrayLike<number>, n: number): number {
     }
   }
   return logDet;
+}
+
+/** Channel window [from, from + width) of a channels-last tensor (float64 slice). */
+function window(t: RefTensor, from: number, width: number): RefTensor {
+  const s = t.shape;
+  return slice(t, s.map(() => 0).map((v, i) => (i === s.length - 1 ? from : v)), s.map((d, i) => (i === s.length - 1 ? from + width : d)));
+}
+
+/** Adds a [..., width] gradient into channels [from, from + width) of a zero-initialised [..., C] one. */
+function addWindow(target: RefTensor, from: number, g: RefTensor): void {
+  const C = target.shape[target.shape.length - 1]!;
+  const w = g.shape[g.shape.length - 1]!;
+  for (let i = 0; i < g.data.length; i++) {
+    const p = Math.floor(i / w);
+    target.data[p * C + from + (i % w)]! += g.data[i]!;
+  }
+}
+
+export interface RefIafPosteriorLayout {
+  latent: number;
+  context: number;
+  up: { mean: number; logStd: number; context: number };
+  down: { mean: number; logStd: number; context: number; priorMean: number; priorLogStd: number };
+  fromPrior?: boolean;
+}
+
+/**
+ * The unfused IAF posterior (what engine/ops/iaf.ts iafPosterior replaces), from the float64 op references:
+ * windows as slices, qMean/qLogSd/context as adds, z0 by gaussianSample, logq0 by gaussianLogDensity.
+ */
+export function refIafPosterior(up: RefTensor, down: RefTensor, eps: RefTensor, l: RefIafPosteriorLayout): { z0: RefTensor; logq0: RefTensor; context: RefTensor } {
+  const add = (a: RefTensor, b: RefTensor): RefTensor => ref(a.shape, (i) => a.data[i]! + b.data[i]!);
+  const qMean = add(window(up, l.up.mean, l.latent), window(down, l.down.mean, l.latent));
+  const qLogStd = add(window(up, l.up.logStd, l.latent), window(down, l.down.logStd, l.latent));
+  const context = add(window(up, l.up.context, l.context), window(down, l.down.context, l.context));
+  const z0 = l.fromPrior ? refGaussianSample(window(down, l.down.priorMean, l.latent), window(down, l.down.priorLogStd, l.latent), eps) : refGaussianSample(qMean, qLogStd, eps);
+  return { z0, logq0: refGaussianLogDensity(z0, qMean, qLogStd), context };
+}
+
+/** Its vjp for cotangents of (z0, logq0, context): [dUp, dDown], by the chain rule through the same ops. */
+export function refIafPosteriorVjp(up: RefTensor, down: RefTensor, eps: RefTensor, l: RefIafPosteriorLayout, gz0: RefTensor, glogq0: RefTensor, gcontext: RefTensor): [RefTensor, RefTensor] {
+  const add = (a: RefTensor, b: RefTensor): RefTensor => ref(a.shape, (i) => a.data[i]! + b.data[i]!);
+  const qMean = add(window(up, l.up.mean, l.latent), window(down, l.down.mean, l.latent));
+  const qLogStd = add(window(up, l.up.logStd, l.latent), window(down, l.down.logStd, l.latent));
+  const { z0 } = refIafPosterior(up, down, eps, l);
+  const [dzFromLogq, dMeanL, dLogStdL] = refGaussianLogDensityVjp(z0, qMean, qLogStd, glogq0) as [RefTensor, RefTensor, RefTensor];
+  const gz = add(gz0, dzFromLogq);
+  const dUp = ref(up.shape);
+  const dDown = ref(down.shape);
+  let dMean = dMeanL;
+  let dLogStd = dLogStdL;
+  if (l.fromPrior) {
+    const [dpm, dps] = refGaussianSampleVjp(window(down, l.down.priorMean, l.latent), window(down, l.down.priorLogStd, l.latent), eps, gz) as [RefTensor, RefTensor];
+    addWindow(dDown, l.down.priorMean, dpm);
+    addWindow(dDown, l.down.priorLogStd, dps);
+  } else {
+    const [dm, ds] = refGaussianSampleVjp(qMean, qLogStd, eps, gz) as [RefTensor, RefTensor];
+    dMean = add(dMean, dm);
+    dLogStd = add(dLogStd, ds);
+  }
+  for (const [t, w] of [[dUp, l.up], [dDown, l.down]] as const) {
+    addWindow(t, w.mean, dMean);
+    addWindow(t, w.logStd, dLogStd);
+    addWindow(t, w.context, gcontext);
+  }
+  return [dUp, dDown];
+}
+
+/** The unfused KL term (what iafKl replaces): kl = (logq0 + logDet) - gaussianLogDensity(z, prior windows). */
+export function refIafKl(logq0: RefTensor, logDet: RefTensor, z: RefTensor, prior: RefTensor, l: { mean: number; logStd: number }): RefTensor {
+  const Z = z.shape[z.shape.length - 1]!;
+  const logp = refGaussianLogDensity(z, window(prior, l.mean, Z), window(prior, l.logStd, Z));
+  return ref(z.shape, (i) => logq0.data[i]! + logDet.data[i]! - logp.data[i]!);
+}
+
+/** Its vjp for the cotangent g of kl: [dlogq0, dlogDet, dz, dprior]. */
+export function refIafKlVjp(_logq0: RefTensor, _logDet: RefTensor, z: RefTensor, prior: RefTensor, l: { mean: number; logStd: number }, g: RefTensor): RefTensor[] {
+  const Z = z.shape[z.shape.length - 1]!;
+  const neg = ref(g.shape, (i) => -g.data[i]!);
+  const [dz, dm, ds] = refGaussianLogDensityVjp(z, window(prior, l.mean, Z), window(prior, l.logStd, Z), neg) as [RefTensor, RefTensor, RefTensor];
+  const dPrior = ref(prior.shape);
+  addWindow(dPrior, l.mean, dm);
+  addWindow(dPrior, l.logStd, ds);
+  return [g, g, dz, dPrior];
 }

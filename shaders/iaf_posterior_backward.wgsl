@@ -1,0 +1,82 @@
+// Backward of shaders/iaf_posterior.wgsl. With gz = dL/dz0, gl = dL/dlogq0, gc = dL/dcontext and the forward's
+// qm, qs, z, u = (z - qm) exp(-qs):
+//   gz0 = gz - gl u exp(-qs)                          (z0's total gradient: logq0 depends on it too)
+//   posterior sample: dqMean = gz0 + gl u exp(-qs),   dqLogSd = gz0 exp(qs) eps + gl (u^2 - 1)
+//   FROM_PRIOR:       dqMean = gl u exp(-qs),  dqLogSd = gl (u^2 - 1),  dpriorMean = gz0,
+//                     dpriorLogSd = gz0 exp(priorLogSd) eps
+// dqMean and dqLogSd go to both windows (up's and down's), gc to both context windows. One invocation per
+// element of d_up [P, cu] and d_down [P, cd] (index i < P max(cu, cd)); channels outside the windows get 0, or
+// are left alone when ACC_UP / ACC_DOWN add into a pending gradient the tape offers (engine/tape.ts sinks).
+struct Params {
+  pixels: u32, z: u32, h: u32, cu: u32,
+  cd: u32, up_mean: u32, up_logsd: u32, up_ctx: u32,
+  down_mean: u32, down_logsd: u32, down_ctx: u32, prior_mean: u32,
+  prior_logsd: u32, _p0: u32, _p1: u32, _p2: u32,
+}
+override FROM_PRIOR: bool = false;
+override ACC_UP: bool = false;
+override ACC_DOWN: bool = false;
+@group(0) @binding(0) var<uniform> params: Params;
+@group(0) @binding(1) var<storage, read> up: array<f32>;
+@group(0) @binding(2) var<storage, read> down: array<f32>;
+@group(0) @binding(3) var<storage, read> eps: array<f32>;
+@group(0) @binding(4) var<storage, read> g_z0: array<f32>;
+@group(0) @binding(5) var<storage, read> g_logq0: array<f32>;
+@group(0) @binding(6) var<storage, read> g_context: array<f32>;
+@group(0) @binding(7) var<storage, read_write> d_up: array<f32>;
+@group(0) @binding(8) var<storage, read_write> d_down: array<f32>;
+
+// (dqMean, dqLogSd, dpriorMean, dpriorLogSd) of latent channel j at pixel p.
+fn latent_grads(p: u32, j: u32) -> vec4f {
+  let u0 = p * params.cu;
+  let d0 = p * params.cd;
+  let qm = up[u0 + params.up_mean + j] + down[d0 + params.down_mean + j];
+  let qs = up[u0 + params.up_logsd + j] + down[d0 + params.down_logsd + j];
+  let e = eps[p * params.z + j];
+  let pm = down[d0 + params.prior_mean + j];
+  let ps = down[d0 + params.prior_logsd + j];
+  var z = qm + exp(qs) * e;
+  if (FROM_PRIOR) { z = pm + exp(ps) * e; }
+  let inv = exp(-qs);
+  let u = (z - qm) * inv;
+  let gl = g_logq0[p * params.z + j];
+  let gz0 = g_z0[p * params.z + j] - gl * u * inv;
+  if (FROM_PRIOR) { return vec4f(gl * u * inv, gl * (u * u - 1.0), gz0, gz0 * exp(ps) * e); }
+  return vec4f(gz0 + gl * u * inv, gz0 * exp(qs) * e + gl * (u * u - 1.0), 0.0, 0.0);
+}
+
+fn in_window(c: u32, start: u32, width: u32) -> bool {
+  return c >= start && c < start + width;
+}
+
+@compute @workgroup_size(256)
+fn main(@builtin(workgroup_id) wid: vec3u, @builtin(num_workgroups) nwg: vec3u, @builtin(local_invocation_index) lid: u32) {
+  let i = (wid.y * nwg.x + wid.x) * 256u + lid;
+  let width = max(params.cu, params.cd);
+  if (i >= params.pixels * width) { return; }
+  let p = i / width;
+  let c = i - p * width;
+  let Z = params.z;
+  if (c < params.cu) {
+    var v = 0.0;
+    var hit = true;
+    if (in_window(c, params.up_mean, Z)) { v = latent_grads(p, c - params.up_mean).x; }
+    else if (in_window(c, params.up_logsd, Z)) { v = latent_grads(p, c - params.up_logsd).y; }
+    else if (in_window(c, params.up_ctx, params.h)) { v = g_context[p * params.h + c - params.up_ctx]; }
+    else { hit = false; }
+    let o = p * params.cu + c;
+    if (ACC_UP) { if (hit) { d_up[o] += v; } } else { d_up[o] = v; }
+  }
+  if (c < params.cd) {
+    var v = 0.0;
+    var hit = true;
+    if (in_window(c, params.down_mean, Z)) { v = latent_grads(p, c - params.down_mean).x; }
+    else if (in_window(c, params.down_logsd, Z)) { v = latent_grads(p, c - params.down_logsd).y; }
+    else if (in_window(c, params.down_ctx, params.h)) { v = g_context[p * params.h + c - params.down_ctx]; }
+    else if (FROM_PRIOR && in_window(c, params.prior_mean, Z)) { v = latent_grads(p, c - params.prior_mean).z; }
+    else if (FROM_PRIOR && in_window(c, params.prior_logsd, Z)) { v = latent_grads(p, c - params.prior_logsd).w; }
+    else { hit = false; }
+    let o = p * params.cd + c;
+    if (ACC_DOWN) { if (hit) { d_down[o] += v; } } else { d_down[o] = v; }
+  }
+}
