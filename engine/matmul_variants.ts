@@ -53,6 +53,18 @@ export function tiledTile(M: number, N: number): MatmulTile {
   return { m: 8 * wgy, n: 8 * wgx, overrides: { WGX: wgx, WGY: wgy } };
 }
 
+/**
+ * K chunks of a weight gradient dW = x^T g over `rows` rows whose output (outRows x outCols) the given tile
+ * covers: chunks of equal length (a power of two dividing rows), at least 128 rows each, about 64 workgroups in
+ * all (engine/ops/matmul.ts sums the chunks' partial products with the bias gradient in one more dispatch).
+ */
+export function weightGradSplits(rows: number, tile: MatmulTile, outRows: number, outCols: number): number {
+  const tiles = Math.ceil(outRows / tile.m) * Math.ceil(outCols / tile.n);
+  let splits = 1;
+  while (rows % (2 * splits) === 0 && rows / (2 * splits) >= 128 && 2 * splits * tiles <= 64 && 2 * splits <= 65535) splits *= 2;
+  return splits;
+}
+
 /** Register-blocked, no shared memory: 8x8 outputs/thread, up to 64 threads; 64x64 tile (narrower for thin C). Fastest on lavapipe. */
 export const MATMUL_TILED: MatmulVariant = {
   name: 'tiled',

@@ -18,7 +18,8 @@ struct Params {
 @group(0) @binding(2) var<storage, read_write> dst: array<f32>;
 // ACCUMULATE: dst += src inside the window (a slice's gradient added into its input's pending gradient).
 override ACCUMULATE: bool = false;
-override RANK: u32 = 8u;
+// No default: a dispatch that does not give it fails at pipeline creation instead of reading past the rank.
+override RANK: u32;
 
 @compute @workgroup_size(256)
 fn main(@builtin(workgroup_id) wid: vec3u, @builtin(num_workgroups) nwg: vec3u, @builtin(local_invocation_index) lid: u32) {

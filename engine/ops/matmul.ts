@@ -3,7 +3,7 @@
 // Kernel variants (register-tiled, vec4, naive) live in engine/matmul_variants.ts; the fastest one whose
 // requirements the shapes meet is used.
 import { KERNELS_BY_FILE } from '../kernels.js';
-import { MATMUL_VARIANTS, type MatmulVariant } from '../matmul_variants.js';
+import { MATMUL_VARIANTS, weightGradSplits, type MatmulVariant } from '../matmul_variants.js';
 import { type Tensor, fmtShape, shapeSize } from '../tensor.js';
 import { broadcastShapes } from './elementwise.js';
 import { sum, sumInto, sumTo } from './reduce.js';
@@ -80,15 +80,6 @@ function matmulKernel(k: KernelCall): Tensor {
   return c;
 }
 
-/** Rows per K chunk of a split weight gradient: at least 128, about 64 workgroups in all, chunks of equal length. */
-export function weightGradSplits(rows: number, outRows: number, outCols: number, variant?: string): number {
-  const tile = pickVariant(outRows, outCols, rows, true, false, variant).tile(outRows, outCols);
-  const tiles = Math.ceil(outRows / tile.m) * Math.ceil(outCols / tile.n);
-  let splits = 1;
-  while (rows % (2 * splits) === 0 && rows / (2 * splits) >= 128 && 2 * splits * tiles <= 64 && 2 * splits <= 65535) splits *= 2;
-  return splits;
-}
-
 /**
  * dW = x^T g for x [rows, cin] and g [rows, cout] (a weight shared by all rows), into `into` when given; the
  * rows are split into chunks (partial sums added by engine/ops/weight_grad.ts) when the weight alone would
@@ -96,7 +87,7 @@ export function weightGradSplits(rows: number, outRows: number, outCols: number,
  */
 function weightGrad(x: Tensor, g: Tensor, rows: number, cin: number, cout: number, variant: string | undefined, into: Tensor | undefined, bias: { source: Tensor; sink: GradSink | null | undefined } | undefined): { dw: Tensor; db: Tensor | null } {
   const e = x.engine;
-  const splits = weightGradSplits(rows, cin, cout, variant);
+  const splits = weightGradSplits(rows, pickVariant(cin, cout, rows, true, false, variant).tile(cin, cout), cin, cout);
   const call = { a: x, b: g, M: cin, N: cout, transA: true, transB: false, variant };
   if (splits === 1) {
     const dw = matmulKernel({ ...call, K: rows, batch: 1, aStride: 0, bStride: 0, into });

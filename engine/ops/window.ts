@@ -1,9 +1,9 @@
 // In-place window write: dst[starts + i] = src[i] for every index i of src. Why: the cached autoregressive
 // sampler (model/pixelcnn_cached.ts) recomputes a small window of each layer's activations after every pixel and
-// writes it back into the layer's cached full-size tensor. Uses the layout kernel (shaders/strided_copy.wgsl)
+// writes it back into the layer's cached full-size tensor. The layout ops' strided copy (engine/ops/strided_copy.ts)
 // with the destination's strides and a base offset; not differentiable (sampling only), so never recorded.
-import { KERNELS } from '../kernels.js';
 import { type Tensor, fmtShape, shapeSize, stridesOf } from '../tensor.js';
+import { stridedCopy } from './strided_copy.js';
 
 /** Copies src into dst at offset `starts` (one entry per dim), in place; returns dst. */
 export function writeWindow(dst: Tensor, src: Tensor, starts: readonly number[]): Tensor {
@@ -17,27 +17,8 @@ export function writeWindow(dst: Tensor, src: Tensor, starts: readonly number[])
     }
   }
   if (src.requiresGrad && dst.engine.tape.recording) throw new Error(`${op}: not differentiable; call it under noGrad`);
-  const n = shapeSize(src.shape);
-  if (n === 0) return dst;
+  if (shapeSize(src.shape) === 0) return dst;
   const dstStrides = stridesOf(dst.shape);
-  dst.engine.dispatch({
-    kernel: KERNELS.strided_copy,
-    params: {
-      n,
-      rank: src.rank,
-      src_base: 0,
-      dst_base: starts.reduce((acc, s, i) => acc + s * dstStrides[i]!, 0),
-      fill: 0,
-      shape: src.shape,
-      src_strides: stridesOf(src.shape),
-      dst_strides: dstStrides,
-      lo: new Array<number>(src.rank).fill(0),
-      hi: src.shape,
-    },
-    inputs: { src },
-    outputs: { dst },
-    workgroups: Math.ceil(n / 256),
-    label: op,
-  });
+  stridedCopy(src, dst, { shape: src.shape, srcStrides: stridesOf(src.shape), dstStrides, dstBase: starts.reduce((acc, s, i) => acc + s * dstStrides[i]!, 0) }, op);
   return dst;
 }

@@ -9,16 +9,22 @@ import { WgslReflect } from 'wgsl_reflect';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { CONV_VARIANTS, DeviceLimitsError, ENGINE_LIMITS, Engine, ParameterSet, ops, type ConvProblem, type KernelSource } from '../../engine/index.js';
 import { WGSL_LIBS } from '../../engine/kernels.js';
+import { tiledTile } from '../../engine/matmul_variants.js';
 
 const SHADERS = fileURLToPath(new URL('../../shaders/', import.meta.url));
 const LIBS = new Set(['philox_lib.wgsl', 'math_lib.wgsl']);
 const PRELUDE = `${WGSL_LIBS.philox}\n${WGSL_LIBS.math}`;
 
-/** Override values each kernel runs with: the defaults, plus every workgroup-size specialisation of a variant. */
+/**
+ * Override values each kernel runs with: the defaults, plus every workgroup-size specialisation of a variant
+ * (conv variants; the tiled matmul's tile shapes) and the strided copy's ranks (RANK has no default).
+ */
 function overrideSets(kernel: string): Record<string, number>[] {
   const p: ConvProblem = { B: 1, H: 8, W: 8, Cin: 8, Ho: 8, Wo: 8, Cout: 8, T: 9, stride: 1, padTop: 1, padLeft: 1 };
+  if (kernel === 'strided_copy') return [1, 2, 3, 4, 5, 6, 7, 8].map((RANK) => ({ RANK }));
   const sets: Record<string, number>[] = [{}];
   for (const v of CONV_VARIANTS) if (v.kernel.name === kernel && v.overrides) sets.push(v.overrides(p));
+  if (kernel === 'matmul_tiled') for (const [M, N] of [[1, 1], [9, 8], [300, 16], [40, 30], [100, 100]] as const) sets.push(tiledTile(M, N).overrides);
   return sets;
 }
 
