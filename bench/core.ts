@@ -164,7 +164,7 @@ export async function benchNin(engine: Engine): Promise<void> {
         t.grad = null;
       }
     }, { budgetMs: 5_000, inner: M >= 8192 ? 4 : 10 });
-    rows.push(row(`nin ${name} forward+backward`, both, 3 * flop, 3 * (M * K + K * N + M * N) * 4, `backward ≈ ${(both - fwd).toFixed(3)} ms`));
+    rows.push(row(`nin ${name} forward+backward`, both, 3 * flop, 3 * (M * K + K * N + M * N) * 4));
     (y as Tensor | null)?.dispose();
     for (const t of [x, w, b, g]) t.dispose();
   }

@@ -1,6 +1,6 @@
 #!/usr/bin/env bash
 # Why: a lent GPU machine is there for minutes, has no npm registry and often no Node; this one script prints
-# what the project wants to know from it in one run: the adapter, the matmul and conv tables, and the training
+# what the project wants to know from it in one run: the adapter, the matmul, nin and conv tables, and the training
 # step (ms, img/s, dispatches/step, peak memory) for small and paper at batch 16 and 32; optionally the kernel
 # profile and an old commit's step beside this tree's.
 #
@@ -9,6 +9,7 @@
 # or esbuild is used. Settings (environment; defaults in brackets):
 #   GPU_BENCH_CONFIGS [small,paper]  GPU_BENCH_BATCHES [16,32]  GPU_BENCH_STEPS [5]  step configs, batches, steps
 #   GPU_BENCH_SIZES [1024,2048,4096]  matmul sizes ('' skips matmul)
+#   GPU_BENCH_NIN [1]  0 skips the nin table (the nin layers' thin matmuls, forward and backward)
 #   GPU_BENCH_CONV [1]  0 skips the conv table; GPU_BENCH_CONV_FILTER selects conv cases by name
 #   GPU_BENCH_PROFILE  a config:batch to profile (GPU time per kernel family), e.g. paper:16
 #   GPU_BENCH_STARTUP [small:16]  config:batch whose cold start-up is timed without and with --prepare ('' skips)
@@ -63,6 +64,7 @@ command -v nvidia-smi >/dev/null 2>&1 && nvidia-smi --query-gpu=name,driver_vers
 [ -f train.js ] && section 'adapter' node train.js --check-gpu
 section 'dispatch (CPU cost per dispatch)' node dist/bench.js dispatch
 [ -n "$sizes" ] && section 'matmul' node dist/bench.js matmul --sizes "$sizes"
+[ "${GPU_BENCH_NIN:-1}" != 0 ] && section 'nin (the thin matmuls of a step)' node dist/bench.js nin
 [ "${GPU_BENCH_CONV:-1}" != 0 ] && section 'conv' node dist/bench.js conv ${GPU_BENCH_CONV_FILTER:+--filter "$GPU_BENCH_CONV_FILTER"}
 for b in ${batches//,/ }; do
   section "step batch $b" node dist/bench.js step --configs "$configs" --batch "$b" --steps "$steps"
