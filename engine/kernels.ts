@@ -23,6 +23,8 @@ import conv2d_naive_wgrad from '../shaders/conv2d_naive_wgrad.wgsl';
 import matmul_naive from '../shaders/matmul_naive.wgsl';
 import matmul_tiled from '../shaders/matmul_tiled.wgsl';
 import matmul_tiled_shared from '../shaders/matmul_tiled_shared.wgsl';
+import matmulLib from '../shaders/matmul_lib.wgsl';
+import weightNormLib from '../shaders/weight_norm_lib.wgsl';
 
 
 const k = (name: string, code: string, prelude?: string): KernelSource => (prelude ? { name, code, prelude } : { name, code });
@@ -33,6 +35,17 @@ export const WGSL_LIBS = { philox: philoxLib, math: mathLib } as const;
 /** The prelude of a kernel that uses these libraries. */
 export function wgslPrelude(...libs: (keyof typeof WGSL_LIBS)[]): string {
   return libs.map((l) => WGSL_LIBS[l]).join('\n');
+}
+/**
+ * Declarations (params struct, bindings, helpers) shared by a family of kernels: shaders/<prefix>_lib.wgsl is
+ * prepended to shaders/<prefix>.wgsl and every shaders/<prefix>_*.wgsl kernel. Unlike WGSL_LIBS they declare bindings, so they go only
+ * before their own family (test/engine/limits.test.ts reflects each kernel with declarationLib(file)).
+ */
+export const DECLARATION_LIBS = { matmul: matmulLib, weight_norm: weightNormLib } as const;
+/** The declaration lib of a kernel file ('' when its family has none). */
+export function declarationLib(file: string): string {
+  const prefix = (Object.keys(DECLARATION_LIBS) as (keyof typeof DECLARATION_LIBS)[]).find((p) => (file === `${p}.wgsl` || file.startsWith(`${p}_`)) && file !== `${p}_lib.wgsl`);
+  return prefix ? DECLARATION_LIBS[prefix] : '';
 }
 
 export const KERNELS = {
@@ -53,9 +66,9 @@ export const KERNELS = {
   conv2d_wgrad_kpar: k('conv2d_wgrad_kpar', conv2d_wgrad_kpar),
   conv2d_naive_dgrad: k('conv2d_naive_dgrad', conv2d_naive_dgrad),
   conv2d_naive_wgrad: k('conv2d_naive_wgrad', conv2d_naive_wgrad),
-  matmul_naive: k('matmul_naive', matmul_naive),
-  matmul_tiled: k('matmul_tiled', matmul_tiled),
-  matmul_tiled_shared: k('matmul_tiled_shared', matmul_tiled_shared),
+  matmul_naive: k('matmul_naive', matmul_naive, declarationLib('matmul_naive.wgsl')),
+  matmul_tiled: k('matmul_tiled', matmul_tiled, declarationLib('matmul_tiled.wgsl')),
+  matmul_tiled_shared: k('matmul_tiled_shared', matmul_tiled_shared, declarationLib('matmul_tiled_shared.wgsl')),
 
 } as const;
 

@@ -12,14 +12,15 @@ import type { Engine } from './engine.js';
 import type { ParameterSet } from './optim.js';
 import { type Tensor, fmtShape } from './tensor.js';
 import type { KernelSource } from './runner.js';
+import { declarationLib } from './kernels.js';
 import { weightNorm } from './ops/nn.js';
 import { mul } from './ops/elementwise.js';
 import forwardSrc from '../shaders/weight_norm.wgsl';
 import backwardSrc from '../shaders/weight_norm_backward.wgsl';
 
 export const WEIGHT_NORM_KERNELS = {
-  forward: { name: 'weight_norm', code: forwardSrc } as KernelSource,
-  backward: { name: 'weight_norm_backward', code: backwardSrc } as KernelSource,
+  forward: { name: 'weight_norm', code: forwardSrc, prelude: declarationLib('weight_norm.wgsl') } as KernelSource,
+  backward: { name: 'weight_norm_backward', code: backwardSrc, prelude: declarationLib('weight_norm_backward.wgsl') } as KernelSource,
 };
 
 /** One weight-normed layer: its direction V, its gain g (one per output channel), the output-channel axis of V. */

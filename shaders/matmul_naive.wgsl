@@ -3,33 +3,8 @@
 // invocations) -> 16x16 outputs per workgroup; x = column (n), y = row (m), z = batch.
 // Handles any M, N, K >= 1 and all four TRANS_A / TRANS_B combinations.
 // Measured on lavapipe (2 cores): ~1 GFLOP/s at 1024^3; exists only as the reference.
-struct Params {
-  M: u32, N: u32, K: u32, batch: u32,
-  a_batch_stride: u32, b_batch_stride: u32, c_batch_stride: u32, _pad: u32,
-}
-@group(0) @binding(0) var<uniform> params: Params;
-@group(0) @binding(1) var<storage, read> a: array<f32>;
-@group(0) @binding(2) var<storage, read> b: array<f32>;
-@group(0) @binding(3) var<storage, read_write> c: array<f32>;
-// HAS_BIAS: c = op(A) op(B) + bias[col] (the epilogue of a dense / nin layer); bias [N] is bound either way.
-@group(0) @binding(4) var<storage, read> bias: array<f32>;
-// HAS_ADDEND: c += addend (same layout as c; a residual sum folded into the epilogue); bound either way.
-@group(0) @binding(5) var<storage, read> addend: array<f32>;
-override TRANS_A: bool = false;
-override TRANS_B: bool = false;
-override HAS_BIAS: bool = false;
-override HAS_ADDEND: bool = false;
-
-fn bias_at(col: u32) -> f32 {
-  if (HAS_BIAS) { return bias[min(col, params.N - 1u)]; }
-  return 0.0;
-}
-
-fn addend_at(i: u32, col: u32) -> f32 {
-  if (HAS_ADDEND && col < params.N) { return addend[i]; }
-  return 0.0;
-}
-
+// Params, the bindings (a, b, c, bias, addend), TRANS_A/TRANS_B/HAS_BIAS/HAS_ADDEND and the epilogue
+// helpers (bias_at, addend_at) come from matmul_lib.wgsl, prepended by the engine.
 
 @compute @workgroup_size(16, 16, 1)
 fn main(@builtin(global_invocation_id) gid: vec3<u32>) {

@@ -15,41 +15,8 @@
 // 8x8 outputs/thread beat 4x4 (3.9-4.7) and 4x8/8x4 (4.2-4.8): fewer loads per FMA. Manually
 // unrolling the k loop (x4) made it 2x slower (register spills).
 // Outputs fully unrolled by hand (16 named vec4 accumulators); dispatch = (ceil(N/BN), ceil(M/BM), batch).
-struct Params {
-  M: u32, N: u32, K: u32, batch: u32,
-  a_batch_stride: u32, b_batch_stride: u32, c_batch_stride: u32, _pad: u32,
-}
-@group(0) @binding(0) var<uniform> params: Params;
-@group(0) @binding(1) var<storage, read> a: array<f32>;
-@group(0) @binding(2) var<storage, read> b: array<f32>;
-@group(0) @binding(3) var<storage, read_write> c: array<f32>;
-// HAS_BIAS: c = op(A) op(B) + bias[col] (the epilogue of a dense / nin layer); bias [N] is bound either way.
-@group(0) @binding(4) var<storage, read> bias: array<f32>;
-// HAS_ADDEND: c += addend (same layout as c; a residual sum folded into the epilogue); bound either way.
-@group(0) @binding(5) var<storage, read> addend: array<f32>;
-override TRANS_A: bool = false;
-override TRANS_B: bool = false;
-override HAS_BIAS: bool = false;
-override HAS_ADDEND: bool = false;
-
-fn bias_at(col: u32) -> f32 {
-  if (HAS_BIAS) { return bias[min(col, params.N - 1u)]; }
-  return 0.0;
-}
-
-fn bias4(col: u32) -> vec4<f32> {
-  return vec4<f32>(bias_at(col), bias_at(col + 1u), bias_at(col + 2u), bias_at(col + 3u));
-}
-
-fn addend_at(i: u32, col: u32) -> f32 {
-  if (HAS_ADDEND && col < params.N) { return addend[i]; }
-  return 0.0;
-}
-
-fn addend4(i: u32, col: u32) -> vec4<f32> {
-  return vec4<f32>(addend_at(i, col), addend_at(i + 1u, col + 1u), addend_at(i + 2u, col + 2u), addend_at(i + 3u, col + 3u));
-}
-
+// Params, the bindings (a, b, c, bias, addend), TRANS_A/TRANS_B/HAS_BIAS/HAS_ADDEND and the epilogue
+// helpers (bias_at, bias4, addend_at, addend4) come from matmul_lib.wgsl, prepended by the engine.
 // The workgroup's shape (engine/matmul_variants.ts picks it per problem): WGX x WGY invocations of 8x8 outputs
 // each, a (8 WGY) x (8 WGX) tile of C. 8x8 (64x64) for wide outputs; thin ones (nin layers with 16 or 32 output
 // channels, or a weight gradient's 32x16 block) use 2x32 (256x16), 4x16 (128x32) or fewer rows, so no lane

@@ -5,8 +5,7 @@
 // inner 1, outer_stride Cout; transposed-conv weights [KH, KW, Cout, Cin]: inner Cin, outer_stride Cout * Cin).
 // w mirrors the parameter arena's layout, so a layer's effective weight is a window at its V's offset. The
 // norm of each channel is kept for the backward pass (weight_norm_backward.wgsl).
-struct Params { n_channels: u32, _p0: u32, _p1: u32, _p2: u32 }
-struct Channel { v0: u32, inner: u32, outer_stride: u32, r: u32, g: u32, mask_delta: u32, has_mask: u32, _p: u32 }
+// Params, Channel and element() come from weight_norm_lib.wgsl, prepended by the engine.
 @group(0) @binding(0) var<uniform> params: Params;
 @group(0) @binding(1) var<storage, read> table: array<Channel>;
 @group(0) @binding(2) var<storage, read> v: array<f32>;
@@ -15,10 +14,6 @@ struct Channel { v0: u32, inner: u32, outer_stride: u32, r: u32, g: u32, mask_de
 @group(0) @binding(5) var<storage, read_write> norms: array<f32>;
 
 var<workgroup> scratch: array<f32, 64>;
-
-fn element(c: Channel, r: u32) -> u32 {
-  return c.v0 + (r / c.inner) * c.outer_stride + (r % c.inner);
-}
 
 fn masked(c: Channel, i: u32) -> f32 {
   if (c.has_mask != 0u) { return v[i] * mask[i + c.mask_delta]; }

@@ -4,8 +4,7 @@
 // both ACCUMULATED into the gradient arena (leaf gradients accumulate, engine/tape.ts), at v's and g's offsets.
 // IN_PLACE: dL/dw was put in the gradient arena's V slots themselves (they held zeros: ParameterSet.gradsAreZero),
 // so it is read there and replaced by dL/dv (dw is not read); dL/dg is still accumulated.
-struct Params { n_channels: u32, _p0: u32, _p1: u32, _p2: u32 }
-struct Channel { v0: u32, inner: u32, outer_stride: u32, r: u32, g: u32, mask_delta: u32, has_mask: u32, _p: u32 }
+// Params, Channel and element() come from weight_norm_lib.wgsl, prepended by the engine.
 @group(0) @binding(0) var<uniform> params: Params;
 @group(0) @binding(1) var<storage, read> table: array<Channel>;
 @group(0) @binding(2) var<storage, read> v: array<f32>;
@@ -21,10 +20,6 @@ var<workgroup> scratch: array<f32, 64>;
 fn dw_at(i: u32) -> f32 {
   if (IN_PLACE) { return grads[i]; }
   return dw[i];
-}
-
-fn element(c: Channel, r: u32) -> u32 {
-  return c.v0 + (r / c.inner) * c.outer_stride + (r % c.inner);
 }
 
 fn mask_at(c: Channel, i: u32) -> f32 {

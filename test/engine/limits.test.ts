@@ -8,12 +8,14 @@ import { create } from 'webgpu';
 import { WgslReflect } from 'wgsl_reflect';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { CONV_VARIANTS, DeviceLimitsError, ENGINE_LIMITS, Engine, ParameterSet, ops, type ConvProblem, type KernelSource } from '../../engine/index.js';
-import { WGSL_LIBS } from '../../engine/kernels.js';
+import { WGSL_LIBS, declarationLib } from '../../engine/kernels.js';
 import { tiledTile } from '../../engine/matmul_variants.js';
 
 const SHADERS = fileURLToPath(new URL('../../shaders/', import.meta.url));
-const LIBS = new Set(['philox_lib.wgsl', 'math_lib.wgsl']);
+const LIBS = new Set(['philox_lib.wgsl', 'math_lib.wgsl', 'matmul_lib.wgsl', 'weight_norm_lib.wgsl']);
 const PRELUDE = `${WGSL_LIBS.philox}\n${WGSL_LIBS.math}`;
+/** What the engine compiles for a kernel file: the shared libraries, its family's declarations, the file. */
+const source = (file: string, code: string): string => `${PRELUDE}\n${declarationLib(file)}\n${code}`;
 
 /**
  * Override values each kernel runs with: the defaults, plus every workgroup-size specialisation of a variant
@@ -41,7 +43,7 @@ const SCALAR_BYTES: Record<string, number> = { f32: 4, u32: 4, i32: 4, vec4f: 16
 
 function needsOf(file: string): KernelNeeds {
   const code = readFileSync(SHADERS + file, 'utf8');
-  const reflect = new WgslReflect(`${PRELUDE}\n${code}`);
+  const reflect = new WgslReflect(source(file, code));
   const uniformBytes = Math.max(0, ...reflect.uniforms.map((u) => (u.type as unknown as { size: number }).size));
   let workgroupBytes = 0;
   for (const m of code.matchAll(/var<workgroup>\s+\w+\s*:\s*array<\s*([\w<>]+)\s*,\s*(\d+)u?\s*>/g)) {
@@ -121,7 +123,7 @@ describe('a device the application requested itself (default limits, no globals)
       const code = readFileSync(SHADERS + file, 'utf8');
       for (const constants of overrideSets(file.replace('.wgsl', ''))) {
         device.pushErrorScope('validation');
-        const module = device.createShaderModule({ code: `${PRELUDE}\n${code}`, label: file });
+        const module = device.createShaderModule({ code: source(file, code), label: file });
         device.createComputePipeline({ layout: 'auto', compute: { module, constants }, label: file });
         const err = await device.popErrorScope();
         if (err) failures.push(`${file} ${JSON.stringify(constants)}: ${err.message}`);
