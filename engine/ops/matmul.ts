@@ -1,7 +1,8 @@
 // Batched matmul C = op(A) @ op(B) with op = identity or transpose (read transposed in the kernel, never
 // materialised), so the backward is two more matmuls: dA = g @ op(B)^T, dB = op(A)^T @ g.
 // Kernel variants (register-tiled, vec4, naive) live in engine/matmul_variants.ts; the fastest one whose
-// requirements the shapes meet is used.
+// requirements the shapes meet is used. A weight shared by all rows (a dense / nin layer) gets its gradient
+// split along the rows when it alone would give few workgroups, its bias gradient in the same finishing pass.
 import { KERNELS_BY_FILE } from '../kernels.js';
 import { MATMUL_VARIANTS, weightGradSplits, type MatmulVariant } from '../matmul_variants.js';
 import { type Tensor, fmtShape, shapeSize } from '../tensor.js';
