@@ -30,10 +30,8 @@ fn keep(o: u32) -> bool {
 }
 
 // log1p_, expm1_, sigmoid_, softplus_ and tanh_ come from math_lib.wgsl (prepended by the engine).
-fn elu_(a: f32) -> f32 {
-  if (a > 0.0) { return a; }
-  return expm1_(a);
-}
+// elu(a) and elu(-a) share one expm1: of -|a|, the negative one of the two (lanes of a SIMD CPU run both sides
+// of a branch, so two elu_ calls would cost two).
 
 @compute @workgroup_size(256)
 fn main(@builtin(workgroup_id) wid: vec3u, @builtin(num_workgroups) nwg: vec3u, @builtin(local_invocation_index) lid: u32) {
@@ -43,8 +41,9 @@ fn main(@builtin(workgroup_id) wid: vec3u, @builtin(num_workgroups) nwg: vec3u, 
   let r = i / c;
   let o = i + r * c; // r * 2C + (i - r * C)
   let a = input(i, r);
-  var y0 = elu_(a);
-  var y1 = elu_(-a);
+  let e = expm1_(-abs(a));
+  var y0 = select(e, a, a > 0.0);
+  var y1 = select(-a, e, a >= 0.0);
   if (DROPOUT) {
     y0 = select(0.0, y0 * params.scale, keep(o));
     y1 = select(0.0, y1 * params.scale, keep(o + c));

@@ -48,10 +48,10 @@ fn main(@builtin(workgroup_id) wid: vec3u, @builtin(num_workgroups) nwg: vec3u, 
     g0 = select(0.0, g0 * params.scale, keep(o));
     g1 = select(0.0, g1 * params.scale, keep(o + c));
   }
-  var d0 = 1.0;
-  var d1 = 1.0;
-  if (a <= 0.0) { d0 = exp(a); }
-  if (a >= 0.0) { d1 = exp(-a); }
+  // elu'(a) = exp(a) for a <= 0, elu'(-a) = exp(-a) for a >= 0: both are exp(-|a|) where they apply, one exp.
+  let t = exp(-abs(a));
+  let d0 = select(1.0, t, a <= 0.0);
+  let d1 = select(1.0, t, a >= 0.0);
   let d = g0 * d0 - g1 * d1;
   if (PAIR && j >= params.c1) {
     let k = r * (c - params.c1) + j - params.c1;
