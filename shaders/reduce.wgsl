@@ -4,6 +4,8 @@
 // PER_THREAD=true: one invocation per output with a serial loop (many short reductions).
 // logsumexp subtracts the maximum before exponentiating.
 // ACCUMULATE=true adds the result to y instead of overwriting it (a gradient summed straight into a leaf's .grad).
+// RANK_OUT and RANK_RED (pipeline constants, the ranks after engine/ops/reduce.ts merged neighbouring axes) fix
+// the offset loops' trip counts, so they unroll and read the parameter arrays at constant indices.
 struct Params {
   n_out: u32, n_red: u32, rank_out: u32, rank_red: u32,
   out_shape: array<vec4<u32>, 2>,
@@ -14,6 +16,8 @@ struct Params {
 override OP: u32 = 0u;
 override PER_THREAD: bool = false;
 override ACCUMULATE: bool = false;
+override RANK_OUT: u32;
+override RANK_RED: u32;
 @group(0) @binding(0) var<uniform> params: Params;
 @group(0) @binding(1) var<storage, read> x: array<f32>;
 @group(0) @binding(2) var<storage, read_write> y: array<f32>;
@@ -23,8 +27,8 @@ var<workgroup> scratch: array<f32, 64>;
 fn base_offset(o: u32) -> u32 {
   var rem = o;
   var off = 0u;
-  for (var d = i32(params.rank_out) - 1; d >= 0; d--) {
-    let k = u32(d);
+  for (var d = 0u; d < RANK_OUT; d++) {
+    let k = RANK_OUT - 1u - d;
     let extent = params.out_shape[k / 4u][k % 4u];
     off += (rem % extent) * params.out_strides[k / 4u][k % 4u];
     rem = rem / extent;
@@ -35,8 +39,8 @@ fn base_offset(o: u32) -> u32 {
 fn red_offset(r: u32) -> u32 {
   var rem = r;
   var off = 0u;
-  for (var d = i32(params.rank_red) - 1; d >= 0; d--) {
-    let k = u32(d);
+  for (var d = 0u; d < RANK_RED; d++) {
+    let k = RANK_RED - 1u - d;
     let extent = params.red_shape[k / 4u][k % 4u];
     off += (rem % extent) * params.red_strides[k / 4u][k % 4u];
     rem = rem / extent;

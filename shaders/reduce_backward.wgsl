@@ -9,6 +9,8 @@ struct Params {
   out_strides: array<vec4<u32>, 2>,
 }
 override OP: u32 = 0u;
+// The rank after engine/ops/reduce.ts merged neighbouring axes; a pipeline constant, so the loop unrolls.
+override RANK: u32;
 @group(0) @binding(0) var<uniform> params: Params;
 @group(0) @binding(1) var<storage, read> x: array<f32>;
 @group(0) @binding(2) var<storage, read> y: array<f32>;
@@ -22,8 +24,8 @@ fn main(@builtin(workgroup_id) wid: vec3u, @builtin(num_workgroups) nwg: vec3u, 
   if (i >= params.n) { return; }
   var rem = i;
   var o = 0u;
-  for (var d = i32(params.rank) - 1; d >= 0; d--) {
-    let k = u32(d);
+  for (var d = 0u; d < RANK; d++) {
+    let k = RANK - 1u - d;
     let extent = params.shape[k / 4u][k % 4u];
     o += (rem % extent) * params.out_strides[k / 4u][k % 4u];
     rem = rem / extent;

@@ -18,11 +18,41 @@ function normalizeAxes(axes: number | readonly number[] | undefined, rank: numbe
   return [...out].sort((x, y) => x - y);
 }
 
+/**
+ * The reduced and the kept axes as (extent, stride) lists with neighbours merged: two adjacent axes of the
+ * (contiguous) input that are both reduced, or both kept, act as one axis, and extent-1 axes drop out. The
+ * kernels do a division per axis per element, so [B, H, W, C] summed over B, H, W is one reduced axis of
+ * B*H*W at stride C.
+ */
+function mergedAxes(shape: readonly number[], isReduced: readonly boolean[]): { red: [number, number][]; kept: [number, number][]; inToOut: [number, number][] } {
+  const strides = stridesOf(shape);
+  const red: [number, number][] = [];
+  const kept: [number, number][] = [];
+  // For the backward: the input as (extent, output stride) runs, 0 on reduced runs.
+  const inToOut: [number, number][] = [];
+  const keptStrides = stridesOf(shape.filter((_, i) => !isReduced[i]));
+  let k = 0;
+  let prev: boolean | null = null;
+  shape.forEach((extent, i) => {
+    const outStride = isReduced[i] ? 0 : keptStrides[k++]!;
+    if (extent === 1) return;
+    const list = isReduced[i] ? red : kept;
+    if (prev === isReduced[i]) {
+      list[list.length - 1] = [list[list.length - 1]![0] * extent, strides[i]!];
+      inToOut[inToOut.length - 1] = [inToOut[inToOut.length - 1]![0] * extent, outStride];
+    } else {
+      list.push([extent, strides[i]!]);
+      inToOut.push([extent, outStride]);
+    }
+    prev = isReduced[i]!;
+  });
+  return { red, kept, inToOut };
+}
+
 function reduce(op: ReduceOp, a: Tensor, axesArg: number | readonly number[] | undefined, keepDims: boolean, into?: { tensor: Tensor; accumulate: boolean }): Tensor {
   const e = a.engine;
   const axes = normalizeAxes(axesArg, a.rank, op);
   const isReduced = a.shape.map((_, i) => axes.includes(i));
-  const strides = stridesOf(a.shape);
   const keptDims = a.shape.filter((_, i) => !isReduced[i]);
   const nRed = shapeSize(a.shape.filter((_, i) => isReduced[i]));
   if (nRed === 0 && (op === 'max' || op === 'logsumexp' || op === 'mean')) throw new Error(`${op}: reducing over an empty axis of shape ${fmtShape(a.shape)}`);
@@ -31,20 +61,21 @@ function reduce(op: ReduceOp, a: Tensor, axesArg: number | readonly number[] | u
   const y = into ? into.tensor : e.empty(outShape, op);
   const code = REDUCE_CODES[op];
   const nOut = y.size;
+  const merged = mergedAxes(a.shape, isReduced);
   if (nOut > 0) {
     const perThread = nRed <= 256 && nOut >= 256;
     e.dispatch({
       kernel: KERNELS.reduce,
-      overrides: { OP: code, PER_THREAD: perThread, ACCUMULATE: into?.accumulate ?? false },
+      overrides: { OP: code, PER_THREAD: perThread, ACCUMULATE: into?.accumulate ?? false, RANK_OUT: merged.kept.length, RANK_RED: merged.red.length },
       params: {
         n_out: nOut,
         n_red: nRed,
-        rank_out: keptDims.length,
-        rank_red: axes.length,
-        out_shape: keptDims,
-        out_strides: strides.filter((_, i) => !isReduced[i]),
-        red_shape: axes.map((i) => a.shape[i]!),
-        red_strides: axes.map((i) => strides[i]!),
+        rank_out: merged.kept.length,
+        rank_red: merged.red.length,
+        out_shape: merged.kept.map((x) => x[0]),
+        out_strides: merged.kept.map((x) => x[1]),
+        red_shape: merged.red.map((x) => x[0]),
+        red_strides: merged.red.map((x) => x[1]),
       },
       inputs: { x: a },
       outputs: { y },
@@ -55,16 +86,14 @@ function reduce(op: ReduceOp, a: Tensor, axesArg: number | readonly number[] | u
   if (into) return y;
   return e.tape.record(op, y, [a], (g) => {
     const dx = e.empty(a.shape, `${op}.backward`);
-    // Output strides seen from input coordinates: 0 on reduced axes.
-    const outStrides = stridesOf(keptDims);
-    let j = 0;
-    const inToOut = a.shape.map((_, i) => (isReduced[i] ? 0 : outStrides[j++]!));
+    // The input's (merged) axes with the output strides seen from them: 0 on reduced axes.
+    const runs = merged.inToOut;
     if (dx.size > 0) {
       const bwd = (mode: number, out: Tensor, ties: Tensor): void =>
         e.dispatch({
           kernel: KERNELS.reduce_backward,
-          overrides: { OP: mode },
-          params: { n: a.size, rank: a.rank, count: nRed, shape: [...a.shape], out_strides: inToOut },
+          overrides: { OP: mode, RANK: runs.length },
+          params: { n: a.size, rank: runs.length, count: nRed, shape: runs.map((r) => r[0]), out_strides: runs.map((r) => r[1]) },
           inputs: { x: a, y, g, ties },
           outputs: { dx: out },
           workgroups: Math.ceil(a.size / 256),

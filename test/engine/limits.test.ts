@@ -19,11 +19,15 @@ const source = (file: string, code: string): string => `${PRELUDE}\n${declaratio
 
 /**
  * Override values each kernel runs with: the defaults, plus every workgroup-size specialisation of a variant
- * (conv variants; the tiled matmul's tile shapes) and the strided copy's ranks (RANK has no default).
+ * (conv variants; the tiled matmul's tile shapes) and the ranks of the strided copy and the reductions (their
+ * RANK constants have no default).
  */
 function overrideSets(kernel: string): Record<string, number>[] {
   const p: ConvProblem = { B: 1, H: 8, W: 8, Cin: 8, Ho: 8, Wo: 8, Cout: 8, T: 9, stride: 1, padTop: 1, padLeft: 1 };
-  if (kernel === 'strided_copy') return [1, 2, 3, 4, 5, 6, 7, 8].map((RANK) => ({ RANK }));
+  const ranks = [0, 1, 2, 3, 4, 5, 6, 7, 8];
+  if (kernel === 'strided_copy') return ranks.slice(1).map((RANK) => ({ RANK }));
+  if (kernel === 'reduce_backward') return ranks.map((RANK) => ({ RANK }));
+  if (kernel === 'reduce') return ranks.flatMap((RANK_OUT) => [0, 1, 4, 8].map((RANK_RED) => ({ RANK_OUT, RANK_RED })));
   const sets: Record<string, number>[] = [{}];
   for (const v of CONV_VARIANTS) if (v.kernel.name === kernel && v.overrides) sets.push(v.overrides(p));
   if (kernel === 'matmul_tiled') for (const [M, N] of [[1, 1], [9, 8], [300, 16], [40, 30], [100, 100]] as const) sets.push(tiledTile(M, N).overrides);

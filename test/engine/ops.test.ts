@@ -236,6 +236,30 @@ describe('every matmul kernel variant (forward and both gradients forced to it) 
   });
 });
 
+describe('reductions whose neighbouring axes merge (engine/ops/reduce.ts mergedAxes) vs float64', () => {
+  // Adjacent reduced or kept axes act as one; extent-1 axes drop out; ranks up to 6 use the parameters' second
+  // vec4; a full reduction leaves no kept axis, a reduction over extent-1 axes no reduced one.
+  const cases: [number[], number[], boolean][] = [
+    [[2, 1, 3, 4], [0, 2], false],
+    [[2, 3, 1, 4], [1, 3], true],
+    [[3, 1, 5, 1, 2], [0, 1, 2], false],
+    [[4, 6, 5, 3, 2], [0, 1, 2, 3, 4], false],
+    [[5, 4, 3, 2, 2, 2], [0, 2, 4], true],
+    [[5, 4, 3, 2, 2, 2], [1, 2, 3], false],
+    [[3, 1, 4], [1], false],
+    [[1, 1, 1], [1], true],
+  ];
+  for (const op of REDUCE) {
+    it(`${op}: ${cases.length} shapes with merging axes, forward and backward`, async () => {
+      engine ??= await testEngine();
+      const rng = mulberry32(seedOf(`merged-${op}`));
+      for (const [shape, axes, keepDims] of cases) {
+        await checkCase(op, op, { inputs: [input(rng, op, 0, shape)], attrs: { axes, keepDims }, run: ([a]) => (ops[op] as (t: Tensor, ax: number[], k: boolean) => Tensor)(a!, axes, keepDims) }, rng);
+      }
+    });
+  }
+});
+
 describe('max backward: ties', () => {
   it('splits the gradient equally among tied maxima (the rule of the reference and of maximum)', async () => {
     engine ??= await testEngine();
