@@ -34,9 +34,17 @@ fn apply(a: f32, s: f32) -> f32 {
   }
 }
 
+// GROUP (1 or 4): elements per invocation. On lavapipe an invocation's fixed cost (index math, a division, the
+// lanes' scalarised memory accesses) is most of an elementwise kernel's time, so 4 consecutive elements per
+// invocation run ~3x faster; the engine asks for 4 where the element count (and channel count) allow it.
+override GROUP: u32 = 1u;
+
 @compute @workgroup_size(256)
 fn main(@builtin(workgroup_id) wid: vec3u, @builtin(num_workgroups) nwg: vec3u, @builtin(local_invocation_index) lid: u32) {
-  let i = (wid.y * nwg.x + wid.x) * 256u + lid;
-  if (i >= params.n) { return; }
-  y[i] = apply(x[i], params.s);
+  let t = (wid.y * nwg.x + wid.x) * 256u + lid;
+  for (var k = 0u; k < GROUP; k++) {
+    let i = t * GROUP + k;
+    if (i >= params.n) { return; }
+    y[i] = apply(x[i], params.s);
+  }
 }

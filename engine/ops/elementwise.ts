@@ -17,18 +17,20 @@ const BINARY_CODES = { add: 0, sub: 1, mul: 2, div: 3, maximum: 4, addScaled: 5 
 export type BinaryOp = keyof typeof BINARY_CODES;
 
 const groups = (n: number): number => Math.ceil(n / 256);
+/** Elements per invocation of the unary kernels (shaders/unary.wgsl GROUP): 4 consecutive ones, ~3x faster on lavapipe. */
+const UNARY_GROUP = 4;
 
 function unary(op: UnaryOp, a: Tensor, s = 0): Tensor {
   const e = a.engine;
   const y = e.empty(a.shape, op);
   const code = UNARY_CODES[op];
-  if (y.size > 0) e.dispatch({ kernel: KERNELS.unary, overrides: { OP: code }, params: { n: a.size, s }, inputs: { x: a }, outputs: { y }, workgroups: groups(a.size), label: op });
+  if (y.size > 0) e.dispatch({ kernel: KERNELS.unary, overrides: { OP: code, GROUP: UNARY_GROUP }, params: { n: a.size, s }, inputs: { x: a }, outputs: { y }, workgroups: groups(Math.ceil(a.size / UNARY_GROUP)), label: op });
   return e.tape.record(op, y, [a], (g, sinks) => {
     // Added straight into a's pending gradient when the tape offers it (engine/tape.ts sinks).
     const sink = sinks[0]?.mode === 'accumulate' ? sinks[0].tensor : null;
     const dx = sink ?? e.empty(a.shape, `${op}.backward`);
     if (dx.size > 0) {
-      e.dispatch({ kernel: KERNELS.unary_backward, overrides: { OP: code, ACCUMULATE: sink !== null }, params: { n: a.size, s }, inputs: { x: a, y, dy: g }, outputs: { dx }, workgroups: groups(a.size), label: `${op}.backward` });
+      e.dispatch({ kernel: KERNELS.unary_backward, overrides: { OP: code, ACCUMULATE: sink !== null, GROUP: UNARY_GROUP }, params: { n: a.size, s }, inputs: { x: a, y, dy: g }, outputs: { dx }, workgroups: groups(Math.ceil(a.size / UNARY_GROUP)), label: `${op}.backward` });
     }
     return [dx];
   });

@@ -49,6 +49,8 @@ export interface DropoutOptions extends DropoutNoise {
 }
 
 const groups = (n: number): number => Math.ceil(n / 256);
+/** Elements per invocation (the kernels' GROUP): 4 when the row length is a multiple of 4 (then they share a row). */
+const groupOf = (rowLength: number): number => (rowLength % 4 === 0 ? 4 : 1);
 
 function noiseParams(d: DropoutNoise, op: string): { stream: number; key0: number; key1: number; p: number; scale: number } {
   if (!(d.p >= 0 && d.p < 1)) throw new Error(`${op}: dropout probability must be in [0, 1), got ${d.p}`);
@@ -105,8 +107,9 @@ function concatEluOf(x: Tensor, x2: Tensor | null, dropout: FusedDropout | undef
   const params = { n, c, ...noise, c1 };
   const pair = x2 !== null;
   const y = e.empty(outShape, 'concatElu');
+  const group = groupOf(c);
   if (n > 0) {
-    e.dispatch({ kernel: GATED_KERNELS.concat_elu, overrides: { DROPOUT: withDropout, PAIR: pair, NEGATIVE: negative }, params, inputs: { x, x2: x2 ?? x }, outputs: { y }, workgroups: groups(n), label: negative ? 'concatElu' : 'eluPair' });
+    e.dispatch({ kernel: GATED_KERNELS.concat_elu, overrides: { DROPOUT: withDropout, PAIR: pair, NEGATIVE: negative, GROUP: group }, params, inputs: { x, x2: x2 ?? x }, outputs: { y }, workgroups: groups(n / group), label: negative ? 'concatElu' : 'eluPair' });
   }
   return e.tape.record(negative ? 'concatElu' : 'eluPair', y, x2 ? [x, x2] : [x], (g, sinks) => {
     // Added straight into an input's pending gradient when the tape offers it (engine/tape.ts sinks).
@@ -117,11 +120,11 @@ function concatEluOf(x: Tensor, x2: Tensor | null, dropout: FusedDropout | undef
     if (n > 0) {
       e.dispatch({
         kernel: GATED_KERNELS.concat_elu_backward,
-        overrides: { DROPOUT: withDropout, ACCUMULATE: sink !== null, PAIR: pair, ACCUMULATE2: sink2 !== null, NEGATIVE: negative },
+        overrides: { DROPOUT: withDropout, ACCUMULATE: sink !== null, PAIR: pair, ACCUMULATE2: sink2 !== null, NEGATIVE: negative, GROUP: group },
         params,
         inputs: { x, g, x2: x2 ?? x },
         outputs: { dx, dx2: dx2 ?? unusedOutput(e) },
-        workgroups: groups(n),
+        workgroups: groups(n / group),
         label: negative ? 'concatElu.backward' : 'eluPair.backward',
       });
     }
@@ -138,15 +141,16 @@ export function gate(c2: Tensor, residual: Tensor): Tensor {
   const ok = c2.rank === residual.rank && c2.shape.every((d, i) => (i === c2.rank - 1 ? d === 2 * f : d === residual.shape[i]));
   if (!ok) throw new Error(`gate: c2 ${fmtShape(c2.shape)} must be the residual's shape ${fmtShape(residual.shape)} with twice the channels`);
   const params = { n: residual.size, f };
+  const group = groupOf(f);
   const y = e.empty(residual.shape, 'gate');
-  if (y.size > 0) e.dispatch({ kernel: GATED_KERNELS.gate, params, inputs: { c2, residual }, outputs: { y }, workgroups: groups(y.size), label: 'gate' });
+  if (y.size > 0) e.dispatch({ kernel: GATED_KERNELS.gate, overrides: { GROUP: group }, params, inputs: { c2, residual }, outputs: { y }, workgroups: groups(y.size / group), label: 'gate' });
   return e.tape.record('gate', y, [c2, residual], (g, sinks) => {
     // The residual's gradient is g itself: a view, or added in the same kernel to a pending gradient the
     // tape offers (engine/tape.ts sinks).
     const dc2 = e.empty(c2.shape, 'gate.backward');
     const sink = residual.requiresGrad && sinks[1]?.mode === 'accumulate' ? sinks[1].tensor : null;
     if (y.size > 0) {
-      e.dispatch({ kernel: GATED_KERNELS.gate_backward, overrides: { RESIDUAL: sink ? 1 : 0 }, params, inputs: { c2, g }, outputs: { dc2, dresidual: sink ?? unusedOutput(e) }, workgroups: groups(y.size), label: 'gate.backward' });
+      e.dispatch({ kernel: GATED_KERNELS.gate_backward, overrides: { RESIDUAL: sink ? 1 : 0, GROUP: group }, params, inputs: { c2, g }, outputs: { dc2, dresidual: sink ?? unusedOutput(e) }, workgroups: groups(y.size / group), label: 'gate.backward' });
     }
     const dr = !residual.requiresGrad ? null : (sink ?? e.view(g, residual.shape, 'gate.backward'));
     return [dc2, dr];

@@ -1,6 +1,7 @@
 // Gated-resnet pieces (engine/ops/gated.ts) against the float64 reference (test/reference/gated.ts):
 // concatElu (plain and fused with dropout), gate, dropout: forward relErr <= 1e-5, backward <= 1e-4 and the
-// directional check <= 1e-4 at >= 3 random shapes (channel counts that are not multiples of 4/64/256); dropout
+// directional check <= 1e-4 at >= 3 random shapes (channel counts that are not multiples of 4/64/256, and
+// multiples of 4: the kernels' 4-elements-per-invocation path); dropout
 // statistics, exact scaling, determinism, backward mask == forward mask, identity when not training.
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import type { Engine, Tensor } from '../../engine/index.js';
@@ -26,7 +27,14 @@ function shapeWithChannels(rng: Rng, c: number): number[] {
   return [...lead, c];
 }
 
-const CHANNELS = [1, 3, 5, 13, 33, 65];
+/**
+ * Channel counts: ones that are not multiples of 4/64/256, and multiples of 4, where the kernels take 4 elements
+ * per invocation (GROUP 4, sharing a row). Every test below runs with both sets.
+ */
+const CHANNEL_SETS: [string, number[]][] = [
+  ['odd channel counts', [1, 3, 5, 13, 33, 65]],
+  ['channels multiples of 4', [4, 8, 16, 36, 64, 68]],
+];
 
 /** Run op on GPU inputs, backprop cotangent g, return output and input gradients (float32 -> number[]). */
 async function runWithGrad(inputs: RefTensor[], g: RefTensor, op: (xs: Tensor[]) => Tensor): Promise<{ y: Float32Array; grads: Float32Array[] }> {
@@ -68,35 +76,39 @@ function checkAll(
 }
 
 describe('concatElu', () => {
-  it('matches the float64 reference forward and backward at random shapes', async () => {
-    const rng = mulberry32(11);
-    for (let k = 0; k < 4; k++) {
-      const shape = shapeWithChannels(rng, CHANNELS[randomInt(rng, 0, CHANNELS.length - 1)]!);
-      const x = roundF32(randomData(rng, shape, -3, 3));
-      const g = roundF32(randomData(rng, [...shape.slice(0, -1), 2 * shape[shape.length - 1]!]));
-      const got = await runWithGrad([x], g, ([a]) => concatElu(a!));
-      checkAll('concatElu', [x], g, ([a]) => refConcatElu(a!), ([a], gg) => [refConcatEluVjp(a!, gg)], got, rng);
-    }
-  });
+  for (const [set, CHANNELS] of CHANNEL_SETS) {
+    it(`matches the float64 reference forward and backward at random shapes (${set})`, async () => {
+      const rng = mulberry32(11);
+      for (let k = 0; k < 4; k++) {
+        const shape = shapeWithChannels(rng, CHANNELS[randomInt(rng, 0, CHANNELS.length - 1)]!);
+        const x = roundF32(randomData(rng, shape, -3, 3));
+        const g = roundF32(randomData(rng, [...shape.slice(0, -1), 2 * shape[shape.length - 1]!]));
+        const got = await runWithGrad([x], g, ([a]) => concatElu(a!));
+        checkAll('concatElu', [x], g, ([a]) => refConcatElu(a!), ([a], gg) => [refConcatEluVjp(a!, gg)], got, rng);
+      }
+    });
+  }
 
-  it('fused with dropout matches the reference and equals dropout(concatElu(x))', async () => {
-    const rng = mulberry32(12);
-    for (let k = 0; k < 3; k++) {
-      const shape = shapeWithChannels(rng, CHANNELS[randomInt(rng, 0, CHANNELS.length - 1)]!);
-      const noise: RefNoise = { p: [0.5, 0.3, 0.1][k]!, seed: 1000 + k, stream: 7 * k + 3 };
-      const x = roundF32(randomData(rng, shape, -3, 3));
-      const g = roundF32(randomData(rng, [...shape.slice(0, -1), 2 * shape[shape.length - 1]!]));
-      const got = await runWithGrad([x], g, ([a]) => concatElu(a!, { dropout: noise }));
-      checkAll('concatElu+dropout', [x], g, ([a]) => refConcatElu(a!, noise), ([a], gg) => [refConcatEluVjp(a!, gg, noise)], got, rng);
-      const unfused = await engine.asyncScope(async () => {
-        const xt = toGpu(engine, x);
-        const y = await dropout(concatElu(xt), noise.p, { ...noise, training: true }).read();
-        xt.dispose();
-        return y;
-      });
-      expect([...got.y], `concatElu+dropout ${shapeStr(shape)}: fused output differs from dropout(concatElu(x))`).toEqual([...unfused]);
-    }
-  });
+  for (const [set, CHANNELS] of CHANNEL_SETS) {
+    it(`fused with dropout matches the reference and equals dropout(concatElu(x)) (${set})`, async () => {
+      const rng = mulberry32(12);
+      for (let k = 0; k < 3; k++) {
+        const shape = shapeWithChannels(rng, CHANNELS[randomInt(rng, 0, CHANNELS.length - 1)]!);
+        const noise: RefNoise = { p: [0.5, 0.3, 0.1][k]!, seed: 1000 + k, stream: 7 * k + 3 };
+        const x = roundF32(randomData(rng, shape, -3, 3));
+        const g = roundF32(randomData(rng, [...shape.slice(0, -1), 2 * shape[shape.length - 1]!]));
+        const got = await runWithGrad([x], g, ([a]) => concatElu(a!, { dropout: noise }));
+        checkAll('concatElu+dropout', [x], g, ([a]) => refConcatElu(a!, noise), ([a], gg) => [refConcatEluVjp(a!, gg, noise)], got, rng);
+        const unfused = await engine.asyncScope(async () => {
+          const xt = toGpu(engine, x);
+          const y = await dropout(concatElu(xt), noise.p, { ...noise, training: true }).read();
+          xt.dispose();
+          return y;
+        });
+        expect([...got.y], `concatElu+dropout ${shapeStr(shape)}: fused output differs from dropout(concatElu(x))`).toEqual([...unfused]);
+      }
+    });
+  }
 
   it('rejects a bad dropout probability', () => {
     const x = engine.zeros([2, 3]);
@@ -106,68 +118,74 @@ describe('concatElu', () => {
 });
 
 describe('concatEluPair', () => {
-  it('equals concatElu of the channel concatenation (float64 reference), gradients split back to both inputs', async () => {
-    const rng = mulberry32(12);
-    for (let k = 0; k < 4; k++) {
-      const lead = randomShape(rng, randomInt(rng, 1, 3), 6);
-      const [c1, c2] = [CHANNELS[randomInt(rng, 0, 3)]!, CHANNELS[randomInt(rng, 0, 3)]!];
-      const a = roundF32(randomData(rng, [...lead, c1], -3, 3));
-      const b = roundF32(randomData(rng, [...lead, c2], -3, 3));
-      const cat = (xs: RefTensor[]): RefTensor => ref([...lead, c1 + c2], (i) => {
-        const [r, j] = [Math.floor(i / (c1 + c2)), i % (c1 + c2)];
-        return j < c1 ? xs[0]!.data[r * c1 + j]! : xs[1]!.data[r * c2 + j - c1]!;
-      });
-      const g = roundF32(randomData(rng, [...lead, 2 * (c1 + c2)]));
-      const got = await runWithGrad([a, b], g, ([x, y]) => concatEluPair(x!, y!));
-      const vjp = (xs: RefTensor[], gg: RefTensor): RefTensor[] => {
-        const d = refConcatEluVjp(cat(xs), gg);
-        return [ref([...lead, c1], (i) => d.data[Math.floor(i / c1) * (c1 + c2) + (i % c1)]!), ref([...lead, c2], (i) => d.data[Math.floor(i / c2) * (c1 + c2) + c1 + (i % c2)]!)];
-      };
-      checkAll(`concatEluPair [${lead}] (${c1} + ${c2} channels)`, [a, b], g, (xs) => refConcatElu(cat(xs)), vjp, got, rng);
-    }
-  });
+  for (const [set, CHANNELS] of CHANNEL_SETS) {
+    it(`equals concatElu of the channel concatenation (float64 reference), gradients split back to both inputs (${set})`, async () => {
+      const rng = mulberry32(12);
+      for (let k = 0; k < 4; k++) {
+        const lead = randomShape(rng, randomInt(rng, 1, 3), 6);
+        const [c1, c2] = [CHANNELS[randomInt(rng, 0, 3)]!, CHANNELS[randomInt(rng, 0, 3)]!];
+        const a = roundF32(randomData(rng, [...lead, c1], -3, 3));
+        const b = roundF32(randomData(rng, [...lead, c2], -3, 3));
+        const cat = (xs: RefTensor[]): RefTensor => ref([...lead, c1 + c2], (i) => {
+          const [r, j] = [Math.floor(i / (c1 + c2)), i % (c1 + c2)];
+          return j < c1 ? xs[0]!.data[r * c1 + j]! : xs[1]!.data[r * c2 + j - c1]!;
+        });
+        const g = roundF32(randomData(rng, [...lead, 2 * (c1 + c2)]));
+        const got = await runWithGrad([a, b], g, ([x, y]) => concatEluPair(x!, y!));
+        const vjp = (xs: RefTensor[], gg: RefTensor): RefTensor[] => {
+          const d = refConcatEluVjp(cat(xs), gg);
+          return [ref([...lead, c1], (i) => d.data[Math.floor(i / c1) * (c1 + c2) + (i % c1)]!), ref([...lead, c2], (i) => d.data[Math.floor(i / c2) * (c1 + c2) + c1 + (i % c2)]!)];
+        };
+        checkAll(`concatEluPair [${lead}] (${c1} + ${c2} channels)`, [a, b], g, (xs) => refConcatElu(cat(xs)), vjp, got, rng);
+      }
+    });
+  }
 });
 
 describe('eluPair', () => {
-  it('equals elu of the channel concatenation (float64), gradients split back to both inputs', async () => {
-    const rng = mulberry32(13);
-    for (let k = 0; k < 3; k++) {
-      const lead = randomShape(rng, randomInt(rng, 1, 3), 6);
-      const [c1, c2] = [CHANNELS[randomInt(rng, 0, 3)]!, CHANNELS[randomInt(rng, 0, 3)]!];
-      const a = roundF32(randomData(rng, [...lead, c1], -3, 3));
-      const b = roundF32(randomData(rng, [...lead, c2], -3, 3));
-      const C = c1 + c2;
-      const at = (xs: RefTensor[], i: number): number => {
-        const [r, j] = [Math.floor(i / C), i % C];
-        return j < c1 ? xs[0]!.data[r * c1 + j]! : xs[1]!.data[r * c2 + j - c1]!;
-      };
-      const elu = (v: number): number => (v > 0 ? v : Math.expm1(v));
-      const dElu = (v: number): number => (v > 0 ? 1 : Math.exp(v));
-      const g = roundF32(randomData(rng, [...lead, C]));
-      const got = await runWithGrad([a, b], g, ([x, y]) => eluPair(x!, y!));
-      const f = (xs: RefTensor[]): RefTensor => ref([...lead, C], (i) => elu(at(xs, i)));
-      const vjp = (xs: RefTensor[], gg: RefTensor): RefTensor[] => [
-        ref([...lead, c1], (i) => { const q = Math.floor(i / c1) * C + (i % c1); return gg.data[q]! * dElu(at(xs, q)); }),
-        ref([...lead, c2], (i) => { const q = Math.floor(i / c2) * C + c1 + (i % c2); return gg.data[q]! * dElu(at(xs, q)); }),
-      ];
-      checkAll(`eluPair [${lead}] (${c1} + ${c2} channels)`, [a, b], g, f, vjp, got, rng);
-    }
-  });
+  for (const [set, CHANNELS] of CHANNEL_SETS) {
+    it(`equals elu of the channel concatenation (float64), gradients split back to both inputs (${set})`, async () => {
+      const rng = mulberry32(13);
+      for (let k = 0; k < 3; k++) {
+        const lead = randomShape(rng, randomInt(rng, 1, 3), 6);
+        const [c1, c2] = [CHANNELS[randomInt(rng, 0, 3)]!, CHANNELS[randomInt(rng, 0, 3)]!];
+        const a = roundF32(randomData(rng, [...lead, c1], -3, 3));
+        const b = roundF32(randomData(rng, [...lead, c2], -3, 3));
+        const C = c1 + c2;
+        const at = (xs: RefTensor[], i: number): number => {
+          const [r, j] = [Math.floor(i / C), i % C];
+          return j < c1 ? xs[0]!.data[r * c1 + j]! : xs[1]!.data[r * c2 + j - c1]!;
+        };
+        const elu = (v: number): number => (v > 0 ? v : Math.expm1(v));
+        const dElu = (v: number): number => (v > 0 ? 1 : Math.exp(v));
+        const g = roundF32(randomData(rng, [...lead, C]));
+        const got = await runWithGrad([a, b], g, ([x, y]) => eluPair(x!, y!));
+        const f = (xs: RefTensor[]): RefTensor => ref([...lead, C], (i) => elu(at(xs, i)));
+        const vjp = (xs: RefTensor[], gg: RefTensor): RefTensor[] => [
+          ref([...lead, c1], (i) => { const q = Math.floor(i / c1) * C + (i % c1); return gg.data[q]! * dElu(at(xs, q)); }),
+          ref([...lead, c2], (i) => { const q = Math.floor(i / c2) * C + c1 + (i % c2); return gg.data[q]! * dElu(at(xs, q)); }),
+        ];
+        checkAll(`eluPair [${lead}] (${c1} + ${c2} channels)`, [a, b], g, f, vjp, got, rng);
+      }
+    });
+  }
 });
 
 describe('gate', () => {
-  it('matches the float64 reference forward and backward at random shapes', async () => {
-    const rng = mulberry32(21);
-    for (let k = 0; k < 4; k++) {
-      const f = CHANNELS[randomInt(rng, 0, CHANNELS.length - 1)]!;
-      const shape = shapeWithChannels(rng, f);
-      const c2 = roundF32(randomData(rng, [...shape.slice(0, -1), 2 * f], -4, 4));
-      const res = roundF32(randomData(rng, shape));
-      const g = roundF32(randomData(rng, shape));
-      const got = await runWithGrad([c2, res], g, ([a, b]) => gate(a!, b!));
-      checkAll('gate', [c2, res], g, ([a, b]) => refGate(a!, b!), ([a, b], gg) => refGateVjp(a!, b!, gg), got, rng);
-    }
-  });
+  for (const [set, CHANNELS] of CHANNEL_SETS) {
+    it(`matches the float64 reference forward and backward at random shapes (${set})`, async () => {
+      const rng = mulberry32(21);
+      for (let k = 0; k < 4; k++) {
+        const f = CHANNELS[randomInt(rng, 0, CHANNELS.length - 1)]!;
+        const shape = shapeWithChannels(rng, f);
+        const c2 = roundF32(randomData(rng, [...shape.slice(0, -1), 2 * f], -4, 4));
+        const res = roundF32(randomData(rng, shape));
+        const g = roundF32(randomData(rng, shape));
+        const got = await runWithGrad([c2, res], g, ([a, b]) => gate(a!, b!));
+        checkAll('gate', [c2, res], g, ([a, b]) => refGate(a!, b!), ([a, b], gg) => refGateVjp(a!, b!, gg), got, rng);
+      }
+    });
+  }
 
   it('checks shapes', () => {
     const c2 = engine.zeros([2, 6]);
