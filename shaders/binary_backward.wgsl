@@ -15,9 +15,18 @@ override BROADCAST: bool = true;
 @group(0) @binding(4) var<storage, read_write> da: array<f32>;
 @group(0) @binding(5) var<storage, read_write> db: array<f32>;
 
+// GROUP (1 or 4): elements per invocation; 4 on the same-shape path (see binary.wgsl).
+override GROUP: u32 = 1u;
+
 @compute @workgroup_size(256)
 fn main(@builtin(workgroup_id) wid: vec3u, @builtin(num_workgroups) nwg: vec3u, @builtin(local_invocation_index) lid: u32) {
-  let i = (wid.y * nwg.x + wid.x) * 256u + lid;
+  let t = (wid.y * nwg.x + wid.x) * 256u + lid;
+  for (var k = 0u; k < GROUP; k++) {
+    element(t * GROUP + k);
+  }
+}
+
+fn element(i: u32) {
   if (i >= params.n) { return; }
   var ia = i;
   var ib = i;
