@@ -25,6 +25,7 @@ import matmul_tiled from '../shaders/matmul_tiled.wgsl';
 import matmul_tiled_shared from '../shaders/matmul_tiled_shared.wgsl';
 import matmulLib from '../shaders/matmul_lib.wgsl';
 import weightNormLib from '../shaders/weight_norm_lib.wgsl';
+import iafPosteriorLib from '../shaders/iaf_posterior_lib.wgsl';
 
 
 const k = (name: string, code: string, prelude?: string): KernelSource => (prelude ? { name, code, prelude } : { name, code });
@@ -41,7 +42,7 @@ export function wgslPrelude(...libs: (keyof typeof WGSL_LIBS)[]): string {
  * prepended to shaders/<prefix>.wgsl and every shaders/<prefix>_*.wgsl kernel. Unlike WGSL_LIBS they declare bindings, so they go only
  * before their own family (test/engine/limits.test.ts reflects each kernel with declarationLib(file)).
  */
-export const DECLARATION_LIBS = { matmul: matmulLib, weight_norm: weightNormLib } as const;
+export const DECLARATION_LIBS = { matmul: matmulLib, weight_norm: weightNormLib, iaf_posterior: iafPosteriorLib } as const;
 /** The declaration lib of a kernel file ('' when its family has none). */
 export function declarationLib(file: string): string {
   const prefix = (Object.keys(DECLARATION_LIBS) as (keyof typeof DECLARATION_LIBS)[]).find((p) => (file === `${p}.wgsl` || file.startsWith(`${p}_`)) && file !== `${p}_lib.wgsl`);

@@ -7,19 +7,9 @@
 // dqMean and dqLogSd go to both windows (up's and down's), gc to both context windows. One invocation per
 // element of d_up [P, cu] and d_down [P, cd] (index i < P max(cu, cd)); channels outside the windows get 0, or
 // are left alone when ACC_UP / ACC_DOWN add into a pending gradient the tape offers (engine/tape.ts sinks).
-struct Params {
-  pixels: u32, z: u32, h: u32, cu: u32,
-  cd: u32, up_mean: u32, up_logsd: u32, up_ctx: u32,
-  down_mean: u32, down_logsd: u32, down_ctx: u32, prior_mean: u32,
-  prior_logsd: u32, _p0: u32, _p1: u32, _p2: u32,
-}
-override FROM_PRIOR: bool = false;
+// Params, FROM_PRIOR, the bindings up, down, eps and posterior_sample() come from iaf_posterior_lib.wgsl.
 override ACC_UP: bool = false;
 override ACC_DOWN: bool = false;
-@group(0) @binding(0) var<uniform> params: Params;
-@group(0) @binding(1) var<storage, read> up: array<f32>;
-@group(0) @binding(2) var<storage, read> down: array<f32>;
-@group(0) @binding(3) var<storage, read> eps: array<f32>;
 @group(0) @binding(4) var<storage, read> g_z0: array<f32>;
 @group(0) @binding(5) var<storage, read> g_logq0: array<f32>;
 @group(0) @binding(6) var<storage, read> g_context: array<f32>;
@@ -28,20 +18,14 @@ override ACC_DOWN: bool = false;
 
 // (dqMean, dqLogSd, dpriorMean, dpriorLogSd) of latent channel j at pixel p.
 fn latent_grads(p: u32, j: u32) -> vec4f {
-  let u0 = p * params.cu;
-  let d0 = p * params.cd;
-  let qm = up[u0 + params.up_mean + j] + down[d0 + params.down_mean + j];
-  let qs = up[u0 + params.up_logsd + j] + down[d0 + params.down_logsd + j];
-  let e = eps[p * params.z + j];
-  let pm = down[d0 + params.prior_mean + j];
-  let ps = down[d0 + params.prior_logsd + j];
-  var z = qm + exp(qs) * e;
-  if (FROM_PRIOR) { z = pm + exp(ps) * e; }
+  let sample = posterior_sample(p, j);
+  let qs = sample.qs;
+  let e = sample.eps;
   let inv = exp(-qs);
-  let u = (z - qm) * inv;
+  let u = (sample.z - sample.qm) * inv;
   let gl = g_logq0[p * params.z + j];
   let gz0 = g_z0[p * params.z + j] - gl * u * inv;
-  if (FROM_PRIOR) { return vec4f(gl * u * inv, gl * (u * u - 1.0), gz0, gz0 * exp(ps) * e); }
+  if (FROM_PRIOR) { return vec4f(gl * u * inv, gl * (u * u - 1.0), gz0, gz0 * exp(sample.prior_logsd) * e); }
   return vec4f(gz0 + gl * u * inv, gz0 * exp(qs) * e + gl * (u * u - 1.0), 0.0, 0.0);
 }
 

@@ -13,6 +13,7 @@
 //     bottom-up and a top-down window; z0 ~ q by reparameterisation and its log-density, and the AR context;
 //   iafKl(logq0, logDet, z, prior, layout) -> kl = logq0 + logDet - log p(z), p's parameters windows of prior.
 import type { KernelSource } from '../runner.js';
+import { declarationLib } from '../kernels.js';
 import type { GradSink } from '../tape.js';
 import { type Tensor, fmtShape } from '../tensor.js';
 import iafSrc from '../../shaders/iaf.wgsl';
@@ -25,8 +26,8 @@ import iafKlBackwardSrc from '../../shaders/iaf_kl_backward.wgsl';
 export const IAF_KERNELS = {
   iaf: { name: 'iaf', code: iafSrc } as KernelSource,
   iaf_backward: { name: 'iaf_backward', code: iafBackwardSrc } as KernelSource,
-  iaf_posterior: { name: 'iaf_posterior', code: iafPosteriorSrc } as KernelSource,
-  iaf_posterior_backward: { name: 'iaf_posterior_backward', code: iafPosteriorBackwardSrc } as KernelSource,
+  iaf_posterior: { name: 'iaf_posterior', code: iafPosteriorSrc, prelude: declarationLib('iaf_posterior.wgsl') } as KernelSource,
+  iaf_posterior_backward: { name: 'iaf_posterior_backward', code: iafPosteriorBackwardSrc, prelude: declarationLib('iaf_posterior_backward.wgsl') } as KernelSource,
   iaf_kl: { name: 'iaf_kl', code: iafKlSrc } as KernelSource,
   iaf_kl_backward: { name: 'iaf_kl_backward', code: iafKlBackwardSrc } as KernelSource,
 };
