@@ -2,15 +2,31 @@
 // variant, against float64: the output, and the gradients of x, W, b (summed by a reduction) and r; the tiled
 // kernel's workgroup shapes for thin outputs and the row-split weight gradient (with the bias gradient).
 import { afterAll, describe, expect, it } from 'vitest';
-import { MATMUL_VARIANTS, ops, type Engine } from '../../engine/index.js';
+import { MATMUL_VARIANTS, ops, type Engine, type Tensor } from '../../engine/index.js';
 import { tiledTile, weightGradSplits } from '../../engine/matmul_variants.js';
 import { compare, mulberry32, randomData } from '../reference/gradcheck.js';
 import { matmul as refMatmul } from '../reference/ops.js';
-import { ref, shapeStr } from '../reference/tensor.js';
+import { ref, shapeStr, type RefTensor } from '../reference/tensor.js';
 import { disposeTestEngine, roundF32, testEngine, toGpu } from '../helpers/gpu.js';
 
 let engine: Engine;
 afterAll(() => disposeTestEngine());
+
+/**
+ * The GPU gradients of y = x W + b (x [M, K], W [K, N]) for the cotangent gy against float64: dx = gy W^T,
+ * dW = x^T gy, db = gy summed over rows; `extra` are further (name, tensor, expected gradient) triples.
+ */
+async function expectDenseGrads(label: string, x: RefTensor, w: RefTensor, gy: RefTensor, [gx, gw, gb]: [Tensor, Tensor, Tensor], extra: [string, Tensor, RefTensor][] = []): Promise<void> {
+  const [M, N] = gy.shape as [number, number];
+  const dx = refMatmul(gy, w, false, true);
+  const dw = refMatmul(x, gy, true, false);
+  const db = ref([N], (j) => { let s = 0; for (let i = 0; i < M; i++) s += gy.data[i * N + j]!; return s; });
+  const all: [string, Tensor, RefTensor][] = [['dx', gx, dx], ['dW', gw, dw], ['db', gb, db], ...extra];
+  for (const [name, t, r] of all) {
+    const c = compare(`${label} ${name} ${shapeStr(r.shape)}`, r.shape, await t.grad!.read(), r.data, 1e-5);
+    expect(c.err, c.message).toBeLessThanOrEqual(1e-5);
+  }
+}
 
 describe('matmul with a bias and addend epilogue', () => {
   for (const v of MATMUL_VARIANTS) {
@@ -33,13 +49,7 @@ describe('matmul with a bias and addend epilogue', () => {
           const fw = compare(`${label} forward`, [M, N], await y.read(), want.data, 1e-5);
           expect(fw.err, fw.message).toBeLessThanOrEqual(1e-5);
           engine.backward(y, toGpu(engine, gy));
-          const dx = refMatmul(gy, w, false, true);
-          const dw = refMatmul(x, gy, true, false);
-          const db = ref([N], (j) => { let s = 0; for (let i = 0; i < M; i++) s += gy.data[i * N + j]!; return s; });
-          for (const [name, t, r] of [['dx', gx, dx], ['dW', gw, dw], ['db', gb, db], ['dr', gr, gy]] as const) {
-            const c = compare(`${label} ${name} ${shapeStr(r.shape)}`, r.shape, await t.grad!.read(), r.data, 1e-5);
-            expect(c.err, c.message).toBeLessThanOrEqual(1e-5);
-          }
+          await expectDenseGrads(label, x, w, gy, [gx, gw, gb], [['dr', gr, gy]]);
         });
       }
     });
@@ -83,13 +93,7 @@ describe('matmul tiled: the workgroup shape follows the output, and a shared wei
           const fw = compare(`${label} forward`, [M, N], await y.read(), want.data, 1e-5);
           expect(fw.err, fw.message).toBeLessThanOrEqual(1e-5);
           engine.backward(y, toGpu(engine, gy));
-          const dx = refMatmul(gy, w, false, true);
-          const dw = refMatmul(x, gy, true, false);
-          const db = ref([N], (j) => { let s = 0; for (let i = 0; i < M; i++) s += gy.data[i * N + j]!; return s; });
-          for (const [name, t, r] of [['dx', gx, dx], ['dW', gw, dw], ['db', gb, db]] as const) {
-            const c = compare(`${label} ${name} ${shapeStr(r.shape)}`, r.shape, await t.grad!.read(), r.data, 1e-5);
-            expect(c.err, c.message).toBeLessThanOrEqual(1e-5);
-          }
+          await expectDenseGrads(label, x, w, gy, [gx, gw, gb]);
         });
         expect(labels.includes('matmul.weightGrad.finish+bias'), `${label}: split path ran (dispatches: ${labels.join(', ')})`).toBe(splits > 1);
       }

@@ -107,8 +107,8 @@ export function logAbsDet(A: ArrayLike<number>, n: number): number {
 
 /** Channel window [from, from + width) of a channels-last tensor (float64 slice). */
 function window(t: RefTensor, from: number, width: number): RefTensor {
-  const s = t.shape;
-  return slice(t, s.map(() => 0).map((v, i) => (i === s.length - 1 ? from : v)), s.map((d, i) => (i === s.length - 1 ? from + width : d)));
+  const last = t.shape.length - 1;
+  return slice(t, t.shape.map((_, i) => (i === last ? from : 0)), t.shape.map((d, i) => (i === last ? from + width : d)));
 }
 
 /** Adds a [..., width] gradient into channels [from, from + width) of a zero-initialised [..., C] one. */
