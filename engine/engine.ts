@@ -7,7 +7,7 @@ import { Runner, type DispatchArgs, type KernelTiming, type OverrideValue, type 
 import { Storage, Tensor, checkShape, fmtShape, shapeSize, type Shape } from './tensor.js';
 import { Tape } from './tape.js';
 import { checkDeviceLimits } from './limits.js';
-import { KERNELS } from './kernels.js';
+import { KERNELS, counterOffset } from './kernels.js';
 import { BufferUsage, MapMode } from './webgpu_constants.js';
 
 export interface EngineOptions extends DeviceOptions {
@@ -38,6 +38,12 @@ export interface RandomOptions {
   /** Explicit seed; without it the engine's seed is used with a fresh stream number per call. */
   seed?: number;
   stream?: number;
+  /**
+   * Counter offset (a non-negative integer, default 0): element i draws the value element offset + i of the
+   * same draw has, so a part of a larger tensor (a data-parallel rank's images of a global batch: offset =
+   * images before its part x elements per image) gets exactly that part's values.
+   */
+  offset?: number;
 }
 
 type Tracked = Set<Tensor>;
@@ -204,7 +210,7 @@ export class Engine {
     this.device.queue.writeBuffer(t.storage.buffer.buffer, t.byteOffset, f32.buffer, f32.byteOffset, t.size * 4);
   }
 
-  private nextRandom(opts: RandomOptions): { key0: number; key1: number; stream: number } {
+  private nextRandom(opts: RandomOptions): { key0: number; key1: number; stream: number; offset: number } {
     let seed: number;
     let stream: number;
     if (opts.seed !== undefined) {
@@ -215,7 +221,7 @@ export class Engine {
       stream = opts.stream ?? this.rng.stream++;
     }
     if (!Number.isSafeInteger(seed) || seed < 0) throw new Error(`random: seed must be a non-negative safe integer, got ${seed}`);
-    return { key0: seed % 0x100000000, key1: Math.floor(seed / 0x100000000), stream: stream >>> 0 };
+    return { key0: seed % 0x100000000, key1: Math.floor(seed / 0x100000000), stream: stream >>> 0, offset: counterOffset(opts.offset ?? 0, 'random') };
   }
 
   /** Uniform in (lo, hi) from the counter-based Philox RNG. */
@@ -417,3 +423,4 @@ export class Engine {
     if (this.ownsDevice) this.device.destroy();
   }
 }
+

@@ -75,3 +75,12 @@ export const KERNELS = {
 
 /** Kernel sources by shader file name (matmul variants are chosen by file name). */
 export const KERNELS_BY_FILE: Record<string, KernelSource> = Object.fromEntries(Object.values(KERNELS).map((s) => [`${s.name}.wgsl`, s]));
+
+/**
+ * A Philox counter offset as the kernels' u32 (the counter word wraps, as the element index of one tensor
+ * that large would): a non-negative safe integer, taken modulo 2^32.
+ */
+export function counterOffset(offset: number, op: string): number {
+  if (!Number.isSafeInteger(offset) || offset < 0) throw new Error(`${op}: the noise counter offset must be a non-negative safe integer, got ${offset}`);
+  return offset % 0x100000000;
+}

@@ -198,7 +198,7 @@ export class ParameterSet {
       e.dispatch({
         kernel: KERNELS.philox,
         overrides: { NORMAL: true },
-        params: { n, stream: index, key0: seed % 0x100000000, key1: Math.floor(seed / 0x100000000), a: 0, b: std },
+        params: { n, stream: index, key0: seed % 0x100000000, key1: Math.floor(seed / 0x100000000), a: 0, b: std, offset: 0 },
         outputs: { y: p },
         workgroups: Math.ceil(n / 256),
         label: `init ${spec.name}`,

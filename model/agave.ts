@@ -69,6 +69,13 @@ export interface LossTerms {
   auxMean: Tensor | null;
   auxTarget: Tensor | null;
   klLayers: Tensor[];
+  /**
+   * The free-bits statistics, for data-parallel training (train/distributed/): per stochastic layer the batch
+   * mean of each channel's KL [Z] (its free-bits gate: the backward passes gradient to the channels above
+   * klMin), and the weight of klObjective in `loss` (lambda, or 0 where the phase has no KL term). Empty / 0
+   * for 'pixelcnn'. A rank overwrites the means with the global batch's before its backward.
+   */
+  freeBits: { channelMeans: Tensor[]; klMin: number; weight: number };
 }
 
 export class Agave {
@@ -183,8 +190,10 @@ export class Agave {
     const auxNll = ops.neg(ops.mean(auxLl));
     let klTrue: Tensor | null = null;
     let klObjective: Tensor | null = null;
+    const channelMeans: Tensor[] = [];
     for (const kl of vae.kl) {
       const fb = ops.freeBitsKL(kl, this.cfg.vae.klMin);
+      channelMeans.push(fb.channelKL);
       klTrue = klTrue ? ops.add(klTrue, fb.trueKL) : fb.trueKL;
       klObjective = klObjective ? ops.add(klObjective, fb.objective) : fb.objective;
     }
@@ -200,10 +209,12 @@ export class Agave {
     }
     const parts: Tensor[] = [];
     if (pixelcnnNll) parts.push(pixelcnnNll);
+    let klWeight = 0;
     if (phase !== 'pixelcnn') {
       // The VAE alone always has its reconstruction term: it is the model of x.
       if (opt.useAux || this.kind === 'vae') parts.push(auxNll);
       parts.push(ops.mulScalar(klObjective, opt.lambda));
+      klWeight = opt.lambda;
     }
     let loss = parts[0]!;
     for (const p of parts.slice(1)) loss = ops.add(loss, p);
@@ -217,6 +228,7 @@ export class Agave {
       auxMean: fz,
       auxTarget: y,
       klLayers: vae.kl,
+      freeBits: { channelMeans, klMin: this.cfg.vae.klMin, weight: klWeight },
     };
   }
 
@@ -238,6 +250,7 @@ export class Agave {
       auxMean: null,
       auxTarget: null,
       klLayers: [],
+      freeBits: { channelMeans: [], klMin: 0, weight: 0 },
     };
   }
 

@@ -30,6 +30,11 @@ export class ParamBuilder {
 export interface DropoutConfig {
   p: number;
   seed: number;
+  /**
+   * Images of the whole batch before this pass's images (default 0): a data-parallel rank's part of a global
+   * batch draws the dropout masks and latent noise those images get in the whole batch (train/distributed/).
+   */
+  batchOffset?: number;
 }
 
 /** One WeightNorm (channel table) per parameter set and model. */
@@ -81,6 +86,17 @@ export class Ctx {
     const t = this.params.get(name);
     if (!t) throw new Error(`model: parameter '${name}' is not in the parameter set`);
     return t;
+  }
+
+  /**
+   * The noise counter offset of a draw of `shape` (batch first): the elements of the images before this pass's
+   * images (DropoutConfig.batchOffset), so the draw equals that part of the whole batch's draw.
+   */
+  noiseOffset(shape: readonly number[]): number {
+    const before = this.dropout.batchOffset ?? 0;
+    if (before === 0) return 0;
+    const perImage = shape.slice(1).reduce((a, d) => a * d, 1);
+    return before * perImage;
   }
 
   /** A fresh noise stream number for one dropout site / sampling call. */

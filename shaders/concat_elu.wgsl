@@ -4,7 +4,9 @@
 // Dropout (DROPOUT = true): the keep mask of output element o is philox4x32_10((o, stream, 2, 0), key).x
 // mapped to (0,1) and kept when >= p (kind 2 = dropout; 0 and 1 are the engine's uniform/normal), so the
 // fused op draws exactly the mask that dropout(concatElu(x)) draws. Dropped elements are written as 0.
-struct Params { n: u32, c: u32, stream: u32, key0: u32, key1: u32, p: f32, scale: f32, c1: u32 }
+// offset: added to the output element index in the Philox counter (as in philox.wgsl: a part of a larger batch
+// draws that batch's mask).
+struct Params { n: u32, c: u32, stream: u32, key0: u32, key1: u32, p: f32, scale: f32, c1: u32, offset: u32, _p0: u32, _p1: u32, _p2: u32 }
 override DROPOUT: bool = false;
 @group(0) @binding(0) var<uniform> params: Params;
 @group(0) @binding(1) var<storage, read> x: array<f32>;
@@ -25,7 +27,7 @@ fn input(i: u32, r: u32) -> f32 {
 // philox4x32_10 and to_unit come from philox_lib.wgsl (prepended by the engine).
 
 fn keep(o: u32) -> bool {
-  let w = philox4x32_10(vec4u(o, params.stream, 2u, 0u), vec2u(params.key0, params.key1));
+  let w = philox4x32_10(vec4u(params.offset + o, params.stream, 2u, 0u), vec2u(params.key0, params.key1));
   return to_unit(w.x) >= params.p;
 }
 

@@ -2,7 +2,9 @@
 // output gradient g as [rows, 2C]:
 //   dx[r, c] = g[r, c] m0 scale elu'(x) - g[r, C + c] m1 scale elu'(-x),   elu'(a) = 1 (a > 0), exp(a) (a <= 0)
 // The dropout masks m0, m1 are regenerated from the Philox counter exactly as in concat_elu.wgsl (kind 2).
-struct Params { n: u32, c: u32, stream: u32, key0: u32, key1: u32, p: f32, scale: f32, c1: u32 }
+// offset: added to the output element index in the Philox counter (as in philox.wgsl: a part of a larger batch
+// draws that batch's mask).
+struct Params { n: u32, c: u32, stream: u32, key0: u32, key1: u32, p: f32, scale: f32, c1: u32, offset: u32, _p0: u32, _p1: u32, _p2: u32 }
 override DROPOUT: bool = false;
 // ACCUMULATE: dx += the gradient (dx is a pending gradient of x the tape lets this kernel add to).
 override ACCUMULATE: bool = false;
@@ -22,7 +24,7 @@ override ACCUMULATE2: bool = false;
 // philox4x32_10 and to_unit come from philox_lib.wgsl (prepended by the engine).
 
 fn keep(o: u32) -> bool {
-  let w = philox4x32_10(vec4u(o, params.stream, 2u, 0u), vec2u(params.key0, params.key1));
+  let w = philox4x32_10(vec4u(params.offset + o, params.stream, 2u, 0u), vec2u(params.key0, params.key1));
   return to_unit(w.x) >= params.p;
 }
 

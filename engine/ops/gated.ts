@@ -9,7 +9,7 @@
 // from the counter instead of storing it. For the fused concatElu+dropout the element index is the index in
 // the [..., 2C] output, so concatElu(x, { dropout }) draws exactly the mask dropout(concatElu(x)) draws.
 import type { KernelSource } from '../runner.js';
-import { wgslPrelude } from '../kernels.js';
+import { counterOffset, wgslPrelude } from '../kernels.js';
 import { type Tensor, fmtShape } from '../tensor.js';
 import { unusedOutput } from './scratch.js';
 import concatEluSrc from '../../shaders/concat_elu.wgsl';
@@ -36,6 +36,11 @@ export interface DropoutNoise {
   seed: number;
   /** Stream number (u32): use a different one per dropout site and step. */
   stream: number;
+  /**
+   * Counter offset (default 0): element i is masked as element offset + i of the same draw, so a part of a
+   * larger batch (a data-parallel rank's images) gets the mask those images get in the whole batch.
+   */
+  offset?: number;
 }
 
 /** Dropout fused into concatElu; `training: false` (default true) turns it off. */
@@ -52,11 +57,11 @@ const groups = (n: number): number => Math.ceil(n / 256);
 /** Elements per invocation (the kernels' GROUP): 4 when the row length is a multiple of 4 (then they share a row). */
 const groupOf = (rowLength: number): number => (rowLength % 4 === 0 ? 4 : 1);
 
-function noiseParams(d: DropoutNoise, op: string): { stream: number; key0: number; key1: number; p: number; scale: number } {
+function noiseParams(d: DropoutNoise, op: string): { stream: number; key0: number; key1: number; p: number; scale: number; offset: number } {
   if (!(d.p >= 0 && d.p < 1)) throw new Error(`${op}: dropout probability must be in [0, 1), got ${d.p}`);
   if (!Number.isSafeInteger(d.seed) || d.seed < 0) throw new Error(`${op}: dropout seed must be a non-negative safe integer, got ${d.seed}`);
   if (!Number.isInteger(d.stream) || d.stream < 0 || d.stream > 0xffffffff) throw new Error(`${op}: dropout stream must be a u32, got ${d.stream}`);
-  return { stream: d.stream, key0: d.seed % 0x100000000, key1: Math.floor(d.seed / 0x100000000), p: d.p, scale: 1 / (1 - d.p) };
+  return { stream: d.stream, key0: d.seed % 0x100000000, key1: Math.floor(d.seed / 0x100000000), p: d.p, scale: 1 / (1 - d.p), offset: counterOffset(d.offset ?? 0, op) };
 }
 
 function lastDim(x: Tensor, op: string): number {
@@ -102,7 +107,7 @@ function concatEluOf(x: Tensor, x2: Tensor | null, dropout: FusedDropout | undef
   const n = x.size + (x2?.size ?? 0);
   const outShape = [...x.shape.slice(0, -1), (negative ? 2 : 1) * c];
   const withDropout = dropout !== undefined && dropout.training !== false && dropout.p > 0;
-  const noise = dropout ? noiseParams(dropout, 'concatElu') : { stream: 0, key0: 0, key1: 0, p: 0, scale: 1 };
+  const noise = dropout ? noiseParams(dropout, 'concatElu') : { stream: 0, key0: 0, key1: 0, p: 0, scale: 1, offset: 0 };
   if (2 * n > 0xffffffff) throw new Error(`concatElu: ${fmtShape(x.shape)} is too large for u32 indexing`);
   const params = { n, c, ...noise, c1 };
   const pair = x2 !== null;
@@ -168,8 +173,8 @@ function dropoutRaw(x: Tensor, params: ReturnType<typeof noiseParams>, label: st
  * Inverted dropout: keep each element with probability 1 - p and scale kept values by 1/(1 - p) (as f32).
  * When !training or p = 0 it is the identity and returns `x` itself (no copy, nothing recorded).
  */
-export function dropout(x: Tensor, p: number, opts: { seed: number; stream: number; training: boolean }): Tensor {
-  const params = noiseParams({ p, seed: opts.seed, stream: opts.stream }, 'dropout');
+export function dropout(x: Tensor, p: number, opts: { seed: number; stream: number; training: boolean; offset?: number }): Tensor {
+  const params = noiseParams({ p, seed: opts.seed, stream: opts.stream, ...(opts.offset !== undefined ? { offset: opts.offset } : {}) }, 'dropout');
   if (!opts.training || p === 0) return x;
   if (x.size > 0xffffffff) throw new Error(`dropout: ${fmtShape(x.shape)} is too large for u32 indexing`);
   const y = dropoutRaw(x, params, 'dropout');
