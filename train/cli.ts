@@ -12,6 +12,7 @@ import { HELP, parseOptions } from './options.js';
 import { continueCommand, installGracefulStop, signalExitCode } from './signals.js';
 import { train } from './trainer.js';
 import { runExperiment } from './experiments.js';
+import { DataParallel, rescaledBatch } from './distributed/data-parallel.js';
 
 async function main(): Promise<number> {
   if (process.argv[2] === 'experiment') {
@@ -45,16 +46,29 @@ async function main(): Promise<number> {
     }
   }
   const stop = installGracefulStop();
+  // --distributed mpi: this process is one rank (train/distributed/); rank 0 alone logs and writes.
+  let dp: DataParallel | null = null;
   try {
-    const r = await train({ ...o, stopSignal: stop });
+    if (o.distributed) {
+      dp = await DataParallel.start(o.distributed, console.log);
+      o = await dp.prepare(o);
+    } else {
+      const batch = rescaledBatch(o, 1);
+      if (batch !== undefined) o = { ...o, batch };
+    }
+    const quiet = dp !== null && !dp.writes;
+    const r = await train({ ...o, stopSignal: stop, ...(dp ? { dataParallel: dp } : {}) }, quiet ? () => {} : console.log);
+    dp?.finish();
     if (r.stoppedEarly === 'nan') return 3;
-    if (stop.requested) {
-      console.error(`to continue: ${continueCommand(process.argv.slice(2), o.out)}`);
+    if (stop.requested || r.stoppedEarly === 'signal') {
+      if (!quiet) console.error(`to continue: ${dp ? `mpirun -np ${dp.size} ` : ''}${continueCommand(process.argv.slice(2), o.out)}`);
       return signalExitCode(stop.signal);
     }
     return 0;
   } catch (e) {
-    console.error(`train.js: ${(e as Error).message}`);
+    console.error(`train.js${dp ? ` (rank ${dp.rank})` : ''}: ${(e as Error).message}`);
+    // One rank failing must not leave the others waiting in a collective: end the whole job.
+    if (dp) dp.abort(1);
     return 1;
   } finally {
     stop.dispose();

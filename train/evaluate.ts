@@ -134,9 +134,12 @@ export async function evaluate(run: Run, step: number, log: Logger, opt: EvalOpt
     rec.iwBitsPerDim = bitsPerDim(iwNats / counted, model.dims);
     rec.iwSamples = iw;
   }
-  appendJsonl(run.paths.metrics, { type: 'eval', ...rec });
   const png = join(o.out, `samples-step${String(step).padStart(6, '0')}.png`);
-  writeGrid(png, grid, model, size, c);
+  // Data-parallel ranks all evaluate (identically, in step); rank 0 alone writes (train/distributed/).
+  if (o.dataParallel?.writes ?? true) {
+    appendJsonl(run.paths.metrics, { type: 'eval', ...rec });
+    writeGrid(png, grid, model, size, c);
+  }
   const f = (v: number | null, d: number): string => (v === null ? '-' : v.toFixed(d));
   const terms =
     model.kind === 'pixelcnn'

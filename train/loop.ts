@@ -34,6 +34,10 @@ interface InFlight {
 /** Runs steps startStep..r.steps (or until the time limit / a non-finite loss); returns the step reached. */
 export async function trainSteps(run: Run, result: TrainResult, log: Logger): Promise<number> {
   const { o, r, engine, model, params, trainSet, cfg, paths } = run;
+  // Data-parallel (train/distributed/data-parallel.ts): this rank's part of each global batch, the exchange
+  // before the backward, the gradient average after it; only rank 0 writes.
+  const dp = o.dataParallel;
+  const writes = dp?.writes ?? true;
   const bpd = (nats: number): number => bitsPerDim(nats, model.dims);
   const start = performance.now();
   let windowStart = performance.now();
@@ -61,7 +65,7 @@ export async function trainSteps(run: Run, result: TrainResult, log: Logger): Pr
       return false;
     }
     const step = f.step;
-    windowImages += r.batch;
+    windowImages += r.batch * (dp?.size ?? 1);
     const now = performance.now();
     const rec: StepRecord = {
       step,
@@ -74,7 +78,7 @@ export async function trainSteps(run: Run, result: TrainResult, log: Logger): Pr
       imagesPerSecond: windowImages / ((now - windowStart) / 1000),
     };
     result.steps.push(rec);
-    appendJsonl(paths.metrics, { type: 'train', ...rec });
+    if (writes) appendJsonl(paths.metrics, { type: 'train', ...rec });
     if (step % o.logEvery === 0 || step === run.startStep + 1 || step === r.steps) {
       const eta = ((now - start) / 1000 / (step - run.startStep)) * (r.steps - step);
       log(
@@ -100,19 +104,22 @@ export async function trainSteps(run: Run, result: TrainResult, log: Logger): Pr
     while (step < r.steps) {
       const phase = phaseAt(o, r, step);
       const useAux = o.dropAuxAt === undefined || step < o.dropAuxAt;
-      const idx = run.order.next(r.batch);
+      const idx = dp ? dp.batchIndices(run.order, r.batch) : run.order.next(r.batch);
       const s = step;
-      inFlight.push(engine.scope(() => {
+      inFlight.push(await engine.asyncScope(async () => {
         // Zeroed before the forward, so the weight norm lets weight gradients land in place (engine/weight_norm.ts).
         params.zeroGrad();
         const x = engine.tensor(gatherBatch(trainSet, idx), [r.batch, cfg.imageSize, cfg.imageSize, model.channels]);
-        const ctx = new Ctx(engine, params, false, true, { p: cfg.pixelcnn.dropout, seed: o.seed }, s * STREAMS_PER_STEP);
+        const noise = { p: cfg.pixelcnn.dropout, seed: o.seed, ...(dp ? { batchOffset: dp.batchOffset(r.batch) } : {}) };
+        const ctx = new Ctx(engine, params, false, true, noise, s * STREAMS_PER_STEP);
         const t = model.loss(ctx, x, { lambda: r.lambda, phase, useAux });
         // The terms, packed for the step's one readback (kept: backward frees intermediates).
         // (Terms a model kind lacks are packed as the loss and reported as null.)
         const parts = [t.loss, t.pixelcnnNll ?? t.loss, t.auxNll ?? t.loss, t.klTrue, t.klObjective].map((p) => ops.reshape(p, [1]));
         const packed = engine.noGrad(() => ops.concat(parts, 0)).keep();
+        if (dp) await dp.exchangeBeforeBackward(t, packed, { stop: o.stopSignal?.requested ?? false, outOfTime: performance.now() > deadline });
         engine.backward(t.loss);
+        if (dp) await dp.averageGradients(params, s + 1);
         // The update is recorded before the loss is known: a non-finite loss stops the run when its values come
         // back, before any evaluation or checkpoint of a later state (the state check below covers the update).
         params.adamaxStep({ lr: r.lr });
@@ -130,8 +137,9 @@ export async function trainSteps(run: Run, result: TrainResult, log: Logger): Pr
       // Step `step` runs on the GPU while the one before it is checked and logged.
       if (!(await settleUntil(STEPS_IN_FLIGHT - 1))) return lastChecked();
       const last = step === r.steps;
-      const outOfTime = performance.now() > deadline && !last;
-      const stop = o.stopSignal?.requested ?? false;
+      // Data-parallel ranks act on what all of them agreed at the step's exchange (the same step everywhere).
+      const outOfTime = (dp ? dp.agreed.outOfTime : performance.now() > deadline) && !last;
+      const stop = dp ? dp.agreed.stop : (o.stopSignal?.requested ?? false);
       const evalDue = step % o.evalEvery === 0 || last || outOfTime;
       const saveDue = step % o.checkpointEvery === 0 || last || outOfTime;
       if (!evalDue && !saveDue && !stop) continue;
@@ -139,7 +147,7 @@ export async function trainSteps(run: Run, result: TrainResult, log: Logger): Pr
       if (!(await settleUntil(0))) return lastChecked();
       if (evalDue) {
         result.evals.push(await evaluate(run, step, log, { iw: last ? (o.iwSamples ?? 1) : 1, pixelcnnRecon: last || outOfTime ? (o.pixelcnnRecon ?? 0) : 0 }));
-        writeCurves(paths.metrics, paths.curves, model.kind === 'agave' ? `${o.config} ${o.aux}, lambda ${r.lambda}` : `${o.config} ${model.kind === 'pixelcnn' ? 'PixelCNN++ alone' : `IAF-VAE alone, lambda ${r.lambda}`}`);
+        if (writes) writeCurves(paths.metrics, paths.curves, model.kind === 'agave' ? `${o.config} ${o.aux}, lambda ${r.lambda}` : `${o.config} ${model.kind === 'pixelcnn' ? 'PixelCNN++ alone' : `IAF-VAE alone, lambda ${r.lambda}`}`);
       }
       if (saveDue) await run.save(step);
       if (outOfTime) {
@@ -148,7 +156,7 @@ export async function trainSteps(run: Run, result: TrainResult, log: Logger): Pr
         break;
       }
       // Graceful stop (SIGINT/SIGTERM via train/signals.ts): finish the step, checkpoint, stop.
-      if (o.stopSignal?.requested) {
+      if (stop) {
         if (!saveDue) await run.save(step); // else just written
         log(`${o.stopSignal?.signal ?? 'stop'} received: stopped after step ${step}; checkpoint ${paths.checkpoint} written (continue with --resume)`);
         result.stoppedEarly = 'signal';

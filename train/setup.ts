@@ -11,6 +11,7 @@ import { loadCheckpoint, readCheckpointMeta, saveCheckpoint } from './checkpoint
 import { CHECKPOINT_FILE, METRICS_FILE } from './run-folder.js';
 import { checkResumeData, dataFingerprint, type DataFingerprint } from './fingerprint.js';
 import type { Logger, TrainOptions } from './trainer.js';
+import { rankChangeAllowed } from './distributed/data-parallel.js';
 
 /** The settings of a run after the config's recipe is applied to the flags. */
 export interface Resolved {
@@ -70,16 +71,21 @@ export function phaseAt(o: TrainOptions, r: Resolved, step: number): Phase {
   return 'joint';
 }
 
-/** The settings a resume must match exactly (others, like steps or the output folder, may change). */
+/**
+ * The settings a resume must match exactly (others, like steps or the output folder, may change). `batch` is
+ * the global batch; a data-parallel run also records its number of ranks (absent: 1).
+ */
 function runSignature(o: TrainOptions, r: Resolved, channels: number, size: number): Record<string, unknown> {
+  const ranks = o.dataParallel?.size ?? 1;
   return {
+    ...(ranks > 1 ? { ranks } : {}),
     kind: o.kind ?? 'agave',
     config: o.config,
     model: CONFIGS[o.config],
     aux: o.aux,
     levels: o.levels ?? null,
     lambda: r.lambda,
-    batch: r.batch,
+    batch: r.batch * ranks,
     lr: r.lr,
     seed: o.seed,
     vaePretrain: o.vaePretrain,
@@ -219,7 +225,11 @@ export async function setupRun(o: TrainOptions, log: Logger): Promise<Run> {
     }
     let order: BatchOrder;
     let startStep = 0;
-    if (o.resume) {
+    // A data-parallel rank other than 0 gets the state, step and order from rank 0 (DataParallel.attach).
+    const fromRank0 = o.dataParallel !== undefined && !o.dataParallel.writes;
+    if (fromRank0) {
+      order = new BatchOrder(trainSet.count, o.seed);
+    } else if (o.resume) {
       if (!existsSync(paths.checkpoint)) throw new Error(`--resume: no checkpoint at ${paths.checkpoint}`);
       const ck = loadCheckpoint<CheckpointMeta>(paths.checkpoint);
       // Checkpoints from before the model kinds hold AGAVE.
@@ -235,7 +245,10 @@ export async function setupRun(o: TrainOptions, log: Logger): Promise<Run> {
         const at = (v: unknown): number => (typeof v === 'number' ? v : Infinity);
         return at(signature[k]) >= ck.meta.step && at(ck.meta.signature[k]) >= ck.meta.step;
       };
-      const diffs = Object.keys(signature).filter((k) => JSON.stringify(signature[k]) !== JSON.stringify(ck.meta.signature[k]) && !actsLater(k));
+      // Another number of data-parallel ranks: allowed by --rescale-batch (train/distributed/data-parallel.ts).
+      const rescaled = rankChangeAllowed(ck.meta.signature, signature, o.rescaleBatch);
+      const keys = [...new Set([...Object.keys(signature), ...Object.keys(ck.meta.signature).filter((k) => k === 'ranks')])];
+      const diffs = keys.filter((k) => JSON.stringify(signature[k]) !== JSON.stringify(ck.meta.signature[k]) && !actsLater(k) && !rescaled.includes(k));
       if (diffs.length) {
         throw new Error(`--resume: the checkpoint was made with different settings: ${diffs.map((k) => `${k} (checkpoint ${JSON.stringify(ck.meta.signature[k])}, now ${JSON.stringify(signature[k])})`).join('; ')}`);
       }
@@ -342,6 +355,8 @@ export function optionsOfCheckpoint(dir: string): TrainOptions {
   if (s.dropout !== null && s.dropout !== undefined) o.dropout = s.dropout as number;
   if (s.trainImages !== null && s.trainImages !== undefined) o.trainImages = s.trainImages as number;
   if (s.auxScaleInit === 'zero') o.auxScaleInit = 'zero';
+  // A data-parallel run's checkpoint (`batch` is its global batch) reopens in one process with that batch.
+  if (typeof s.ranks === 'number' && s.ranks > 1) o.rescaleBatch = 'global';
   if (ema && (ema.vae !== recipe.ema.vae || ema.pixelcnn !== recipe.ema.pixelcnn)) o.emaDecay = ema.vae;
   return o;
 }

@@ -13,6 +13,7 @@ import { trainSteps } from './loop.js';
 import { sampleModel } from './evaluate.js';
 import { openRunFolder, type RunFolder, type RunFolderOptions } from './run-folder.js';
 import { nothingToDoMessage } from './safety.js';
+import type { DataParallel, DistributedOptions, RescaleBatch } from './distributed/data-parallel.js';
 
 export { fitImages, resolveRecipe } from './setup.js';
 export { sampleAgave, sampleModel } from './evaluate.js';
@@ -63,6 +64,12 @@ export interface TrainOptions extends RunFolderOptions {
   sampler?: SamplerKind;
   /** Importance samples for the final evaluation's IWAE bound (MODEL_SPEC §4; the paper used 150). */
   iwSamples?: number;
+  /** `--distributed mpi`: data-parallel training over MPI ranks (train/distributed/, docs/DISTRIBUTED.md). */
+  distributed?: DistributedOptions;
+  /** This process's rank of a data-parallel run (set by the CLI after MPI started; `batch` is per rank). */
+  dataParallel?: DataParallel;
+  /** A resume on another number of ranks than the checkpoint's: keep the global batch, or the per-rank batch. */
+  rescaleBatch?: RescaleBatch;
 }
 
 export interface StepRecord {
@@ -108,6 +115,8 @@ export interface TrainResult {
 export type Logger = (line: string) => void;
 
 export async function train(o: TrainOptions, log: Logger = console.log): Promise<TrainResult> {
+  // Data-parallel ranks other than 0 write nothing: no run folder (train/distributed/data-parallel.ts).
+  if (o.dataParallel && !o.dataParallel.writes) return trainInFolder(o, log, null);
   // One run per folder, locked for the run's duration (train/run-folder.ts).
   const folder = openRunFolder(o, log);
   try {
@@ -117,20 +126,23 @@ export async function train(o: TrainOptions, log: Logger = console.log): Promise
   }
 }
 
-async function trainInFolder(o: TrainOptions, log: Logger, folder: RunFolder): Promise<TrainResult> {
+async function trainInFolder(o: TrainOptions, log: Logger, folder: RunFolder | null): Promise<TrainResult> {
   const run = await setupRun(o, log);
   try {
+    // Data-parallel: rank 0's state, step and data order on every rank (train/distributed/data-parallel.ts).
+    if (o.dataParallel) await o.dataParallel.attach(run);
     const result: TrainResult = { steps: [], evals: [], stoppedEarly: null, parameterCount: run.params.count };
     const start = performance.now();
     // Trim metrics to the checkpoint's step and mark the run; nothing to do past --steps.
-    folder.start(run.startStep, log);
+    folder?.start(run.startStep, log);
     if (run.startStep >= run.r.steps && !o.agaveSamples) {
       log(nothingToDoMessage(run.startStep, run.r.steps, run.paths.checkpoint));
       return result;
     }
     const reached = await trainSteps(run, result, log);
     if (result.stoppedEarly === 'nan' || result.stoppedEarly === 'signal') return result;
-    if (o.agaveSamples) await sampleModel(run, log);
+    if (o.dataParallel) log(o.dataParallel.summary());
+    if (o.agaveSamples && (o.dataParallel?.writes ?? true)) await sampleModel(run, log);
     log(`done: ${reached} steps of ${run.r.steps} (${reached - run.startStep} in this session, ${formatDuration((performance.now() - start) / 1000)}); outputs in ${o.out}`);
     return result;
   } finally {
