@@ -45,7 +45,9 @@ async function main(): Promise<number> {
       return 1;
     }
   }
-  const stop = installGracefulStop();
+  // A data-parallel rank also stops gracefully on SIGUSR1, which mpirun forwards to every rank (its Ctrl-C
+  // kills them instead: docs/DISTRIBUTED.md).
+  const stop = installGracefulStop(undefined, undefined, o.distributed ? ['SIGINT', 'SIGTERM', 'SIGUSR1'] : undefined);
   // --distributed mpi: this process is one rank (train/distributed/); rank 0 alone logs and writes.
   let dp: DataParallel | null = null;
   try {

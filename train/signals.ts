@@ -11,7 +11,7 @@ export interface GracefulStop extends StopSignal {
 
 /** The conventional exit status of a process stopped by `signal`: 128 + its number (SIGINT 130, SIGTERM 143). */
 export function signalExitCode(signal: string | undefined): number {
-  return signal === 'SIGTERM' ? 143 : signal === 'SIGHUP' ? 129 : 130;
+  return signal === 'SIGTERM' ? 143 : signal === 'SIGHUP' ? 129 : signal === 'SIGUSR1' ? 138 : 130;
 }
 
 export function installGracefulStop(

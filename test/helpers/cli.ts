@@ -31,9 +31,14 @@ export interface CliRun {
   exit: Promise<{ code: number | null; signal: NodeJS.Signals | null; output: string }>;
 }
 
-export async function startCli(args: string[], opts: { cwd?: string; env?: NodeJS.ProcessEnv; uid?: number; gid?: number } = {}): Promise<CliRun> {
+/**
+ * Starts the CLI; with `launcher` (e.g. ['mpirun', '-np', '2']) the launcher runs `node <bundle> args` (the
+ * data-parallel tests).
+ */
+export async function startCli(args: string[], opts: { cwd?: string; env?: NodeJS.ProcessEnv; uid?: number; gid?: number; launcher?: string[] } = {}): Promise<CliRun> {
   const bundle = await cliBundle();
-  const child = spawn(process.execPath, [bundle, ...args], {
+  const command = opts.launcher ? [...opts.launcher, process.execPath, bundle, ...args] : [process.execPath, bundle, ...args];
+  const child = spawn(command[0]!, command.slice(1), {
     cwd: opts.cwd ?? REPO,
     env: { ...process.env, ...opts.env },
     stdio: ['ignore', 'pipe', 'pipe'],
