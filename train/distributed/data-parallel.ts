@@ -160,6 +160,7 @@ export class DataParallel {
    */
   async attach(run: Run): Promise<void> {
     const { params, trainSet, testSet } = run;
+    console.error(`rank ${this.rank}/${this.size}: WebGPU adapter ${run.engine.description}`);
     const dataHash = stateChecksum([trainSet.images.subarray(0, trainSet.count * trainSet.height * trainSet.width * trainSet.channels), testSet.images]);
     await this.agree('the training and test data', dataHash, (r) => `${this.mpi.describeRank(r)} reads other data than rank 0 (its images hash differently): every rank must read the same --data`);
     const ck = this.writes ? await params.serialize() : null;
