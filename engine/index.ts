@@ -3,7 +3,7 @@
 export { Engine, type EngineOptions, type MemoryStats, type RandomOptions, type TensorDispatch, type FromGPUBufferOptions, type TensorGPUBinding } from './engine.js';
 export { Tensor, shapeSize, stridesOf, fmtShape, type Shape } from './tensor.js';
 export { acquireDevice, type DeviceOptions, type DeviceFeatures } from './device.js';
-export { BufferUsage } from './webgpu_constants.js';
+export { BufferUsage, MapMode, ShaderStage } from './webgpu_constants.js';
 export { ENGINE_LIMITS, DeviceLimitsError, limitShortfalls, type EngineLimitName, type LimitShortfall } from './limits.js';
 export type { KernelSource, KernelTiming, DispatchArgs } from './runner.js';
 export type { BackwardRule } from './tape.js';

@@ -7,7 +7,7 @@
 //   on its own pipeline and bind group), after submitting what the engine recorded.
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { create } from 'webgpu';
-import { BufferUsage, Engine, ops } from '../../engine/index.js';
+import { BufferUsage, Engine, MapMode, ops } from '../../engine/index.js';
 import { compare, mulberry32, randomData } from '../reference/gradcheck.js';
 import { matmul as refMatmul, refVjp } from '../reference/ops.js';
 import { ref, type RefTensor } from '../reference/tensor.js';
@@ -45,7 +45,7 @@ async function readAppBuffer(buffer: GPUBuffer, offset: number, count: number): 
   const encoder = device.createCommandEncoder();
   encoder.copyBufferToBuffer(buffer, offset, staging, 0, count * 4);
   device.queue.submit([encoder.finish()]);
-  await staging.mapAsync(1 /* GPUMapMode.READ */);
+  await staging.mapAsync(MapMode.READ);
   const out = new Float32Array(staging.getMappedRange().slice(0));
   staging.unmap();
   staging.destroy();
