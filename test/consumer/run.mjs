@@ -54,7 +54,7 @@ function run(cmd, args, cwd, timeoutMs = 600_000) {
 /** run() without blocking: the types matrix checks two configurations at a time (the CI machine has 2 cores). */
 function runAsync(cmd, args, cwd) {
   return new Promise((resolvePromise) => {
-    const child = spawn(cmd, args, { cwd, env: { ...process.env, npm_config_update_notifier: 'false' } });
+    const child = spawn(cmd, args, { cwd, timeout: 300_000, env: { ...process.env, npm_config_update_notifier: 'false' } });
     const out = [];
     child.stdout.on('data', (d) => out.push(d));
     child.stderr.on('data', (d) => out.push(d));
