@@ -1,7 +1,7 @@
 // The flags of `node train.js` and their help text (train/cli.ts runs them; tests parse them).
 import { parseArgs } from 'node:util';
 import { CONFIGS, configTable, type ConfigName } from '../model/config.js';
-import type { AuxVariant } from '../engine/ops/aux_image.js';
+import type { AuxVariant } from '../engine/generative/index.js';
 import { MODEL_KINDS, type ModelKind } from '../model/agave.js';
 import { SAMPLER_KINDS, type SamplerKind } from '../model/sampler.js';
 import { checkKindOptions } from './setup.js';

@@ -6,7 +6,7 @@
 import type { ModelKind, Phase } from '../model/agave.js';
 import type { ConfigName } from '../model/config.js';
 import type { SamplerKind } from '../model/sampler.js';
-import type { AuxVariant } from '../engine/ops/aux_image.js';
+import type { AuxVariant } from '../engine/generative/index.js';
 import { formatDuration } from './metrics.js';
 import { setupRun, type Run } from './setup.js';
 import { trainSteps } from './loop.js';

@@ -17,7 +17,7 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { ParameterSet, type Engine } from '../../engine/index.js';
 import { Agave, Ctx, type Phase } from '../../model/agave.js';
 import { CONFIGS, type ModelConfig } from '../../model/config.js';
-import type { AuxVariant } from '../../engine/ops/aux_image.js';
+import type { AuxVariant } from '../../engine/generative/index.js';
 import { loadBundledSample, gatherBatch } from '../../train/data.js';
 import { fitImages } from '../../train/trainer.js';
 import { disposeTestEngine, testEngine } from '../helpers/gpu.js';

@@ -13,17 +13,10 @@
 //
 // avgPool/upsampleNearest are compositions of engine ops (reshape views, one reduce / one strided copy each
 // way), so their gradients come from the tested core ops. The pointwise data maps are one small kernel.
-import type { KernelSource } from '../runner.js';
+import { KERNELS } from '../kernels.js';
 import { type Tensor, fmtShape } from '../tensor.js';
-import { copy } from './elementwise.js';
-import { mean } from './reduce.js';
-import { broadcastTo, reshape } from './shape.js';
+import { copy, mean, broadcastTo, reshape } from '../ops/index.js';
 import { checkLevels } from './logistic.js';
-import auxPixelsSrc from '../../shaders/aux_pixels.wgsl';
-
-export const AUX_KERNELS = {
-  aux_pixels: { name: 'aux_pixels', code: auxPixelsSrc } as KernelSource,
-};
 
 const MODE = { quantize: 0, round: 1, gray4: 2 } as const;
 
@@ -36,7 +29,7 @@ function pixelMap(mode: number, x: Tensor, outShape: readonly number[], c: numbe
   const e = x.engine;
   const y = e.empty(outShape, op);
   if (y.size > 0) {
-    e.dispatch({ kernel: AUX_KERNELS.aux_pixels, overrides: { MODE: mode }, params: { n: y.size, c }, inputs: { x }, outputs: { y }, workgroups: Math.ceil(y.size / 256), label: op });
+    e.dispatch({ kernel: KERNELS.aux_pixels, overrides: { MODE: mode }, params: { n: y.size, c }, inputs: { x }, outputs: { y }, workgroups: Math.ceil(y.size / 256), label: op });
   }
   return y;
 }

@@ -14,7 +14,7 @@ const LOG_2PI: f32 = 1.8378770664093453;
 fn main(@builtin(workgroup_id) wid: vec3u, @builtin(num_workgroups) nwg: vec3u, @builtin(local_invocation_index) lid: u32) {
   let i = (wid.y * nwg.x + wid.x) * 256u + lid;
   if (i >= params.n) { return; }
-  if (OP == 0u) {
+  if (OP == GAUSSIAN3_SAMPLE) {
     y[i] = a[i] + exp(b[i]) * c[i];
   } else {
     let u = (a[i] - b[i]) * exp(-c[i]);
