@@ -1,4 +1,4 @@
-// AGAVE (Lucas & Verbeek 2018; MODEL_SPEC §1): a shared IAF-VAE encoder q(z|x); a VAE decoder p(y|z) for an
+// AGAVE (Lucas & Verbeek 2018; docs/MODEL.md §1): a shared IAF-VAE encoder q(z|x); a VAE decoder p(y|z) for an
 // auxiliary image y = f_aux(x) with a discretized logistic over K levels (one learned log-scale per channel);
 // a PixelCNN++ p(x | f(z)) conditioned on the decoder mean through the spatial conditioning stream. Objective
 // (Eq. 7, minimised): PixelCNN NLL + auxiliary NLL + lambda * KL, with free bits on the KL objective and the

@@ -1,4 +1,4 @@
-// IAF ResNet-VAE (Kingma et al. 2016; MODEL_SPEC §3) on NHWC images: bidirectional inference, one IAF step
+// IAF ResNet-VAE (Kingma et al. 2016; docs/MODEL.md §3) on NHWC images: bidirectional inference, one IAF step
 // per stochastic layer in the released code's form (z' = (z - 0.1 m) / exp(0.1 s), log q += 0.1 s), free
 // bits per channel per layer. Choices where the sources differ:
 // - weight norm w = g * V / ||V|| (per output channel for convs and transposed convs, g linear), with

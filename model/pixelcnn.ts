@@ -1,4 +1,4 @@
-// Conditional PixelCNN++ (Salimans et al. 2017; MODEL_SPEC §2) on NHWC images, with AGAVE's spatial
+// Conditional PixelCNN++ (Salimans et al. 2017; docs/MODEL.md §2) on NHWC images, with AGAVE's spatial
 // conditioning (§1.4, the recommended "light stream"):
 //   c_0 = conv3x3(cond); before each gated-resnet pair l: c_l = c_{l-1} + conv3x3(elu(c_{l-1})); a stride-2
 //   conv where the PixelCNN downsamples and a stride-2 transposed conv where it upsamples, so c_l always has
@@ -37,13 +37,13 @@ function condAt(c: Tensor): Cond {
   return { c, elu: () => (e ??= gen.concatElu(c)) };
 }
 
-/** down_shifted_conv2d / down_right_shifted_conv2d geometry (MODEL_SPEC §2.2). */
+/** down_shifted_conv2d / down_right_shifted_conv2d geometry (docs/MODEL.md §2.2). */
 function shifted(kind: ConvKind, kh: number, kw: number, cin: number, cout: number, stride = 1, initScale = 1): ConstructorParameters<typeof WnConv>[2] {
   const pad: [number, number, number, number] = kind === 'down' ? [kh - 1, 0, (kw - 1) / 2, (kw - 1) / 2] : [kh - 1, 0, kw - 1, 0];
   return { kh, kw, cin, cout, stride, pad, initScale };
 }
 
-/** gated_resnet(x, a, c) of MODEL_SPEC §2.4 plus the conditioning shortcut. */
+/** gated_resnet(x, a, c) of docs/MODEL.md §2.4 plus the conditioning shortcut. */
 export class GatedResnet {
   readonly conv1: WnConv;
   readonly conv2: WnConv;

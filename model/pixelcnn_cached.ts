@@ -1,4 +1,4 @@
-// Cached autoregressive sampling of the (conditional) PixelCNN++ (issue 12; the idea of Ramachandran et al. 2017,
+// Cached autoregressive sampling of the (conditional) PixelCNN++ (the idea of Ramachandran et al. 2017,
 // "Fast Generation for Convolutional Autoregressive Models", and Paine et al. 2016): every layer's activations
 // are kept for the whole image, and after pixel p is drawn each layer recomputes only a window of positions that
 // p changes and a later pixel needs, reading cached activations for everything else.

@@ -84,7 +84,7 @@ output and control
                         autoregressively given their f(z), H*W network passes (default 8; 0: off); for
                         --model pixelcnn, N unconditional PixelCNN++ samples
   --iw-samples K        the final evaluation also reports the importance-weighted bound with K samples
-                        (MODEL_SPEC §4; the paper used 150; costs K evaluations) (default 1: off)
+                        (docs/MODEL.md §4; the paper used 150; costs K evaluations) (default 1: off)
   --checkpoint-every N  write a checkpoint every N steps and at the end (default 40)
   --resume              continue from OUT/checkpoint.agave (same settings and same data required; --steps may
                         grow); metrics.jsonl is trimmed to the checkpoint's step

@@ -1,4 +1,4 @@
-// Discretized logistic mixture (DMOL, PixelCNN++ output distribution; MODEL_SPEC §2.6 and §2.8).
+// Discretized logistic mixture (DMOL, PixelCNN++ output distribution; docs/MODEL.md §2.6 and §2.8).
 // Layout NHWC: params [B, H, W, 10*M] for RGB (logits [0, M); colour slot c at M + 3M*c: means, raw
 // log-scales, raw coeffs, M each) or [B, H, W, 3*M] for one channel (logits, means, raw log-scales); x [B, H, W, C]
 // in [-1, 1], C = 3 or 1.

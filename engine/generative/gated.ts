@@ -1,4 +1,4 @@
-// Pieces of the PixelCNN++ gated residual block (MODEL_SPEC §2.4), each one fused kernel forward and one
+// Pieces of the PixelCNN++ gated residual block (docs/MODEL.md §2.4), each one fused kernel forward and one
 // fused kernel backward, channels last (NHWC):
 //   concatElu(x)          [..., C] -> [..., 2C]   elu(concat([x, -x], -1)), optionally fused with dropout
 //   gate(c2, residual)    [..., 2F], [..., F] -> [..., F]   residual + A * sigmoid(B), A|B = halves of c2

@@ -1,4 +1,4 @@
-// Diagonal-Gaussian ops of the IAF-VAE (MODEL_SPEC §3.4, §3.8), elementwise over same-shape tensors, each a
+// Diagonal-Gaussian ops of the IAF-VAE (docs/MODEL.md §3.4, §3.8), elementwise over same-shape tensors, each a
 // fused kernel forward and a fused kernel backward:
 //   gaussianSample(mean, logStd, eps)        z = mean + exp(logStd) * eps     (reparameterised; eps from engine.normal)
 //   gaussianLogDensity(z, mean, logStd)      log N(z; mean, exp(logStd)^2) = -0.5 (log 2pi + 2 logStd + (z - mean)^2 / exp(2 logStd))
@@ -107,7 +107,7 @@ export interface FreeBitsResult {
 const FB_ITEMS = 8;
 
 /**
- * Free bits of one stochastic layer (MODEL_SPEC §3.8, IAF paper Eq. 15, tf_train.py): one group per channel
+ * Free bits of one stochastic layer (docs/MODEL.md §3.8, IAF paper Eq. 15, tf_train.py): one group per channel
  * (feature map), averaged over the batch, floored at lambdaFb. The objective is the same for every example;
  * minimise (the KL part of) the training loss with `objective` (times lambda, for AGAVE) and report `trueKL`.
  * Channels whose batch-mean KL is at or below the floor get zero gradient. Two fused kernels forward (one read

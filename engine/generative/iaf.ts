@@ -1,4 +1,4 @@
-// The IAF step of the IAF-VAE in the code form (MODEL_SPEC §3.4 item 7, §3.5), the form of the released
+// The IAF step of the IAF-VAE in the code form (docs/MODEL.md §3.4 item 7, §3.5), the form of the released
 // openai/iaf code that produced the reported 3.11 / 3.15 bpd:
 //   (m, s) = AR-NN(z, context), rescaled by 0.1;  z' = (z - 0.1 m) / exp(0.1 s);  log q += 0.1 s.
 // iafStep(z, m, s) -> { z: z', logDet: 0.1 s } (elementwise; add logDet to the elementwise log q). The paper's
@@ -207,7 +207,7 @@ export function iafKl(logq0: Tensor, logDet: Tensor, z: Tensor, prior: Tensor, l
 
 /**
  * Channel mask M [nIn, nOut] (row-major, M[i * nOut + j]: input channel i -> output channel j) of the centre
- * tap of an autoregressive conv (MODEL_SPEC §3.5):
+ * tap of an autoregressive conv (docs/MODEL.md §3.5):
  * - nOut >= nIn, k = nOut / nIn: output j (block floor(j / k)) sees inputs i <= floor(j / k), or
  *   i < floor(j / k) when zeroDiagonal;
  * - nOut < nIn, k = nIn / nOut: output j sees inputs i < (j + 1) k, or i < j k when zeroDiagonal.

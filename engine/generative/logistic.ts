@@ -1,4 +1,4 @@
-// K-level discretized logistic log-likelihood of the AGAVE auxiliary image (MODEL_SPEC §1.3, Eq. 10 of the
+// K-level discretized logistic log-likelihood of the AGAVE auxiliary image (docs/MODEL.md §1.3, Eq. 10 of the
 // published paper / Eq. 8 of the OpenReview version; for K = 256 the IAF-VAE output likelihood of §3.7).
 //
 //   c = 256 / K, k = floor(y / c) (clamped to 0..K-1), lower = c k / 256 - 0.5, width = c / 256,
@@ -9,7 +9,7 @@
 // Fused kernels: shaders/logistic.wgsl (forward, a per-(image, chunk) partial sum) and
 // shaders/logistic_backward.wgsl (dmean per element and per-workgroup, per-channel partials of dlogScale).
 // The CDF difference is formed without subtracting two sigmoids (see the shader header) and the backward
-// uses exact rewrites of dD/(D + 1e-7) that stay finite for tiny scales (pitfall 4/5 of MODEL_SPEC §6).
+// uses exact rewrites of dD/(D + 1e-7) that stay finite for tiny scales (pitfall 4/5 of docs/MODEL.md §6).
 import { KERNELS } from '../kernels.js';
 import { type Tensor, fmtShape } from '../tensor.js';
 import { sum } from '../ops/index.js';

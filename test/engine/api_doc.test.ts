@@ -141,7 +141,7 @@ describe('docs/API.md sends readers only to files the npm package ships', () => 
 
 describe("docs/API.md's examples run", () => {
   const examples = FENCES.filter((f) => f.lang === 'ts' && /from 'agave-webgpu'/.test(f.code) && /Engine\.create\(/.test(f.code));
-  /** Dawn's GPU object stays referenced while its devices live (ENGINE_NOTES §1); the examples' navigator.gpu. */
+  /** Dawn's GPU object stays referenced while its devices live (docs/ENGINE.md §1); the examples' navigator.gpu. */
   const gpu = create([]);
   const AsyncFunction = Object.getPrototypeOf(async () => {}).constructor as new (...args: string[]) => (...values: unknown[]) => Promise<void>;
 

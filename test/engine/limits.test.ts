@@ -140,7 +140,7 @@ describe('ENGINE_LIMITS is what the kernels need', () => {
 });
 
 describe('a device the application requested itself (default limits, no globals)', () => {
-  const gpu = create([]); // kept referenced while its devices live (ENGINE_NOTES §1)
+  const gpu = create([]); // kept referenced while its devices live (docs/ENGINE.md §1)
   let device: GPUDevice;
   let engine: Engine;
   beforeAll(async () => {
