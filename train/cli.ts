@@ -16,11 +16,14 @@ import { DataParallel, rescaledBatch } from './distributed/data-parallel.js';
 
 async function main(): Promise<number> {
   if (process.argv[2] === 'experiment') {
+    const stop = installGracefulStop();
     try {
-      return await runExperiment(process.argv.slice(3));
+      return await runExperiment(process.argv.slice(3), console.log, stop);
     } catch (e) {
       console.error(`train.js experiment: ${(e as Error).message}`);
       return 1;
+    } finally {
+      stop.dispose();
     }
   }
   let o: ReturnType<typeof parseOptions>;
@@ -59,7 +62,7 @@ async function main(): Promise<number> {
       if (batch !== undefined) o = { ...o, batch };
     }
     const quiet = dp !== null && !dp.writes;
-    const r = await train({ ...o, stopSignal: stop, ...(dp ? { dataParallel: dp } : {}) }, quiet ? () => {} : console.log);
+    const r = await train({ ...o, stopSignal: dp ? dp.agreedStop(stop) : stop, ...(dp ? { dataParallel: dp } : {}) }, quiet ? () => {} : console.log);
     dp?.finish();
     if (r.stoppedEarly === 'nan') return 3;
     if (stop.requested || r.stoppedEarly === 'signal') {

@@ -15,6 +15,7 @@ import { gatherBatch } from './data.js';
 import { appendJsonl, bitsPerDim, formatDuration } from './metrics.js';
 import { encodePng, imageGrid, writePngAtomic } from './png.js';
 import type { Run } from './setup.js';
+import { StopRequested } from './run-folder.js';
 import type { EvalRecord, Logger } from './trainer.js';
 
 /**
@@ -213,7 +214,7 @@ async function drawGrid(run: Run, pixelcnnRecon: number, log: Logger): Promise<G
 
 /**
  * Runs the PixelCNN autoregressively conditioned on `fz` (the decoder mean at the aux resolution, IAF units;
- * MODEL_SPEC §1.5), or, for the PixelCNN alone, unconditionally on `fz` = a number of images: H*W raster
+ * docs/MODEL.md §1.5), or, for the PixelCNN alone, unconditionally on `fz` = a number of images: H*W raster
  * positions, each drawn for every image of the batch at once (DMOL sampler, no dropout; the caller chooses the
  * weights). The cached sampler (default; model/pixelcnn_cached.ts) recomputes after each pixel only the
  * activations it changes; `--sampler naive` runs a full network pass per pixel (the reference: same seed, same
@@ -234,10 +235,11 @@ export async function samplePixelcnn(run: Run, fz: Tensor | number, streamBase: 
   const d0 = engine.runner.dispatchCount;
   try {
     const stream = ctx.nextStream();
-    await drawPixels(ctx, model.pixelcnn, canvas, cond, {
+    const complete = await drawPixels(ctx, model.pixelcnn, canvas, cond, {
       sampler,
       seed: o.seed,
       stream,
+      stop: () => o.stopSignal?.requested ?? false,
       onRow: (row) => {
         if (row % 8 !== 7 && row !== S - 1) return;
         const el = (performance.now() - t0) / 1000;
@@ -245,6 +247,7 @@ export async function samplePixelcnn(run: Run, fz: Tensor | number, streamBase: 
         log(`${what}: row ${row + 1}/${S}, ${((row + 1) / el).toFixed(2)} rows/s (${sampler} sampler, batch ${n}, ${perPixel} dispatches per pixel), ETA ${formatDuration((el / (row + 1)) * (S - row - 1))}`);
       },
     });
+    if (!complete) throw new StopRequested(o.stopSignal?.signal, what);
     return await engine.noGrad(() => ops.clamp(ops.mulScalar(ops.addScalar(canvas, 1), 127.5), 0, 255)).read();
   } finally {
     ctx.releaseFrozen();
@@ -339,7 +342,7 @@ export const SAMPLE_LABELS = { agave: 'AGAVE x', pixelcnn: 'PixelCNN++ x', vae: 
 
 /**
  * n samples of the run's model with the EMA weights:
- * - AGAVE (MODEL_SPEC §1.5): z from the IAF-VAE prior, f(z) the decoder mean (not a sample of y), then the
+ * - AGAVE (docs/MODEL.md §1.5): z from the IAF-VAE prior, f(z) the decoder mean (not a sample of y), then the
  *   PixelCNN run autoregressively conditioned on f(z); rows f(z) and x.
  * - PixelCNN++ alone: H*W autoregressive passes, unconditional; one row x.
  * - IAF-VAE alone: z from the prior; rows the decoder mean f(z) (what VAE sample figures usually show,
@@ -396,7 +399,7 @@ export async function modelSamples(run: Run, n: number, log: Logger, streamBase 
 }
 
 /**
- * x ~ p(x|mean) per element: the K = 256 discretized logistic of MODEL_SPEC §3.7 with per-channel log-scales
+ * x ~ p(x|mean) per element: the K = 256 discretized logistic of docs/MODEL.md §3.7 with per-channel log-scales
  * (the channel is the last axis). A continuous logistic draw mean + s * log(u / (1 - u)) floored to its bin
  * [k/256 - 0.5, (k+1)/256 - 0.5); draws beyond the edges go to bins 0 and 255. Returns pixel values 0..255.
  */
@@ -418,6 +421,8 @@ export function sampleDiscretizedLogistic(mean: Float32Array, logScale: Float32A
   });
 }
 
+const SAMPLE_KIND_WORDS = { agave: 'AGAVE', pixelcnn: 'PixelCNN++', vae: 'VAE' } as const;
+
 /** Where sampleModel writes each kind's samples (PNG, and the rows as JSON beside it). */
 export const SAMPLE_FILES = { agave: 'agave-samples', pixelcnn: 'pixelcnn-samples', vae: 'vae-samples' } as const;
 
@@ -429,6 +434,8 @@ export async function sampleModel(run: Run, log: Logger): Promise<Float32Array> 
   const { model, o } = run;
   const n = o.agaveSamples ?? 8;
   const t0 = performance.now();
+  const S = model.cfg.imageSize;
+  log(`drawing ${n} ${SAMPLE_KIND_WORDS[model.kind]} samples` + (model.kind === 'vae' ? '' : ` (${S * S} pixels each, ${o.sampler ?? 'cached'} sampler)`));
   const s = await modelSamples(run, n, log);
   const path = join(o.out, `${SAMPLE_FILES[model.kind]}.png`);
   writeLabelledRows(path, s.rows, n, model.cfg.imageSize, model.channels, join(o.out, `${SAMPLE_FILES[model.kind]}.json`));
@@ -436,8 +443,3 @@ export async function sampleModel(run: Run, log: Logger): Promise<Float32Array> 
   return s.x;
 }
 
-/** AGAVE samples (the 'agave' kind's sampleModel; kept for callers of the earlier name). */
-export async function sampleAgave(run: Run, log: Logger): Promise<Float32Array> {
-  if (run.model.kind !== 'agave') throw new Error(`sampleAgave: the run holds a ${run.model.kind} model; use sampleModel`);
-  return sampleModel(run, log);
-}

@@ -117,7 +117,7 @@ export async function trainSteps(run: Run, result: TrainResult, log: Logger): Pr
         // (Terms a model kind lacks are packed as the loss and reported as null.)
         const parts = [t.loss, t.pixelcnnNll ?? t.loss, t.auxNll ?? t.loss, t.klTrue, t.klObjective].map((p) => ops.reshape(p, [1]));
         const packed = engine.noGrad(() => ops.concat(parts, 0)).keep();
-        if (dp) await dp.exchangeBeforeBackward(t, packed, { stop: o.stopSignal?.requested ?? false, outOfTime: performance.now() > deadline });
+        if (dp) await dp.exchangeBeforeBackward(t, packed, { outOfTime: performance.now() > deadline });
         engine.backward(t.loss);
         if (dp) await dp.averageGradients(params, s + 1);
         // The update is recorded before the loss is known: a non-finite loss stops the run when its values come
@@ -137,28 +137,37 @@ export async function trainSteps(run: Run, result: TrainResult, log: Logger): Pr
       // Step `step` runs on the GPU while the one before it is checked and logged.
       if (!(await settleUntil(STEPS_IN_FLIGHT - 1))) return lastChecked();
       const last = step === r.steps;
-      // Data-parallel ranks act on what all of them agreed at the step's exchange (the same step everywhere).
+      // Data-parallel ranks act on what all of them agreed at the step's exchange (the same step everywhere;
+      // their stopSignal is the agreed one: DataParallel.agreedStop).
       const outOfTime = (dp ? dp.agreed.outOfTime : performance.now() > deadline) && !last;
-      const stop = dp ? dp.agreed.stop : (o.stopSignal?.requested ?? false);
+      const stop = o.stopSignal?.requested ?? false;
       const evalDue = step % o.evalEvery === 0 || last || outOfTime;
       const saveDue = step % o.checkpointEvery === 0 || last || outOfTime;
       if (!evalDue && !saveDue && !stop) continue;
       // The state on the GPU is the one after `step`: check every step in flight before using it.
       if (!(await settleUntil(0))) return lastChecked();
       if (evalDue) {
-        result.evals.push(await evaluate(run, step, log, { iw: last ? (o.iwSamples ?? 1) : 1, pixelcnnRecon: last || outOfTime ? (o.pixelcnnRecon ?? 0) : 0 }));
+        const rec = await evaluate(run, step, log, { iw: last ? (o.iwSamples ?? 1) : 1, pixelcnnRecon: last || outOfTime ? (o.pixelcnnRecon ?? 0) : 0 });
+        result.evals.push(rec);
         if (writes) writeCurves(paths.metrics, paths.curves, model.kind === 'agave' ? `${o.config} ${o.aux}, lambda ${r.lambda}` : `${o.config} ${model.kind === 'pixelcnn' ? 'PixelCNN++ alone' : `IAF-VAE alone, lambda ${r.lambda}`}`);
+        // A model whose evaluation is not finite is not worth a checkpoint, however finite its parameters are.
+        const bad = [rec.testBitsPerDim, rec.iwBitsPerDim ?? 0].find((v) => !Number.isFinite(v));
+        if (bad !== undefined) {
+          log(`step ${step}: the evaluation gave a non-finite test bits/dim (${bad}); stopping without saving this state. The last good checkpoint (${lastGood()}) is kept unchanged.`);
+          result.stoppedEarly = 'nan';
+          return step;
+        }
       }
       if (saveDue) await run.save(step);
       if (outOfTime) {
-        log(`time limit of ${o.timeLimitMinutes} min reached at step ${step}; checkpoint saved (continue with --resume)`);
+        log(`time limit of ${o.timeLimitMinutes} min reached at step ${step}; checkpoint saved (${o.resumeHint ?? 'continue with --resume'})`);
         result.stoppedEarly = 'time';
         break;
       }
       // Graceful stop (SIGINT/SIGTERM via train/signals.ts): finish the step, checkpoint, stop.
       if (stop) {
         if (!saveDue) await run.save(step); // else just written
-        log(`${o.stopSignal?.signal ?? 'stop'} received: stopped after step ${step}; checkpoint ${paths.checkpoint} written (continue with --resume)`);
+        log(`${o.stopSignal?.signal ?? 'stop'} received: stopped after step ${step}; checkpoint ${paths.checkpoint} written (${o.resumeHint ?? 'continue with --resume'})`);
         result.stoppedEarly = 'signal';
         break;
       }

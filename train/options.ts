@@ -1,7 +1,7 @@
 // The flags of `node train.js` and their help text (train/cli.ts runs them; tests parse them).
 import { parseArgs } from 'node:util';
 import { CONFIGS, configTable, type ConfigName } from '../model/config.js';
-import type { AuxVariant } from '../engine/ops/aux_image.js';
+import type { AuxVariant } from '../engine/generative/index.js';
 import { MODEL_KINDS, type ModelKind } from '../model/agave.js';
 import { SAMPLER_KINDS, type SamplerKind } from '../model/sampler.js';
 import { checkKindOptions } from './setup.js';
@@ -84,7 +84,7 @@ output and control
                         autoregressively given their f(z), H*W network passes (default 8; 0: off); for
                         --model pixelcnn, N unconditional PixelCNN++ samples
   --iw-samples K        the final evaluation also reports the importance-weighted bound with K samples
-                        (MODEL_SPEC §4; the paper used 150; costs K evaluations) (default 1: off)
+                        (docs/MODEL.md §4; the paper used 150; costs K evaluations) (default 1: off)
   --checkpoint-every N  write a checkpoint every N steps and at the end (default 40)
   --resume              continue from OUT/checkpoint.agave (same settings and same data required; --steps may
                         grow); metrics.jsonl is trimmed to the checkpoint's step
@@ -268,7 +268,10 @@ export function parseOptions(argv: string[]): TrainOptions | 'help' | 'check-gpu
   };
   if (overwrite) o.overwrite = true;
   if (values.out === undefined && !resume) o.linkLatest = true;
-  if (values.data !== undefined) o.data = values.data;
+  if (values.data !== undefined) {
+    if (values.data.trim() === '') throw new Error(`--data must name a folder, got '${values.data}' (without --data: the bundled CIFAR-10 sample)`);
+    o.data = values.data;
+  }
   // Recipe entries: absent flags take the config's recipe (model/config.ts).
   if (values.steps !== undefined) o.steps = int('steps', values.steps, 1, 1);
   if (values.lambda !== undefined) o.lambda = num('lambda', values.lambda, 2, { min: 0 });

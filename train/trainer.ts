@@ -6,17 +6,17 @@
 import type { ModelKind, Phase } from '../model/agave.js';
 import type { ConfigName } from '../model/config.js';
 import type { SamplerKind } from '../model/sampler.js';
-import type { AuxVariant } from '../engine/ops/aux_image.js';
+import type { AuxVariant } from '../engine/generative/index.js';
 import { formatDuration } from './metrics.js';
-import { setupRun } from './setup.js';
+import { setupRun, type Run } from './setup.js';
 import { trainSteps } from './loop.js';
 import { sampleModel } from './evaluate.js';
-import { openRunFolder, type RunFolder, type RunFolderOptions } from './run-folder.js';
+import { openRunFolder, StopRequested, type RunFolder, type RunFolderOptions } from './run-folder.js';
 import { nothingToDoMessage } from './safety.js';
 import type { DataParallel, DistributedOptions, RescaleBatch } from './distributed/data-parallel.js';
 
 export { fitImages, resolveRecipe } from './setup.js';
-export { sampleAgave, sampleModel } from './evaluate.js';
+export { sampleModel } from './evaluate.js';
 
 export interface TrainOptions extends RunFolderOptions {
   data?: string;
@@ -62,7 +62,7 @@ export interface TrainOptions extends RunFolderOptions {
   agaveSamples?: number;
   /** The autoregressive PixelCNN sampler: 'cached' (default) or 'naive' (a full pass per pixel; the reference). */
   sampler?: SamplerKind;
-  /** Importance samples for the final evaluation's IWAE bound (MODEL_SPEC §4; the paper used 150). */
+  /** Importance samples for the final evaluation's IWAE bound (docs/MODEL.md §4; the paper used 150). */
   iwSamples?: number;
   /** `--distributed mpi`: data-parallel training over MPI ranks (train/distributed/, docs/DISTRIBUTED.md). */
   distributed?: DistributedOptions;
@@ -116,36 +116,57 @@ export type Logger = (line: string) => void;
 
 export async function train(o: TrainOptions, log: Logger = console.log): Promise<TrainResult> {
   // Data-parallel ranks other than 0 write nothing: no run folder (train/distributed/data-parallel.ts).
-  if (o.dataParallel && !o.dataParallel.writes) return trainInFolder(o, log, null);
+  if (o.dataParallel && !o.dataParallel.writes) {
+    const run = await setupRun(o, log);
+    try {
+      return await trainInFolder(run, log, null);
+    } finally {
+      run.dispose();
+    }
+  }
   // One run per folder, locked for the run's duration (train/run-folder.ts).
   const folder = openRunFolder(o, log);
+  let run: Run;
   try {
-    return await trainInFolder({ ...o, out: folder.dir }, log, folder);
+    run = await setupRun({ ...o, out: folder.dir }, log);
+  } catch (e) {
+    // Nothing was written yet: no lock and no empty folder are left behind.
+    folder.abandon();
+    throw e;
+  }
+  try {
+    return await trainInFolder(run, log, folder);
   } finally {
+    run.dispose();
     folder.release();
   }
 }
 
-async function trainInFolder(o: TrainOptions, log: Logger, folder: RunFolder | null): Promise<TrainResult> {
-  const run = await setupRun(o, log);
-  try {
-    // Data-parallel: rank 0's state, step and data order on every rank (train/distributed/data-parallel.ts).
-    if (o.dataParallel) await o.dataParallel.attach(run);
-    const result: TrainResult = { steps: [], evals: [], stoppedEarly: null, parameterCount: run.params.count };
-    const start = performance.now();
-    // Trim metrics to the checkpoint's step and mark the run; nothing to do past --steps.
-    folder?.start(run.startStep, log);
-    if (run.startStep >= run.r.steps && !o.agaveSamples) {
-      log(nothingToDoMessage(run.startStep, run.r.steps, run.paths.checkpoint));
+async function trainInFolder(run: Run, log: Logger, folder: RunFolder | null): Promise<TrainResult> {
+  const o = run.o;
+  // Data-parallel: rank 0's state, step and data order on every rank (train/distributed/data-parallel.ts).
+  if (o.dataParallel) await o.dataParallel.attach(run);
+  const result: TrainResult = { steps: [], evals: [], stoppedEarly: null, parameterCount: run.params.count };
+  const start = performance.now();
+  // Trim metrics to the checkpoint's step and mark the run; nothing to do past --steps.
+  folder?.start(run.startStep, log);
+  if (run.startStep >= run.r.steps && !o.agaveSamples) {
+    log(nothingToDoMessage(run.startStep, run.r.steps, run.paths.checkpoint));
+    return result;
+  }
+  const reached = await trainSteps(run, result, log);
+  if (result.stoppedEarly === 'nan' || result.stoppedEarly === 'signal') return result;
+  if (o.dataParallel) log(o.dataParallel.summary());
+  if (o.agaveSamples && (o.dataParallel?.writes ?? true)) {
+    try {
+      await sampleModel(run, log);
+    } catch (e) {
+      if (!(e instanceof StopRequested)) throw e;
+      log(`${e.message}; training finished at step ${reached} (checkpoint ${run.paths.checkpoint})`);
+      result.stoppedEarly = 'signal';
       return result;
     }
-    const reached = await trainSteps(run, result, log);
-    if (result.stoppedEarly === 'nan' || result.stoppedEarly === 'signal') return result;
-    if (o.dataParallel) log(o.dataParallel.summary());
-    if (o.agaveSamples && (o.dataParallel?.writes ?? true)) await sampleModel(run, log);
-    log(`done: ${reached} steps of ${run.r.steps} (${reached - run.startStep} in this session, ${formatDuration((performance.now() - start) / 1000)}); outputs in ${o.out}`);
-    return result;
-  } finally {
-    run.dispose();
   }
+  log(`done: ${reached} steps of ${run.r.steps} (${reached - run.startStep} in this session, ${formatDuration((performance.now() - start) / 1000)}); outputs in ${o.out}`);
+  return result;
 }

@@ -5,10 +5,9 @@
 // draw on the GPU (bit for bit) and against the float64 CPU Philox reference (test/reference/philox.ts,
 // gated.ts), for normal(), uniform(), dropout and concatElu with fused dropout (forward and backward masks).
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import type { Engine } from '../../engine/index.js';
-import { concatElu, dropout } from '../../engine/ops/gated.js';
+import { ops, ParameterSet, type Engine } from '../../engine/index.js';
+import { concatElu } from '../../engine/generative/index.js';
 import { Ctx } from '../../model/layers.js';
-import { ParameterSet } from '../../engine/index.js';
 import { refNormal, refUniform } from '../reference/philox.js';
 import { refConcatElu, refDropoutMask } from '../reference/gated.js';
 import { mulberry32, randomData } from '../reference/gradcheck.js';
@@ -68,7 +67,7 @@ describe('noise counter offset', () => {
         const x = engine.ones([m]).keep();
         x.requiresGrad = true;
         try {
-          const y = dropout(x, noise.p, { ...noise, training: true, offset: start * perImage });
+          const y = ops.dropout(x, noise.p, { ...noise, training: true, offset: start * perImage });
           const yv = await y.read();
           engine.backward(y, engine.ones([m]));
           return { y: yv, dx: await x.grad!.read() };
@@ -127,6 +126,6 @@ describe('noise counter offset', () => {
       params.dispose();
     }
     expect(() => engine.normal([2], 0, 1, { seed: 1, offset: -1 })).toThrow(/offset must be a non-negative safe integer/);
-    expect(() => dropout(engine.ones([2]), 0.5, { seed: 1, stream: 0, training: true, offset: 0.5 })).toThrow(/offset must be a non-negative safe integer/);
+    expect(() => ops.dropout(engine.ones([2]), 0.5, { seed: 1, stream: 0, training: true, offset: 0.5 })).toThrow(/offset must be a non-negative safe integer/);
   });
 });

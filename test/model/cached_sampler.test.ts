@@ -5,6 +5,7 @@
 // both conditional with a random conditioning image, after data-dependent init (non-trivial weights).
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { Engine, ops, ParameterSet, type Tensor } from '../../engine/index.js';
+import * as gen from '../../engine/generative/index.js';
 import { Ctx, ParamBuilder } from '../../model/layers.js';
 import { PixelCnn } from '../../model/pixelcnn.js';
 import { CachedPixelCnn } from '../../model/pixelcnn_cached.js';
@@ -66,8 +67,8 @@ async function compare(cfgName: 'tiny' | 'small', B: number, H: number, W: numbe
           const p = engine.noGrad(() => pc.forward(ctxN, canvasN, cond));
           naiveDispatches += engine.runner.dispatchCount - d1;
           kept.push({ n: at(p, row, col).keep(), c: at(cached.params, row, col).keep() });
-          ops.dmolSample(p, M, { seed, stream, position: { row, col }, canvas: canvasN });
-          ops.dmolSample(cached.params, M, { seed, stream, position: { row, col }, canvas: canvasC });
+          gen.dmolSample(p, M, { seed, stream, position: { row, col }, canvas: canvasN });
+          gen.dmolSample(cached.params, M, { seed, stream, position: { row, col }, canvas: canvasC });
           return undefined;
         });
       }

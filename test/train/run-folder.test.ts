@@ -1,4 +1,4 @@
-// One run per folder (train/run-folder.ts, issue 9), first without a GPU: the lock (a live holder refused by
+// One run per folder (train/run-folder.ts), first without a GPU: the lock (a live holder refused by
 // name, a stale one taken over, another host's refused with how to clear it), stale temporary files of dead
 // writers removed, a folder with an earlier run refused without --resume and moved aside with --overwrite,
 // runs/latest, metrics trimmed to the checkpoint's step, finite-verified checkpoint writes, ENOSPC/EROFS/EACCES

@@ -17,7 +17,7 @@ import { ops, type ParameterSet, type Tensor } from '../../engine/index.js';
 import type { LossTerms } from '../../model/agave.js';
 import { BatchOrder, type BatchOrderState } from '../data.js';
 import { readCheckpointMeta } from '../checkpoint-io.js';
-import { CHECKPOINT_FILE } from '../run-folder.js';
+import { CHECKPOINT_FILE, type StopSignal } from '../run-folder.js';
 import type { Run } from '../setup.js';
 import type { Logger, TrainOptions } from '../trainer.js';
 import { Mpi } from './mpi.js';
@@ -95,8 +95,9 @@ interface StepTimes {
 
 /** One rank of a data-parallel run (the hooks train/setup.ts, train/loop.ts and train/evaluate.ts call). */
 export class DataParallel {
-  /** Agreed at each step's exchange: any rank's Ctrl-C / SIGTERM, or any rank past the time limit. */
+  /** Agreed at each step's exchange: any rank's Ctrl-C / SIGTERM / SIGUSR1, or any rank past the time limit. */
   readonly agreed = { stop: false, outOfTime: false };
+  private local: StopSignal = { requested: false };
   private readonly times: StepTimes = { steps: 0, exchangeMs: 0, gradientMs: 0, checksums: 0 };
   private stepsSinceChecksum = 0;
 
@@ -141,6 +142,24 @@ export class DataParallel {
     const batch = new Float64Array([this.writes ? (rescaledBatch(o, this.size) ?? o.batch ?? 0) : 0]);
     await this.mpi.broadcast(new Uint8Array(batch.buffer), 0, 'start-up (batch)');
     return batch[0]! > 0 ? { ...o, batch: batch[0]! } : o;
+  }
+
+  /**
+   * The stop signal the run sees: requested once every rank has learnt, at a step's exchange, that some rank
+   * was asked to stop (`local`: this process's signals). So all ranks stop after the same step, and nothing
+   * else (an evaluation's sampling) stops on one rank alone.
+   */
+  agreedStop(local: StopSignal): StopSignal {
+    this.local = local;
+    const agreed = this.agreed;
+    return {
+      get requested(): boolean {
+        return agreed.stop;
+      },
+      get signal(): string | undefined {
+        return local.signal ?? (agreed.stop ? 'a stop on another rank' : undefined);
+      },
+    };
   }
 
   /** This rank's images of the next global batch: the shared order's next N x B indices, part `rank`. */
@@ -190,19 +209,19 @@ export class DataParallel {
 
   /**
    * Before the backward (the forward is recorded): the step's loss terms (`packed`: loss, PixelCNN NLL, aux NLL,
-   * true KL, KL objective), the free-bits channel means and this rank's stop / time-limit flags are summed over
+   * true KL, KL objective), the free-bits channel means and this rank's stop (agreedStop) / time-limit flags are summed over
    * the ranks. The means of the global batch go back into the channel-mean tensors, which the free-bits
    * backward gates on (so the gradient is the global batch's), and `packed` gets the global terms (the KL
    * objective recomputed from the global means).
    */
-  async exchangeBeforeBackward(t: LossTerms, packed: Tensor, local: { stop: boolean; outOfTime: boolean }): Promise<void> {
+  async exchangeBeforeBackward(t: LossTerms, packed: Tensor, local: { outOfTime: boolean }): Promise<void> {
     const t0 = performance.now();
     const e = packed.engine;
     const { channelMeans, klMin, weight } = t.freeBits;
     const values = await e.asyncScope(() => e.noGrad(() => ops.concat([packed, ...channelMeans.map((m) => ops.reshape(m, [m.size]))], 0)).read());
     const buf = new Float64Array(values.length + 2);
     buf.set(values);
-    buf[values.length] = local.stop ? 1 : 0;
+    buf[values.length] = this.local.requested ? 1 : 0;
     buf[values.length + 1] = local.outOfTime ? 1 : 0;
     await this.mpi.arrive('the exchange before the backward');
     await this.mpi.allreduce(buf, 'loss terms, free-bits means and stop flags');
