@@ -19,7 +19,7 @@ import { launcherOf, libmpiCandidates, Mpi, NO_LAUNCHER } from '../../train/dist
 import { rankChangeAllowed, stateChecksum } from '../../train/distributed/data-parallel.js';
 import { displayDevices, driPrimeOf, selectGpu } from '../../train/distributed/gpu-select.js';
 import { loadCheckpoint } from '../../train/checkpoint-io.js';
-import { REPO, runCli, startCli } from '../helpers/cli.js';
+import { REPO, runCli, startCli, type CliRun } from '../helpers/cli.js';
 
 const dirs: string[] = [];
 function tempDir(): string {
@@ -135,6 +135,20 @@ function maxAbsDiff(a: Float32Array, b: Float32Array): number {
   return m;
 }
 
+/**
+ * Starts a 200-step 2-rank run, waits for step `at`, sends `signal` to rank 1 (its pid from its start-up line);
+ * returns the run, rank 1's pid, its folder and when the signal went.
+ */
+async function signalRank1(extra: string[], at: number, signal: NodeJS.Signals): Promise<{ run: CliRun; pid: number; out: string; t0: number }> {
+  const out = join(tempDir(), 'run');
+  const run = await startCli([...TINY, '--distributed', 'mpi', '--steps', '200', '--batch', '4', ...extra, '--out', out], { launcher: MPIRUN });
+  await run.waitFor(new RegExp(`step {${4 - String(at).length}}${at}/200`));
+  const pid = Number(/rank 1\/2 \(host .*, pid (\d+)\)/.exec(run.output())![1]);
+  const t0 = performance.now();
+  process.kill(pid, signal);
+  return { run, pid, out, t0 };
+}
+
 describe('mpirun -np 2 on this machine', () => {
   it('trains the tiny config for 20 steps like one process with the doubled batch and the same data order', async (ctx) => {
     if (MISSING) ctx.skip(MISSING);
@@ -213,12 +227,7 @@ describe('mpirun -np 2 on this machine', () => {
 
   it('kill -9 of rank 1 ends the job in under 30 s, naming rank 1, and the checkpoint stays intact', async (ctx) => {
     if (MISSING) ctx.skip(MISSING);
-    const out = join(tempDir(), 'run');
-    const run = await startCli([...TINY, '--distributed', 'mpi', '--steps', '200', '--batch', '4', '--checkpoint-every', '2', '--out', out], { launcher: MPIRUN });
-    await run.waitFor(/step {3}5\/200/);
-    const pid = Number(/rank 1\/2 \(host .*, pid (\d+)\)/.exec(run.output())![1]);
-    const t0 = performance.now();
-    process.kill(pid, 'SIGKILL');
+    const { run, out, t0 } = await signalRank1(['--checkpoint-every', '2'], 5, 'SIGKILL');
     const e = await run.exit;
     const seconds = (performance.now() - t0) / 1000;
     expect(seconds, `the job ended ${seconds.toFixed(1)} s after kill -9 of rank 1; output:\n${e.output}`).toBeLessThan(30);
@@ -230,12 +239,7 @@ describe('mpirun -np 2 on this machine', () => {
 
   it('a hung rank (stopped) ends the job at the collective timeout with a message naming it', async (ctx) => {
     if (MISSING) ctx.skip(MISSING);
-    const out = join(tempDir(), 'run');
-    const run = await startCli([...TINY, '--distributed', 'mpi', '--steps', '200', '--batch', '4', '--collective-timeout', '5', '--out', out], { launcher: MPIRUN });
-    await run.waitFor(/step {3}3\/200/);
-    const pid = Number(/rank 1\/2 \(host .*, pid (\d+)\)/.exec(run.output())![1]);
-    const t0 = performance.now();
-    process.kill(pid, 'SIGSTOP');
+    const { run, pid, t0 } = await signalRank1(['--collective-timeout', '5'], 3, 'SIGSTOP');
     try {
       const e = await run.exit;
       const seconds = (performance.now() - t0) / 1000;
