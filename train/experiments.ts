@@ -333,7 +333,7 @@ const SAMPLES: Experiment = {
       const nz = 4;
       const per = x.preset === 'quick' ? 6 : 10;
       const fig5 = await params.withEma(async () => {
-        const ctx = new Ctx(engine, params, false, false, { p: 0, seed: 7 }, 0xb0000000);
+        const ctx = new Ctx(engine, params, { seed: 7, streamBase: 0xb0000000 });
         const fz = engine.noGrad(() => model.auxMean(model.vae.sample(ctx, nz)));
         const rep = engine.noGrad(() => ops.reshape(ops.broadcastTo(ops.reshape(fz, [nz, 1, ...fz.shape.slice(1)]), [nz, per, ...fz.shape.slice(1)]), [nz * per, ...fz.shape.slice(1)])).keep();
         const f = await engine.noGrad(() => toPixels(fz)).read();
@@ -359,7 +359,7 @@ const SAMPLES: Experiment = {
       const pairs: [number, number][] = [[0, 1], [2, 3]];
       const T = 7;
       const fig6 = await params.withEma(async () => {
-        const ctx = new Ctx(engine, params, false, false, { p: 0, seed: 7 }, 0xb2000000);
+        const ctx = new Ctx(engine, params, { seed: 7, streamBase: 0xb2000000 });
         const idx = pairs.flat();
         const xb = engine.tensor(gatherBatch(run.testSet, idx), [idx.length, S, S, C]);
         const zs = engine.noGrad(() => model.vae.encodeLatents(ctx, Agave.vaeInput(xb)));

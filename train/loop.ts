@@ -106,7 +106,7 @@ export async function trainSteps(run: Run, result: TrainResult, log: Logger): Pr
         // Zeroed before the forward, so the weight norm lets weight gradients land in place (engine/weight_norm.ts).
         params.zeroGrad();
         const x = engine.tensor(gatherBatch(trainSet, idx), [r.batch, cfg.imageSize, cfg.imageSize, model.channels]);
-        const ctx = new Ctx(engine, params, false, true, { p: cfg.pixelcnn.dropout, seed: o.seed }, s * STREAMS_PER_STEP);
+        const ctx = new Ctx(engine, params, { seed: o.seed, streamBase: s * STREAMS_PER_STEP, training: true });
         const t = model.loss(ctx, x, { lambda: r.lambda, phase, useAux });
         // The terms, packed for the step's one readback (kept: backward frees intermediates).
         // (Terms a model kind lacks are packed as the loss and reported as null.)

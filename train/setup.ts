@@ -253,10 +253,10 @@ export async function setupRun(o: TrainOptions, log: Logger): Promise<Run> {
       const initIdx = new BatchOrder(trainSet.count, o.seed + 1).next(Math.min(trainSet.count, Math.max(r.batch, 16)));
       const logScale = await engine.asyncScope(async () => {
         const x = engine.tensor(gatherBatch(trainSet, initIdx), [initIdx.length, cfg.imageSize, cfg.imageSize, channels]);
-        const ctx = new Ctx(engine, ps, true, true, { p: cfg.pixelcnn.dropout, seed: o.seed }, 0xffff0000);
+        const ctx = new Ctx(engine, ps, { seed: o.seed, streamBase: 0xffff0000, init: true, training: true });
         engine.noGrad(() => model.loss(ctx, x, { lambda: r.lambda, phase: 'joint', useAux: true }));
         if (o.auxScaleInit === 'zero' || !model.hasVae) return null;
-        return model.initAuxLogScale(new Ctx(engine, ps, false, false, { p: 0, seed: o.seed }, 0xfffe0000), x);
+        return model.initAuxLogScale(new Ctx(engine, ps, { seed: o.seed, streamBase: 0xfffe0000 }), x);
       });
       ps.initEma();
       await engine.sync();
