@@ -16,7 +16,7 @@ import { appendJsonl, bitsPerDim, formatDuration } from './metrics.js';
 import { encodePng, imageGrid, writePngAtomic } from './png.js';
 import type { Run } from './setup.js';
 import { StopRequested } from './run-folder.js';
-import type { EvalRecord, Logger } from './trainer.js';
+import type { EvalRecord, Logger } from './types.js';
 
 /**
  * A latent channel counts as active when its KL (nats per image, summed over its positions) is above the

@@ -2,7 +2,7 @@
 import { writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { chartSvg, type Panel } from '../svg.js';
-import type { TrainOptions } from '../trainer.js';
+import type { TrainOptions } from '../types.js';
 import { composeGrids, runsTable, sweepPanel, type Experiment } from './common.js';
 
 export const AUX_IMAGES: Experiment = {

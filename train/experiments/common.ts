@@ -9,7 +9,7 @@ import { loadRows, writeLabelledRows } from '../evaluate.js';
 import { formatDuration } from '../metrics.js';
 import { CHECKPOINT_FILE, METRICS_FILE } from '../run-folder.js';
 import type { Panel, Series } from '../svg.js';
-import type { EvalRecord, Logger, TrainOptions } from '../trainer.js';
+import type { EvalRecord, Logger, TrainOptions } from '../types.js';
 
 export type PresetName = 'quick' | 'paper';
 

@@ -7,7 +7,7 @@ import { modelSamples, writeLabelledRows } from '../evaluate.js';
 import { formatDuration } from '../metrics.js';
 import type { StopSignal } from '../run-folder.js';
 import { optionsOfCheckpoint, setupRun } from '../setup.js';
-import type { Logger } from '../trainer.js';
+import type { Logger } from '../types.js';
 import { evalsOf, fix, KIND_LABEL } from './common.js';
 
 /**

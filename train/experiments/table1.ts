@@ -2,7 +2,7 @@
 import { evaluate } from '../evaluate.js';
 import { formatDuration } from '../metrics.js';
 import { setupRun } from '../setup.js';
-import type { EvalRecord } from '../trainer.js';
+import type { EvalRecord } from '../types.js';
 import { fix, runsTable, type Experiment } from './common.js';
 
 /** Table 1 of the paper (CIFAR-10 test bits/dim), printed beside ours. */
