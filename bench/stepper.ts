@@ -59,6 +59,16 @@ type RingCtor = new (engine: Engine, depth: number) => RingLike;
 type Recordable = { recordNonFiniteCheck?: () => { flags: Tensor; report(bits: Uint32Array): FinitenessReport } };
 
 const STREAMS_PER_STEP = 1 << 16;
+
+/**
+ * A forward context: this tree's Ctx takes an options object; older revisions' (bundled by bench/compare.ts)
+ * took (engine, params, init, training, { p, seed }, streamBase), six parameters.
+ */
+function makeCtx(engine: Engine, params: ParameterSet, o: { seed: number; streamBase?: number; init?: boolean; training?: boolean }): Ctx {
+  const Old = Ctx as unknown as { length: number; new (...args: unknown[]): Ctx };
+  if (Old.length > 3) return new Old(engine, params, o.init ?? false, o.training ?? false, { p: 0, seed: o.seed }, o.streamBase ?? 0);
+  return new Ctx(engine, params, o);
+}
 /** As train/loop.ts STEPS_IN_FLIGHT. */
 const IN_FLIGHT = 2;
 
@@ -73,7 +83,7 @@ export async function createStepper(opts: StepperOptions): Promise<Stepper> {
   const data = Float32Array.from({ length: batch * S * S * 3 }, (_, i) => (i * 7919) % 256);
   const initPass = (): void => {
     const x = engine.tensor(data, [batch, S, S, 3]);
-    const ctx = new Ctx(engine, params, true, true, { p: cfg.pixelcnn.dropout, seed: 1 }, 0);
+    const ctx = makeCtx(engine, params, { seed: 1, init: true, training: true });
     engine.noGrad(() => model.loss(ctx, x, { lambda: 1, phase: 'joint', useAux: true }));
   };
   const prepareFn = (engine as unknown as { preparePipelines?: (record: () => void) => Promise<{ created: number; ms: number }> }).preparePipelines?.bind(engine);
@@ -85,7 +95,7 @@ export async function createStepper(opts: StepperOptions): Promise<Stepper> {
       initPass();
       params.zeroGrad();
       const x = engine.tensor(data, [batch, S, S, 3]);
-      const t = model.loss(new Ctx(engine, params, false, true, { p: cfg.pixelcnn.dropout, seed: 1 }, 0), x, { lambda: 1, phase: 'joint', useAux: true });
+      const t = model.loss(makeCtx(engine, params, { seed: 1, training: true }), x, { lambda: 1, phase: 'joint', useAux: true });
       engine.backward(t.loss);
     });
     prepared = { ms: performance.now() - tp, created: r.created };
@@ -109,7 +119,7 @@ export async function createStepper(opts: StepperOptions): Promise<Stepper> {
   const forwardBackward = (s: number): Tensor => {
     params.zeroGrad(); // before the forward: weight gradients then land in place (engine/weight_norm.ts)
     const x = engine.tensor(data, [batch, S, S, 3]);
-    const ctx = new Ctx(engine, params, false, true, { p: cfg.pixelcnn.dropout, seed: 1 }, (s + 1) * STREAMS_PER_STEP);
+    const ctx = makeCtx(engine, params, { seed: 1, streamBase: (s + 1) * STREAMS_PER_STEP, training: true });
     const t = model.loss(ctx, x, { lambda: 1, phase: 'joint', useAux: true });
     const parts = [t.loss, t.pixelcnnNll ?? t.loss, t.auxNll ?? t.loss, t.klTrue, t.klObjective].map((p) => ops.reshape(p, [1]));
     const packed = engine.noGrad(() => ops.concat(parts, 0)).keep();

@@ -11,8 +11,9 @@ import { Engine } from '../engine/index.js';
 import { HELP, parseOptions } from './options.js';
 import { continueCommand, installGracefulStop, signalExitCode } from './signals.js';
 import { train } from './trainer.js';
-import { runExperiment } from './experiments.js';
-import { DataParallel, rescaledBatch } from './distributed/data-parallel.js';
+import { runExperiment } from './experiments/index.js';
+import { DataParallel } from './distributed/data-parallel.js';
+import { rescaledBatch } from './distributed/rescale.js';
 
 async function main(): Promise<number> {
   if (process.argv[2] === 'experiment') {

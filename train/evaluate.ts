@@ -16,7 +16,7 @@ import { appendJsonl, bitsPerDim, formatDuration } from './metrics.js';
 import { encodePng, imageGrid, writePngAtomic } from './png.js';
 import type { Run } from './setup.js';
 import { StopRequested } from './run-folder.js';
-import type { EvalRecord, Logger } from './trainer.js';
+import type { EvalRecord, Logger } from './types.js';
 
 /**
  * A latent channel counts as active when its KL (nats per image, summed over its positions) is above the
@@ -82,7 +82,7 @@ export async function evaluate(run: Run, step: number, log: Logger, opt: EvalOpt
       for (let k = 0; k < iw; k++) {
         const v = await engine.asyncScope(async () => {
           const x = engine.tensor(gatherBatch(test, idx), [m, size, size, c]);
-          const ctx = new Ctx(engine, params, false, false, { p: 0, seed: o.seed }, 0x80000000 + s + k * 0x100000);
+          const ctx = new Ctx(engine, params, { seed: o.seed, streamBase: 0x80000000 + s + k * 0x100000 });
           return engine.noGrad(() => {
             const t = model.loss(ctx, x, { lambda: 1, phase: 'joint', useAux: true });
             // -log p(x|z) of the model of x: the PixelCNN (AGAVE, PixelCNN++ alone) or the VAE decoder (VAE alone).
@@ -187,7 +187,7 @@ async function drawGrid(run: Run, pixelcnnRecon: number, log: Logger): Promise<G
     ? { recon: null, samples: null }
     : await engine.asyncScope(async () => {
         const x = engine.tensor(originals, [k, size, size, test.channels]);
-        const ctx = new Ctx(engine, params, false, false, { p: 0, seed: o.seed }, 0x90000000);
+        const ctx = new Ctx(engine, params, { seed: o.seed, streamBase: 0x90000000 });
         return { recon: await engine.noGrad(() => model.reconstruct(ctx, x)).read(), samples: await engine.noGrad(() => model.sampleVae(ctx, k)).read() };
       });
   let pixelcnn: Float32Array | null = null;
@@ -198,7 +198,7 @@ async function drawGrid(run: Run, pixelcnnRecon: number, log: Logger): Promise<G
   } else if (nr > 0) {
     const fz = engine.noGrad(() => {
       const x = engine.tensor(gatherBatch(test, idx.slice(0, nr)), [nr, size, size, test.channels]);
-      const ctx = new Ctx(engine, params, false, false, { p: 0, seed: o.seed }, 0x98000000);
+      const ctx = new Ctx(engine, params, { seed: o.seed, streamBase: 0x98000000 });
       return model.auxMean(model.vae.forward(ctx, Agave.vaeInput(x)).mean).keep();
     });
     try {
@@ -229,7 +229,7 @@ export async function samplePixelcnn(run: Run, fz: Tensor | number, streamBase: 
   const sampler = o.sampler ?? 'cached';
   const t0 = performance.now();
   // A frozen context: effective weights and the conditioning stream are computed on the first pass only.
-  const ctx = new Ctx(engine, params, false, false, { p: 0, seed: o.seed }, streamBase).freeze();
+  const ctx = new Ctx(engine, params, { seed: o.seed, streamBase: streamBase }).freeze();
   const cond = conditional ? engine.noGrad(() => model.conditioning(fz)).keep() : null;
   const canvas = engine.zeros([n, S, S, model.channels]).keep();
   const d0 = engine.runner.dispatchCount;
@@ -361,7 +361,7 @@ export async function modelSamples(run: Run, n: number, log: Logger, streamBase 
   if (model.kind === 'vae') {
     const { f, logScale } = await params.withEma(async () =>
       engine.asyncScope(async () => {
-        const ctx = new Ctx(engine, params, false, false, { p: 0, seed: o.seed }, streamBase);
+        const ctx = new Ctx(engine, params, { seed: o.seed, streamBase: streamBase });
         const mean = engine.noGrad(() => model.auxMean(model.vae.sample(ctx, n)));
         return { f: await mean.read(), logScale: await ctx.p(model.logScaleName).read() };
       }),
@@ -378,7 +378,7 @@ export async function modelSamples(run: Run, n: number, log: Logger, streamBase 
     };
   }
   const out = await params.withEma(async () => {
-    const ctx = new Ctx(engine, params, false, false, { p: 0, seed: o.seed }, streamBase);
+    const ctx = new Ctx(engine, params, { seed: o.seed, streamBase: streamBase });
     const fz = engine.noGrad(() => model.auxMean(model.vae.sample(ctx, n))).keep();
     try {
       const x = await samplePixelcnn(run, fz, streamBase + 0x1000000, log, 'AGAVE sampling');

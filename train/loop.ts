@@ -9,7 +9,7 @@ import { writeCurves } from './curves.js';
 import { appendJsonl, bitsPerDim, formatDuration } from './metrics.js';
 import type { Phase } from '../model/agave.js';
 import { phaseAt, type Run } from './setup.js';
-import type { Logger, StepRecord, TrainResult } from './trainer.js';
+import type { Logger, StepRecord, TrainResult } from './types.js';
 import { nonFiniteStateMessage } from './safety.js';
 
 /** Noise streams of a step: far apart so a step's dropout/epsilon draws never collide with another step's. */
@@ -110,8 +110,7 @@ export async function trainSteps(run: Run, result: TrainResult, log: Logger): Pr
         // Zeroed before the forward, so the weight norm lets weight gradients land in place (engine/weight_norm.ts).
         params.zeroGrad();
         const x = engine.tensor(gatherBatch(trainSet, idx), [r.batch, cfg.imageSize, cfg.imageSize, model.channels]);
-        const noise = { p: cfg.pixelcnn.dropout, seed: o.seed, ...(dp ? { batchOffset: dp.batchOffset(r.batch) } : {}) };
-        const ctx = new Ctx(engine, params, false, true, noise, s * STREAMS_PER_STEP);
+        const ctx = new Ctx(engine, params, { seed: o.seed, streamBase: s * STREAMS_PER_STEP, training: true, ...(dp ? { batchOffset: dp.batchOffset(r.batch) } : {}) });
         const t = model.loss(ctx, x, { lambda: r.lambda, phase, useAux });
         // The terms, packed for the step's one readback (kept: backward frees intermediates).
         // (Terms a model kind lacks are packed as the loss and reported as null.)
@@ -165,7 +164,7 @@ export async function trainSteps(run: Run, result: TrainResult, log: Logger): Pr
         break;
       }
       // Graceful stop (SIGINT/SIGTERM via train/signals.ts): finish the step, checkpoint, stop.
-      if (stop) {
+      if (o.stopSignal?.requested) {
         if (!saveDue) await run.save(step); // else just written
         log(`${o.stopSignal?.signal ?? 'stop'} received: stopped after step ${step}; checkpoint ${paths.checkpoint} written (${o.resumeHint ?? 'continue with --resume'})`);
         result.stoppedEarly = 'signal';

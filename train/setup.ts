@@ -11,8 +11,8 @@ import { loadCheckpoint, readCheckpointMeta, saveCheckpoint } from './checkpoint
 import { CHECKPOINT_FILE, METRICS_FILE } from './run-folder.js';
 import { checkResumeData, dataFingerprint } from './fingerprint.js';
 import { validateCheckpointMeta, validateRunCheckpoint, type CheckpointMeta } from './checkpoint-state.js';
-import type { Logger, TrainOptions } from './trainer.js';
-import { rankChangeAllowed } from './distributed/data-parallel.js';
+import type { Logger, TrainOptions } from './types.js';
+import { rankChangeAllowed } from './distributed/rescale.js';
 
 /** The settings of a run after the config's recipe is applied to the flags. */
 export interface Resolved {
@@ -246,7 +246,7 @@ export async function setupRun(o: TrainOptions, log: Logger): Promise<Run> {
         throw new Error(`--resume: the checkpoint ${paths.checkpoint} holds a ${ckKind} model (${MODEL_KIND_NAMES[ckKind] ?? ckKind}), not ${kind}; resume it with --model ${ckKind}, or start a new run in another --out`);
       }
       ck.meta.signature = { ...ck.meta.signature, kind: ckKind };
-      // Another number of data-parallel ranks: allowed by --rescale-batch (train/distributed/data-parallel.ts).
+      // Another number of data-parallel ranks: allowed by --rescale-batch (train/distributed/rescale.ts).
       const rescaled = rankChangeAllowed(ck.meta.signature, signature, o.rescaleBatch);
       const diffs = signatureDiffs(signature, ck.meta.signature, ck.meta.step).filter((k) => !rescaled.includes(k));
       if (diffs.length) {
@@ -265,10 +265,10 @@ export async function setupRun(o: TrainOptions, log: Logger): Promise<Run> {
       const initIdx = new BatchOrder(trainSet.count, o.seed + 1).next(Math.min(trainSet.count, Math.max(r.batch, 16)));
       const logScale = await engine.asyncScope(async () => {
         const x = engine.tensor(gatherBatch(trainSet, initIdx), [initIdx.length, cfg.imageSize, cfg.imageSize, channels]);
-        const ctx = new Ctx(engine, ps, true, true, { p: cfg.pixelcnn.dropout, seed: o.seed }, 0xffff0000);
+        const ctx = new Ctx(engine, ps, { seed: o.seed, streamBase: 0xffff0000, init: true, training: true });
         engine.noGrad(() => model.loss(ctx, x, { lambda: r.lambda, phase: 'joint', useAux: true }));
         if (o.auxScaleInit === 'zero' || !model.hasVae) return null;
-        return model.initAuxLogScale(new Ctx(engine, ps, false, false, { p: 0, seed: o.seed }, 0xfffe0000), x);
+        return model.initAuxLogScale(new Ctx(engine, ps, { seed: o.seed, streamBase: 0xfffe0000 }), x);
       });
       ps.initEma();
       await engine.sync();

@@ -7,7 +7,7 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { ops, ParameterSet, type Engine } from '../../engine/index.js';
 import { concatElu } from '../../engine/generative/index.js';
-import { Ctx } from '../../model/layers.js';
+import { Ctx } from '../../model/context.js';
 import { refNormal, refUniform } from '../reference/philox.js';
 import { refConcatElu, refDropoutMask } from '../reference/gated.js';
 import { mulberry32, randomData } from '../reference/gradcheck.js';
@@ -120,8 +120,8 @@ describe('noise counter offset', () => {
   it('Ctx.noiseOffset counts the elements of the images before the pass\'s images; offsets are checked', () => {
     const params = ParameterSet.create(engine, [{ name: 'w', shape: [1], init: 'zeros' }], 1);
     try {
-      expect(new Ctx(engine, params, false, true, { p: 0, seed: 1 }, 0).noiseOffset([4, 3, 5])).toBe(0);
-      expect(new Ctx(engine, params, false, true, { p: 0, seed: 1, batchOffset: 8 }, 0).noiseOffset([4, 3, 5])).toBe(8 * 15);
+      expect(new Ctx(engine, params, { seed: 1, training: true }).noiseOffset([4, 3, 5])).toBe(0);
+      expect(new Ctx(engine, params, { seed: 1, training: true, batchOffset: 8 }).noiseOffset([4, 3, 5])).toBe(8 * 15);
     } finally {
       params.dispose();
     }

@@ -24,7 +24,7 @@ beforeAll(async () => {
   const data = fitImages(loadBundledSample().train, S);
   x255 = engine.tensor(gatherBatch(data, [0, 1, 2, 3]), [B, S, S, 3]).keep();
   engine.scope(() => {
-    const ctx = new Ctx(engine, params, true, true, { p: 0, seed: 3 }, 0);
+    const ctx = new Ctx(engine, params, { seed: 3, init: true, training: true });
     engine.noGrad(() => model.loss(ctx, x255, { lambda: 1, phase: 'joint', useAux: true }));
   });
   await engine.sync();
@@ -36,7 +36,7 @@ afterAll(() => {
 });
 
 function ctx(stream = 1 << 20): Ctx {
-  return new Ctx(engine, params, false, false, { p: 0, seed: 3 }, stream);
+  return new Ctx(engine, params, { seed: 3, streamBase: stream });
 }
 
 describe('AGAVE tiny model', () => {

@@ -73,10 +73,10 @@ async function paramState(caseModel: Agave): Promise<ParamState> {
   const params = ParameterSet.create(engine, model.builder.specs, 5);
   const x = engine.tensor(Float32Array.from(x255.data), x255.shape).keep();
   engine.scope(() => {
-    const ctx = new Ctx(engine, params, true, false, { p: 0, seed: 3 }, 0);
+    const ctx = new Ctx(engine, params, { seed: 3, init: true });
     engine.noGrad(() => model.loss(ctx, x, { lambda: 1, phase: 'joint', useAux: true }));
   });
-  await engine.asyncScope(async () => model.initAuxLogScale(new Ctx(engine, params, false, false, { p: 0, seed: 3 }, 0), x));
+  await engine.asyncScope(async () => model.initAuxLogScale(new Ctx(engine, params, { seed: 3 }), x));
   x.dispose();
   const rng = mulberry32(31);
   engine.write(params.get('vae.h_top'), Float32Array.from({ length: CFG.vae.hidden }, () => 0.05 * (rng() * 2 - 1)));
@@ -135,7 +135,7 @@ async function runGpu(model: Agave, st: ParamState, c: Case): Promise<GpuRun> {
   const run = await engine.asyncScope(async () => {
     st.params.zeroGrad();
     const x = engine.tensor(Float32Array.from(x255.data), x255.shape);
-    const ctx = new Ctx(engine, st.params, false, c.dropout, { p: c.dropout ? 0.5 : 0, seed: SEED }, STREAM_BASE);
+    const ctx = new Ctx(engine, st.params, { seed: SEED, streamBase: STREAM_BASE, training: c.dropout });
     const t = model.loss(ctx, x, { lambda: c.lambda, phase: c.phase, useAux: true });
     // Read after backward(), which frees intermediates: keep them.
     for (const k of [t.loss, t.perImage.pixelcnnNll, t.perImage.auxNll, t.perImage.kl]) k?.keep();

@@ -26,10 +26,10 @@ beforeAll(async () => {
     const model = new Agave(CONFIGS.tiny, { variant: 'identity' }, 3, kind);
     const params = ParameterSet.create(engine, model.builder.specs, 5);
     engine.scope(() => {
-      const ctx = new Ctx(engine, params, true, true, { p: 0, seed: 3 }, 0);
+      const ctx = new Ctx(engine, params, { seed: 3, init: true, training: true });
       engine.noGrad(() => model.loss(ctx, x255, { lambda: 1, phase: 'joint', useAux: true }));
     });
-    if (kind === 'vae') await model.initAuxLogScale(new Ctx(engine, params, false, false, { p: 0, seed: 3 }, 1 << 24), x255);
+    if (kind === 'vae') await model.initAuxLogScale(new Ctx(engine, params, { seed: 3, streamBase: 1 << 24 }), x255);
     models.set(kind, { model, params });
   }
   await engine.sync();
@@ -41,7 +41,7 @@ afterAll(() => {
 });
 
 function ctxOf(kind: ModelKind, stream = 1 << 20): Ctx {
-  return new Ctx(engine, models.get(kind)!.params, false, false, { p: 0, seed: 3 }, stream);
+  return new Ctx(engine, models.get(kind)!.params, { seed: 3, streamBase: stream });
 }
 
 const bpd = (n: number, d: number): number => n / (d * Math.LN2);

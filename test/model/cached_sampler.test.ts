@@ -37,12 +37,12 @@ async function compare(cfgName: 'tiny' | 'small', B: number, H: number, W: numbe
   const cond = conditional ? engine.uniform([B, H, W, 3], -1, 1, { seed: 11 }).keep() : null;
   engine.scope(() => {
     const x = engine.uniform([B, H, W, 3], -1, 1, { seed: 12 });
-    engine.noGrad(() => pc.forward(new Ctx(engine, params, true, true, { p: 0, seed: 1 }, 0), x, cond));
+    engine.noGrad(() => pc.forward(new Ctx(engine, params, { seed: 1, init: true, training: true }), x, cond));
     return undefined;
   });
   const seed = 77;
-  const ctxN = new Ctx(engine, params, false, false, { p: 0, seed }, 0x1234).freeze();
-  const ctxC = new Ctx(engine, params, false, false, { p: 0, seed }, 0x1234).freeze();
+  const ctxN = new Ctx(engine, params, { seed: seed, streamBase: 0x1234 }).freeze();
+  const ctxC = new Ctx(engine, params, { seed: seed, streamBase: 0x1234 }).freeze();
   const stream = ctxN.nextStream();
   expect(ctxC.nextStream()).toBe(stream);
   const canvasN = engine.zeros([B, H, W, 3]).keep();
@@ -122,7 +122,7 @@ describe('cached PixelCNN++ sampler', () => {
     const params = ParameterSet.create(engine, b.specs, 8);
     const cond = engine.uniform([2, 4, 8, 3], -1, 1, { seed: 4 }).keep();
     const draw = async (sampler: 'naive' | 'cached'): Promise<{ x: Float32Array; rows: number[] }> => {
-      const ctx = new Ctx(engine, params, false, false, { p: 0, seed: 3 }, 99).freeze();
+      const ctx = new Ctx(engine, params, { seed: 3, streamBase: 99 }).freeze();
       const canvas = engine.zeros([2, 4, 8, 3]).keep();
       const rows: number[] = [];
       await drawPixels(ctx, pc, canvas, cond, { sampler, seed: 3, stream: ctx.nextStream(), onRow: (r) => rows.push(r) });

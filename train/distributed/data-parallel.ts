@@ -11,73 +11,21 @@
 // before every checkpoint proves it (a mismatch stops the run). Rank 0 alone writes metrics, figures and
 // checkpoints.
 import { createHash } from 'node:crypto';
-import { existsSync } from 'node:fs';
-import { join } from 'node:path';
 import { ops, type ParameterSet, type Tensor } from '../../engine/index.js';
 import type { LossTerms } from '../../model/agave.js';
 import { BatchOrder, type BatchOrderState } from '../data.js';
-import { readCheckpointMeta } from '../checkpoint-io.js';
-import { CHECKPOINT_FILE, type StopSignal } from '../run-folder.js';
-import type { Run } from '../setup.js';
-import type { Logger, TrainOptions } from '../trainer.js';
+import type { StopSignal } from '../run-folder.js';
+import type { Logger, TrainOptions } from '../types.js';
 import { Mpi } from './mpi.js';
 import { selectGpu } from './gpu-select.js';
-
-/** `--distributed mpi` and its settings (train/options.ts). */
-export interface DistributedOptions {
-  backend: 'mpi';
-  /** Verify every K steps (and before every checkpoint) that all ranks hold the same state. */
-  checksumEvery: number;
-  /** Seconds a collective may wait for the slowest rank before the job is ended naming it. */
-  timeoutSeconds: number;
-}
-
-/** How a resume on another number of ranks rescales the batch (`--rescale-batch`). */
-export type RescaleBatch = 'global' | 'per-rank';
+import { rescaledBatch } from './rescale.js';
+import type { DataParallelRank, DistributedOptions, RankRun } from './types.js';
 
 /** Elements of the gradient arena per all-reduce (16 MiB; a multiple of 64: windows start 256-byte aligned). */
 export const GRADIENT_CHUNK = 1 << 22;
 
 /** Reads in flight ahead of the chunk being reduced. */
 const READS_AHEAD = 2;
-
-/**
- * The resume check of the number of ranks (run signature `ranks`, absent = 1; `batch` is the global batch):
- * the keys a resume may see differ, or an error that names --rescale-batch and what each choice does.
- */
-export function rankChangeAllowed(checkpoint: Record<string, unknown>, now: Record<string, unknown>, rescale: RescaleBatch | undefined): string[] {
-  const ckRanks = typeof checkpoint.ranks === 'number' ? checkpoint.ranks : 1;
-  const nowRanks = typeof now.ranks === 'number' ? now.ranks : 1;
-  if (ckRanks === nowRanks) return [];
-  const ckBatch = checkpoint.batch as number;
-  const perRank = ckBatch / ckRanks;
-  if (rescale === undefined) {
-    const keep = Number.isInteger(ckBatch / nowRanks) ? `--rescale-batch global (keep the global batch ${ckBatch}: batch ${ckBatch / nowRanks} per rank; the run continues as it would have)` : `--rescale-batch global (needs a number of ranks dividing the global batch ${ckBatch})`;
-    throw new Error(
-      `--resume: the checkpoint was trained on ${ckRanks} rank${ckRanks > 1 ? 's' : ''} x batch ${perRank} (global batch ${ckBatch}); this run has ${nowRanks}. ` +
-        `Say how to rescale: ${keep}, or --rescale-batch per-rank (keep batch ${perRank} per rank: global batch ${perRank * nowRanks} from here on, another recipe)`,
-    );
-  }
-  if (rescale === 'global') {
-    if (now.batch !== ckBatch) throw new Error(`--rescale-batch global keeps the checkpoint's global batch ${ckBatch}: with ${nowRanks} rank${nowRanks > 1 ? 's' : ''} that is --batch ${ckBatch / nowRanks}${Number.isInteger(ckBatch / nowRanks) ? '' : ' (not an integer: choose a number of ranks dividing it)'}, got a global batch of ${String(now.batch)}`);
-    return ['ranks'];
-  }
-  return ['ranks', 'batch'];
-}
-
-/**
- * The per-rank batch of a resume with `--rescale-batch global` and no --batch: the checkpoint's global batch
- * divided by the ranks (undefined: nothing to derive).
- */
-export function rescaledBatch(o: TrainOptions, ranks: number): number | undefined {
-  if (!o.resume || o.rescaleBatch !== 'global' || o.batch !== undefined) return undefined;
-  const path = join(o.out, CHECKPOINT_FILE);
-  if (!existsSync(path)) return undefined; // the resume reports the missing checkpoint
-  const sig = readCheckpointMeta<{ signature: Record<string, unknown> }>(path).signature;
-  const global = sig.batch as number;
-  if (!Number.isInteger(global / ranks)) throw new Error(`--rescale-batch global: the checkpoint's global batch ${global} is not divisible by ${ranks} rank${ranks > 1 ? 's' : ''}`);
-  return global / ranks;
-}
 
 /** SHA-256 of the given arrays' bytes (the state checksum). */
 export function stateChecksum(arrays: readonly (Float32Array | Uint8Array)[]): string {
@@ -94,7 +42,7 @@ interface StepTimes {
 }
 
 /** One rank of a data-parallel run (the hooks train/setup.ts, train/loop.ts and train/evaluate.ts call). */
-export class DataParallel {
+export class DataParallel implements DataParallelRank {
   /** Agreed at each step's exchange: any rank's Ctrl-C / SIGTERM / SIGUSR1, or any rank past the time limit. */
   readonly agreed = { stop: false, outOfTime: false };
   private local: StopSignal = { requested: false };
@@ -177,7 +125,7 @@ export class DataParallel {
    * After setupRun: rank 0's state (parameters, EMA, Adamax v and u, step, data order) on every rank, and the
    * same data everywhere (else an error naming the rank). Wraps run.save: checksum, then rank 0 writes.
    */
-  async attach(run: Run): Promise<void> {
+  async attach(run: RankRun): Promise<void> {
     const { params, trainSet, testSet } = run;
     console.error(`rank ${this.rank}/${this.size}: WebGPU adapter ${run.engine.description}`);
     const dataHash = stateChecksum([trainSet.images.subarray(0, trainSet.count * trainSet.height * trainSet.width * trainSet.channels), testSet.images]);
