@@ -79,7 +79,7 @@ export class DataParallel implements DataParallelRank {
     console.error(`rank ${mpi.rank}/${mpi.size} (host ${me.host}, local rank ${mpi.localRank} of ${mpi.localRanks.length}, pid ${me.pid}): ${gpu}`);
     if (dp.writes) log(`distributed: ${mpi.size} ranks on ${new Set(mpi.ranks.map((r) => r.host)).size} host(s) (${mpi.libraryPath}); collective timeout ${options.timeoutSeconds} s, state checksum every ${options.checksumEvery} steps`);
     if (dp.writes && !process.env.OMPI_MCA_odls_base_sigkill_timeout && process.env.OMPI_COMM_WORLD_SIZE) {
-      log(`distributed: to stop with a checkpoint of the current step send SIGUSR1 to mpirun (kill -USR1 ${process.ppid > 1 ? process.ppid : '<mpirun pid>'}: it forwards it to every rank). Ctrl-C on mpirun kills the ranks 1 s later (SIGTERM, then SIGKILL), keeping the last periodic checkpoint, unless mpirun was started with --mca odls_base_sigkill_timeout S (SIGTERM after S s: a graceful stop)`);
+      log(`distributed: to stop with a checkpoint of the current step send SIGUSR1 to mpirun (kill -USR1 <mpirun's pid>: it forwards it to every rank). Ctrl-C on mpirun kills the ranks 1 s later (SIGTERM, then SIGKILL), keeping the last periodic checkpoint, unless mpirun was started with --mca odls_base_sigkill_timeout S (SIGTERM after S s: a graceful stop)`);
     }
     return dp;
   }
