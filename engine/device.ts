@@ -20,7 +20,8 @@ export interface AcquiredDevice {
 export interface DeviceOptions {
   /** Use this device instead of creating one (embedding applications). */
   device?: GPUDevice;
-  powerPreference?: GPUPowerPreference;
+  /** WebGPU's GPUPowerPreference, spelled out: the declarations name no WebGPU type alias (see index.ts). */
+  powerPreference?: 'low-power' | 'high-performance';
   /** Ask for timestamp-query (and, on Dawn, unquantised timestamps) for per-kernel timing. */
   timing?: boolean;
 }

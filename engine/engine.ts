@@ -3,12 +3,12 @@
 // knows its engine. Nothing here knows about models.
 import { acquireDevice, type DeviceFeatures, type DeviceOptions } from './device.js';
 import { BufferPool } from './pool.js';
-import { Runner, type DispatchArgs, type KernelTiming, type OverrideValue, type ParamValue, type KernelSource } from './runner.js';
+import { Runner, bindingBytes, type DispatchArgs, type KernelTiming, type OverrideValue, type ParamValue, type KernelSource } from './runner.js';
 import { Storage, Tensor, checkShape, fmtShape, shapeSize, type Shape } from './tensor.js';
 import { Tape } from './tape.js';
 import { checkDeviceLimits } from './limits.js';
 import { KERNELS } from './kernels.js';
-import { BufferUsage, MapMode } from './webgpu_constants.js';
+import { BufferUsage, MapMode, ShaderStage } from './webgpu_constants.js';
 
 export interface EngineOptions extends DeviceOptions {
   /** Fill every new uninitialised tensor with NaN (tests: an element a kernel forgot to write shows). */
@@ -34,6 +34,25 @@ export interface TensorDispatch {
   label?: string;
 }
 
+export interface FromGPUBufferOptions {
+  /**
+   * Byte offset of the first element in the buffer (default 0): a multiple of the device's
+   * minStorageBufferOffsetAlignment (256 on most devices).
+   */
+  offset?: number;
+  /** Names the tensor in errors (default 'fromGPUBuffer'). */
+  label?: string;
+}
+
+/** Where a tensor's elements lie (Engine.gpuBufferBinding): a GPUBufferBinding for the application's own passes. */
+export interface TensorGPUBinding {
+  readonly buffer: GPUBuffer;
+  /** Bytes from the start of the buffer (a multiple of minStorageBufferOffsetAlignment). */
+  readonly offset: number;
+  /** 4 bytes per element, row-major float32. */
+  readonly size: number;
+}
+
 export interface RandomOptions {
   /** Explicit seed; without it the engine's seed is used with a fresh stream number per call. */
   seed?: number;
@@ -51,6 +70,8 @@ export class Engine {
   private peakBytes = 0;
   private destroyed = false;
   private writes = 0;
+  /** Bind-group layout of fromGPUBuffer's device check (one read-only storage buffer), made on first use. */
+  private probeLayout: GPUBindGroupLayout | null = null;
   /** RNG state: seed and the next stream number; save it in checkpoints to resume identically. */
   rng: { seed: number; stream: number };
 
@@ -156,6 +177,10 @@ export class Engine {
 
   releaseStorage(s: Storage): void {
     s.refs--;
+    if (s.refs === 0 && s.external) {
+      this.runner.forgetBuffer(s.buffer); // the application's buffer: only its cached bind groups go
+      return;
+    }
     if (s.refs === 0) {
       this.live.delete(s);
       this.liveBytes -= s.bytes;
@@ -194,10 +219,104 @@ export class Engine {
     return t;
   }
 
+  /**
+   * A tensor viewing `shape` float32 elements (row-major) of the application's own GPUBuffer from byte
+   * `options.offset`, without a copy: ops read and write the buffer itself. The engine never frees, pools or
+   * reuses it: disposing the tensor, or the engine, leaves it intact and usable. (An engine that created its
+   * device destroys that device, with every buffer on it, on dispose(): create the engine on your own device
+   * to keep your buffers beyond it.) The buffer needs usage STORAGE | COPY_SRC (COPY_DST to write() it) and
+   * room for the elements rounded up to whole 16 bytes (kernels bind 16-byte units); it must stay unmapped and
+   * undestroyed while the tensor lives. A buffer of another device is reported at the next dispatch or readback.
+   * What to flush before your own passes touch it: docs/API.md, "Interop".
+   */
+  fromGPUBuffer(buffer: GPUBuffer, shape: Shape, options: FromGPUBufferOptions = {}): Tensor {
+    const what = options.label === undefined ? 'fromGPUBuffer' : `fromGPUBuffer '${options.label}'`;
+    if (this.destroyed) throw new Error(`${what}: the engine was disposed`);
+    const b = buffer as Partial<GPUBuffer> | null | undefined;
+    if (!b || typeof b.size !== 'number' || typeof b.usage !== 'number') {
+      throw new Error(`${what}: expected a GPUBuffer (device.createBuffer(...)), got ${b === null ? 'null' : typeof b}`);
+    }
+    checkShape(shape, what);
+    const offset = options.offset ?? 0;
+    const align = this.limits.minStorageBufferOffsetAlignment;
+    if (!Number.isSafeInteger(offset) || offset < 0 || offset % align !== 0) {
+      throw new Error(`${what}: offset ${offset} must be a non-negative multiple of the device's minStorageBufferOffsetAlignment (${align} bytes)`);
+    }
+    const missing = (['STORAGE', 'COPY_SRC'] as const).filter((flag) => (buffer.usage & BufferUsage[flag]) === 0);
+    if (missing.length) {
+      throw new Error(
+        `${what}: the buffer's usage (0x${buffer.usage.toString(16)}) lacks ${missing.map((f) => `GPUBufferUsage.${f}`).join(' and ')}: ` +
+          `kernels bind it as storage and read() copies from it. Create it with usage STORAGE | COPY_SRC (| COPY_DST to write() it).`,
+      );
+    }
+    const bytes = shapeSize(shape) * 4;
+    const span = bindingBytes(bytes);
+    if (offset + span > buffer.size) {
+      throw new Error(
+        `${what}: ${fmtShape(shape)} needs ${span} bytes from offset ${offset} (${bytes} bytes of float32, rounded up to whole 16 bytes, ` +
+          `which kernels bind), but the buffer has ${buffer.size} bytes`,
+      );
+    }
+    if (span > this.limits.maxStorageBufferBindingSize) {
+      throw new Error(`${what}: ${fmtShape(shape)} is ${span} bytes, over the device's maxStorageBufferBindingSize (${this.limits.maxStorageBufferBindingSize}): a tensor is one binding`);
+    }
+    if (buffer.mapState !== undefined && buffer.mapState !== 'unmapped') {
+      throw new Error(`${what}: the buffer is ${buffer.mapState} (mappedAtCreation or mapAsync); unmap() it first`);
+    }
+    this.checkBufferDevice(buffer, offset, span, what);
+    const t = this.register(new Tensor(this, [...shape], new Storage(this.pool.external(buffer), bytes, true), what, offset));
+    return t;
+  }
+
+  /**
+   * WebGPU exposes no buffer's device, so fromGPUBuffer binds the buffer once in an error scope: a buffer of
+   * another device (or one WebGPU rejects for any other reason) becomes an error thrown at the next dispatch or
+   * readback. The scope is popped before anything else is recorded, so the engine's own errors are not caught.
+   */
+  private checkBufferDevice(buffer: GPUBuffer, offset: number, size: number, what: string): void {
+    this.probeLayout ??= this.device.createBindGroupLayout({
+      label: 'fromGPUBuffer check',
+      entries: [{ binding: 0, visibility: ShaderStage.COMPUTE, buffer: { type: 'read-only-storage' } }],
+    });
+    this.device.pushErrorScope('validation');
+    this.device.createBindGroup({ label: `${what} check`, layout: this.probeLayout, entries: [{ binding: 0, resource: { buffer, offset, size } }] });
+    this.device.popErrorScope().then(
+      (err) => {
+        if (err) {
+          this.runner.reportError(
+            new Error(
+              `${what}: WebGPU rejected the buffer: ${err.message}
+` +
+                `A buffer of another GPUDevice cannot be used: create it with engine.device, or the engine on your device (Engine.create({ device })).`,
+            ),
+          );
+        }
+      },
+      () => {
+        // the device was lost: the runner reports that
+      },
+    );
+  }
+
+  /**
+   * Hands a tensor to the application's own WebGPU work: submits everything the engine has recorded (so the
+   * values are written before anything the application submits next) and returns where the elements lie, a
+   * GPUBufferBinding. Valid while the tensor lives: after it is disposed, the engine reuses the memory from its
+   * next submit on, so submit the work that uses it before disposing the tensor. docs/API.md, "Interop".
+   */
+  gpuBufferBinding(t: Tensor): TensorGPUBinding {
+    t.assertLive('gpuBufferBinding');
+    this.runner.flush();
+    return { buffer: t.gpuBuffer.buffer, offset: t.byteOffset, size: t.byteLength };
+  }
+
   /** Overwrite a tensor's contents from the CPU. Pending work is submitted first so it sees the old values. */
   write(t: Tensor, data: ArrayLike<number>): void {
     t.assertLive('write');
     if (data.length !== t.size) throw new Error(`write: ${data.length} values for a tensor of shape ${fmtShape(t.shape)}`);
+    if (t.storage.external && (t.gpuBuffer.buffer.usage & BufferUsage.COPY_DST) === 0) {
+      throw new Error(`write: tensor ${fmtShape(t.shape)} (from ${t.producer}) views a GPUBuffer without GPUBufferUsage.COPY_DST; create the buffer with COPY_DST to write() it`);
+    }
     this.writes++;
     this.runner.flush();
     const f32 = data instanceof Float32Array ? data : Float32Array.from(data);

@@ -1,10 +1,9 @@
-/// <reference types="@webgpu/types" preserve="true" />
-// Public API of the engine (the ES-module library bundle, dist/engine.js; its declarations reference
-// @webgpu/types for GPUDevice & co.). The engine knows nothing about models: model/ and train/ build on these
-// exports. docs/API.md describes them.
-export { Engine, type EngineOptions, type MemoryStats, type RandomOptions, type TensorDispatch } from './engine.js';
+// Public API of the engine (the ES-module library bundle, dist/engine.js, and its declarations). The engine knows
+// nothing about models: model/ and train/ build on these exports. docs/API.md describes them.
+export { Engine, type EngineOptions, type MemoryStats, type RandomOptions, type TensorDispatch, type FromGPUBufferOptions, type TensorGPUBinding } from './engine.js';
 export { Tensor, shapeSize, stridesOf, fmtShape, type Shape } from './tensor.js';
 export { acquireDevice, type DeviceOptions, type DeviceFeatures } from './device.js';
+export { BufferUsage, MapMode, ShaderStage } from './webgpu_constants.js';
 export { ENGINE_LIMITS, DeviceLimitsError, limitShortfalls, type EngineLimitName, type LimitShortfall } from './limits.js';
 export type { KernelSource, KernelTiming, DispatchArgs } from './runner.js';
 export type { BackwardRule } from './tape.js';
@@ -15,3 +14,22 @@ export * as ops from './ops/index.js';
 export { ReadbackRing } from './readback.js';
 export { ParameterSet, STATE_ARENAS, type ParamSpec, type ParameterCheckpoint, type AdamaxOptions, type GradientStats, type StateArena, type NonFiniteHit, type FinitenessReport } from './optim.js';
 export { WeightNorm, EffectiveWeights, WEIGHT_NORM_KERNELS, type WeightNormLayer } from './weight_norm.js';
+
+// WebGPU types in the declarations, for every TypeScript a consumer has (docs/API.md, "TypeScript"): the public
+// API names only the interfaces GPUDevice, GPUBuffer, GPUSupportedLimits and GPUCommandEncoder, and declares
+// them here empty. An empty interface merges with any full declaration of the same name (TypeScript >= 6's DOM
+// lib, @webgpu/types, @types/web), so a consumer with WebGPU types sees them whole; one without (a Node-only
+// `lib`, or TypeScript 5.x with DOM but no @webgpu/types) still type-checks. What does not work everywhere:
+// - `/// <reference types="@webgpu/types" />` (what this file had): TypeScript >= 6 with DOM reports duplicate
+//   identifiers (its DOM lib declares the same types), and without DOM @webgpu/types misses DOM names
+//   (PredefinedColorSpace, VideoFrame, EventTarget options...).
+// - Switching declarations by TypeScript version (typesVersions, `types@<6` export conditions): the conflict
+//   depends on the consumer's `lib` (DOM or not), which no package field can see.
+// - WebGPU type aliases (GPUPowerPreference...): an alias cannot merge, so the API spells out their unions.
+// test/consumer/run.mjs type-checks the packed declarations under TypeScript 5.9, 6 and 7, with and without DOM.
+declare global {
+  interface GPUDevice {}
+  interface GPUBuffer {}
+  interface GPUSupportedLimits {}
+  interface GPUCommandEncoder {}
+}

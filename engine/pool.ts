@@ -52,6 +52,14 @@ export class BufferPool {
     return pb;
   }
 
+  /**
+   * The application's buffer in the pool's bookkeeping shape (Engine.fromGPUBuffer): a fresh id (bind groups
+   * are cached by id), not counted, never handed out, released or destroyed.
+   */
+  external(buffer: GPUBuffer): PooledBuffer {
+    return { buffer, id: this.nextId++, size: buffer.size };
+  }
+
   /** Give a buffer back; it becomes reusable after the next submit. */
   release(pb: PooledBuffer): void {
     this.inUseBytes -= pb.size;

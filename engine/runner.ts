@@ -33,6 +33,14 @@ export interface Binding {
   assertLive?(usedBy: string): void;
 }
 
+/**
+ * The bytes a storage binding of `byteLength` bytes spans: whole 16-byte units (some kernels read array<vec4f>),
+ * at least one. Pooled buffers always have them; Engine.fromGPUBuffer requires them of the application's buffer.
+ */
+export function bindingBytes(byteLength: number): number {
+  return Math.max(16, Math.ceil(byteLength / 16) * 16);
+}
+
 export type ParamValue = number | ArrayLike<number>;
 export type OverrideValue = number | boolean;
 
@@ -270,6 +278,11 @@ export class Runner {
     });
   }
 
+  /** An error found asynchronously outside a dispatch (Engine.fromGPUBuffer's device check): thrown like a GPU error. */
+  reportError(err: Error): void {
+    this.pendingError ??= err;
+  }
+
   /** Throw a stored asynchronous GPU error (validation, out-of-memory, device loss). */
   checkErrors(): void {
     if (this.lostError) throw this.lostError;
@@ -447,7 +460,7 @@ export class Runner {
       const b = s.readOnly ? inputs[s.name] : outputs[s.name];
       if (!b) this.bindingError(kernel, shader, inputs, outputs);
       b.assertLive?.(label);
-      const size = Math.min(b.gpuBuffer.size - b.byteOffset, Math.max(16, Math.ceil(b.byteLength / 16) * 16));
+      const size = Math.min(b.gpuBuffer.size - b.byteOffset, bindingBytes(b.byteLength));
       if (size > maxBinding) throw new Error(`kernel '${kernel.name}': binding '${s.name}' is ${size} bytes, over maxStorageBufferBindingSize (${maxBinding})`);
       key += `|${b.gpuBuffer.id}:${b.byteOffset}:${size}`;
     }
@@ -457,7 +470,7 @@ export class Runner {
       const entries: GPUBindGroupEntry[] = [];
       for (const s of shader.storage) {
         const b = (s.readOnly ? inputs[s.name] : outputs[s.name])!;
-        const size = Math.min(b.gpuBuffer.size - b.byteOffset, Math.max(16, Math.ceil(b.byteLength / 16) * 16));
+        const size = Math.min(b.gpuBuffer.size - b.byteOffset, bindingBytes(b.byteLength));
         entries.push({ binding: s.binding, resource: { buffer: b.gpuBuffer.buffer, offset: b.byteOffset, size } });
       }
       if (shader.uniform) entries.push({ binding: shader.uniform.binding, resource: { buffer: this.arena, offset: 0, size: shader.uniform.size } });

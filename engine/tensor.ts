@@ -1,6 +1,7 @@
 // A GPU tensor: float32, contiguous row-major, any rank. Several tensors may share one storage (reshape is a
 // view; so are the parameters carved out of one arena at 256-byte-aligned offsets); the storage's buffer goes
-// back to the pool when the last tensor using it is disposed.
+// back to the pool when the last tensor using it is disposed (unless it is the application's own buffer, wrapped
+// by Engine.fromGPUBuffer: then the engine only forgets it).
 import type { Engine } from './engine.js';
 import type { Binding } from './runner.js';
 import type { PooledBuffer } from './pool.js';
@@ -39,6 +40,8 @@ export class Storage {
   constructor(
     readonly buffer: PooledBuffer,
     readonly bytes: number,
+    /** The application's own buffer (Engine.fromGPUBuffer): never pooled, reused or destroyed by the engine. */
+    readonly external = false,
   ) {}
 }
 

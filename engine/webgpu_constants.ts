@@ -1,7 +1,8 @@
 // The numeric values of WebGPU's flag namespaces (GPUBufferUsage, GPUMapMode, GPUShaderStage), fixed by the
 // WebGPU specification. The engine uses these instead of the globals, which exist in browsers but not in Node
 // unless an application installs the `webgpu` package's globals: a device the application made itself
-// works as is.
+// works as is. Exported for applications too: TypeScript 6.0.3's and 7.0.2's DOM lib declares the WebGPU
+// interfaces but not these three namespaces.
 export const BufferUsage = {
   MAP_READ: 0x0001,
   MAP_WRITE: 0x0002,

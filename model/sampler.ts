@@ -23,15 +23,18 @@ export interface DrawOptions {
   onRow?: (row: number) => void;
   /** Awaited after the cached sampler's initial full pass (benchmarks time it alone). */
   afterInit?: () => Promise<void>;
+  /** Polled after each row: true stops the drawing there (drawPixels then returns false). */
+  stop?: () => boolean;
 }
 
 /**
  * Draws pixels into `canvas` [B, H, W, C] (in place, raster order) from the PixelCNN++ conditioned on `cond`
  * ([B, H, W, condChannels], or null for the unconditional model). `ctx` must be frozen (Ctx.freeze): the
  * effective weights and the conditioning stream are computed once. The canvas should start blank (zeros), as
- * the naive sampler's; pixels not yet drawn never influence drawn ones.
+ * the naive sampler's; pixels not yet drawn never influence drawn ones. Returns false when `opt.stop` ended the
+ * drawing early (the canvas then holds the rows drawn so far), true when every pixel asked for was drawn.
  */
-export async function drawPixels(ctx: Ctx, pixelcnn: PixelCnn, canvas: Tensor, cond: Tensor | null, opt: DrawOptions): Promise<void> {
+export async function drawPixels(ctx: Ctx, pixelcnn: PixelCnn, canvas: Tensor, cond: Tensor | null, opt: DrawOptions): Promise<boolean> {
   const e = ctx.engine;
   const [, H, W] = canvas.shape as [number, number, number, number];
   const M = pixelcnn.cfg.mixtures;
@@ -58,8 +61,10 @@ export async function drawPixels(ctx: Ctx, pixelcnn: PixelCnn, canvas: Tensor, c
       if (col === W - 1 || q === total - 1) {
         await e.sync();
         opt.onRow?.(row);
+        if (q < total - 1 && opt.stop?.()) return false;
       }
     }
+    return true;
   } finally {
     cached?.dispose();
   }

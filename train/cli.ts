@@ -15,11 +15,14 @@ import { runExperiment } from './experiments.js';
 
 async function main(): Promise<number> {
   if (process.argv[2] === 'experiment') {
+    const stop = installGracefulStop();
     try {
-      return await runExperiment(process.argv.slice(3));
+      return await runExperiment(process.argv.slice(3), console.log, stop);
     } catch (e) {
       console.error(`train.js experiment: ${(e as Error).message}`);
       return 1;
+    } finally {
+      stop.dispose();
     }
   }
   let o: ReturnType<typeof parseOptions>;

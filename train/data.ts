@@ -300,7 +300,8 @@ function loadFashionDir(dir: string): Dataset | undefined {
  * (train-images-idx3-ubyte[.gz], train-labels-idx1-ubyte[.gz], t10k-images-idx3-ubyte[.gz], t10k-labels-idx1-ubyte[.gz]).
  */
 export function loadDataset(spec?: string): Dataset {
-  if (spec === undefined || spec === '' || spec === 'sample') return loadBundledSample();
+  if (spec === undefined || spec === 'sample') return loadBundledSample();
+  if (spec.trim() === '') throw new DataError(`the data folder name is empty ('${spec}'); give a folder, or no --data for the bundled CIFAR-10 sample`);
   const dir = resolve(spec);
   if (!existsSync(dir)) throw new DataError(`${spec}: data directory not found (looked for ${dir})`);
   if (!isDirectory(dir)) throw new DataError(`${spec}: expected a directory holding CIFAR-10 or Fashion-MNIST files, found a file`);

@@ -15,6 +15,7 @@ import { gatherBatch } from './data.js';
 import { appendJsonl, bitsPerDim, formatDuration } from './metrics.js';
 import { encodePng, imageGrid, writePngAtomic } from './png.js';
 import type { Run } from './setup.js';
+import { StopRequested } from './run-folder.js';
 import type { EvalRecord, Logger } from './trainer.js';
 
 /**
@@ -231,10 +232,11 @@ export async function samplePixelcnn(run: Run, fz: Tensor | number, streamBase: 
   const d0 = engine.runner.dispatchCount;
   try {
     const stream = ctx.nextStream();
-    await drawPixels(ctx, model.pixelcnn, canvas, cond, {
+    const complete = await drawPixels(ctx, model.pixelcnn, canvas, cond, {
       sampler,
       seed: o.seed,
       stream,
+      stop: () => o.stopSignal?.requested ?? false,
       onRow: (row) => {
         if (row % 8 !== 7 && row !== S - 1) return;
         const el = (performance.now() - t0) / 1000;
@@ -242,6 +244,7 @@ export async function samplePixelcnn(run: Run, fz: Tensor | number, streamBase: 
         log(`${what}: row ${row + 1}/${S}, ${((row + 1) / el).toFixed(2)} rows/s (${sampler} sampler, batch ${n}, ${perPixel} dispatches per pixel), ETA ${formatDuration((el / (row + 1)) * (S - row - 1))}`);
       },
     });
+    if (!complete) throw new StopRequested(o.stopSignal?.signal, what);
     return await engine.noGrad(() => ops.clamp(ops.mulScalar(ops.addScalar(canvas, 1), 127.5), 0, 255)).read();
   } finally {
     ctx.releaseFrozen();
@@ -415,6 +418,8 @@ export function sampleDiscretizedLogistic(mean: Float32Array, logScale: Float32A
   });
 }
 
+const SAMPLE_KIND_WORDS = { agave: 'AGAVE', pixelcnn: 'PixelCNN++', vae: 'VAE' } as const;
+
 /** Where sampleModel writes each kind's samples (PNG, and the rows as JSON beside it). */
 export const SAMPLE_FILES = { agave: 'agave-samples', pixelcnn: 'pixelcnn-samples', vae: 'vae-samples' } as const;
 
@@ -426,6 +431,8 @@ export async function sampleModel(run: Run, log: Logger): Promise<Float32Array> 
   const { model, o } = run;
   const n = o.agaveSamples ?? 8;
   const t0 = performance.now();
+  const S = model.cfg.imageSize;
+  log(`drawing ${n} ${SAMPLE_KIND_WORDS[model.kind]} samples` + (model.kind === 'vae' ? '' : ` (${S * S} pixels each, ${o.sampler ?? 'cached'} sampler)`));
   const s = await modelSamples(run, n, log);
   const path = join(o.out, `${SAMPLE_FILES[model.kind]}.png`);
   writeLabelledRows(path, s.rows, n, model.cfg.imageSize, model.channels, join(o.out, `${SAMPLE_FILES[model.kind]}.json`));

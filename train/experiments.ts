@@ -9,43 +9,41 @@ import { basename, dirname, join, resolve } from 'node:path';
 import { parseArgs } from 'node:util';
 import { ops } from '../engine/index.js';
 import { Agave, Ctx, MODEL_KIND_NAMES, toPixels } from '../model/agave.js';
-import { CONFIGS } from '../model/config.js';
-import { readCheckpointMeta } from './checkpoint-io.js';
-import { CHECKPOINT_FILE, METRICS_FILE } from './run-folder.js';
+import { CONFIGS, type ModelConfig } from '../model/config.js';
+import { readCheckpointMeta, writeFileAtomic } from './checkpoint-io.js';
+import { readCheckpointStep, validateCheckpointMeta } from './checkpoint-state.js';
+import { hasCheckpoint, openExperimentFolder, recordExperiment, runState, type RunWanted } from './experiment-folder.js';
+import { CHECKPOINT_FILE, METRICS_FILE, StopRequested, type StopSignal } from './run-folder.js';
 import { readMetrics } from './curves.js';
-import { gatherBatch } from './data.js';
+import { gatherBatch, loadDataset } from './data.js';
+import { dataFingerprint, describeData, type DataFingerprint } from './fingerprint.js';
+import { signalExitCode } from './signals.js';
 import { auxToDisplay, evaluate, loadRows, modelSamples, samplePixelcnn, writeLabelledRows, type ImageRows } from './evaluate.js';
 import { formatDuration } from './metrics.js';
-import { optionsOfCheckpoint, setupRun, resolveRecipe } from './setup.js';
+import { configAt, modelImageSize, optionsOfCheckpoint, resolveRecipe, runSignature, setupRun } from './setup.js';
 import { chartSvg, type Panel, type Series } from './svg.js';
 import { train, type EvalRecord, type Logger, type TrainOptions } from './trainer.js';
 
 export type PresetName = 'quick' | 'paper';
 
-/** What every run of a preset shares. */
-interface Preset {
-  base: Omit<TrainOptions, 'out'>;
-  describe: string;
-}
-
 const COMMON = { aux: 'identity', seed: 1, resume: false, vaePretrain: 0, pixelcnnPretrain: 0, logEvery: 20 } as const;
 
 /**
  * quick: the small model on CIFAR-10 pooled to 16x16 (every PixelCNN sample is 256 passes instead of 1,024),
- * batch 8; paper: the paper's model and recipe at 32x32 (model/config.ts 'paper').
+ * batch 8; paper: the paper's model and recipe at 32x32 (model/config.ts 'paper'). What the runs really use
+ * (after --config, --image-size and the data) is described by describeSettings().
  */
-function preset(name: PresetName, steps: number): Preset {
+function preset(name: PresetName, steps: number): Omit<TrainOptions, 'out'> {
   if (name === 'quick') {
-    return {
-      base: { ...COMMON, config: 'small', imageSize: 16, steps, evalEvery: Math.max(1, Math.round(steps / 4)), evalImages: 64, checkpointEvery: Math.max(1, Math.round(steps / 4)), pixelcnnRecon: 4, agaveSamples: 4 },
-      describe: `small config (PixelCNN++ F=16 R=1 M=3, IAF-VAE H=16 Z=4) on CIFAR-10 pooled to 16x16, batch 8, ${steps} steps per run`,
-    };
+    return { ...COMMON, config: 'small', imageSize: 16, steps, evalEvery: Math.max(1, Math.round(steps / 4)), evalImages: 64, checkpointEvery: Math.max(1, Math.round(steps / 4)), pixelcnnRecon: 4, agaveSamples: 4 };
   }
   const r = CONFIGS.paper.recipe;
-  return {
-    base: { ...COMMON, config: 'paper', steps: r.steps, evalEvery: 5000, evalImages: 10000, checkpointEvery: 1000, pixelcnnRecon: 8, agaveSamples: 8, logEvery: 100 },
-    describe: `the paper's model (PixelCNN++ F=160 R=5 M=10, IAF-VAE H=160 Z=32 x 20 blocks) and recipe at 32x32, ${r.steps} steps per run`,
-  };
+  return { ...COMMON, config: 'paper', steps: r.steps, evalEvery: 5000, evalImages: 10000, checkpointEvery: 1000, pixelcnnRecon: 8, agaveSamples: 8, logEvery: 100 };
+}
+
+/** The settings every run of this invocation shares, in words: the config and size really used, the data, batch, steps. */
+function describeSettings(cfg: ModelConfig, data: DataFingerprint, batch: number, steps: number): string {
+  return `${cfg.name} config (${cfg.description}) on ${describeData(data)}, batch ${batch}, ${steps} steps per run`;
 }
 
 interface PlannedRun {
@@ -96,24 +94,29 @@ function evalsOf(dir: string): EvalRecord[] {
 /** The step of a run folder's checkpoint (0: none), from its header alone (a paper-config checkpoint is ~1.6 GB). */
 function checkpointStep(dir: string): number {
   const p = join(dir, CHECKPOINT_FILE);
-  if (!existsSync(p)) return 0;
-  return readCheckpointMeta<{ step: number }>(p).step;
+  return existsSync(p) ? readCheckpointStep(p) : 0;
 }
 
-/** Trains one planned run to `steps` (resuming or skipping as its folder says). */
-async function ensureRun(run: PlannedRun, options: TrainOptions, log: Logger): Promise<number> {
-  const at = checkpointStep(options.out);
-  const target = options.steps!;
-  if (at >= target) {
-    log(`[${run.name}] already trained to step ${at}: skipped`);
-    return 0;
+/**
+ * Trains one planned run to `w.steps`: skipped when finished with these settings, resumed from its checkpoint,
+ * started again when it stopped before its first checkpoint, refused (runState) when it holds other settings.
+ * `stopped`: a graceful stop (Ctrl-C) ended it with a checkpoint.
+ */
+async function ensureRun(run: PlannedRun, options: TrainOptions, w: RunWanted, log: Logger): Promise<{ wall: number; stopped: boolean }> {
+  const st = runState(w);
+  if (st.state === 'done') {
+    log(`[${run.name}] already trained to step ${st.step}: skipped`);
+    return { wall: 0, stopped: false };
   }
-  const t0 = performance.now();
   const prefixed: Logger = (l) => log(`[${run.name}] ${l}`);
-  const r = await train({ ...options, resume: at > 0 }, prefixed);
-  if (r.stoppedEarly === 'nan') throw new Error(`experiment run ${run.name} stopped on a non-finite loss; see ${options.out}`);
+  if (st.state === 'restart') prefixed(`stopped before its first checkpoint: starting it again (its files moved to ${join(w.dir, 'replaced-<time>')}/)`);
+  const t0 = performance.now();
+  const r = await train({ ...options, steps: w.steps, resume: st.state === 'resume', overwrite: st.state === 'restart' }, prefixed);
+  const wall = (performance.now() - t0) / 1000;
+  if (r.stoppedEarly === 'nan') throw new Error(`experiment run ${run.name} stopped on a non-finite loss or evaluation; see ${options.out}`);
+  if (r.stoppedEarly === 'signal') return { wall, stopped: true };
   if (r.stoppedEarly) throw new Error(`experiment run ${run.name} stopped early (${r.stoppedEarly}); run the experiment again to continue`);
-  return (performance.now() - t0) / 1000;
+  return { wall, stopped: false };
 }
 
 /** The panels of a sweep: one x per run, several y keys per panel. */
@@ -417,9 +420,9 @@ const KIND_LABEL = { agave: 'AGAVE', pixelcnn: 'PixelCNN++', vae: 'IAF-VAE' } as
  * unconditional samples, AGAVE's f(z) and x); one PNG with a block of rows per run, and results.md with each
  * run's last test bits/dim.
  */
-async function figure2(list: string[], out: string, n: number, data: string | undefined, log: Logger): Promise<void> {
+async function figure2(list: string[], out: string, n: number, data: string | undefined, log: Logger, stop?: StopSignal): Promise<void> {
   const t0 = performance.now();
-  const { png, table, count } = await drawFigure2(list, out, n, data, log);
+  const { png, table, count } = await drawFigure2(list, out, n, data, log, stop);
   const md = [
     '# Figure 2: samples of the IAF-VAE, PixelCNN++ and AGAVE from one code base',
     '',
@@ -439,14 +442,14 @@ async function figure2(list: string[], out: string, n: number, data: string | un
 const FIGURE2_PAPER = 'Fig. 2 shows samples of the IAF-VAE (blurry, globally coherent), PixelCNN++ (sharp, locally coherent) and AGAVE (sharp with global structure from f(z)); Table 1: PixelCNN++ 2.92, VAE-IAF <= 3.11, AGAVE <= 2.92 bits/dim.';
 
 /** Draws Figure 2 (figure2-samples.png and .json in `out`) from finished runs; returns the lines of its results table. */
-async function drawFigure2(list: string[], out: string, n: number, data: string | undefined, log: Logger): Promise<{ png: string; table: string[]; count: number }> {
+async function drawFigure2(list: string[], out: string, n: number, data: string | undefined, log: Logger, stop?: StopSignal): Promise<{ png: string; table: string[]; count: number }> {
   const dirs = list.map((p) => (p.endsWith('.agave') ? dirname(p) : p));
   const rows: { label: string; images: Uint8Array }[] = [];
   const table: string[] = [];
   let shape: { size: number; channels: number } | null = null;
   const t0 = performance.now();
   for (const dir of dirs) {
-    const o = { ...optionsOfCheckpoint(dir), ...(data !== undefined ? { data } : {}) };
+    const o = { ...optionsOfCheckpoint(dir), ...(data !== undefined ? { data } : {}), ...(stop ? { stopSignal: stop } : {}) };
     const run = await setupRun(o, () => undefined);
     try {
       const kind = run.model.kind;
@@ -493,7 +496,7 @@ const BASELINES: Experiment = {
   ],
   async report(x) {
     const n = x.preset === 'quick' ? 8 : 16;
-    const fig = await drawFigure2(x.outcomes.map((o) => o.dir), x.out, n, x.base.data, x.log);
+    const fig = await drawFigure2(x.outcomes.map((o) => o.dir), x.out, n, x.base.data, x.log, x.base.stopSignal);
     x.md.push('', '## Results', '', 'The same config, data, steps and evaluation for the three models (the baselines are parts of AGAVE trained alone: `--model vae`, `--model pixelcnn`). Test bits/dim: PixelCNN++ exact; IAF-VAE and AGAVE the single-sample bound -log p(x|z) + KL (for the IAF-VAE, -log p(x|z) is the `aux` column: its decoder models x).', '', ...runsTable(x.outcomes), '', ...fig.table);
   },
 };
@@ -535,11 +538,11 @@ const TABLE1: Experiment = {
 
 export const EXPERIMENTS: Experiment[] = [LAMBDA, AUX_REMOVAL, LEVELS, AUX_IMAGES, SAMPLES, TABLE1, BASELINES];
 
-export const EXPERIMENT_HELP = `usage: node train.js experiment <name> [--preset quick|paper] [--out DIR] [--data DIR] [--steps N]
+export const EXPERIMENT_HELP = `usage: node train.js experiment <name> [--preset quick|paper] [--out DIR] [--data DIR] [--steps N] [--overwrite]
 
 Runs one of the paper's experiments: trains its runs (each a resumable run folder under OUT; run the same
-command again to continue an interrupted experiment), then writes OUT/results.md (settings, steps, wall
-times, tables), OUT/figure.svg and PNG figures.
+command again to continue an interrupted experiment), then writes OUT/results.md (the command, settings,
+steps, wall times, tables), OUT/figure.svg and PNG figures.
 
 experiments
 ${EXPERIMENTS.map((e) => `  ${e.name.padEnd(12)} ${e.title}`).join('\n')}
@@ -558,7 +561,14 @@ options
                 checkpoint.agave, e.g. one per --model kind: vae, pixelcnn, agave) and write the paper's
                 Figure 2 as OUT/figure2-samples.png and OUT/results.md
   --samples N   with --checkpoints: samples per model (default 8)
+  --overwrite   start afresh in an OUT that holds an earlier experiment: everything in it is moved into
+                OUT/replaced-<time>/ (nothing is deleted)
   -h, --help    this help
+
+A run already in OUT is reused only when its checkpoint was made with the settings and data this command asks
+for (model, config, image size, recipe, aux image, lambda, evaluation images, not past --steps); otherwise the
+command refuses and names the difference. Ctrl-C finishes the current step, writes a checkpoint and prints
+the command that continues (the same one); results.md records the command that reproduces its table.
 `;
 
 /** Rough cost of the paper preset on a GPU: ~3x the forward FLOPs (MODEL_SPEC §7: ~79 GFLOP per image). */
@@ -568,23 +578,38 @@ function paperCost(runs: number, steps: number, batch: number): string {
   return `${runs} run(s) x ${steps.toLocaleString('en-US')} steps x batch ${batch}: about ${(flop / 1e18).toFixed(1)} EFLOP, ~${hours.toFixed(0)} GPU-hours at a sustained 20 TFLOP/s`;
 }
 
-export async function runExperiment(argv: string[], log: Logger = console.log): Promise<number> {
-  const { values, positionals } = parseArgs({
-    args: argv,
-    allowPositionals: true,
-    options: {
-      preset: { type: 'string' },
-      out: { type: 'string' },
-      data: { type: 'string' },
-      steps: { type: 'string' },
-      config: { type: 'string' },
-      'image-size': { type: 'string' },
-      'eval-images': { type: 'string' },
-      checkpoints: { type: 'string' },
-      samples: { type: 'string' },
-      help: { type: 'boolean', short: 'h' },
-    },
-  });
+/** Arguments as one shell line (quoted where needed). */
+function shellLine(args: readonly string[]): string {
+  return args.map((a) => (/^[\w./=:,+-]+$/.test(a) ? a : `'${a.replace(/'/g, `'\\''`)}'`)).join(' ');
+}
+
+const EXPERIMENT_OPTIONS = {
+  preset: { type: 'string' },
+  out: { type: 'string' },
+  data: { type: 'string' },
+  steps: { type: 'string' },
+  config: { type: 'string' },
+  'image-size': { type: 'string' },
+  'eval-images': { type: 'string' },
+  checkpoints: { type: 'string' },
+  samples: { type: 'string' },
+  overwrite: { type: 'boolean' },
+  help: { type: 'boolean', short: 'h' },
+} as const;
+
+/**
+ * `node train.js experiment ...`. Returns the exit code: 0 done, 1 usage, 130 / 143 after a graceful stop
+ * (`stop`, from train/signals.ts: the current run finished its step and wrote a checkpoint; the same command
+ * continues). Throws (an Error naming the cause and the ways out) on bad flags or a refused folder.
+ */
+export async function runExperiment(argv: string[], log: Logger = console.log, stop?: StopSignal): Promise<number> {
+  let parsed;
+  try {
+    parsed = parseArgs({ args: argv, allowPositionals: true, options: EXPERIMENT_OPTIONS });
+  } catch (e) {
+    throw new Error(`${(e as Error).message.split('\n')[0]} (see node train.js experiment --help)`);
+  }
+  const { values, positionals } = parsed;
   if (values.help || positionals.length === 0) {
     log(EXPERIMENT_HELP);
     return values.help ? 0 : 1;
@@ -592,6 +617,16 @@ export async function runExperiment(argv: string[], log: Logger = console.log): 
   const exp = EXPERIMENTS.find((e) => e.name === positionals[0]);
   if (!exp) throw new Error(`unknown experiment '${positionals[0]}' (have ${EXPERIMENTS.map((e) => e.name).join(', ')})`);
   if (positionals.length > 1) throw new Error(`unexpected argument '${positionals[1]}' (see node train.js experiment --help)`);
+  if (values.data !== undefined && values.data.trim() === '') throw new Error(`--data must name a folder, got '${values.data}' (without --data: the bundled CIFAR-10 sample)`);
+  if (values.out !== undefined && values.out.trim() === '') throw new Error(`--out must name a folder, got '${values.out}'`);
+  const overwrite = values.overwrite ?? false;
+  // The command that continues after a stop: the same one, never with --overwrite (that would move the work aside).
+  const continueLine = (): string => `node train.js ${shellLine(['experiment', ...argv.filter((a) => a !== '--overwrite')])}`;
+  const stopped = (what: string): number => {
+    log(`${stop?.signal ?? 'stop'}: ${what}`);
+    log(`to continue: ${continueLine()}`);
+    return signalExitCode(stop?.signal);
+  };
   if (values.checkpoints !== undefined || values.samples !== undefined) {
     if (exp.name !== 'samples') throw new Error(`--checkpoints and --samples belong to the samples experiment, not ${exp.name}`);
     if (values.checkpoints === undefined) throw new Error('--samples needs --checkpoints DIR,DIR,...');
@@ -603,77 +638,131 @@ export async function runExperiment(argv: string[], log: Logger = console.log): 
       n = Number(values.samples);
     }
     const out = values.out ?? join('runs', 'experiments', 'figure2');
-    mkdirSync(out, { recursive: true });
-    await figure2(list, out, n, values.data, log);
+    const record = { experiment: 'samples --checkpoints', preset: '-', command: ['experiment', ...argv.filter((a) => a !== '--overwrite')] };
+    const folder = openExperimentFolder(out, record, overwrite, log);
+    try {
+      recordExperiment(folder, record);
+      await figure2(list, folder.dir, n, values.data, log, stop);
+    } catch (e) {
+      if (e instanceof StopRequested) return stopped(e.message);
+      throw e;
+    } finally {
+      folder.release();
+    }
     return 0;
   }
   const presetName = (values.preset ?? 'quick') as PresetName;
   if (presetName !== 'quick' && presetName !== 'paper') throw new Error(`--preset must be quick or paper, got '${values.preset}'`);
-  let steps = presetName === 'quick' ? exp.quickSteps : CONFIGS.paper.recipe.steps;
-  if (values.steps !== undefined) {
-    if (!/^[1-9]\d*$/.test(values.steps)) throw new Error(`--steps must be a positive integer, got '${values.steps}'`);
-    steps = Number(values.steps);
-  }
-  const p = preset(presetName, steps);
-  const base: Omit<TrainOptions, 'out'> = { ...p.base, steps, ...(values.data !== undefined ? { data: values.data } : {}) };
   const positive = (flag: string, v: string): number => {
     if (!/^[1-9]\d*$/.test(v)) throw new Error(`--${flag} must be a positive integer, got '${v}'`);
     return Number(v);
   };
+  const steps = values.steps !== undefined ? positive('steps', values.steps) : presetName === 'quick' ? exp.quickSteps : CONFIGS.paper.recipe.steps;
+  const base: Omit<TrainOptions, 'out'> = { ...preset(presetName, steps), steps, ...(values.data !== undefined ? { data: values.data } : {}) };
   if (values.config !== undefined) {
-    if (!(values.config in CONFIGS)) throw new Error(`--config must be one of ${Object.keys(CONFIGS).join(', ')}, got '${values.config}'`);
+    if (!Object.hasOwn(CONFIGS, values.config)) throw new Error(`--config must be one of ${Object.keys(CONFIGS).join(', ')}, got '${values.config}'`);
     base.config = values.config as TrainOptions['config'];
   }
   if (values['image-size'] !== undefined) base.imageSize = positive('image-size', values['image-size']);
   if (values['eval-images'] !== undefined) base.evalImages = positive('eval-images', values['eval-images']);
-  if (presetName === 'quick') {
-    base.evalEvery = Math.max(1, Math.round(steps / 4));
-    base.checkpointEvery = base.evalEvery;
-  }
   const out = values.out ?? join('runs', 'experiments', `${exp.name}-${presetName}`);
-  mkdirSync(out, { recursive: true });
-  const runs = exp.runs(presetName, steps, base.imageSize ?? CONFIGS[base.config].imageSize);
-  const recipe = resolveRecipe({ ...base, out });
-  log(`experiment ${exp.name}: ${exp.title}`);
-  log(`preset ${presetName}: ${p.describe}; ${runs.length} run(s) in ${out}`);
-  if (presetName === 'paper') log(`expected cost: ${paperCost(runs.length, steps, recipe.batch)}`);
-  const t0 = performance.now();
-  const outcomes: RunOutcome[] = [];
-  for (const run of runs) {
-    const dir = join(out, run.name);
-    const options: TrainOptions = { ...base, ...run.options, out: dir };
-    let wall = 0;
-    // Runs that fork from this one: train this one to the fork point first, then start each from a copy of
-    // its checkpoint and metrics (so both share the steps before the fork exactly).
-    for (const child of runs.filter((r) => r.fork?.from === run.name)) {
-      const childDir = join(out, child.name);
-      if (checkpointStep(childDir) > 0) continue;
-      const at = child.fork!.step;
-      if (checkpointStep(dir) > at) throw new Error(`${dir} is already past step ${at}, where ${child.name} forks from it; remove both folders to rerun this experiment`);
-      wall += await ensureRun(run, { ...options, steps: at }, log);
-      mkdirSync(childDir, { recursive: true });
-      for (const f of [CHECKPOINT_FILE, METRICS_FILE]) copyFileSync(join(dir, f), join(childDir, f));
-      if (existsSync(join(dir, 'grid-latest.json'))) copyFileSync(join(dir, 'grid-latest.json'), join(dir, `grid-step${at}.json`));
-    }
-    wall += await ensureRun(run, options, log);
-    const evals = evalsOf(dir);
-    if (!evals.length) throw new Error(`run ${run.name} has no evaluation in ${dir}/metrics.jsonl`);
-    outcomes.push({ run, dir, evals, final: evals[evals.length - 1]!, wallSeconds: wall });
-  }
-  const md: string[] = [
-    `# Experiment \`${exp.name}\`: ${exp.title}`,
-    '',
-    `Command: \`node train.js experiment ${exp.name} --preset ${presetName}${values.steps ? ` --steps ${steps}` : ''}\``,
-    '',
-    `**The paper:** ${exp.paper}`,
-    '',
-    `**Settings:** ${p.describe}; Adamax lr ${recipe.lr}, EMA ${recipe.ema.vae} (VAE) / ${recipe.ema.pixelcnn} (PixelCNN), ` +
-      `${recipe.pretrain} parallel pre-training steps, evaluation on ${base.evalImages} test images with the EMA weights; lambda and the auxiliary image per run as listed.`,
+  // The command that reproduces this experiment's table: every flag that sets something, the defaults spelt out.
+  const command = [
+    'experiment', exp.name, '--preset', presetName,
+    ...(values.config !== undefined ? ['--config', values.config] : []),
+    ...(values['image-size'] !== undefined ? ['--image-size', values['image-size']] : []),
+    ...(values['eval-images'] !== undefined ? ['--eval-images', values['eval-images']] : []),
+    '--steps', String(steps),
+    ...(values.data !== undefined ? ['--data', values.data] : []),
+    '--out', out,
   ];
-  await exp.report({ exp, preset: presetName, out, outcomes, base, log, md });
-  const wall = (performance.now() - t0) / 1000;
-  md.push('', `Wall time of this invocation: ${formatDuration(wall)} (runs trained earlier and skipped are not included).`, '');
-  writeFileSync(join(out, 'results.md'), md.join('\n'));
-  log(`experiment ${exp.name} done in ${formatDuration(wall)}: ${join(out, 'results.md')}`);
-  return 0;
+  // The data and the model size the runs will really have (checked against each run's checkpoint).
+  const data = loadDataset(base.data);
+  const dataId = dataFingerprint(data);
+  const fit = modelImageSize(data.train.height, CONFIGS[base.config].imageSize, base.imageSize);
+  const cfg = configAt(CONFIGS[base.config], fit.size);
+  const runs = exp.runs(presetName, steps, fit.size);
+  const recipe = resolveRecipe({ ...base, out });
+  const record = { experiment: exp.name, preset: presetName, command, data: dataId };
+  const folder = openExperimentFolder(out, record, overwrite, log);
+  try {
+    const settings = describeSettings(cfg, dataId, recipe.batch, steps);
+    log(`experiment ${exp.name}: ${exp.title}`);
+    log(`preset ${presetName}: ${settings}; ${runs.length} run(s) in ${out}`);
+    if (presetName === 'paper') log(`expected cost: ${paperCost(runs.length, steps, recipe.batch)}`);
+    // Every run of the plan is checked before any is trained: a refusal leaves everything as it was.
+    const planned = runs.map((run) => {
+      const options: TrainOptions = { ...base, ...run.options, out: join(folder.dir, run.name), ...(stop ? { stopSignal: stop } : {}), resumeHint: 'the same experiment command continues it' };
+      const wanted = (target: number): RunWanted => ({
+        dir: options.out, name: run.name, out, data: dataId, steps: target, evalImages: Math.min(options.evalImages, data.test.count),
+        signature: runSignature(options, resolveRecipe(options), data.train.channels, fit.size),
+      });
+      return { run, options, wanted };
+    });
+    for (const p of planned) runState(p.wanted(p.options.steps!));
+    recordExperiment(folder, record);
+    const t0 = performance.now();
+    const outcomes: RunOutcome[] = [];
+    for (const { run, options, wanted } of planned) {
+      let wall = 0;
+      // Runs that fork from this one: train this one to the fork point first, then start each from a copy of
+      // its checkpoint and metrics (so both share the steps before the fork exactly).
+      for (const child of runs.filter((r) => r.fork?.from === run.name)) {
+        const childDir = join(folder.dir, child.name);
+        if (hasCheckpoint(childDir)) continue;
+        const at = child.fork!.step;
+        if (checkpointStep(options.out) > at) throw new Error(`${options.out} is already past step ${at}, where ${child.name} forks from it; add --overwrite to rerun this experiment (the earlier runs are moved aside)`);
+        const r = await ensureRun(run, options, wanted(at), log);
+        wall += r.wall;
+        if (r.stopped) return stopped(`stopped ${run.name} before the fork point of ${child.name}`);
+        mkdirSync(childDir, { recursive: true });
+        for (const f of [CHECKPOINT_FILE, METRICS_FILE]) copyFileSync(join(options.out, f), join(childDir, f));
+        if (existsSync(join(options.out, 'grid-latest.json'))) copyFileSync(join(options.out, 'grid-latest.json'), join(options.out, `grid-step${at}.json`));
+      }
+      const r = await ensureRun(run, options, wanted(options.steps!), log);
+      wall += r.wall;
+      if (r.stopped) return stopped(`experiment ${exp.name} stopped in run ${run.name} (its checkpoint is written)`);
+      const evals = evalsOf(options.out);
+      if (!evals.length) throw new Error(`run ${run.name} has no evaluation in ${options.out}/metrics.jsonl`);
+      outcomes.push({ run, dir: options.out, evals, final: evals[evals.length - 1]!, wallSeconds: wall });
+    }
+    const md: string[] = [
+      `# Experiment \`${exp.name}\`: ${exp.title}`,
+      '',
+      `Command: \`node train.js ${shellLine(command)}\``,
+      '',
+      `**The paper:** ${exp.paper}`,
+      '',
+      `**Settings:** ${settings}; Adamax lr ${recipe.lr}, EMA ${recipe.ema.vae} (VAE) / ${recipe.ema.pixelcnn} (PixelCNN), ` +
+        `${recipe.pretrain} parallel pre-training steps, evaluation on ${Math.min(base.evalImages, data.test.count)} test images with the EMA weights; lambda and the auxiliary image per run as listed.`,
+      '',
+      'What each run really used (from its checkpoint):',
+      '',
+      ...settingsTable(outcomes),
+    ];
+    try {
+      await exp.report({ exp, preset: presetName, out: folder.dir, outcomes, base: { ...base, ...(stop ? { stopSignal: stop } : {}) }, log, md });
+    } catch (e) {
+      if (e instanceof StopRequested) return stopped(`${e.message} (the runs are trained; the same command redoes the report)`);
+      throw e;
+    }
+    const wall = (performance.now() - t0) / 1000;
+    md.push('', `Wall time of this invocation: ${formatDuration(wall)} (runs trained earlier and skipped are not included).`, '');
+    writeFileAtomic(join(folder.dir, 'results.md'), md.join('\n'));
+    log(`experiment ${exp.name} done in ${formatDuration(wall)}: ${join(out, 'results.md')}`);
+    return 0;
+  } finally {
+    folder.release();
+  }
+}
+
+/** One row per run: the settings its checkpoint records (what really produced its numbers). */
+function settingsTable(outcomes: RunOutcome[]): string[] {
+  const rows = outcomes.map((o) => {
+    const path = join(o.dir, CHECKPOINT_FILE);
+    const s = validateCheckpointMeta(readCheckpointMeta(path), path).signature;
+    const v = (k: string): string => (s[k] === null || s[k] === undefined ? '-' : String(s[k]));
+    return `| ${o.run.label} | ${v('kind')} | ${v('config')} | ${v('imageSize')}x${v('imageSize')} | ${v('aux')} | ${v('levels')} | ${v('lambda')} | ${v('batch')} | ${v('lr')} | ${v('dropAuxAt')} | ${v('seed')} |`;
+  });
+  return ['| run | model | config | image size | aux image | levels | lambda | batch | lr | aux dropped at | seed |', '|---|---|---|---|---|---|---|---|---|---|---|', ...rows];
 }

@@ -138,19 +138,27 @@ export async function trainSteps(run: Run, result: TrainResult, log: Logger): Pr
       // The state on the GPU is the one after `step`: check every step in flight before using it.
       if (!(await settleUntil(0))) return lastChecked();
       if (evalDue) {
-        result.evals.push(await evaluate(run, step, log, { iw: last ? (o.iwSamples ?? 1) : 1, pixelcnnRecon: last || outOfTime ? (o.pixelcnnRecon ?? 0) : 0 }));
+        const rec = await evaluate(run, step, log, { iw: last ? (o.iwSamples ?? 1) : 1, pixelcnnRecon: last || outOfTime ? (o.pixelcnnRecon ?? 0) : 0 });
+        result.evals.push(rec);
         writeCurves(paths.metrics, paths.curves, model.kind === 'agave' ? `${o.config} ${o.aux}, lambda ${r.lambda}` : `${o.config} ${model.kind === 'pixelcnn' ? 'PixelCNN++ alone' : `IAF-VAE alone, lambda ${r.lambda}`}`);
+        // A model whose evaluation is not finite is not worth a checkpoint, however finite its parameters are.
+        const bad = [rec.testBitsPerDim, rec.iwBitsPerDim ?? 0].find((v) => !Number.isFinite(v));
+        if (bad !== undefined) {
+          log(`step ${step}: the evaluation gave a non-finite test bits/dim (${bad}); stopping without saving this state. The last good checkpoint (${lastGood()}) is kept unchanged.`);
+          result.stoppedEarly = 'nan';
+          return step;
+        }
       }
       if (saveDue) await run.save(step);
       if (outOfTime) {
-        log(`time limit of ${o.timeLimitMinutes} min reached at step ${step}; checkpoint saved (continue with --resume)`);
+        log(`time limit of ${o.timeLimitMinutes} min reached at step ${step}; checkpoint saved (${o.resumeHint ?? 'continue with --resume'})`);
         result.stoppedEarly = 'time';
         break;
       }
       // Graceful stop (SIGINT/SIGTERM via train/signals.ts): finish the step, checkpoint, stop.
       if (o.stopSignal?.requested) {
         if (!saveDue) await run.save(step); // else just written
-        log(`${o.stopSignal?.signal ?? 'stop'} received: stopped after step ${step}; checkpoint ${paths.checkpoint} written (continue with --resume)`);
+        log(`${o.stopSignal?.signal ?? 'stop'} received: stopped after step ${step}; checkpoint ${paths.checkpoint} written (${o.resumeHint ?? 'continue with --resume'})`);
         result.stoppedEarly = 'signal';
         break;
       }

@@ -250,7 +250,10 @@ export function parseOptions(argv: string[]): TrainOptions | 'help' | 'check-gpu
   };
   if (overwrite) o.overwrite = true;
   if (values.out === undefined && !resume) o.linkLatest = true;
-  if (values.data !== undefined) o.data = values.data;
+  if (values.data !== undefined) {
+    if (values.data.trim() === '') throw new Error(`--data must name a folder, got '${values.data}' (without --data: the bundled CIFAR-10 sample)`);
+    o.data = values.data;
+  }
   // Recipe entries: absent flags take the config's recipe (model/config.ts).
   if (values.steps !== undefined) o.steps = int('steps', values.steps, 1, 1);
   if (values.lambda !== undefined) o.lambda = num('lambda', values.lambda, 2, { min: 0 });

@@ -11,13 +11,13 @@
 // RunFolder.start(step) then trims metrics.jsonl to the checkpoint's step on a resume (no duplicate records)
 // and appends a `{ type: 'run' }` record naming the run; release() removes the lock.
 import {
-  existsSync, linkSync, lstatSync, mkdirSync, openSync, closeSync, readdirSync, readFileSync, readlinkSync, renameSync, statfsSync,
+  existsSync, linkSync, lstatSync, mkdirSync, openSync, closeSync, readdirSync, readFileSync, readlinkSync, renameSync, rmdirSync, statfsSync,
   statSync, symlinkSync, unlinkSync, writeFileSync, writeSync,
 } from 'node:fs';
 import { randomBytes } from 'node:crypto';
 import { hostname } from 'node:os';
 import { basename, dirname, isAbsolute, join, resolve } from 'node:path';
-import { readCheckpointMeta } from './checkpoint-io.js';
+import { readCheckpointStep } from './checkpoint-state.js';
 import { explainFsError, fsErrorCode } from './fs-errors.js';
 import { appendJsonl, truncateJsonlAfterStep } from './metrics.js';
 
@@ -32,6 +32,14 @@ export interface StopSignal {
   signal?: string;
 }
 
+/** Thrown where a long task (sampling) honours a StopSignal part-way; the caller reports what was kept. */
+export class StopRequested extends Error {
+  constructor(readonly signal: string | undefined, what: string) {
+    super(`${signal ?? 'stop'}: ${what} interrupted`);
+    this.name = 'StopRequested';
+  }
+}
+
 /** The run-folder and stop settings of a training run (TrainOptions extends this). */
 export interface RunFolderOptions {
   /** Start afresh in an --out that holds an earlier run: its files are first moved into OUT/replaced-<time>/. */
@@ -40,6 +48,8 @@ export interface RunFolderOptions {
   linkLatest?: boolean;
   /** Graceful stop (train/signals.ts sets it on SIGINT/SIGTERM). */
   stopSignal?: StopSignal;
+  /** How to continue after a stop, for the stop's log line (default: 'continue with --resume'). */
+  resumeHint?: string;
 }
 
 /** A refused or impossible run folder; the message names the path and the ways out. */
@@ -96,13 +106,29 @@ export function newRunFolder(root = 'runs', d = new Date()): string {
   return p;
 }
 
+/** A checked --out: the folder to write in, and the folders prepareOutDir created for it (outermost first). */
+export interface PreparedOut {
+  /** `out` itself, or the target of a symbolic link. */
+  dir: string;
+  created: string[];
+}
+
 /**
  * Checks `out` and creates it (and missing parents, one level at a time) without following Node's recursive
  * mkdir into pseudo-filesystems. Returns the folder to use: `out` itself, or the target of a symbolic link.
  */
 export function prepareOutDir(out: string, flag = '--out'): string {
+  return prepareOut(out, flag).dir;
+}
+
+/** prepareOutDir, also saying which folders it created (a failed start removes them again: removeCreated). */
+export function prepareOut(out: string, flag = '--out'): PreparedOut {
   if (out.length === 0) throw new RunFolderError(`${flag} must not be empty`);
   const abs = resolve(out);
+  const dangling = danglingLinkTarget(abs);
+  if (dangling !== null) {
+    throw new RunFolderError(`${flag} ${out}: a symbolic link to ${dangling}, which does not exist; create that folder or point the link at one`);
+  }
   const missing: string[] = [];
   let probe = abs;
   for (;;) {
@@ -126,23 +152,49 @@ export function prepareOutDir(out: string, flag = '--out'): string {
   if (fs !== undefined) {
     throw new RunFolderError(`${flag} ${out}: ${probe} is on the ${fs} pseudo-filesystem (kernel state, not storage); choose a folder on a disk, e.g. runs/NAME`);
   }
+  const created: string[] = [];
   for (const d of missing) {
     try {
       mkdirSync(d);
+      created.push(d);
     } catch (e) {
       if (fsErrorCode(e) === 'EEXIST' && statSync(d).isDirectory()) continue;
+      removeCreated(created);
       throw new RunFolderError(`${flag} ${out}: cannot create the folder ${d} (${explainFsError(e)}); nothing was written`, { cause: e });
     }
   }
   try {
     if (lstatSync(abs).isSymbolicLink()) {
       const t = readlinkSync(abs);
-      return isAbsolute(t) ? t : join(dirname(out), t);
+      return { dir: isAbsolute(t) ? t : join(dirname(out), t), created };
     }
   } catch {
     // not a link
   }
-  return out;
+  return { dir: out, created };
+}
+
+/** The target of `path` when it is a symbolic link whose target does not exist; null otherwise. */
+function danglingLinkTarget(path: string): string | null {
+  try {
+    if (!lstatSync(path).isSymbolicLink()) return null;
+  } catch {
+    return null;
+  }
+  if (existsSync(path)) return null;
+  const t = readlinkSync(path);
+  return isAbsolute(t) ? t : join(dirname(path), t);
+}
+
+/** Removes folders that prepareOut created, innermost first, where they are still empty (a failed start). */
+export function removeCreated(created: readonly string[]): void {
+  for (const d of [...created].reverse()) {
+    try {
+      rmdirSync(d);
+    } catch {
+      // not empty (something was written after all) or already gone: keep it
+    }
+  }
 }
 
 // ---------------------------------------------------------------------------------------------------------------
@@ -158,7 +210,7 @@ function pidAlive(pid: number): boolean {
   }
 }
 
-function readLock(path: string): LockInfo | null {
+export function readLock(path: string): LockInfo | null {
   try {
     const v = JSON.parse(readFileSync(path, 'utf8')) as Partial<LockInfo>;
     if (typeof v.pid !== 'number' || typeof v.host !== 'string' || typeof v.runId !== 'string') return null;
@@ -206,7 +258,22 @@ function describeHolder(h: LockInfo): string {
   return `process ${h.pid} on ${h.host}, started ${h.started} (${h.command})`;
 }
 
-function acquireLock(dir: string, out: string, info: LockInfo, log: Logger): string {
+/** A fresh lock record for this process (`command`: the arguments as the user gave them). */
+export function newLockInfo(): LockInfo {
+  return {
+    pid: process.pid,
+    host: hostname(),
+    started: new Date().toISOString(),
+    runId: `${timeStamp()}-${randomBytes(3).toString('hex')}`,
+    command: process.argv.slice(1).map((a) => (/^[\w./=:,+-]+$/.test(a) ? a : JSON.stringify(a))).join(' '),
+  };
+}
+
+/**
+ * Takes the lock file `dir/LOCK_FILE` for `info` (created atomically; a live holder is refused by name, a stale
+ * one on this host taken over with a message). Returns its path.
+ */
+export function acquireLock(dir: string, out: string, info: LockInfo, log: Logger): string {
   const path = join(dir, LOCK_FILE);
   const content = JSON.stringify(info, null, 1) + '\n';
   for (let attempt = 0; attempt < 5; attempt++) {
@@ -285,18 +352,32 @@ export function removeStaleTemps(dir: string, log: Logger): string[] {
   return removed;
 }
 
-const RUN_FILES = [/^checkpoint\.agave$/, /^metrics\.jsonl$/, /^samples-step\d+\.png$/, /^agave-samples\.png$/];
+/** Every file a run writes in its folder (--overwrite moves them aside; the user's own files stay). */
+const RUN_FILES = [
+  /^checkpoint\.agave$/, /^metrics\.jsonl$/, /^curves\.svg$/, /^samples-step\d+\.png$/, /^grid-latest\.json$/, /^grid-step\d+\.json$/,
+  /^(agave|pixelcnn|vae)-samples\.(png|json)$/,
+];
 
-/** What an earlier run left in `dir` (checkpoint, metrics), in words, or null when there is none. */
-export function describeExistingRun(dir: string): string | null {
+/** What an earlier run left in a folder: its checkpoint's step (null: no checkpoint) and a description. */
+export interface ExistingRun {
+  /** The checkpoint's step; 'unreadable' when its header cannot be read or validated; null when there is none. */
+  checkpointStep: number | 'unreadable' | null;
+  /** e.g. 'checkpoint.agave at step 40 and metrics.jsonl (40 step records)'. */
+  text: string;
+}
+
+/** What an earlier run left in `dir` (checkpoint, metrics, figures), or null when there is nothing. */
+export function existingRun(dir: string): ExistingRun | null {
   const parts: string[] = [];
+  let checkpointStep: ExistingRun['checkpointStep'] = null;
   const ck = join(dir, CHECKPOINT_FILE);
   if (existsSync(ck)) {
     let step = '';
     try {
-      const meta = readCheckpointMeta<{ step?: unknown }>(ck);
-      if (typeof meta.step === 'number') step = ` at step ${meta.step}`;
+      checkpointStep = readCheckpointStep(ck);
+      step = ` at step ${checkpointStep}`;
     } catch {
+      checkpointStep = 'unreadable';
       step = ' (unreadable)';
     }
     parts.push(`${CHECKPOINT_FILE}${step}`);
@@ -311,18 +392,46 @@ export function describeExistingRun(dir: string): string | null {
     }
     parts.push(`${METRICS_FILE}${n}`);
   }
-  return parts.length ? parts.join(' and ') : null;
+  if (!parts.length) {
+    const others = runFiles(dir);
+    if (others.length) parts.push(`${others.length} file(s) of a run (${others.slice(0, 3).join(', ')}${others.length > 3 ? ', ...' : ''})`);
+  }
+  return parts.length ? { checkpointStep, text: parts.join(' and ') } : null;
+}
+
+/** What an earlier run left in `dir` (checkpoint, metrics), in words, or null when there is none. */
+export function describeExistingRun(dir: string): string | null {
+  return existingRun(dir)?.text ?? null;
+}
+
+function runFiles(dir: string): string[] {
+  try {
+    return readdirSync(dir).filter((n) => RUN_FILES.some((r) => r.test(n)));
+  } catch {
+    return [];
+  }
+}
+
+/** A new, unused dir/replaced-<time> folder name. */
+export function replacedFolder(dir: string): string {
+  const base = join(dir, `replaced-${timeStamp()}`);
+  let to = base;
+  for (let k = 2; existsSync(to); k++) to = `${base}-${k}`;
+  return to;
+}
+
+/** Moves `names` (entries of `dir`) into a new dir/replaced-<time>/ and returns that folder. */
+export function moveIntoReplaced(dir: string, names: readonly string[]): string {
+  const to = replacedFolder(dir);
+  mkdirSync(to);
+  for (const f of names) renameSync(join(dir, f), join(to, f));
+  return to;
 }
 
 /** Moves an earlier run's files into dir/replaced-<time>/ and returns that folder. */
 function moveAside(dir: string): { to: string; files: string[] } {
-  const base = join(dir, `replaced-${timeStamp()}`);
-  let to = base;
-  for (let k = 2; existsSync(to); k++) to = `${base}-${k}`;
-  mkdirSync(to);
-  const files = readdirSync(dir).filter((n) => RUN_FILES.some((r) => r.test(n)));
-  for (const f of files) renameSync(join(dir, f), join(to, f));
-  return { to, files };
+  const files = runFiles(dir);
+  return { to: moveIntoReplaced(dir, files), files };
 }
 
 function pointLatest(dir: string, log: Logger): void {
@@ -355,6 +464,8 @@ export class RunFolder {
     readonly dir: string,
     readonly lockPath: string,
     readonly lock: LockInfo,
+    /** Folders made for this run by prepareOut (removed again by abandon() while they are empty). */
+    readonly created: readonly string[] = [],
   ) {
     this.checkpoint = join(dir, CHECKPOINT_FILE);
     this.metrics = join(dir, METRICS_FILE);
@@ -378,6 +489,15 @@ export class RunFolder {
     appendJsonl(this.metrics, { type: 'run', run: this.lock.runId, step, resumed: step > 0, pid: this.lock.pid, host: this.lock.host, started: this.lock.started });
   }
 
+  /**
+   * A start that failed before the run wrote anything: the lock is released and the folders made for it are
+   * removed again (where still empty), so a typo in a flag leaves no empty run folder behind.
+   */
+  abandon(): void {
+    this.release();
+    removeCreated(this.created);
+  }
+
   /** Removes the lock (if it is still this run's). Idempotent; also runs at process exit. */
   release(): void {
     if (this.released) return;
@@ -393,6 +513,17 @@ export class RunFolder {
   }
 }
 
+/** Why a folder holding an earlier run is refused, and the ways out (a resume only where there is a checkpoint). */
+function refusalMessage(out: string, existing: ExistingRun): string {
+  const elsewhere = 'To start a new run: another --out (or no --out: a new folder under runs/).';
+  const overwrite = `To start afresh in ${out}: --overwrite (the old files are moved into ${join(out, 'replaced-<time>')}/, not deleted).`;
+  if (typeof existing.checkpointStep !== 'number') {
+    const what = existing.checkpointStep === 'unreadable' ? `a run whose checkpoint cannot be read (${existing.text})` : `the metrics of a run that wrote no checkpoint (${existing.text}), so there is nothing to resume`;
+    return `--out ${out} already holds ${what}; refusing to overwrite it. ${elsewhere} ${overwrite}`;
+  }
+  return `--out ${out} already holds a run (${existing.text}); refusing to overwrite it. To continue that run: --resume --out ${out}. ${elsewhere} ${overwrite}`;
+}
+
 /**
  * Opens `o.out` for one run (see the top of this file). Throws RunFolderError naming the path and the ways out.
  */
@@ -401,36 +532,30 @@ export function openRunFolder(o: { out: string; resume: boolean } & RunFolderOpt
   if (o.resume && !existsSync(o.out)) {
     throw new RunFolderError(`--resume: ${o.out} does not exist: nothing to resume (give the run's folder with --out)`);
   }
-  const dir = prepareOutDir(o.out);
+  const { dir, created } = prepareOut(o.out);
   if (o.resume && !existsSync(join(dir, CHECKPOINT_FILE))) throw new RunFolderError(`--resume: no checkpoint at ${join(dir, CHECKPOINT_FILE)}`);
-  const info: LockInfo = {
-    pid: process.pid,
-    host: hostname(),
-    started: new Date().toISOString(),
-    runId: `${timeStamp()}-${randomBytes(3).toString('hex')}`,
-    command: process.argv.slice(1).map((a) => (/^[\w./=:,+-]+$/.test(a) ? a : JSON.stringify(a))).join(' '),
-  };
-  const lockPath = acquireLock(dir, o.out, info, log);
-  const run = new RunFolder(dir, lockPath, info);
+  const info = newLockInfo();
+  let lockPath: string;
+  try {
+    lockPath = acquireLock(dir, o.out, info, log);
+  } catch (e) {
+    removeCreated(created);
+    throw e;
+  }
+  const run = new RunFolder(dir, lockPath, info, created);
   try {
     removeStaleTemps(dir, log);
     if (!o.resume) {
-      const existing = describeExistingRun(dir);
+      const existing = existingRun(dir);
       if (existing !== null) {
-        if (!o.overwrite) {
-          throw new RunFolderError(
-            `--out ${o.out} already holds a run (${existing}); refusing to overwrite it. To continue that run: --resume --out ${o.out}. ` +
-              `To start a new run: another --out (or no --out: a new folder under runs/). To start afresh in ${o.out}: --overwrite ` +
-              `(the old files are moved into ${join(o.out, 'replaced-<time>')}/, not deleted).`,
-          );
-        }
+        if (!o.overwrite) throw new RunFolderError(refusalMessage(o.out, existing));
         const moved = moveAside(dir);
-        log(`--overwrite: moved the previous run's ${moved.files.length} files (${existing}) to ${moved.to}`);
+        log(`--overwrite: moved the previous run's ${moved.files.length} files (${existing.text}) to ${moved.to}`);
       }
       if (o.linkLatest) pointLatest(dir, log);
     }
   } catch (e) {
-    run.release();
+    run.abandon();
     throw e;
   }
   return run;

@@ -6,10 +6,11 @@ import { join } from 'node:path';
 import { Engine, ParameterSet } from '../engine/index.js';
 import { Agave, Ctx, MODEL_KIND_NAMES, type ModelKind, type Phase } from '../model/agave.js';
 import { CONFIGS, type ModelConfig } from '../model/config.js';
-import { BatchOrder, gatherBatch, loadDataset, type BatchOrderState, type ImageSet } from './data.js';
+import { BatchOrder, gatherBatch, loadDataset, type ImageSet } from './data.js';
 import { loadCheckpoint, readCheckpointMeta, saveCheckpoint } from './checkpoint-io.js';
 import { CHECKPOINT_FILE, METRICS_FILE } from './run-folder.js';
-import { checkResumeData, dataFingerprint, type DataFingerprint } from './fingerprint.js';
+import { checkResumeData, dataFingerprint } from './fingerprint.js';
+import { validateCheckpointMeta, validateRunCheckpoint, type CheckpointMeta } from './checkpoint-state.js';
 import type { Logger, TrainOptions } from './trainer.js';
 
 /** The settings of a run after the config's recipe is applied to the flags. */
@@ -71,7 +72,7 @@ export function phaseAt(o: TrainOptions, r: Resolved, step: number): Phase {
 }
 
 /** The settings a resume must match exactly (others, like steps or the output folder, may change). */
-function runSignature(o: TrainOptions, r: Resolved, channels: number, size: number): Record<string, unknown> {
+export function runSignature(o: TrainOptions, r: Resolved, channels: number, size: number): Record<string, unknown> {
   return {
     kind: o.kind ?? 'agave',
     config: o.config,
@@ -95,17 +96,18 @@ function runSignature(o: TrainOptions, r: Resolved, channels: number, size: numb
   };
 }
 
-interface CheckpointMeta {
-  version: 1;
-  step: number;
-  signature: Record<string, unknown>;
-  order: BatchOrderState;
-  names: string[];
-  shapes: number[][];
-  hasEma: boolean;
-  hasState: boolean;
-  /** The data the run trains on (train/fingerprint.ts); absent in checkpoints from before it. */
-  data?: DataFingerprint;
+/**
+ * The settings in which `stored` (a checkpoint's signature at `step`) differs from `wanted`, in signature order.
+ * A setting that acts only after the checkpoint's step may differ: the resumed run is still the uninterrupted
+ * run with the new setting (how the aux-removal experiment forks its control run).
+ */
+export function signatureDiffs(wanted: Record<string, unknown>, stored: Record<string, unknown>, step: number): string[] {
+  const actsLater = (k: string): boolean => {
+    if (k !== 'dropAuxAt') return false;
+    const at = (v: unknown): number => (typeof v === 'number' ? v : Infinity);
+    return at(wanted[k]) >= step && at(stored[k]) >= step;
+  };
+  return Object.keys(wanted).filter((k) => JSON.stringify(wanted[k]) !== JSON.stringify(stored[k]) && !actsLater(k));
 }
 
 /** Everything a running training job holds. */
@@ -159,6 +161,12 @@ function divisors(n: number): number[] {
   return out;
 }
 
+/** `cfg` built for `size` x `size` images (its description says that size). */
+export function configAt(cfg: ModelConfig, size: number): ModelConfig {
+  if (size === cfg.imageSize) return cfg;
+  return { ...cfg, imageSize: size, description: cfg.description.replace(/^\d+x\d+ images( \([^)]*\))?/, `${size}x${size} images`) };
+}
+
 /** Average-pool square images by an integer factor to `size` (the identity when they are that size already). */
 export function fitImages(set: ImageSet, size: number): ImageSet {
   const { height: h, width: w, channels: c, count } = set;
@@ -185,7 +193,7 @@ export async function setupRun(o: TrainOptions, log: Logger): Promise<Run> {
   const dataId = dataFingerprint(data); // stored in checkpoints, checked on resume
   if (data.train.height !== data.train.width || data.test.height !== data.train.height) throw new Error(`images must be square and the same size in train and test, got ${data.train.height}x${data.train.width} and ${data.test.height}x${data.test.width}`);
   const fit = modelImageSize(data.train.height, cfg.imageSize, o.imageSize);
-  if (fit.size !== cfg.imageSize) cfg = { ...cfg, imageSize: fit.size, description: cfg.description.replace(/^\d+x\d+ images( \([^)]*\))?/, `${fit.size}x${fit.size} images`) };
+  cfg = configAt(cfg, fit.size);
   let trainSet = fitImages(data.train, cfg.imageSize);
   const testSet = fitImages(data.test, cfg.imageSize);
   if (o.trainImages !== undefined) trainSet = { ...trainSet, count: Math.min(o.trainImages, trainSet.count) };
@@ -221,21 +229,14 @@ export async function setupRun(o: TrainOptions, log: Logger): Promise<Run> {
     let startStep = 0;
     if (o.resume) {
       if (!existsSync(paths.checkpoint)) throw new Error(`--resume: no checkpoint at ${paths.checkpoint}`);
-      const ck = loadCheckpoint<CheckpointMeta>(paths.checkpoint);
+      const ck = validateRunCheckpoint(loadCheckpoint(paths.checkpoint), paths.checkpoint);
       // Checkpoints from before the model kinds hold AGAVE.
       const ckKind = (ck.meta.signature.kind ?? 'agave') as ModelKind;
       if (ckKind !== kind) {
         throw new Error(`--resume: the checkpoint ${paths.checkpoint} holds a ${ckKind} model (${MODEL_KIND_NAMES[ckKind] ?? ckKind}), not ${kind}; resume it with --model ${ckKind}, or start a new run in another --out`);
       }
       ck.meta.signature = { ...ck.meta.signature, kind: ckKind };
-      // A setting that acts only after the checkpoint's step may differ: the resumed run is still the
-      // uninterrupted run with the new setting (how the aux-removal experiment forks its control run).
-      const actsLater = (k: string): boolean => {
-        if (k !== 'dropAuxAt') return false;
-        const at = (v: unknown): number => (typeof v === 'number' ? v : Infinity);
-        return at(signature[k]) >= ck.meta.step && at(ck.meta.signature[k]) >= ck.meta.step;
-      };
-      const diffs = Object.keys(signature).filter((k) => JSON.stringify(signature[k]) !== JSON.stringify(ck.meta.signature[k]) && !actsLater(k));
+      const diffs = signatureDiffs(signature, ck.meta.signature, ck.meta.step);
       if (diffs.length) {
         throw new Error(`--resume: the checkpoint was made with different settings: ${diffs.map((k) => `${k} (checkpoint ${JSON.stringify(ck.meta.signature[k])}, now ${JSON.stringify(signature[k])})`).join('; ')}`);
       }
@@ -310,7 +311,7 @@ export async function setupRun(o: TrainOptions, log: Logger): Promise<Run> {
 export function optionsOfCheckpoint(dir: string): TrainOptions {
   const path = join(dir, CHECKPOINT_FILE);
   if (!existsSync(path)) throw new Error(`no checkpoint at ${path}`);
-  const meta = readCheckpointMeta<CheckpointMeta>(path); // the header only: the arrays are loaded by the resume
+  const meta = validateCheckpointMeta(readCheckpointMeta(path), path); // the header only: the arrays are loaded by the resume
   const s = meta.signature as Record<string, unknown>;
   const config = s.config as TrainOptions['config'];
   if (typeof config !== 'string' || !Object.hasOwn(CONFIGS, config)) throw new Error(`${path}: its settings name no known config (${JSON.stringify(s.config)})`);

@@ -8,10 +8,10 @@ import type { ConfigName } from '../model/config.js';
 import type { SamplerKind } from '../model/sampler.js';
 import type { AuxVariant } from '../engine/ops/aux_image.js';
 import { formatDuration } from './metrics.js';
-import { setupRun } from './setup.js';
+import { setupRun, type Run } from './setup.js';
 import { trainSteps } from './loop.js';
 import { sampleModel } from './evaluate.js';
-import { openRunFolder, type RunFolder, type RunFolderOptions } from './run-folder.js';
+import { openRunFolder, StopRequested, type RunFolder, type RunFolderOptions } from './run-folder.js';
 import { nothingToDoMessage } from './safety.js';
 
 export { fitImages, resolveRecipe } from './setup.js';
@@ -110,30 +110,44 @@ export type Logger = (line: string) => void;
 export async function train(o: TrainOptions, log: Logger = console.log): Promise<TrainResult> {
   // One run per folder, locked for the run's duration (train/run-folder.ts).
   const folder = openRunFolder(o, log);
+  let run: Run;
   try {
-    return await trainInFolder({ ...o, out: folder.dir }, log, folder);
+    run = await setupRun({ ...o, out: folder.dir }, log);
+  } catch (e) {
+    // Nothing was written yet: no lock and no empty folder are left behind.
+    folder.abandon();
+    throw e;
+  }
+  try {
+    return await trainInFolder(run, log, folder);
   } finally {
+    run.dispose();
     folder.release();
   }
 }
 
-async function trainInFolder(o: TrainOptions, log: Logger, folder: RunFolder): Promise<TrainResult> {
-  const run = await setupRun(o, log);
-  try {
-    const result: TrainResult = { steps: [], evals: [], stoppedEarly: null, parameterCount: run.params.count };
-    const start = performance.now();
-    // Trim metrics to the checkpoint's step and mark the run; nothing to do past --steps.
-    folder.start(run.startStep, log);
-    if (run.startStep >= run.r.steps && !o.agaveSamples) {
-      log(nothingToDoMessage(run.startStep, run.r.steps, run.paths.checkpoint));
+async function trainInFolder(run: Run, log: Logger, folder: RunFolder): Promise<TrainResult> {
+  const o = run.o;
+  const result: TrainResult = { steps: [], evals: [], stoppedEarly: null, parameterCount: run.params.count };
+  const start = performance.now();
+  // Trim metrics to the checkpoint's step and mark the run; nothing to do past --steps.
+  folder.start(run.startStep, log);
+  if (run.startStep >= run.r.steps && !o.agaveSamples) {
+    log(nothingToDoMessage(run.startStep, run.r.steps, run.paths.checkpoint));
+    return result;
+  }
+  const reached = await trainSteps(run, result, log);
+  if (result.stoppedEarly === 'nan' || result.stoppedEarly === 'signal') return result;
+  if (o.agaveSamples) {
+    try {
+      await sampleModel(run, log);
+    } catch (e) {
+      if (!(e instanceof StopRequested)) throw e;
+      log(`${e.message}; training finished at step ${reached} (checkpoint ${run.paths.checkpoint})`);
+      result.stoppedEarly = 'signal';
       return result;
     }
-    const reached = await trainSteps(run, result, log);
-    if (result.stoppedEarly === 'nan' || result.stoppedEarly === 'signal') return result;
-    if (o.agaveSamples) await sampleModel(run, log);
-    log(`done: ${reached} steps of ${run.r.steps} (${reached - run.startStep} in this session, ${formatDuration((performance.now() - start) / 1000)}); outputs in ${o.out}`);
-    return result;
-  } finally {
-    run.dispose();
   }
+  log(`done: ${reached} steps of ${run.r.steps} (${reached - run.startStep} in this session, ${formatDuration((performance.now() - start) / 1000)}); outputs in ${o.out}`);
+  return result;
 }

@@ -4,8 +4,12 @@
 // for the browser part, Chromium (Debian's `chromium`, or $CHROMIUM).
 //   node:    `npm pack` (size and file whitelist); install the tarball into an empty project; without `webgpu`,
 //            Engine.create() says `npm install webgpu`; with it, the README's "Using the engine" example and a
-//            small MLP trained with ParameterSet's Adamax type-check (tsconfig from `tsc --init`) and run; the
-//            declarations also pass `tsc --noEmit` with moduleResolution bundler and skipLibCheck false.
+//            small MLP trained with ParameterSet's Adamax type-check (tsconfig from `tsc --init`) and run.
+//   types:   the consumer code type-checks against the packed declarations with skipLibCheck off under
+//            TypeScript 5.9 (the repository's), 6 and 7 (installed into the scratch project, never dependencies
+//            of the repository) x lib with DOM / Node-only lib (ES2022 + @types/node) x moduleResolution NodeNext
+//            / bundler; own-device.ts (the application's device and buffers) wherever WebGPU types exist (DOM
+//            on TypeScript >= 6; DOM + @webgpu/types on 5.9); api-types.ts also with nothing but ES2022.
 //   browser: headless Chromium (SwiftShader WebGPU) loads a page that imports the packed dist/engine.js and
 //            checks ops against float64 CPU references (test/consumer/browser/page.ts); the page reports each
 //            check back to this script's server on 127.0.0.1 (--dump-dom would return before the GPU work ends).
@@ -29,6 +33,10 @@ const only = opt('--only');
 const bundleOverride = opt('--bundle') ? resolve(opt('--bundle')) : undefined;
 const keep = argv.includes('--keep');
 const TARBALL_LIMIT = 1_000_000;
+// TypeScript releases the types matrix installs beside the repository's own 5.9 (the newest 6.x and 7.x when
+// last updated). TypeScript 7 is the native port: the same `tsc` command and flags, bin/tsc starting a Go binary
+// from the platform package @typescript/typescript-<platform>-<arch>, an optional dependency npm installs.
+const MATRIX_TYPESCRIPTS = ['6.0.3', '7.0.2'];
 const BROWSER_TIMEOUT_MS = 300_000;
 
 const results = [];
@@ -42,6 +50,17 @@ function run(cmd, args, cwd, timeoutMs = 600_000) {
   const r = spawnSync(cmd, args, { cwd, encoding: 'utf8', timeout: timeoutMs, maxBuffer: 64 << 20, env: { ...process.env, npm_config_fund: 'false', npm_config_audit: 'false', npm_config_update_notifier: 'false' } });
   const out = `${r.stdout ?? ''}${r.stderr ?? ''}${r.error ? `\n${r.error.message}` : ''}`;
   return { ok: r.status === 0, out: out.trim() };
+}
+/** run() without blocking: the types matrix checks two configurations at a time (the CI machine has 2 cores). */
+function runAsync(cmd, args, cwd) {
+  return new Promise((resolvePromise) => {
+    const child = spawn(cmd, args, { cwd, timeout: 300_000, env: { ...process.env, npm_config_update_notifier: 'false' } });
+    const out = [];
+    child.stdout.on('data', (d) => out.push(d));
+    child.stderr.on('data', (d) => out.push(d));
+    child.on('error', (err) => out.push(Buffer.from(`\n${err.message}`)));
+    child.on('close', (code) => resolvePromise({ ok: code === 0, out: Buffer.concat(out).toString('utf8').trim() }));
+  });
 }
 const tail = (s, n = 25) => s.split('\n').slice(-n).join('\n');
 
@@ -91,7 +110,7 @@ function nodeChecks() {
   writeFileSync(join(app, 'package.json'), JSON.stringify({ name: 'consumer-app', version: '1.0.0', private: true, type: 'module' }, null, 2));
   const inst = run(npm, ['install', tarball, '--prefer-offline', '--loglevel=error'], app);
   record('npm install ./agave-webgpu-*.tgz into an empty project', inst.ok, inst.ok ? '' : tail(inst.out));
-  if (!inst.ok) return;
+  if (!inst.ok) return null;
 
   // Without the optional peer dependency: a clear error, not a crash.
   const noPeer = !existsSync(join(app, 'node_modules', 'webgpu'));
@@ -103,32 +122,89 @@ function nodeChecks() {
   const peer = pkgJson.devDependencies?.webgpu ?? pkgJson.peerDependencies?.webgpu;
   const instPeer = run(npm, ['install', `webgpu@${peer}`, '--prefer-offline', '--loglevel=error'], app);
   record(`npm install webgpu@${peer}`, instPeer.ok, instPeer.ok ? '' : tail(instPeer.out));
-  if (!instPeer.ok) return;
+  if (!instPeer.ok) return null;
 
   const example = readmeExample();
   if (!example) {
     record("README's \"Using the engine\" example found", false, 'no ```ts block after "## Using the engine"');
-    return;
+    return null;
   }
   writeFileSync(join(app, 'readme-example.ts'), example);
-  for (const f of ['train-mlp.ts', 'api-types.ts']) writeFileSync(join(app, f), readFileSync(join(REPO, 'test', 'consumer', 'node', f), 'utf8'));
+  copyConsumerFiles(app, ['train-mlp.ts', 'api-types.ts']);
 
   // A new user's TypeScript project: the tsconfig `tsc --init` writes, nothing added.
   const init = run(process.execPath, [tsc, '--init'], app);
   const build = init.ok ? run(process.execPath, [tsc, '-p', '.'], app) : init;
   record('tsc (tsconfig from `tsc --init`): README example, MLP and API usage type-check against the packed declarations', build.ok, build.ok ? '' : tail(build.out));
-  writeFileSync(join(app, 'tsconfig.bundler.json'), JSON.stringify({
-    compilerOptions: { target: 'ES2022', module: 'ESNext', moduleResolution: 'bundler', lib: ['ES2022', 'DOM'], strict: true, noEmit: true, skipLibCheck: false, types: [] },
-    files: ['readme-example.ts', 'train-mlp.ts', 'api-types.ts'],
-  }, null, 2));
-  const strictCheck = run(process.execPath, [tsc, '--noEmit', '-p', 'tsconfig.bundler.json'], app);
-  record('tsc --noEmit (moduleResolution bundler, skipLibCheck false, no @types/node)', strictCheck.ok, strictCheck.ok ? '' : tail(strictCheck.out));
-  if (!build.ok) return;
+  if (build.ok) {
+    const ex = run(process.execPath, ['readme-example.js'], app, 300_000);
+    record("README's \"Using the engine\" example runs (Node, Dawn)", ex.ok && /Float32Array/.test(ex.out), tail(ex.out, ex.ok ? 2 : 25).slice(0, 2000));
+    const mlp = run(process.execPath, ['train-mlp.js'], app, 300_000);
+    record('MLP trained with ParameterSet.adamaxStep (Node)', mlp.ok, tail(mlp.out, mlp.ok ? 1 : 25));
+  }
+  return app;
+}
 
-  const ex = run(process.execPath, ['readme-example.js'], app, 300_000);
-  record("README's \"Using the engine\" example runs (Node, Dawn)", ex.ok && /Float32Array/.test(ex.out), tail(ex.out, ex.ok ? 2 : 25).slice(0, 2000));
-  const mlp = run(process.execPath, ['train-mlp.js'], app, 300_000);
-  record('MLP trained with ParameterSet.adamaxStep (Node)', mlp.ok, tail(mlp.out, mlp.ok ? 1 : 25));
+function copyConsumerFiles(app, names) {
+  for (const f of names) writeFileSync(join(app, f), readFileSync(join(REPO, 'test', 'consumer', 'node', f), 'utf8'));
+}
+
+// ---- types matrix ------------------------------------------------------------------------------------------
+/**
+ * The consumer code type-checked against the packed declarations under every TypeScript x lib x resolution a
+ * user may have, skipLibCheck off (so the declarations and everything they pull in are checked too). Runs after
+ * the checks above: own-device.ts and the extra packages are added to the project only now.
+ */
+async function typesMatrix(app) {
+  const t0 = performance.now();
+  const dev = pkgJson.devDependencies;
+  const extra = [...MATRIX_TYPESCRIPTS.map((v) => `ts${v.split('.')[0]}@npm:typescript@${v}`), `@types/node@${dev['@types/node']}`, `@webgpu/types@${dev['@webgpu/types']}`];
+  const inst = run(npm, ['install', ...extra, '--prefer-offline', '--loglevel=error'], app);
+  const installSeconds = (performance.now() - t0) / 1000;
+  record(`npm install ${extra.join(' ')} (types matrix, ${installSeconds.toFixed(1)} s)`, inst.ok, inst.ok ? '' : tail(inst.out));
+  if (!inst.ok) return;
+  copyConsumerFiles(app, ['own-device.ts']);
+  const compilers = [{ version: JSON.parse(readFileSync(join(REPO, 'node_modules', 'typescript', 'package.json'), 'utf8')).version, bin: tsc }];
+  for (const v of MATRIX_TYPESCRIPTS) compilers.push({ version: v, bin: join(app, 'node_modules', `ts${v.split('.')[0]}`, 'bin', 'tsc') });
+  const resolutions = { NodeNext: { module: 'NodeNext', moduleResolution: 'NodeNext' }, bundler: { module: 'ESNext', moduleResolution: 'bundler' } };
+  const userCode = ['readme-example.ts', 'train-mlp.ts', 'api-types.ts'];
+  const configs = [];
+  for (const { version, bin } of compilers) {
+    const major = Number(version.split('.')[0]);
+    for (const [res, moduleOptions] of Object.entries(resolutions)) {
+      // WebGPU's types come with the DOM lib from TypeScript 6 on; own-device.ts needs them.
+      configs.push({ version, bin, res, moduleOptions, libName: 'DOM', lib: ['ES2022', 'DOM'], types: [], files: major >= 6 ? [...userCode, 'own-device.ts'] : userCode });
+      configs.push({ version, bin, res, moduleOptions, libName: 'Node-only (ES2022, @types/node)', lib: ['ES2022'], types: ['node'], files: userCode });
+    }
+    // Nothing but ES2022: the declarations need neither DOM nor Node's types.
+    configs.push({ version, bin, res: 'NodeNext', moduleOptions: resolutions.NodeNext, libName: 'ES2022 only, no types', lib: ['ES2022'], types: [], files: ['api-types.ts'] });
+    // TypeScript 5.x has no WebGPU in its DOM lib: an application with its own WebGPU code adds @webgpu/types.
+    if (major < 6) configs.push({ version, bin, res: 'NodeNext', moduleOptions: resolutions.NodeNext, libName: 'DOM + @webgpu/types', lib: ['ES2022', 'DOM'], types: ['@webgpu/types'], files: [...userCode, 'own-device.ts'] });
+  }
+  const t1 = performance.now();
+  const check = (c) => {
+    const name = `tsconfig.ts${c.version}-${c.libName.replace(/\W+/g, '-')}-${c.res}.json`.replace(/-+/g, '-');
+    writeFileSync(join(app, name), JSON.stringify({
+      compilerOptions: { target: 'ES2022', ...c.moduleOptions, lib: c.lib, types: c.types, strict: true, exactOptionalPropertyTypes: true, noUncheckedIndexedAccess: true,
+        verbatimModuleSyntax: true, isolatedModules: true, noEmit: true, skipLibCheck: false },
+      files: c.files,
+    }, null, 2));
+    return runAsync(process.execPath, [c.bin, '--noEmit', '-p', name], app);
+  };
+  const outcomes = new Array(configs.length);
+  let next = 0;
+  const worker = async () => {
+    while (next < configs.length) {
+      const i = next++;
+      outcomes[i] = await check(configs[i]);
+    }
+  };
+  await Promise.all([worker(), worker()]);
+  configs.forEach((c, i) => {
+    const r = outcomes[i];
+    record(`tsc ${c.version}, lib ${c.libName}, moduleResolution ${c.res}, skipLibCheck off: ${c.files.join(' ')}`, r.ok, r.ok ? '' : tail(r.out, 12));
+  });
+  console.log(`        types matrix: ${configs.length} configurations in ${((performance.now() - t1) / 1000).toFixed(1)} s, after ${installSeconds.toFixed(1)} s of npm install`);
 }
 
 // ---- browser -----------------------------------------------------------------------------------------------
@@ -243,7 +319,10 @@ async function browserChecks(bundle) {
 // ---- main --------------------------------------------------------------------------------------------------
 try {
   if (!bundleOverride || only !== 'browser') pack();
-  if (only !== 'browser' && tarball) nodeChecks();
+  if (only !== 'browser' && tarball) {
+    const app = nodeChecks();
+    if (app) await typesMatrix(app);
+  }
   if (only !== 'node') await browserChecks(bundleOverride ?? packedBundle);
 } catch (err) {
   record('consumer tests ran to the end', false, String(err?.stack ?? err));

@@ -1,8 +1,9 @@
 // Devices an application makes itself: with WebGPU's default limits and without the `webgpu` package's globals
 // (GPUBufferUsage & co.), Engine.create({ device }) works; a device below ENGINE_LIMITS is refused with one
 // error listing each limit; ENGINE_LIMITS is what the kernels really need (reflection of every WGSL file);
-// errors while creating a kernel name that kernel.
-import { readdirSync, readFileSync } from 'node:fs';
+// errors while creating a kernel name that kernel; docs/API.md's device-limits table is ENGINE_LIMITS
+// (`UPDATE_API_DOC=1 npx vitest run test/engine/limits.test.ts` rewrites it).
+import { readdirSync, readFileSync, writeFileSync } from 'node:fs';
 import { fileURLToPath } from 'node:url';
 import { create } from 'webgpu';
 import { WgslReflect } from 'wgsl_reflect';
@@ -73,6 +74,14 @@ function needsOf(file: string): KernelNeeds {
 }
 
 // Libraries (shaders/*_lib.wgsl) are prepended to kernels, not kernels themselves.
+/** The specification's default limits (https://www.w3.org/TR/webgpu/#limit-default). */
+const WEBGPU_DEFAULTS: Record<keyof typeof ENGINE_LIMITS, number> = {
+  maxStorageBuffersPerShaderStage: 8, maxBindingsPerBindGroup: 1000, maxBindGroups: 4, maxDynamicUniformBuffersPerPipelineLayout: 8,
+  maxUniformBufferBindingSize: 65536, maxStorageBufferBindingSize: 134217728, maxComputeWorkgroupStorageSize: 16384,
+  maxComputeInvocationsPerWorkgroup: 256, maxComputeWorkgroupSizeX: 256, maxComputeWorkgroupSizeY: 256, maxComputeWorkgroupSizeZ: 64,
+  maxComputeWorkgroupsPerDimension: 65535,
+};
+
 const kernelFiles = readdirSync(SHADERS).filter((f) => f.endsWith('.wgsl') && !f.endsWith('_lib.wgsl')).sort();
 
 describe('ENGINE_LIMITS is what the kernels need', () => {
@@ -94,14 +103,26 @@ describe('ENGINE_LIMITS is what the kernels need', () => {
   });
 
   it('fits WebGPU\'s default limits (what requestDevice() gives without requiredLimits)', () => {
-    // The specification's defaults (https://www.w3.org/TR/webgpu/#limit-default).
-    const defaults: Record<keyof typeof ENGINE_LIMITS, number> = {
-      maxStorageBuffersPerShaderStage: 8, maxBindingsPerBindGroup: 1000, maxBindGroups: 4, maxDynamicUniformBuffersPerPipelineLayout: 8,
-      maxUniformBufferBindingSize: 65536, maxStorageBufferBindingSize: 134217728, maxComputeWorkgroupStorageSize: 16384,
-      maxComputeInvocationsPerWorkgroup: 256, maxComputeWorkgroupSizeX: 256, maxComputeWorkgroupSizeY: 256, maxComputeWorkgroupSizeZ: 64,
-      maxComputeWorkgroupsPerDimension: 65535,
-    };
-    for (const [k, v] of Object.entries(ENGINE_LIMITS)) expect(v, k).toBeLessThanOrEqual(defaults[k as keyof typeof ENGINE_LIMITS]);
+    for (const [k, v] of Object.entries(ENGINE_LIMITS)) expect(v, k).toBeLessThanOrEqual(WEBGPU_DEFAULTS[k as keyof typeof ENGINE_LIMITS]);
+  });
+
+  it("is docs/API.md's device-limits table, row for row", () => {
+    const mib = (v: number): string => (v >= 1 << 20 && v % (1 << 20) === 0 ? `${v} (${v / (1 << 20)} MiB)` : String(v));
+    const table = [
+      '| limit | needed | WebGPU default |',
+      '|---|---|---|',
+      ...Object.entries(ENGINE_LIMITS).map(([k, v]) => `| ${k} | ${mib(v)} | ${mib(WEBGPU_DEFAULTS[k as keyof typeof ENGINE_LIMITS])} |`),
+    ].join('\n');
+    const path = fileURLToPath(new URL('../../docs/API.md', import.meta.url));
+    const doc = readFileSync(path, 'utf8');
+    const m = /(## Device limits\n[\s\S]*?\n)(\| limit \|[^\n]*\n(?:\|[^\n]*\n)*)/.exec(doc);
+    expect(m, 'docs/API.md has no table starting "| limit |" under "## Device limits"').not.toBeNull();
+    const written = m![2]!.trimEnd();
+    if (written !== table && process.env.UPDATE_API_DOC === '1') {
+      writeFileSync(path, doc.replace(m![0], `${m![1]}${table}\n`));
+      return;
+    }
+    expect(written, `docs/API.md's device-limits table differs from ENGINE_LIMITS; it should read (or run with UPDATE_API_DOC=1):\n${table}\n`).toBe(table);
   });
 });
 

@@ -31,7 +31,17 @@ export interface CliRun {
   exit: Promise<{ code: number | null; signal: NodeJS.Signals | null; output: string }>;
 }
 
-export async function startCli(args: string[], opts: { cwd?: string; env?: NodeJS.ProcessEnv; uid?: number; gid?: number } = {}): Promise<CliRun> {
+
+export interface CliOptions {
+  cwd?: string;
+  env?: NodeJS.ProcessEnv;
+  uid?: number;
+  gid?: number;
+  /** Kill the process (SIGKILL) after this many ms: a hang ends the test with `timedOut` instead of stalling it. */
+  timeoutMs?: number;
+}
+
+export async function startCli(args: string[], opts: CliOptions = {}): Promise<CliRun> {
   const bundle = await cliBundle();
   const child = spawn(process.execPath, [bundle, ...args], {
     cwd: opts.cwd ?? REPO,
@@ -41,6 +51,11 @@ export async function startCli(args: string[], opts: { cwd?: string; env?: NodeJ
     ...(opts.gid !== undefined ? { gid: opts.gid } : {}),
   });
   let out = '';
+  let timedOut = false;
+  const watchdog = opts.timeoutMs === undefined ? null : setTimeout(() => {
+    timedOut = true;
+    child.kill('SIGKILL');
+  }, opts.timeoutMs);
   const waiters: { re: RegExp; resolve: () => void; reject: (e: Error) => void }[] = [];
   const check = (): void => {
     for (const w of [...waiters]) {
@@ -60,6 +75,8 @@ export async function startCli(args: string[], opts: { cwd?: string; env?: NodeJ
   });
   const exit = new Promise<{ code: number | null; signal: NodeJS.Signals | null; output: string }>((res) => {
     child.on('close', (code, signal) => {
+      if (watchdog) clearTimeout(watchdog);
+      if (timedOut) out += `\n[killed by the test after ${opts.timeoutMs} ms: the CLI did not end]`;
       for (const w of waiters.splice(0)) w.reject(new Error(`CLI exited (${code ?? signal}) before ${w.re} appeared; output:\n${out}`));
       res({ code, signal, output: out });
     });

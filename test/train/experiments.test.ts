@@ -5,7 +5,18 @@ import { existsSync, mkdtempSync, readFileSync, readdirSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
+import { readCheckpointMeta } from '../../train/checkpoint-io.js';
 import { EXPERIMENTS, runExperiment } from '../../train/experiments.js';
+
+/** The settings signature a run's checkpoint records (what really trained it). */
+function signature(dir: string): Record<string, unknown> {
+  return readCheckpointMeta<{ signature: Record<string, unknown> }>(join(dir, 'checkpoint.agave')).signature;
+}
+
+/** The keys in which two signatures differ. */
+function differences(a: Record<string, unknown>, b: Record<string, unknown>): string[] {
+  return Object.keys({ ...a, ...b }).filter((k) => JSON.stringify(a[k]) !== JSON.stringify(b[k]));
+}
 
 const TINY = ['--config', 'tiny', '--image-size', '8', '--eval-images', '8'];
 
@@ -35,6 +46,14 @@ describe('experiments (tiny)', () => {
     const out = mkdtempSync(join(tmpdir(), 'agave-exp-lambda-'));
     await run('lambda', out);
     for (const l of [1, 2, 4, 8, 12]) expect(existsSync(join(out, `lambda-${l}`, 'checkpoint.agave'))).toBe(true);
+    // Each run trained the model the experiment says: the same settings but lambda, which is the run's.
+    const first = signature(join(out, 'lambda-1'));
+    expect(first).toMatchObject({ config: 'tiny', imageSize: 8, kind: 'agave', aux: 'identity', lambda: 1 });
+    for (const l of [2, 4, 8, 12]) {
+      const s = signature(join(out, `lambda-${l}`));
+      expect(s.lambda, `lambda-${l}`).toBe(l);
+      expect(differences(first, s), `lambda-${l} differs from lambda-1 in lambda only`).toEqual(['lambda']);
+    }
     const md = readFileSync(join(out, 'results.md'), 'utf8');
     expect(md).toContain('| lambda 12 | 2 |');
     expect(md).toMatch(/KL against lambda: /);
@@ -56,6 +75,9 @@ describe('experiments (tiny)', () => {
     expect(b.map((r) => r.step)).toEqual([1, 2, 3, 4]);
     expect(b.slice(0, 2)).toEqual(a.slice(0, 2)); // the same steps before the fork
     expect(b[3]!.kl).not.toEqual(a[3]!.kl); // different objectives after it
+    const [sa, sb] = [signature(join(out, 'with-aux')), signature(join(out, 'aux-dropped'))];
+    expect([sa.dropAuxAt, sb.dropAuxAt]).toEqual([null, 2]);
+    expect(differences(sa, sb)).toEqual(['dropAuxAt']);
     const md = readFileSync(join(out, 'results.md'), 'utf8');
     expect(md).toContain('| step | KL with the aux loss | KL after dropping it at step 2 |');
     expect(existsSync(join(out, 'figure.svg'))).toBe(true);
@@ -69,6 +91,18 @@ describe('experiments (tiny)', () => {
       const out = mkdtempSync(join(tmpdir(), `agave-exp-${name}-`));
       await run(name, out, 1);
       expect(readdirSync(out).filter((d) => (runs as readonly string[]).includes(d)).sort()).toEqual([...runs].sort());
+      // The runs differ in the auxiliary image as the experiment says, all at lambda 8, nothing else.
+      const wanted: Record<string, Record<string, unknown>> = {
+        'levels-256': { aux: 'identity', levels: null }, 'levels-64': { aux: 'levels', levels: 64 }, 'levels-32': { aux: 'levels', levels: 32 },
+        'levels-16': { aux: 'levels', levels: 16 }, full: { aux: 'identity', levels: null }, 'res-4x4': { aux: '4x4', levels: null },
+        'res-2x2': { aux: '2x2', levels: null }, gray4: { aux: 'gray4', levels: null },
+      };
+      const base = signature(join(out, runs[0]));
+      for (const r of runs) {
+        const s = signature(join(out, r));
+        expect(s, r).toMatchObject({ ...wanted[r], lambda: 8, config: 'tiny', imageSize: 8 });
+        expect(differences(base, s).filter((k) => k !== 'aux' && k !== 'levels'), `${r}: only the aux image differs`).toEqual([]);
+      }
       expect(readFileSync(join(out, 'results.md'), 'utf8')).toContain('## Results');
       expect(existsSync(join(out, 'figure.svg'))).toBe(true);
       expect(isPng(join(out, 'reconstructions-and-samples.png'))).toBe(true);
@@ -96,6 +130,11 @@ describe('experiments (tiny)', () => {
     const out = mkdtempSync(join(tmpdir(), 'agave-exp-baselines-'));
     await run('baselines', out, 1);
     expect(isPng(join(out, 'figure2-samples.png'))).toBe(true);
+    // The same config and recipe, three model kinds (the PixelCNN alone has no lambda of its own: 1).
+    const kinds = ['vae', 'pixelcnn', 'agave'].map((d) => signature(join(out, d)));
+    expect(kinds.map((k) => k.kind)).toEqual(['vae', 'pixelcnn', 'agave']);
+    expect(differences(kinds[0]!, kinds[1]!)).toEqual(['kind']);
+    expect(differences(kinds[1]!, kinds[2]!).sort()).toEqual(['kind', 'lambda']);
     const fig = JSON.parse(readFileSync(join(out, 'figure2-samples.json'), 'utf8')) as { rows: { label: string }[] };
     expect(fig.rows.map((r) => r.label)).toEqual(['IAF-VAE: VAE mean f(z)', 'IAF-VAE: VAE x drawn from p(x|z)', 'PixelCNN++: PixelCNN++ x', 'AGAVE: VAE f(z)', 'AGAVE: AGAVE x']);
     const md = readFileSync(join(out, 'results.md'), 'utf8');
