@@ -3,7 +3,7 @@
 // the per-pixel gradient and log p; the backward pass scales that gradient in place (read + write). A plain
 // elementwise pass over params is timed alongside as the adapter's bandwidth reference.
 import { ops, type Engine, type Tensor } from '../engine/index.js';
-import { dmolLogLikelihood, dmolSample } from '../engine/ops/dmol.js';
+import { dmolLogLikelihood, dmolSample } from '../engine/generative/index.js';
 import { printTable, row, timeIt, type BenchRow } from './harness.js';
 
 export async function benchDmol(engine: Engine): Promise<void> {

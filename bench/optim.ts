@@ -1,9 +1,8 @@
 // Optimizer and gated-resnet benchmarks: one Adamax step and one EMA update over a large parameter arena
 // (one dispatch per <= maxStorageBufferBindingSize chunk), and concatElu / gate forward and backward at the
 // PixelCNN++ activation size B16 x 32x32 x 160 (NHWC). GB/s counts the bytes each kernel must move.
-import type { Engine, Tensor } from '../engine/index.js';
-import { ParameterSet, type ParamSpec } from '../engine/optim.js';
-import { GATED_KERNELS, concatElu, gate } from '../engine/ops/gated.js';
+import { KERNELS, ParameterSet, type Engine, type ParamSpec, type Tensor } from '../engine/index.js';
+import { concatElu, gate } from '../engine/generative/index.js';
 import { printTable, row, timeIt, type BenchRow } from './harness.js';
 
 /** Parameters in the optimizer benchmark (60M: the arenas p, g, v, u, ema take 1.2 GB). */
@@ -64,11 +63,11 @@ export async function benchGated(engine: Engine, shape: number[] = [16, 32, 32, 
   rows.push(row(`concatElu+dropout fwd ${tag}`, ms, undefined, 12 * n, '2 Philox draws per input element'));
   const ceParams = { n, c, stream: 0, key0: 0, key1: 0, p: 0, scale: 1 };
   ms = await timeIt(engine, () =>
-    engine.dispatch({ kernel: GATED_KERNELS.concat_elu_backward, overrides: { DROPOUT: false }, params: ceParams, inputs: { x, g: g2 }, outputs: { dx }, workgroups: Math.ceil(n / 256) }),
+    engine.dispatch({ kernel: KERNELS.concat_elu_backward, overrides: { DROPOUT: false }, params: ceParams, inputs: { x, g: g2 }, outputs: { dx }, workgroups: Math.ceil(n / 256) }),
   );
   rows.push(row(`concatElu bwd ${tag}`, ms, 4 * n, 16 * n));
   ms = await timeIt(engine, () =>
-    engine.dispatch({ kernel: GATED_KERNELS.concat_elu_backward, overrides: { DROPOUT: true }, params: { ...ceParams, key0: 7, stream: 1, p: 0.5, scale: 2 }, inputs: { x, g: g2 }, outputs: { dx }, workgroups: Math.ceil(n / 256) }),
+    engine.dispatch({ kernel: KERNELS.concat_elu_backward, overrides: { DROPOUT: true }, params: { ...ceParams, key0: 7, stream: 1, p: 0.5, scale: 2 }, inputs: { x, g: g2 }, outputs: { dx }, workgroups: Math.ceil(n / 256) }),
   );
   rows.push(row(`concatElu+dropout bwd ${tag}`, ms, undefined, 16 * n));
   // gate: c2 [..., 2F] with F = c, residual [..., F]
@@ -76,7 +75,7 @@ export async function benchGated(engine: Engine, shape: number[] = [16, 32, 32, 
   ms = await timeIt(engine, () => fresh(gate(c2, x)));
   rows.push(row(`gate fwd c2 [${wide.join(',')}]`, ms, 4 * n, 16 * n));
   ms = await timeIt(engine, () =>
-    engine.dispatch({ kernel: GATED_KERNELS.gate_backward, params: { n, f: c }, inputs: { c2, g: g1 }, outputs: { dc2: d2, dresidual: dx }, workgroups: Math.ceil(n / 256) }),
+    engine.dispatch({ kernel: KERNELS.gate_backward, params: { n, f: c }, inputs: { c2, g: g1 }, outputs: { dc2: d2, dresidual: dx }, workgroups: Math.ceil(n / 256) }),
   );
   rows.push(row(`gate bwd c2 [${wide.join(',')}]`, ms, 8 * n, 24 * n));
   (y as Tensor | null)?.dispose();

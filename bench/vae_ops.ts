@@ -6,8 +6,9 @@
 // layer (iafPosterior, iafKl).
 // Not wired into bench/run.ts (owned by the lead): call benchVaeOps(engine) from there as `vae`.
 import { ops, type Engine, type Tensor } from '../engine/index.js';
-import { discretizedLogisticLogLikelihood } from '../engine/ops/logistic.js';
-import { freeBitsKL } from '../engine/ops/gaussian.js';
+import * as gen from '../engine/generative/index.js';
+import { discretizedLogisticLogLikelihood } from '../engine/generative/index.js';
+import { freeBitsKL } from '../engine/generative/index.js';
 import { printTable, row, timeIt, type BenchRow } from './harness.js';
 
 export async function benchVaeOps(engine: Engine): Promise<void> {
@@ -77,16 +78,16 @@ export async function benchVaeOps(engine: Engine): Promise<void> {
     const release = (...ts: Tensor[]): void => ts.forEach((t) => t.dispose());
     let ms = await timeIt(engine, () => {
       engine.noGrad(() => {
-        const r = ops.iafPosterior(up, down, eps, layout);
-        const kl = ops.iafKl(r.logq0, r.logq0, r.z0, down, { mean: 0, logStd: Z });
+        const r = gen.iafPosterior(up, down, eps, layout);
+        const kl = gen.iafKl(r.logq0, r.logq0, r.z0, down, { mean: 0, logStd: Z });
         release(r.z0, r.logq0, r.context, kl);
       });
     }, { inner: 10 });
     // posterior: reads 4Z + H of up/down and Z of eps per pixel, writes 2Z + H; kl: reads 3Z + 2Z, writes Z
     rows.push(row(`iafPosterior + iafKl fwd B16x16x16 Z=${Z} H=${H}`, ms, undefined, P * (5 * Z + 2 * H + 2 * Z + H + 6 * Z) * 4));
     ms = await timeIt(engine, () => {
-      const r = ops.iafPosterior(up, down, eps, layout);
-      const kl = ops.iafKl(r.logq0, r.logq0, r.z0, down, { mean: 0, logStd: Z });
+      const r = gen.iafPosterior(up, down, eps, layout);
+      const kl = gen.iafKl(r.logq0, r.logq0, r.z0, down, { mean: 0, logStd: Z });
       engine.backward(ops.sum(ops.add(ops.sum(kl), ops.add(ops.sum(r.z0), ops.sum(r.context)))));
       release(r.z0, r.logq0, r.context, kl);
       for (const t of [up, down]) {

@@ -1,7 +1,7 @@
 // Convolution kernel variants, fastest first; ops/conv.ts takes the first whose requirements the geometry
 // meets (or one forced by name). Every variant implements the same tap-list geometry (see ops/conv.ts).
 import { KERNELS } from './kernels.js';
-import type { KernelSource } from './runner.js';
+import type { KernelSource } from './kernels.js';
 
 export type ConvKernelKind = 'fwd' | 'dgrad' | 'wgrad';
 

@@ -38,7 +38,7 @@ const NO_ADAPTER_HELP = `No WebGPU adapter was found.
     (Debian's default Mesa 22.3 is rejected by Dawn.) On Ubuntu >= 24.04: sudo apt-get install mesa-vulkan-drivers.
   - In a browser: use one with WebGPU enabled (Chrome/Edge >= 113, or --enable-unsafe-webgpu).`;
 
-/** Dawn's `create()` result must stay referenced while any adapter or device from it lives (ENGINE_NOTES §1). */
+/** Dawn's `create()` result must stay referenced while any adapter or device from it lives (docs/ENGINE.md §1). */
 let dawnGpu: GPU | null = null;
 
 /** The `webgpu` package is an optional peer dependency: Node users install it, browser users do not. */

@@ -3,12 +3,20 @@
 // knows its engine. Nothing here knows about models.
 import { acquireDevice, type DeviceFeatures, type DeviceOptions } from './device.js';
 import { BufferPool } from './pool.js';
-import { Runner, bindingBytes, type DispatchArgs, type KernelTiming, type OverrideValue, type ParamValue, type KernelSource } from './runner.js';
+import type { KernelSource } from './kernels.js';
+import { Runner, bindingBytes, type DispatchArgs, type KernelTiming, type OverrideValue, type ParamValue } from './runner/runner.js';
 import { Storage, Tensor, checkShape, fmtShape, shapeSize, type Shape } from './tensor.js';
 import { Tape } from './tape.js';
 import { checkDeviceLimits } from './limits.js';
 import { KERNELS } from './kernels.js';
 import { BufferUsage, MapMode, ShaderStage } from './webgpu_constants.js';
+
+// Tensors name their engine through tensor.ts's registry (so tensor.ts need not import this file): it is this Engine.
+declare module './tensor.js' {
+  interface EngineRegistry {
+    engine: Engine;
+  }
+}
 
 export interface EngineOptions extends DeviceOptions {
   /** Fill every new uninitialised tensor with NaN (tests: an element a kernel forgot to write shows). */

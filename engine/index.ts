@@ -1,19 +1,27 @@
-// Public API of the engine (the ES-module library bundle, dist/engine.js, and its declarations). The engine knows
-// nothing about models: model/ and train/ build on these exports. docs/API.md describes them.
+// Public API of the engine (the ES-module library bundle, dist/engine.js, and its declarations). Two parts, each
+// importing only downward: the generic engine (tensors, tape, runner, the `ops`, parameter arenas and their
+// optimizer, the kernel registry) and, on it, the generative-model kernel family (`generative`: PixelCNN++,
+// IAF-VAE and likelihood ops, engine/generative/index.ts, the entry point model/ uses). The engine knows nothing
+// about models: model/ and train/ build on these exports. docs/API.md describes them.
 export { Engine, type EngineOptions, type MemoryStats, type RandomOptions, type TensorDispatch, type FromGPUBufferOptions, type TensorGPUBinding } from './engine.js';
 export { Tensor, shapeSize, stridesOf, fmtShape, type Shape } from './tensor.js';
 export { acquireDevice, type DeviceOptions, type DeviceFeatures } from './device.js';
 export { BufferUsage, MapMode, ShaderStage } from './webgpu_constants.js';
 export { ENGINE_LIMITS, DeviceLimitsError, limitShortfalls, type EngineLimitName, type LimitShortfall } from './limits.js';
-export type { KernelSource, KernelTiming, DispatchArgs } from './runner.js';
-export type { BackwardRule } from './tape.js';
-export { KERNELS } from './kernels.js';
-export { MATMUL_VARIANTS, type MatmulVariant } from './matmul_variants.js';
+export type { KernelTiming, DispatchArgs } from './runner/runner.js';
+export type { BackwardRule, BackwardRuleMany, GradSink } from './tape.js';
+export { KERNELS, fullSource, type KernelSource, type RegisteredKernel, type KernelName } from './kernels.js';
+export { OP_CODE_TABLES, UNARY_CODES, BINARY_CODES, REDUCE_CODES } from './op_codes.js';
+export { MATMUL_VARIANTS, tiledTile, weightGradSplits, type MatmulVariant } from './matmul_variants.js';
 export { CONV_VARIANTS, type ConvVariant, type ConvProblem, type ConvKernelKind } from './conv_variants.js';
 export * as ops from './ops/index.js';
+export * as generative from './generative/index.js';
 export { ReadbackRing } from './readback.js';
-export { ParameterSet, STATE_ARENAS, type ParamSpec, type ParameterCheckpoint, type AdamaxOptions, type GradientStats, type StateArena, type NonFiniteHit, type FinitenessReport } from './optim.js';
-export { WeightNorm, EffectiveWeights, WEIGHT_NORM_KERNELS, type WeightNormLayer } from './weight_norm.js';
+export { ParameterSet, type ParamSpec, type ParamInit, type ParameterSetOptions } from './params/parameter_set.js';
+export type { ParameterCheckpoint } from './params/checkpoint.js';
+export type { AdamaxOptions } from './params/adamax.js';
+export { STATE_ARENAS, type GradientStats, type StateArena, type NonFiniteHit, type FinitenessReport } from './params/health.js';
+export { WeightNorm, EffectiveWeights, type WeightNormLayer } from './params/weight_norm.js';
 
 // WebGPU types in the declarations, for every TypeScript a consumer has (docs/API.md, "TypeScript"): the public
 // API names only the interfaces GPUDevice, GPUBuffer, GPUSupportedLimits and GPUCommandEncoder, and declares

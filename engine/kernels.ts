@@ -1,77 +1,186 @@
-// Every WGSL kernel of the engine, by name. The sources are real .wgsl files in shaders/, imported as text
-// (esbuild's text loader for the bundle, a small plugin for vitest).
-import type { KernelSource } from './runner.js';
-import fill from '../shaders/fill.wgsl';
-import accumulate from '../shaders/accumulate.wgsl';
-import ddi_update from '../shaders/ddi_update.wgsl';
-import unary from '../shaders/unary.wgsl';
-import unary_backward from '../shaders/unary_backward.wgsl';
-import binary from '../shaders/binary.wgsl';
-import binary_backward from '../shaders/binary_backward.wgsl';
-import reduce from '../shaders/reduce.wgsl';
-import reduce_backward from '../shaders/reduce_backward.wgsl';
-import strided_copy from '../shaders/strided_copy.wgsl';
-import philox from '../shaders/philox.wgsl';
+// The kernel registry: every WGSL kernel of the engine, declared one way, one row per file of shaders/ (the
+// generative-model family in shaders/generative/). A row names the file's source (imported as text: esbuild's
+// text loader in the bundle, a small plugin in vitest) and what the engine prepends to it, since WGSL has no
+// include:
+//   libs        shared functions (shaders/philox_lib.wgsl, shaders/math_lib.wgsl);
+//   codes       generated constants of op-code tables (engine/op_codes.ts), e.g. `const UNARY_EXP: u32 = 1u;`;
+//   and, found by file name, the declarations of the kernel's family (shaders/<prefix>_lib.wgsl: params,
+//   bindings and helpers shared by shaders/<prefix>_*.wgsl).
+// Ops import their kernels from here (KERNELS.unary, KERNELS.iaf_posterior, ...); test/engine/limits.test.ts
+// checks that every .wgsl file is registered and that ENGINE_LIMITS covers what each needs.
+import { opCodesWgsl, type OpCodeTable } from './op_codes.js';
 import philoxLib from '../shaders/philox_lib.wgsl';
 import mathLib from '../shaders/math_lib.wgsl';
-import conv2d_naive_fwd from '../shaders/conv2d_naive_fwd.wgsl';
-import conv2d_tiled from '../shaders/conv2d_tiled.wgsl';
-import conv2d_direct from '../shaders/conv2d_direct.wgsl';
-import conv2d_wgrad_kpar from '../shaders/conv2d_wgrad_kpar.wgsl';
-import conv2d_naive_dgrad from '../shaders/conv2d_naive_dgrad.wgsl';
-import conv2d_naive_wgrad from '../shaders/conv2d_naive_wgrad.wgsl';
-import matmul_naive from '../shaders/matmul_naive.wgsl';
-import matmul_tiled from '../shaders/matmul_tiled.wgsl';
-import matmul_tiled_shared from '../shaders/matmul_tiled_shared.wgsl';
 import matmulLib from '../shaders/matmul_lib.wgsl';
 import weightNormLib from '../shaders/weight_norm_lib.wgsl';
-import iafPosteriorLib from '../shaders/iaf_posterior_lib.wgsl';
+import iafPosteriorLib from '../shaders/generative/iaf_posterior_lib.wgsl';
+// core
+import accumulate from '../shaders/accumulate.wgsl';
+import adamax from '../shaders/adamax.wgsl';
+import binary from '../shaders/binary.wgsl';
+import binaryBackward from '../shaders/binary_backward.wgsl';
+import conv2dDirect from '../shaders/conv2d_direct.wgsl';
+import conv2dNaiveDgrad from '../shaders/conv2d_naive_dgrad.wgsl';
+import conv2dNaiveFwd from '../shaders/conv2d_naive_fwd.wgsl';
+import conv2dNaiveWgrad from '../shaders/conv2d_naive_wgrad.wgsl';
+import conv2dTiled from '../shaders/conv2d_tiled.wgsl';
+import conv2dWgradKpar from '../shaders/conv2d_wgrad_kpar.wgsl';
+import ddiUpdate from '../shaders/ddi_update.wgsl';
+import dropout from '../shaders/dropout.wgsl';
+import ema from '../shaders/ema.wgsl';
+import fill from '../shaders/fill.wgsl';
+import gradStats from '../shaders/grad_stats.wgsl';
+import matmulNaive from '../shaders/matmul_naive.wgsl';
+import matmulTiled from '../shaders/matmul_tiled.wgsl';
+import matmulTiledShared from '../shaders/matmul_tiled_shared.wgsl';
+import nonfiniteCheck from '../shaders/nonfinite_check.wgsl';
+import philox from '../shaders/philox.wgsl';
+import reduce from '../shaders/reduce.wgsl';
+import reduceBackward from '../shaders/reduce_backward.wgsl';
+import stridedCopy from '../shaders/strided_copy.wgsl';
+import unary from '../shaders/unary.wgsl';
+import unaryBackward from '../shaders/unary_backward.wgsl';
+import weightGradFinish from '../shaders/weight_grad_finish.wgsl';
+import weightNorm from '../shaders/weight_norm.wgsl';
+import weightNormBackward from '../shaders/weight_norm_backward.wgsl';
+// generative-model family
+import auxPixels from '../shaders/generative/aux_pixels.wgsl';
+import concatElu from '../shaders/generative/concat_elu.wgsl';
+import concatEluBackward from '../shaders/generative/concat_elu_backward.wgsl';
+import dmolGradScale from '../shaders/generative/dmol_grad_scale.wgsl';
+import dmolLoss from '../shaders/generative/dmol_loss.wgsl';
+import dmolSample from '../shaders/generative/dmol_sample.wgsl';
+import freeBits from '../shaders/generative/free_bits.wgsl';
+import freeBitsBackward from '../shaders/generative/free_bits_backward.wgsl';
+import freeBitsStats from '../shaders/generative/free_bits_stats.wgsl';
+import gate from '../shaders/generative/gate.wgsl';
+import gateBackward from '../shaders/generative/gate_backward.wgsl';
+import gaussian3 from '../shaders/generative/gaussian3.wgsl';
+import gaussian3Backward from '../shaders/generative/gaussian3_backward.wgsl';
+import gaussianKl from '../shaders/generative/gaussian_kl.wgsl';
+import gaussianKlBackward from '../shaders/generative/gaussian_kl_backward.wgsl';
+import iaf from '../shaders/generative/iaf.wgsl';
+import iafBackward from '../shaders/generative/iaf_backward.wgsl';
+import iafKl from '../shaders/generative/iaf_kl.wgsl';
+import iafKlBackward from '../shaders/generative/iaf_kl_backward.wgsl';
+import iafPosterior from '../shaders/generative/iaf_posterior.wgsl';
+import iafPosteriorBackward from '../shaders/generative/iaf_posterior_backward.wgsl';
+import logistic from '../shaders/generative/logistic.wgsl';
+import logisticBackward from '../shaders/generative/logistic_backward.wgsl';
 
-
-const k = (name: string, code: string, prelude?: string): KernelSource => (prelude ? { name, code, prelude } : { name, code });
-
-/** Shared WGSL libraries, prepended to the kernels that use them. */
-export const WGSL_LIBS = { philox: philoxLib, math: mathLib } as const;
-
-/** The prelude of a kernel that uses these libraries. */
-export function wgslPrelude(...libs: (keyof typeof WGSL_LIBS)[]): string {
-  return libs.map((l) => WGSL_LIBS[l]).join('\n');
+/** A kernel as the runner compiles it: its prelude (libraries, op codes, family declarations), then its file. */
+export interface KernelSource {
+  /** File name without extension; names the kernel in errors and timings. */
+  readonly name: string;
+  readonly code: string;
+  /** WGSL prepended to `code` (WGSL has no include); errors are reported in lines of `code`. */
+  readonly prelude?: string;
 }
-/**
- * Declarations (params struct, bindings, helpers) shared by a family of kernels: shaders/<prefix>_lib.wgsl is
- * prepended to shaders/<prefix>.wgsl and every shaders/<prefix>_*.wgsl kernel. Unlike WGSL_LIBS they declare bindings, so they go only
- * before their own family (test/engine/limits.test.ts reflects each kernel with declarationLib(file)).
- */
+
+/** A registered kernel: where its file is, and which part of the engine it belongs to. */
+export interface RegisteredKernel extends KernelSource {
+  /** Path under shaders/, e.g. 'unary.wgsl' or 'generative/iaf.wgsl'. */
+  readonly file: string;
+  /** 'core': the generic engine; 'generative': the PixelCNN++ / IAF-VAE / likelihood family (engine/generative/). */
+  readonly family: 'core' | 'generative';
+}
+
+/** The WGSL compiled for a kernel: its prelude, then its own file. */
+export function fullSource(kernel: KernelSource): string {
+  return kernel.prelude ? `${kernel.prelude}\n${kernel.code}` : kernel.code;
+}
+
+/** Shared WGSL function libraries a row may list. */
+export const WGSL_LIBS = { philox: philoxLib, math: mathLib } as const;
+export type WgslLib = keyof typeof WGSL_LIBS;
+
+/** Family declarations (they declare bindings, so they go only before their own family's files). */
 export const DECLARATION_LIBS = { matmul: matmulLib, weight_norm: weightNormLib, iaf_posterior: iafPosteriorLib } as const;
-/** The declaration lib of a kernel file ('' when its family has none). */
+
+/** The declaration lib of a kernel file ('' when its family has none): shaders/<prefix>_lib.wgsl for <prefix>(_*).wgsl. */
 export function declarationLib(file: string): string {
-  const prefix = (Object.keys(DECLARATION_LIBS) as (keyof typeof DECLARATION_LIBS)[]).find((p) => (file === `${p}.wgsl` || file.startsWith(`${p}_`)) && file !== `${p}_lib.wgsl`);
+  const base = file.slice(file.lastIndexOf('/') + 1);
+  const prefix = (Object.keys(DECLARATION_LIBS) as (keyof typeof DECLARATION_LIBS)[]).find((p) => (base === `${p}.wgsl` || base.startsWith(`${p}_`)) && base !== `${p}_lib.wgsl`);
   return prefix ? DECLARATION_LIBS[prefix] : '';
 }
 
-export const KERNELS = {
-  fill: k('fill', fill),
-  accumulate: k('accumulate', accumulate),
-  ddi_update: k('ddi_update', ddi_update),
-  unary: k('unary', unary, mathLib),
-  unary_backward: k('unary_backward', unary_backward, mathLib),
-  binary: k('binary', binary),
-  binary_backward: k('binary_backward', binary_backward),
-  reduce: k('reduce', reduce),
-  reduce_backward: k('reduce_backward', reduce_backward),
-  strided_copy: k('strided_copy', strided_copy),
-  philox: k('philox', philox, philoxLib),
-  conv2d_naive_fwd: k('conv2d_naive_fwd', conv2d_naive_fwd),
-  conv2d_tiled: k('conv2d_tiled', conv2d_tiled),
-  conv2d_direct: k('conv2d_direct', conv2d_direct),
-  conv2d_wgrad_kpar: k('conv2d_wgrad_kpar', conv2d_wgrad_kpar),
-  conv2d_naive_dgrad: k('conv2d_naive_dgrad', conv2d_naive_dgrad),
-  conv2d_naive_wgrad: k('conv2d_naive_wgrad', conv2d_naive_wgrad),
-  matmul_naive: k('matmul_naive', matmul_naive, declarationLib('matmul_naive.wgsl')),
-  matmul_tiled: k('matmul_tiled', matmul_tiled, declarationLib('matmul_tiled.wgsl')),
-  matmul_tiled_shared: k('matmul_tiled_shared', matmul_tiled_shared, declarationLib('matmul_tiled_shared.wgsl')),
+interface Row {
+  code: string;
+  libs?: readonly WgslLib[];
+  codes?: readonly OpCodeTable[];
+}
 
-} as const;
+function register<T extends Record<string, Row>>(family: RegisteredKernel['family'], rows: T): { readonly [K in keyof T]: RegisteredKernel } {
+  const dir = family === 'core' ? '' : `${family}/`;
+  const out: Record<string, RegisteredKernel> = {};
+  for (const [name, row] of Object.entries(rows)) {
+    const file = `${dir}${name}.wgsl`;
+    const prelude = [...(row.libs ?? []).map((l) => WGSL_LIBS[l]), ...(row.codes ?? []).map(opCodesWgsl), declarationLib(file)].filter((p) => p.length > 0).join('\n');
+    out[name] = prelude ? { name, code: row.code, prelude, file, family } : { name, code: row.code, file, family };
+  }
+  return out as { readonly [K in keyof T]: RegisteredKernel };
+}
 
-/** Kernel sources by shader file name (matmul variants are chosen by file name). */
-export const KERNELS_BY_FILE: Record<string, KernelSource> = Object.fromEntries(Object.values(KERNELS).map((s) => [`${s.name}.wgsl`, s]));
+const CORE = register('core', {
+  fill: { code: fill },
+  accumulate: { code: accumulate },
+  ddi_update: { code: ddiUpdate },
+  unary: { code: unary, libs: ['math'], codes: ['unary'] },
+  unary_backward: { code: unaryBackward, libs: ['math'], codes: ['unary'] },
+  binary: { code: binary, codes: ['binary'] },
+  binary_backward: { code: binaryBackward, codes: ['binary'] },
+  reduce: { code: reduce, codes: ['reduce'] },
+  reduce_backward: { code: reduceBackward, codes: ['reduce'] },
+  strided_copy: { code: stridedCopy },
+  philox: { code: philox, libs: ['philox'] },
+  dropout: { code: dropout, libs: ['philox'] },
+  conv2d_naive_fwd: { code: conv2dNaiveFwd },
+  conv2d_tiled: { code: conv2dTiled },
+  conv2d_direct: { code: conv2dDirect },
+  conv2d_wgrad_kpar: { code: conv2dWgradKpar },
+  conv2d_naive_dgrad: { code: conv2dNaiveDgrad },
+  conv2d_naive_wgrad: { code: conv2dNaiveWgrad },
+  matmul_naive: { code: matmulNaive },
+  matmul_tiled: { code: matmulTiled },
+  matmul_tiled_shared: { code: matmulTiledShared },
+  weight_grad_finish: { code: weightGradFinish },
+  weight_norm: { code: weightNorm },
+  weight_norm_backward: { code: weightNormBackward },
+  adamax: { code: adamax },
+  ema: { code: ema },
+  grad_stats: { code: gradStats },
+  nonfinite_check: { code: nonfiniteCheck },
+});
+
+const GENERATIVE = register('generative', {
+  concat_elu: { code: concatElu, libs: ['philox', 'math'] },
+  concat_elu_backward: { code: concatEluBackward, libs: ['philox'] },
+  gate: { code: gate, libs: ['math'] },
+  gate_backward: { code: gateBackward, libs: ['math'] },
+  logistic: { code: logistic, libs: ['math'] },
+  logistic_backward: { code: logisticBackward, libs: ['math'] },
+  aux_pixels: { code: auxPixels },
+  gaussian3: { code: gaussian3, codes: ['gaussian3'] },
+  gaussian3_backward: { code: gaussian3Backward, codes: ['gaussian3'] },
+  gaussian_kl: { code: gaussianKl },
+  gaussian_kl_backward: { code: gaussianKlBackward, libs: ['math'] },
+  free_bits_stats: { code: freeBitsStats },
+  free_bits: { code: freeBits },
+  free_bits_backward: { code: freeBitsBackward },
+  iaf: { code: iaf },
+  iaf_backward: { code: iafBackward },
+  iaf_posterior: { code: iafPosterior },
+  iaf_posterior_backward: { code: iafPosteriorBackward },
+  iaf_kl: { code: iafKl },
+  iaf_kl_backward: { code: iafKlBackward },
+  dmol_loss: { code: dmolLoss, libs: ['math'] },
+  dmol_grad_scale: { code: dmolGradScale },
+  dmol_sample: { code: dmolSample, libs: ['philox', 'math'] },
+});
+
+/** Every kernel of the engine by name. */
+export const KERNELS = { ...CORE, ...GENERATIVE } as const;
+export type KernelName = keyof typeof KERNELS;
+
+/** Kernel sources by shader file name (matmul and conv variants name their kernel by file). */
+export const KERNELS_BY_FILE: Readonly<Record<string, RegisteredKernel>> = Object.fromEntries(Object.values(KERNELS).map((s) => [s.file, s]));

@@ -86,5 +86,3 @@ export const MATMUL_NAIVE: MatmulVariant = fixed('naive', 'matmul_naive.wgsl', 1
 
 /** Ordered fastest-first as measured on lavapipe (CPU Vulkan); naive last. */
 export const MATMUL_VARIANTS: readonly MatmulVariant[] = [MATMUL_TILED, MATMUL_TILED_SHARED, MATMUL_NAIVE];
-/** Suggested order on discrete/integrated GPUs (not measured here: no GPU available). */
-export const MATMUL_VARIANTS_GPU: readonly MatmulVariant[] = [MATMUL_TILED_SHARED, MATMUL_TILED, MATMUL_NAIVE];

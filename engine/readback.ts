@@ -1,7 +1,7 @@
 // Why: Tensor.read() submits and then waits for the GPU, so a loop that reads a value per step stalls the CPU
 // (which records the next step) until the GPU is done. A ReadbackRing gathers several small tensors into one
 // reusable MAP_READ staging buffer (a small ring, one per read in flight), submits, and hands back a promise:
-// the caller records the next step and awaits the values later (issue 11, pipelined steps).
+// the caller records the next step and awaits the values later (pipelined steps).
 import type { Engine } from './engine.js';
 import type { Tensor } from './tensor.js';
 import { BufferUsage, MapMode } from './webgpu_constants.js';

@@ -22,8 +22,9 @@
 // - Hooks registered with afterBackward() while recording run at the end of the next backward(), after the leaf
 //   gradients are accumulated, newest first (a fused op over many leaves, e.g. engine/weight_norm.ts, turns the
 //   gradients of its outputs, which it made leaves, into its inputs' gradients there). clear() drops them.
-import type { Engine } from './engine.js';
-import { type Tensor, fmtShape } from './tensor.js';
+import { cloneTensor } from './buffer_copy.js';
+import { KERNELS } from './kernels.js';
+import { type Tensor, type TensorEngine, fmtShape } from './tensor.js';
 
 /** Where a backward rule may put input i's gradient itself: the input's own .grad (see the convention). */
 export interface GradSink {
@@ -50,7 +51,7 @@ export class Tape {
   private hooks: (() => void)[] = [];
   private cleared = 0;
 
-  constructor(private readonly engine: Engine) {}
+  constructor(private readonly engine: TensorEngine) {}
 
   get recording(): boolean {
     return this.enabled;
@@ -150,9 +151,7 @@ export class Tape {
               throw new Error(`backward of ${node.op}: gradient for input ${i} has shape ${fmtShape(gi.shape)}, input has ${fmtShape(input.shape)}`);
             }
             const prev = grads.get(input);
-            if (prev) {
-              grads.set(input, addGrads(prev, gi));
-            } else grads.set(input, gi);
+            grads.set(input, prev ? this.addGrads(prev, gi) : gi);
           });
         }
         for (const o of node.outputs) if (o !== loss && !o.kept) o.dispose('intermediate freed by backward()');
@@ -161,40 +160,40 @@ export class Tape {
       for (const [leaf, g] of grads) {
         if (leaf.grad) {
           // In place, so a gradient that lives in an arena (see Engine.arena) stays there.
-          gradAccumulate!(leaf.grad, g);
+          this.accumulate(leaf.grad, g);
           leaf.gradFresh = false;
           g.dispose('gradient accumulated');
         } else if (g.storage.refs > 1) {
           // g aliases another tensor's gradient (a view from a rule): the leaf gets its own copy, as
           // accumulating into it later must not change the other.
-          leaf.grad = gradCopy!(g).keep();
+          leaf.grad = cloneTensor(engine, g, 'grad-copy').keep();
           g.dispose('gradient copied');
         } else leaf.grad = g.keep();
       }
       for (let h = hooks.length - 1; h >= 0; h--) hooks[h]!();
     });
   }
-}
 
-/** a + b for gradient accumulation; disposes both inputs. Uses the registered add op (ops/elementwise.ts). */
-function addGrads(a: Tensor, b: Tensor): Tensor {
-  const sum = gradAdd!(a, b);
-  a.dispose('gradient accumulated');
-  b.dispose('gradient accumulated');
-  return sum;
+  /**
+   * a + b for gradient accumulation; disposes both. b is added into a in place when nothing else shares a's
+   * storage (a rule may return a view of its incoming gradient), else into a copy of a.
+   */
+  private addGrads(a: Tensor, b: Tensor): Tensor {
+    const sum = a.storage.refs === 1 && !a.kept ? a : cloneTensor(this.engine, a, 'grad-sum');
+    this.accumulate(sum, b);
+    if (sum !== a) a.dispose('gradient accumulated');
+    b.dispose('gradient accumulated');
+    return sum;
+  }
+
+  /** target += source, in place (shaders/accumulate.wgsl). */
+  private accumulate(target: Tensor, source: Tensor): void {
+    if (target.size === 0) return;
+    this.engine.dispatch({ kernel: KERNELS.accumulate, params: { n: target.size, scale: 1 }, inputs: { x: source }, outputs: { y: target }, workgroups: Math.ceil(target.size / 256), label: 'accumulate' });
+  }
 }
 
 function sameShape(a: readonly number[], b: readonly number[]): boolean {
   return a.length === b.length && a.every((d, i) => d === b[i]);
 }
 
-let gradAdd: ((a: Tensor, b: Tensor) => Tensor) | null = null;
-let gradAccumulate: ((target: Tensor, source: Tensor) => void) | null = null;
-let gradCopy: ((source: Tensor) => Tensor) | null = null;
-
-/** ops/elementwise.ts registers add and in-place accumulate here so the tape does not import the op layer. */
-export function registerGradOps(add: (a: Tensor, b: Tensor) => Tensor, accumulate: (target: Tensor, source: Tensor) => void, copy: (source: Tensor) => Tensor): void {
-  gradAdd = add;
-  gradAccumulate = accumulate;
-  gradCopy = copy;
-}

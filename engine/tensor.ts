@@ -2,9 +2,18 @@
 // view; so are the parameters carved out of one arena at 256-byte-aligned offsets); the storage's buffer goes
 // back to the pool when the last tensor using it is disposed (unless it is the application's own buffer, wrapped
 // by Engine.fromGPUBuffer: then the engine only forgets it).
-import type { Engine } from './engine.js';
-import type { Binding } from './runner.js';
+import type { Binding } from './runner/bind_groups.js';
 import type { PooledBuffer } from './pool.js';
+
+/**
+ * The engine a tensor belongs to (`tensor.engine`). This file sits below engine/engine.ts, which creates the
+ * tensors, so it names the Engine through this registry instead of importing it: engine.ts fills it in by
+ * declaration merging (`declare module './tensor.js' { interface EngineRegistry { engine: Engine } }`). The
+ * import graph stays one-way (test/structure/structure.test.ts), and `tensor.engine` is the full Engine.
+ */
+// eslint-disable-next-line @typescript-eslint/no-empty-interface
+export interface EngineRegistry {}
+export type TensorEngine = EngineRegistry extends { engine: infer E } ? E : never;
 
 export type Shape = readonly number[];
 
@@ -63,7 +72,7 @@ export class Tensor implements Binding {
   private disposedBy: string | null = null;
 
   constructor(
-    readonly engine: Engine,
+    readonly engine: TensorEngine,
     readonly shape: Shape,
     readonly storage: Storage,
     producer: string,

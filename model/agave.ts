@@ -1,4 +1,4 @@
-// AGAVE (Lucas & Verbeek 2018; MODEL_SPEC §1): a shared IAF-VAE encoder q(z|x); a VAE decoder p(y|z) for an
+// AGAVE (Lucas & Verbeek 2018; docs/MODEL.md §1): a shared IAF-VAE encoder q(z|x); a VAE decoder p(y|z) for an
 // auxiliary image y = f_aux(x) with a discretized logistic over K levels (one learned log-scale per channel);
 // a PixelCNN++ p(x | f(z)) conditioned on the decoder mean through the spatial conditioning stream. Objective
 // (Eq. 7, minimised): PixelCNN NLL + auxiliary NLL + lambda * KL, with free bits on the KL objective and the
@@ -15,7 +15,8 @@
 // alone, its decoder modelling x itself with the discretized logistic over K = 256 levels (the aux image is the
 // identity, y = x; loss = -log p(x|z) + lambda * KL with free bits; the evaluated bound is -log p(x|z) + KL).
 import { ops, type Tensor } from '../engine/index.js';
-import type { AuxVariant } from '../engine/ops/aux_image.js';
+import * as gen from '../engine/generative/index.js';
+import type { AuxVariant } from '../engine/generative/index.js';
 import { Ctx, ParamBuilder } from './layers.js';
 import { PixelCnn } from './pixelcnn.js';
 import { IafVae } from './iafvae.js';
@@ -92,7 +93,7 @@ export class Agave {
     const m = /^(\d+)x(\d+)$/.exec(aux.variant);
     this.auxSize = m ? Number(m[1]) : cfg.imageSize;
     if (this.auxSize > cfg.imageSize || cfg.imageSize % this.auxSize !== 0) throw new Error(`aux resolution ${aux.variant} must divide the image size ${cfg.imageSize}`);
-    this.levels = ops.auxLevels(aux.variant, aux.levels);
+    this.levels = gen.auxLevels(aux.variant, aux.levels);
     this.vaePart = kind === 'pixelcnn' ? null : new IafVae(this.builder, { ...cfg.vae, channels, outChannels: this.auxChannels }, cfg.imageSize);
     this.pixelcnnPart = kind === 'vae' ? null : new PixelCnn(this.builder, { ...cfg.pixelcnn, channels, condChannels: kind === 'agave' ? this.auxChannels : 0 });
     if (this.vaePart) this.builder.add(this.logScaleName, [this.auxChannels], 'zeros');
@@ -156,13 +157,13 @@ export class Agave {
   /** f(z) at the auxiliary resolution, in IAF units. */
   auxMean(fullMean: Tensor): Tensor {
     const f = this.cfg.imageSize / this.auxSize;
-    return f === 1 ? fullMean : ops.avgPool(fullMean, f);
+    return f === 1 ? fullMean : gen.avgPool(fullMean, f);
   }
 
   /** The PixelCNN's conditioning image from f(z): upsampled to the image size and scaled to [-1, 1]. */
   conditioning(auxMean: Tensor): Tensor {
     const f = this.cfg.imageSize / this.auxSize;
-    return ops.mulScalar(f === 1 ? auxMean : ops.upsampleNearest(auxMean, f), 2);
+    return ops.mulScalar(f === 1 ? auxMean : gen.upsampleNearest(auxMean, f), 2);
   }
 
   /**
@@ -173,18 +174,18 @@ export class Agave {
     if (this.kind === 'pixelcnn') return this.pixelcnnLoss(ctx, x255);
     const e = ctx.engine;
     const phase: Phase = this.kind === 'vae' ? 'vae' : opt.phase;
-    const y = e.noGrad(() => ops.auxTarget(x255, this.aux.variant, this.aux.levels));
+    const y = e.noGrad(() => gen.auxTarget(x255, this.aux.variant, this.aux.levels));
     const runVae = () => this.vae.forward(ctx, Agave.vaeInput(x255));
     const vae = phase === 'pixelcnn' ? e.noGrad(runVae) : runVae();
     const fz = this.auxMean(vae.mean);
     // 'parallel': the PixelCNN sees f(z) but sends no gradient into the VAE (a detached copy).
     const fzForPixelcnn = phase === 'parallel' ? e.noGrad(() => ops.mulScalar(fz, 1)) : fz;
-    const auxLl = ops.discretizedLogisticLogLikelihood(fz, ctx.p(this.logScaleName), y, this.levels);
+    const auxLl = gen.discretizedLogisticLogLikelihood(fz, ctx.p(this.logScaleName), y, this.levels);
     const auxNll = ops.neg(ops.mean(auxLl));
     let klTrue: Tensor | null = null;
     let klObjective: Tensor | null = null;
     for (const kl of vae.kl) {
-      const fb = ops.freeBitsKL(kl, this.cfg.vae.klMin);
+      const fb = gen.freeBitsKL(kl, this.cfg.vae.klMin);
       klTrue = klTrue ? ops.add(klTrue, fb.trueKL) : fb.trueKL;
       klObjective = klObjective ? ops.add(klObjective, fb.objective) : fb.objective;
     }
@@ -195,7 +196,7 @@ export class Agave {
     if (phase !== 'vae') {
       const x = Agave.pixelcnnInput(x255);
       const params = this.pixelcnn.forward(ctx, x, this.conditioning(fzForPixelcnn));
-      pixelcnnPerImage = ops.neg(ops.dmolLogLikelihood(params, x, this.cfg.pixelcnn.mixtures));
+      pixelcnnPerImage = ops.neg(gen.dmolLogLikelihood(params, x, this.cfg.pixelcnn.mixtures));
       pixelcnnNll = ops.mean(pixelcnnPerImage);
     }
     const parts: Tensor[] = [];
@@ -225,7 +226,7 @@ export class Agave {
     const e = ctx.engine;
     const B = x255.shape[0]!;
     const x = Agave.pixelcnnInput(x255);
-    const perImage = ops.neg(ops.dmolLogLikelihood(this.pixelcnn.forward(ctx, x, null), x, this.cfg.pixelcnn.mixtures));
+    const perImage = ops.neg(gen.dmolLogLikelihood(this.pixelcnn.forward(ctx, x, null), x, this.cfg.pixelcnn.mixtures));
     const nll = ops.mean(perImage);
     const zero = e.zeros([1]);
     return {
@@ -252,7 +253,7 @@ export class Agave {
     const e = ctx.engine;
     const c = 256 / this.levels;
     const { sq, count } = e.noGrad(() => {
-      const y = ops.auxTarget(x255, this.aux.variant, this.aux.levels);
+      const y = gen.auxTarget(x255, this.aux.variant, this.aux.levels);
       const fz = this.auxMean(this.vae.forward(ctx, Agave.vaeInput(x255)).mean);
       // y's bin centre in IAF units: (lower + c/2) / 256 - 0.5.
       const centre = ops.addScalar(ops.mulScalar(y, 1 / 256), c / 512 - 0.5);

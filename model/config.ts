@@ -18,7 +18,7 @@ export interface ModelConfig {
 }
 
 /**
- * AGAVE's recipe (MODEL_SPEC §1.5): Adamax without decay, lambda on the KL, Polyak averaging with the component
+ * AGAVE's recipe (docs/MODEL.md §1.5): Adamax without decay, lambda on the KL, Polyak averaging with the component
  * codes' decays (0.9995 for PixelCNN++, 0.999 for the IAF-VAE), and a pre-training phase in which the VAE and
  * the PixelCNN are trained at once but independently (the PixelCNN conditioned on the detached f(z)), then the
  * joint objective with full gradient flow.

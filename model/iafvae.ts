@@ -1,4 +1,4 @@
-// IAF ResNet-VAE (Kingma et al. 2016; MODEL_SPEC §3) on NHWC images: bidirectional inference, one IAF step
+// IAF ResNet-VAE (Kingma et al. 2016; docs/MODEL.md §3) on NHWC images: bidirectional inference, one IAF step
 // per stochastic layer in the released code's form (z' = (z - 0.1 m) / exp(0.1 s), log q += 0.1 s), free
 // bits per channel per layer. Choices where the sources differ:
 // - weight norm w = g * V / ||V|| (per output channel for convs and transposed convs, g linear), with
@@ -9,6 +9,7 @@
 // - the decoder output is the per-pixel logistic mean in (-0.5, 0.5), clipped to [-0.5 + 1/512, 0.5 - 1/512];
 //   its per-channel log-scales live in the AGAVE model (they belong to p(y|z)).
 import { ops, type Tensor } from '../engine/index.js';
+import * as gen from '../engine/generative/index.js';
 import { Ctx, ParamBuilder, WnConv, WnDeconv, channels } from './layers.js';
 
 export interface IafVaeConfig {
@@ -41,7 +42,7 @@ const AR_TAPS: [number, number][] = [[1, 1], [1, 2], [2, 0], [2, 1], [2, 2]];
 
 /** IAF's autoregressive 3x3 conv: taps of the reverse-raster mask (§3.5), channel-masked centre tap. */
 function arConv(b: ParamBuilder, name: string, cin: number, cout: number, zeroDiagonal: boolean): WnConv {
-  return new WnConv(b, name, { kh: 3, kw: 3, cin, cout, pad: [1, 1, 1, 1], taps: AR_TAPS, centreMask: ops.arChannelMask(cin, cout, zeroDiagonal), initScale: 1.0 });
+  return new WnConv(b, name, { kh: 3, kw: 3, cin, cout, pad: [1, 1, 1, 1], taps: AR_TAPS, centreMask: gen.arChannelMask(cin, cout, zeroDiagonal), initScale: 1.0 });
 }
 
 /** TF SAME padding [top, bottom, left, right] for a k x k conv with stride s on size n. */
@@ -109,12 +110,12 @@ class IafLayer {
     } else if (mode === 'prior') {
       const pMean = channels(t, 0, Z);
       const pLogSd = channels(t, Z, 2 * Z);
-      z = ops.gaussianSample(pMean, pLogSd, e.normal(pMean.shape, 0, 1, { seed: ctx.dropout.seed, stream: ctx.nextStream() }));
+      z = gen.gaussianSample(pMean, pLogSd, e.normal(pMean.shape, 0, 1, { seed: ctx.dropout.seed, stream: ctx.nextStream() }));
     } else {
       // down_a's channels are [pMean | pLogSd | rMean | rLogSd | context | hDet]; the posterior's parameters are
       // sums of up_a's and down_a's windows (the fused ops read them in place: no slices).
       const eps = e.normal([...t.shape.slice(0, -1), Z], 0, 1, { seed: ctx.dropout.seed, stream: ctx.nextStream() });
-      const post = ops.iafPosterior(this.upOut!, t, eps, {
+      const post = gen.iafPosterior(this.upOut!, t, eps, {
         latent: Z,
         context: H,
         up: { mean: 0, logStd: Z, context: 2 * Z },
@@ -123,13 +124,13 @@ class IafLayer {
       });
       const a1 = ops.elu(ops.add(this.ar1.forward(ctx, post.z0), post.context));
       const a2 = ops.elu(this.ar2.forward(ctx, a1));
-      const step = ops.iafStep(post.z0, this.arM.forward(ctx, a2), this.arS.forward(ctx, a2));
+      const step = gen.iafStep(post.z0, this.arM.forward(ctx, a2), this.arS.forward(ctx, a2));
       z = step.z;
       latents?.push(z);
-      kl.push(ops.iafKl(post.logq0, step.logDet, z, t, { mean: 0, logStd: Z }));
+      kl.push(gen.iafKl(post.logq0, step.logDet, z, t, { mean: 0, logStd: Z }));
     }
-    const r = ops.eluPair(z, hDet); // elu(concat([z, hDet])) without the concatenation
-    if (this.downsample) return ops.addScaled(ops.upsampleNearest(h, 2), this.downDeconv!.forward(ctx, r), 0.1);
+    const r = gen.eluPair(z, hDet); // elu(concat([z, hDet])) without the concatenation
+    if (this.downsample) return ops.addScaled(gen.upsampleNearest(h, 2), this.downDeconv!.forward(ctx, r), 0.1);
     return ops.addScaled(h, this.downB!.forward(ctx, r), 0.1);
   }
 }

@@ -4,7 +4,7 @@
 // ParamBuilder (names, shapes, inits); the trainer then allocates one ParameterSet (arenas) for all of them,
 // and forward passes look parameters up by name in the context. Models use engine ops only.
 //
-// Data-dependent init (MODEL_SPEC §2.7, §3.6): with ctx.init set, every layer computes its pre-activation with
+// Data-dependent init (docs/MODEL.md §2.7, §3.6): with ctx.init set, every layer computes its pre-activation with
 // the current g, b, takes per-channel moments, updates g and b in place (ops.ddiUpdate) and re-runs itself so
 // later layers are initialised on the corrected statistics (the fix of openai/pixel-cnn PR #37).
 import { WeightNorm, ops, type EffectiveWeights, type Engine, type ParamSpec, type ParameterSet, type Tensor, type WeightNormLayer } from '../engine/index.js';
@@ -156,7 +156,7 @@ function withDdi(ctx: Ctx, g: Tensor, b: Tensor, initScale: number, fn: () => Te
 
 const V_STD = 0.05;
 
-/** Weight-normalised conv2d: w = g * V / ||V|| per output channel (MODEL_SPEC §2.3), NHWC. */
+/** Weight-normalised conv2d: w = g * V / ||V|| per output channel (docs/MODEL.md §2.3), NHWC. */
 export class WnConv {
   private readonly maskCache = new WeakMap<Engine, Tensor>();
   readonly name: string;
@@ -174,7 +174,7 @@ export class WnConv {
 
   private readonly builder: ParamBuilder;
 
-  /** The effective weight; AR convs mask V before the norm (MODEL_SPEC pitfall 13). */
+  /** The effective weight; AR convs mask V before the norm (docs/MODEL.md pitfall 13). */
   weight(ctx: Ctx): Tensor {
     if (!ctx.init) return ctx.weight(this.builder, `${this.name}.V`);
     let v = ctx.p(`${this.name}.V`);

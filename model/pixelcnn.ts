@@ -1,4 +1,4 @@
-// Conditional PixelCNN++ (Salimans et al. 2017; MODEL_SPEC §2) on NHWC images, with AGAVE's spatial
+// Conditional PixelCNN++ (Salimans et al. 2017; docs/MODEL.md §2) on NHWC images, with AGAVE's spatial
 // conditioning (§1.4, the recommended "light stream"):
 //   c_0 = conv3x3(cond); before each gated-resnet pair l: c_l = c_{l-1} + conv3x3(elu(c_{l-1})); a stride-2
 //   conv where the PixelCNN downsamples and a stride-2 transposed conv where it upsamples, so c_l always has
@@ -7,6 +7,7 @@
 // The stream sees only the conditioning image (a function of z, never of pixels of x), so unmasked SAME
 // convolutions keep the model autoregressive (tested in test/model).
 import { ops, type Tensor } from '../engine/index.js';
+import * as gen from '../engine/generative/index.js';
 import { Ctx, ParamBuilder, WnConv, WnDeconv, WnNin, downShift, rightShift } from './layers.js';
 
 export interface PixelCnnConfig {
@@ -33,16 +34,16 @@ interface Cond {
 
 function condAt(c: Tensor): Cond {
   let e: Tensor | null = null;
-  return { c, elu: () => (e ??= ops.concatElu(c)) };
+  return { c, elu: () => (e ??= gen.concatElu(c)) };
 }
 
-/** down_shifted_conv2d / down_right_shifted_conv2d geometry (MODEL_SPEC §2.2). */
+/** down_shifted_conv2d / down_right_shifted_conv2d geometry (docs/MODEL.md §2.2). */
 function shifted(kind: ConvKind, kh: number, kw: number, cin: number, cout: number, stride = 1, initScale = 1): ConstructorParameters<typeof WnConv>[2] {
   const pad: [number, number, number, number] = kind === 'down' ? [kh - 1, 0, (kw - 1) / 2, (kw - 1) / 2] : [kh - 1, 0, kw - 1, 0];
   return { kh, kw, cin, cout, stride, pad, initScale };
 }
 
-/** gated_resnet(x, a, c) of MODEL_SPEC §2.4 plus the conditioning shortcut. */
+/** gated_resnet(x, a, c) of docs/MODEL.md §2.4 plus the conditioning shortcut. */
 export class GatedResnet {
   readonly conv1: WnConv;
   readonly conv2: WnConv;
@@ -62,21 +63,21 @@ export class GatedResnet {
    * conditioning at this position and concat_elu of it, made once for both streams (lazily).
    */
   forward(ctx: Ctx, x: Tensor, a: Tensor | [Tensor, Tensor] | null, c: Cond | null, dropout: number): Tensor {
-    let h = this.conv1.forward(ctx, ops.concatElu(x));
+    let h = this.conv1.forward(ctx, gen.concatElu(x));
     // the shortcut inputs are summed in the nins' epilogues (in a frozen context the injection is memoised)
-    if (this.ninA && a) h = this.ninA.forward(ctx, Array.isArray(a) ? ops.concatEluPair(a[0], a[1]) : ops.concatElu(a), h);
+    if (this.ninA && a) h = this.ninA.forward(ctx, Array.isArray(a) ? gen.concatEluPair(a[0], a[1]) : gen.concatElu(a), h);
     const ninC = this.ninC;
     if (ninC && c) h = ctx.frozen ? ops.add(h, this.injection(ctx, c.c)) : ninC.forward(ctx, c.elu(), h);
     const drop = (ctx.training || ctx.init) && dropout > 0 ? { dropout: { p: dropout, seed: ctx.dropout.seed, stream: ctx.nextStream() } } : {};
-    h = ops.concatElu(h, drop);
-    return ops.gate(this.conv2.forward(ctx, h), x);
+    h = gen.concatElu(h, drop);
+    return gen.gate(this.conv2.forward(ctx, h), x);
   }
 
   /** The conditioning shortcut nin(concat_elu(c)) (memoised in a frozen context: it depends on f(z) only). */
   injection(ctx: Ctx, c: Tensor): Tensor {
     const ninC = this.ninC;
     if (!ninC) throw new Error('GatedResnet.injection: this resnet is unconditional');
-    return ctx.memo(`${ninC.name}(c)`, () => ninC.forward(ctx, ops.concatElu(c)));
+    return ctx.memo(`${ninC.name}(c)`, () => ninC.forward(ctx, gen.concatElu(c)));
   }
 }
 

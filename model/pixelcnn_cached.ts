@@ -1,4 +1,4 @@
-// Cached autoregressive sampling of the (conditional) PixelCNN++ (issue 12; the idea of Ramachandran et al. 2017,
+// Cached autoregressive sampling of the (conditional) PixelCNN++ (the idea of Ramachandran et al. 2017,
 // "Fast Generation for Convolutional Autoregressive Models", and Paine et al. 2016): every layer's activations
 // are kept for the whole image, and after pixel p is drawn each layer recomputes only a window of positions that
 // p changes and a later pixel needs, reading cached activations for everything else.
@@ -24,6 +24,7 @@
 // one window per layer. Small config at 8x12: 86 dispatches per pixel (a naive pass: 187); at 32x32 see
 // `npm run bench -- sample`.
 import { ops, type Tensor } from '../engine/index.js';
+import * as gen from '../engine/generative/index.js';
 import type { Ctx, WnConv, WnDeconv, WnNin } from './layers.js';
 import type { GatedResnet, PixelCnn } from './pixelcnn.js';
 
@@ -189,7 +190,7 @@ function convWindow(ctx: Ctx, conv: WnConv, src: Node, r: Rect, pre: 'none' | 'c
   const [pt, , pl] = s.pad ?? [0, 0, 0, 0];
   const fp = footprint(r, s.kh, s.kw, s.stride ?? 1, pt, pl, src.H, src.W);
   let x = crop(src.value, fp.in);
-  if (pre === 'concatElu') x = ops.concatElu(x);
+  if (pre === 'concatElu') x = gen.concatElu(x);
   return ops.conv2d(x, conv.weight(ctx), ctx.p(`${conv.name}.b`), { stride: s.stride ?? 1, pad: fp.pad });
 }
 
@@ -320,12 +321,12 @@ class GatedNode extends Node {
     let h = convWindow(ctx, b.conv1, this.x, fp.in, 'concatElu');
     if (b.ninA && this.a.length > 0) {
       const parts = this.a.map((n) => crop(n.value, fp.in));
-      h = ops.add(h, b.ninA.forward(ctx, ops.concatElu(parts.length === 1 ? parts[0]! : ops.concat(parts, 3))));
+      h = ops.add(h, b.ninA.forward(ctx, gen.concatElu(parts.length === 1 ? parts[0]! : ops.concat(parts, 3))));
     }
     if (b.ninC && this.injection) h = ops.add(h, crop(this.injection, fp.in));
-    h = ops.concatElu(h);
+    h = gen.concatElu(h);
     const y = ops.conv2d(h, b.conv2.weight(ctx), ctx.p(`${b.conv2.name}.b`), { stride: 1, pad: fp.pad });
-    return ops.gate(y, crop(this.x.value, r));
+    return gen.gate(y, crop(this.x.value, r));
   }
 }
 
@@ -395,7 +396,7 @@ class HeadNode extends Node {
 }
 
 /**
- * The cached sampler's state for one batch: the canvas (written by ops.dmolSample), the conditioning image (or
+ * The cached sampler's state for one batch: the canvas (written by gen.dmolSample), the conditioning image (or
  * null), a frozen Ctx. init() runs the full pass on the canvas as it is (blank); after pixel p of every image is
  * written, update(p) makes the DMOL parameters of pixel p + 1 (params) final.
  */

@@ -3,7 +3,8 @@
 // reference), and 'cached' (model/pixelcnn_cached.ts), which recomputes only what the last pixel changed. Both
 // draw pixel (row, col) of every image with the same Philox noise (seed, stream, position), so with the same
 // seed they draw the same images.
-import { ops, type Tensor } from '../engine/index.js';
+import type { Tensor } from '../engine/index.js';
+import * as gen from '../engine/generative/index.js';
 import type { Ctx } from './layers.js';
 import type { PixelCnn } from './pixelcnn.js';
 import { CachedPixelCnn } from './pixelcnn_cached.js';
@@ -50,10 +51,10 @@ export async function drawPixels(ctx: Ctx, pixelcnn: PixelCnn, canvas: Tensor, c
         e.noGrad(() => {
           if (cached) {
             if (q > 0) cached.update(q - 1);
-            ops.dmolSample(cached.params, M, { seed: opt.seed, stream: opt.stream, position: { row, col }, canvas });
+            gen.dmolSample(cached.params, M, { seed: opt.seed, stream: opt.stream, position: { row, col }, canvas });
           } else {
             const p = pixelcnn.forward(ctx, canvas, cond);
-            ops.dmolSample(p, M, { seed: opt.seed, stream: opt.stream, position: { row, col }, canvas });
+            gen.dmolSample(p, M, { seed: opt.seed, stream: opt.stream, position: { row, col }, canvas });
           }
         });
         return undefined;

@@ -1,6 +1,6 @@
 // Elementwise binary ops with numpy broadcasting: out[i] = f(a[ia], b[ib]), where ia/ib come from the output
 // coordinates through strides that are 0 on broadcast dimensions. BROADCAST=false is the fast path for
-// operands of the output's shape. Op codes in engine/ops/elementwise.ts.
+// operands of the output's shape. Op codes: the BINARY_* constants generated from engine/op_codes.ts.
 struct Params {
   n: u32, rank: u32, s: f32, _p1: u32,
   shape: array<vec4<u32>, 2>,
@@ -16,12 +16,12 @@ override BROADCAST: bool = true;
 
 fn apply(u: f32, v: f32) -> f32 {
   switch OP {
-    case 0u: { return u + v; }
-    case 1u: { return u - v; }
-    case 2u: { return u * v; }
-    case 3u: { return u / v; }
-    case 4u: { return max(u, v); }
-    case 5u: { return u + params.s * v; }
+    case BINARY_ADD: { return u + v; }
+    case BINARY_SUB: { return u - v; }
+    case BINARY_MUL: { return u * v; }
+    case BINARY_DIV: { return u / v; }
+    case BINARY_MAXIMUM: { return max(u, v); }
+    case BINARY_ADD_SCALED: { return u + params.s * v; }
     default: { return 0.0; }
   }
 }

@@ -48,11 +48,11 @@ fn element(i: u32) {
   var gu = 0.0;
   var gv = 0.0;
   switch OP {
-    case 0u: { gu = gi; gv = gi; }
-    case 1u: { gu = gi; gv = -gi; }
-    case 2u: { gu = gi * v; gv = gi * u; }
-    case 3u: { gu = gi / v; gv = -gi * u / (v * v); }
-    case 4u: {
+    case BINARY_ADD: { gu = gi; gv = gi; }
+    case BINARY_SUB: { gu = gi; gv = -gi; }
+    case BINARY_MUL: { gu = gi * v; gv = gi * u; }
+    case BINARY_DIV: { gu = gi / v; gv = -gi * u / (v * v); }
+    case BINARY_MAXIMUM: {
       if (u > v) { gu = gi; } else if (v > u) { gv = gi; } else { gu = 0.5 * gi; gv = 0.5 * gi; }
     }
     default: { }

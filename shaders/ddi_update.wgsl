@@ -1,8 +1,8 @@
-// Data-dependent init of a weight-normalised layer (Salimans & Kingma 2016; MODEL_SPEC §2.7, §3.6): from the
+// Data-dependent init of a weight-normalised layer (Salimans & Kingma 2016; docs/MODEL.md §2.7, §3.6): from the
 // per-channel mean m and variance v of the layer's pre-activations on the init batch,
 //   scale = init_scale / sqrt(v + 1e-10);  g <- g * scale;  b <- scale * (b - m)
 // so the re-run layer outputs scale * (t - m). A channel with (near) zero variance keeps scale 1 and only has
-// its mean removed (MODEL_SPEC pitfall 20: a literal 1/sqrt(1e-10) = 1e5 gain diverges).
+// its mean removed (docs/MODEL.md pitfall 20: a literal 1/sqrt(1e-10) = 1e5 gain diverges).
 struct Params { n: u32, init_scale: f32, min_var: f32, _p0: u32 }
 @group(0) @binding(0) var<uniform> params: Params;
 @group(0) @binding(1) var<storage, read> mean: array<f32>;

@@ -1,6 +1,6 @@
 // Numerically stable scalar helpers shared by many kernels (prepended as a kernel prelude by engine/kernels.ts):
 // WGSL has no log1p, expm1 or softplus, its sigmoid-free exp() overflows for large arguments, and its tanh may be
-// evaluated as (e^2a - 1)/(e^2a + 1). MODEL_SPEC pitfall 5.
+// evaluated as (e^2a - 1)/(e^2a + 1). docs/MODEL.md pitfall 5.
 // Small arguments use polynomials, not the cancellation tricks log(1+u)*u/((1+u)-1) and (e^a-1)*a/log(e^a):
 // shader compilers may simplify (1+u)-1 to u and log(exp(a)) to a (Mesa's NIR does, as inexact algebra), which
 // turns those tricks back into the inaccurate naive forms (test/engine/extreme_inputs.test.ts measured

@@ -35,3 +35,14 @@ fn addend_at(i: u32, col: u32) -> f32 {
 fn addend4(i: u32, col: u32) -> vec4<f32> {
   return vec4<f32>(addend_at(i, col), addend_at(i + 1u, col + 1u), addend_at(i + 2u, col + 2u), addend_at(i + 3u, col + 3u));
 }
+
+// The epilogue of the register-blocked kernels (matmul_tiled, matmul_tiled_shared): C[row, col..col+3] of the
+// batch at c_off = acc + bias + addend, columns >= N skipped, nothing written for a row >= M.
+fn store4(c_off: u32, row: u32, col: u32, acc: vec4<f32>) {
+  if (row >= params.M) { return; }
+  let N = params.N;
+  let base = c_off + row * N + col;
+  let v = (acc + bias4(col)) + addend4(base, col);
+  if (col + 3u < N) { c[base] = v.x; c[base + 1u] = v.y; c[base + 2u] = v.z; c[base + 3u] = v.w; }
+  else { if (col < N) { c[base] = v.x; } if (col + 1u < N) { c[base + 1u] = v.y; } if (col + 2u < N) { c[base + 2u] = v.z; } }
+}

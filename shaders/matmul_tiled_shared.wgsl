@@ -13,7 +13,8 @@
 // per-lane shared loads are expensive, so matmul_tiled.wgsl (no shared memory) wins there; on
 // discrete GPUs this kernel should be preferred. Dispatch = (ceil(N/128), ceil(M/64), batch).
 // Params, the bindings (a, b, c, bias, addend), TRANS_A/TRANS_B/HAS_BIAS/HAS_ADDEND and the epilogue
-// helpers (bias_at, bias4, addend_at, addend4) come from matmul_lib.wgsl, prepended by the engine.
+// helpers (bias_at, bias4, addend_at, addend4, and store4, the whole store of 4 outputs) come from matmul_lib.wgsl,
+// prepended by the engine.
 const WGX = 16u;
 const WGY = 8u;
 const BM = 64u;
@@ -22,6 +23,50 @@ const TK = 16u;
 const NT = 128u;
 var<workgroup> As: array<vec4<f32>, 256>;
 var<workgroup> Bs: array<vec4<f32>, 512>;
+// Staging of the K-tile: each invocation loads element u (and u + 128, ...) of the tile as one vec4, zero
+// outside the matrix, transposed as needed so both tiles are k-major (As[k][m/4], Bs[k][n/4]).
+fn stage_a(u: u32, k0: u32, row0: u32, aOff: u32) {
+  let M = params.M; let K = params.K;
+  var g: u32; var kk: u32;
+  if (TRANS_A) { g = u % 16u; kk = u / 16u; } else { kk = u % TK; g = u / TK; }
+  let gk = k0 + kk; let gm = row0 + 4u * g; var v = vec4<f32>(0.0);
+  if (gk < K) {
+    if (TRANS_A) { let base = aOff + gk * M + gm;
+      if (gm + 0u < M) { v[0] = a[base + 0u]; }
+      if (gm + 1u < M) { v[1] = a[base + 1u]; }
+      if (gm + 2u < M) { v[2] = a[base + 2u]; }
+      if (gm + 3u < M) { v[3] = a[base + 3u]; }
+    } else { let base = aOff + gm * K + gk;
+      if (gm + 0u < M) { v[0] = a[base + 0u * K]; }
+      if (gm + 1u < M) { v[1] = a[base + 1u * K]; }
+      if (gm + 2u < M) { v[2] = a[base + 2u * K]; }
+      if (gm + 3u < M) { v[3] = a[base + 3u * K]; }
+    }
+  }
+  As[kk * 16u + g] = v;
+}
+
+fn stage_b(u: u32, k0: u32, col0: u32, bOff: u32) {
+  let N = params.N; let K = params.K;
+  var h: u32; var kk: u32;
+  if (TRANS_B) { kk = u % TK; h = u / TK; } else { h = u % 32u; kk = u / 32u; }
+  let gk = k0 + kk; let gn = col0 + 4u * h; var v = vec4<f32>(0.0);
+  if (gk < K) {
+    if (TRANS_B) { let base = bOff + gn * K + gk;
+      if (gn + 0u < N) { v[0] = b[base + 0u * K]; }
+      if (gn + 1u < N) { v[1] = b[base + 1u * K]; }
+      if (gn + 2u < N) { v[2] = b[base + 2u * K]; }
+      if (gn + 3u < N) { v[3] = b[base + 3u * K]; }
+    } else { let base = bOff + gk * N + gn;
+      if (gn + 0u < N) { v[0] = b[base + 0u]; }
+      if (gn + 1u < N) { v[1] = b[base + 1u]; }
+      if (gn + 2u < N) { v[2] = b[base + 2u]; }
+      if (gn + 3u < N) { v[3] = b[base + 3u]; }
+    }
+  }
+  Bs[kk * 32u + h] = v;
+}
+
 @compute @workgroup_size(16, 8, 1)
 fn main(@builtin(local_invocation_id) lid: vec3<u32>, @builtin(local_invocation_index) li: u32, @builtin(workgroup_id) wid: vec3<u32>) {
   let M = params.M; let N = params.N; let K = params.K;
@@ -45,108 +90,12 @@ fn main(@builtin(local_invocation_id) lid: vec3<u32>, @builtin(local_invocation_
   var acc_1_3_0 = vec4<f32>(0.0);
   var acc_1_3_1 = vec4<f32>(0.0);
   for (var k0 = 0u; k0 < K; k0 += TK) {
-    { let u = li + 0u; var g: u32; var kk: u32;
-      if (TRANS_A) { g = u % 16u; kk = u / 16u; } else { kk = u % TK; g = u / TK; }
-      let gk = k0 + kk; let gm = row0 + 4u * g; var v = vec4<f32>(0.0);
-      if (gk < K) {
-        if (TRANS_A) { let base = aOff + gk * M + gm;
-          if (gm + 0u < M) { v[0] = a[base + 0u]; }
-          if (gm + 1u < M) { v[1] = a[base + 1u]; }
-          if (gm + 2u < M) { v[2] = a[base + 2u]; }
-          if (gm + 3u < M) { v[3] = a[base + 3u]; }
-        } else { let base = aOff + gm * K + gk;
-          if (gm + 0u < M) { v[0] = a[base + 0u * K]; }
-          if (gm + 1u < M) { v[1] = a[base + 1u * K]; }
-          if (gm + 2u < M) { v[2] = a[base + 2u * K]; }
-          if (gm + 3u < M) { v[3] = a[base + 3u * K]; }
-        }
-      }
-      As[kk * 16u + g] = v; }
-    { let u = li + 128u; var g: u32; var kk: u32;
-      if (TRANS_A) { g = u % 16u; kk = u / 16u; } else { kk = u % TK; g = u / TK; }
-      let gk = k0 + kk; let gm = row0 + 4u * g; var v = vec4<f32>(0.0);
-      if (gk < K) {
-        if (TRANS_A) { let base = aOff + gk * M + gm;
-          if (gm + 0u < M) { v[0] = a[base + 0u]; }
-          if (gm + 1u < M) { v[1] = a[base + 1u]; }
-          if (gm + 2u < M) { v[2] = a[base + 2u]; }
-          if (gm + 3u < M) { v[3] = a[base + 3u]; }
-        } else { let base = aOff + gm * K + gk;
-          if (gm + 0u < M) { v[0] = a[base + 0u * K]; }
-          if (gm + 1u < M) { v[1] = a[base + 1u * K]; }
-          if (gm + 2u < M) { v[2] = a[base + 2u * K]; }
-          if (gm + 3u < M) { v[3] = a[base + 3u * K]; }
-        }
-      }
-      As[kk * 16u + g] = v; }
-    { let u = li + 0u; var h: u32; var kk: u32;
-      if (TRANS_B) { kk = u % TK; h = u / TK; } else { h = u % 32u; kk = u / 32u; }
-      let gk = k0 + kk; let gn = col0 + 4u * h; var v = vec4<f32>(0.0);
-      if (gk < K) {
-        if (TRANS_B) { let base = bOff + gn * K + gk;
-          if (gn + 0u < N) { v[0] = b[base + 0u * K]; }
-          if (gn + 1u < N) { v[1] = b[base + 1u * K]; }
-          if (gn + 2u < N) { v[2] = b[base + 2u * K]; }
-          if (gn + 3u < N) { v[3] = b[base + 3u * K]; }
-        } else { let base = bOff + gk * N + gn;
-          if (gn + 0u < N) { v[0] = b[base + 0u]; }
-          if (gn + 1u < N) { v[1] = b[base + 1u]; }
-          if (gn + 2u < N) { v[2] = b[base + 2u]; }
-          if (gn + 3u < N) { v[3] = b[base + 3u]; }
-        }
-      }
-      Bs[kk * 32u + h] = v; }
-    { let u = li + 128u; var h: u32; var kk: u32;
-      if (TRANS_B) { kk = u % TK; h = u / TK; } else { h = u % 32u; kk = u / 32u; }
-      let gk = k0 + kk; let gn = col0 + 4u * h; var v = vec4<f32>(0.0);
-      if (gk < K) {
-        if (TRANS_B) { let base = bOff + gn * K + gk;
-          if (gn + 0u < N) { v[0] = b[base + 0u * K]; }
-          if (gn + 1u < N) { v[1] = b[base + 1u * K]; }
-          if (gn + 2u < N) { v[2] = b[base + 2u * K]; }
-          if (gn + 3u < N) { v[3] = b[base + 3u * K]; }
-        } else { let base = bOff + gk * N + gn;
-          if (gn + 0u < N) { v[0] = b[base + 0u]; }
-          if (gn + 1u < N) { v[1] = b[base + 1u]; }
-          if (gn + 2u < N) { v[2] = b[base + 2u]; }
-          if (gn + 3u < N) { v[3] = b[base + 3u]; }
-        }
-      }
-      Bs[kk * 32u + h] = v; }
-    { let u = li + 256u; var h: u32; var kk: u32;
-      if (TRANS_B) { kk = u % TK; h = u / TK; } else { h = u % 32u; kk = u / 32u; }
-      let gk = k0 + kk; let gn = col0 + 4u * h; var v = vec4<f32>(0.0);
-      if (gk < K) {
-        if (TRANS_B) { let base = bOff + gn * K + gk;
-          if (gn + 0u < N) { v[0] = b[base + 0u * K]; }
-          if (gn + 1u < N) { v[1] = b[base + 1u * K]; }
-          if (gn + 2u < N) { v[2] = b[base + 2u * K]; }
-          if (gn + 3u < N) { v[3] = b[base + 3u * K]; }
-        } else { let base = bOff + gk * N + gn;
-          if (gn + 0u < N) { v[0] = b[base + 0u]; }
-          if (gn + 1u < N) { v[1] = b[base + 1u]; }
-          if (gn + 2u < N) { v[2] = b[base + 2u]; }
-          if (gn + 3u < N) { v[3] = b[base + 3u]; }
-        }
-      }
-      Bs[kk * 32u + h] = v; }
-    { let u = li + 384u; var h: u32; var kk: u32;
-      if (TRANS_B) { kk = u % TK; h = u / TK; } else { h = u % 32u; kk = u / 32u; }
-      let gk = k0 + kk; let gn = col0 + 4u * h; var v = vec4<f32>(0.0);
-      if (gk < K) {
-        if (TRANS_B) { let base = bOff + gn * K + gk;
-          if (gn + 0u < N) { v[0] = b[base + 0u * K]; }
-          if (gn + 1u < N) { v[1] = b[base + 1u * K]; }
-          if (gn + 2u < N) { v[2] = b[base + 2u * K]; }
-          if (gn + 3u < N) { v[3] = b[base + 3u * K]; }
-        } else { let base = bOff + gk * N + gn;
-          if (gn + 0u < N) { v[0] = b[base + 0u]; }
-          if (gn + 1u < N) { v[1] = b[base + 1u]; }
-          if (gn + 2u < N) { v[2] = b[base + 2u]; }
-          if (gn + 3u < N) { v[3] = b[base + 3u]; }
-        }
-      }
-      Bs[kk * 32u + h] = v; }
+    stage_a(li + 0u, k0, row0, aOff);
+    stage_a(li + 128u, k0, row0, aOff);
+    stage_b(li + 0u, k0, col0, bOff);
+    stage_b(li + 128u, k0, col0, bOff);
+    stage_b(li + 256u, k0, col0, bOff);
+    stage_b(li + 384u, k0, col0, bOff);
     workgroupBarrier();
     for (var kk = 0u; kk < TK; kk += 1u) {
       {
@@ -175,84 +124,20 @@ fn main(@builtin(local_invocation_id) lid: vec3<u32>, @builtin(local_invocation_
     workgroupBarrier();
   }
   let cOff = wid.z * params.c_batch_stride;
-  { let row = row0 + 4u * (ty + 0u * WGY) + 0u;
-    if (row < M) {
-      { let col = col0 + 4u * (tx + 0u * WGX); let base = cOff + row * N + col; let v = (acc_0_0_0 + bias4(col)) + addend4(base, col);
-        if (col + 3u < N) { c[base] = v.x; c[base + 1u] = v.y; c[base + 2u] = v.z; c[base + 3u] = v.w; }
-        else { if (col < N) { c[base] = v.x; } if (col + 1u < N) { c[base + 1u] = v.y; } if (col + 2u < N) { c[base + 2u] = v.z; } } }
-      { let col = col0 + 4u * (tx + 1u * WGX); let base = cOff + row * N + col; let v = (acc_0_0_1 + bias4(col)) + addend4(base, col);
-        if (col + 3u < N) { c[base] = v.x; c[base + 1u] = v.y; c[base + 2u] = v.z; c[base + 3u] = v.w; }
-        else { if (col < N) { c[base] = v.x; } if (col + 1u < N) { c[base + 1u] = v.y; } if (col + 2u < N) { c[base + 2u] = v.z; } } }
-    }
-  }
-  { let row = row0 + 4u * (ty + 0u * WGY) + 1u;
-    if (row < M) {
-      { let col = col0 + 4u * (tx + 0u * WGX); let base = cOff + row * N + col; let v = (acc_0_1_0 + bias4(col)) + addend4(base, col);
-        if (col + 3u < N) { c[base] = v.x; c[base + 1u] = v.y; c[base + 2u] = v.z; c[base + 3u] = v.w; }
-        else { if (col < N) { c[base] = v.x; } if (col + 1u < N) { c[base + 1u] = v.y; } if (col + 2u < N) { c[base + 2u] = v.z; } } }
-      { let col = col0 + 4u * (tx + 1u * WGX); let base = cOff + row * N + col; let v = (acc_0_1_1 + bias4(col)) + addend4(base, col);
-        if (col + 3u < N) { c[base] = v.x; c[base + 1u] = v.y; c[base + 2u] = v.z; c[base + 3u] = v.w; }
-        else { if (col < N) { c[base] = v.x; } if (col + 1u < N) { c[base + 1u] = v.y; } if (col + 2u < N) { c[base + 2u] = v.z; } } }
-    }
-  }
-  { let row = row0 + 4u * (ty + 0u * WGY) + 2u;
-    if (row < M) {
-      { let col = col0 + 4u * (tx + 0u * WGX); let base = cOff + row * N + col; let v = (acc_0_2_0 + bias4(col)) + addend4(base, col);
-        if (col + 3u < N) { c[base] = v.x; c[base + 1u] = v.y; c[base + 2u] = v.z; c[base + 3u] = v.w; }
-        else { if (col < N) { c[base] = v.x; } if (col + 1u < N) { c[base + 1u] = v.y; } if (col + 2u < N) { c[base + 2u] = v.z; } } }
-      { let col = col0 + 4u * (tx + 1u * WGX); let base = cOff + row * N + col; let v = (acc_0_2_1 + bias4(col)) + addend4(base, col);
-        if (col + 3u < N) { c[base] = v.x; c[base + 1u] = v.y; c[base + 2u] = v.z; c[base + 3u] = v.w; }
-        else { if (col < N) { c[base] = v.x; } if (col + 1u < N) { c[base + 1u] = v.y; } if (col + 2u < N) { c[base + 2u] = v.z; } } }
-    }
-  }
-  { let row = row0 + 4u * (ty + 0u * WGY) + 3u;
-    if (row < M) {
-      { let col = col0 + 4u * (tx + 0u * WGX); let base = cOff + row * N + col; let v = (acc_0_3_0 + bias4(col)) + addend4(base, col);
-        if (col + 3u < N) { c[base] = v.x; c[base + 1u] = v.y; c[base + 2u] = v.z; c[base + 3u] = v.w; }
-        else { if (col < N) { c[base] = v.x; } if (col + 1u < N) { c[base + 1u] = v.y; } if (col + 2u < N) { c[base + 2u] = v.z; } } }
-      { let col = col0 + 4u * (tx + 1u * WGX); let base = cOff + row * N + col; let v = (acc_0_3_1 + bias4(col)) + addend4(base, col);
-        if (col + 3u < N) { c[base] = v.x; c[base + 1u] = v.y; c[base + 2u] = v.z; c[base + 3u] = v.w; }
-        else { if (col < N) { c[base] = v.x; } if (col + 1u < N) { c[base + 1u] = v.y; } if (col + 2u < N) { c[base + 2u] = v.z; } } }
-    }
-  }
-  { let row = row0 + 4u * (ty + 1u * WGY) + 0u;
-    if (row < M) {
-      { let col = col0 + 4u * (tx + 0u * WGX); let base = cOff + row * N + col; let v = (acc_1_0_0 + bias4(col)) + addend4(base, col);
-        if (col + 3u < N) { c[base] = v.x; c[base + 1u] = v.y; c[base + 2u] = v.z; c[base + 3u] = v.w; }
-        else { if (col < N) { c[base] = v.x; } if (col + 1u < N) { c[base + 1u] = v.y; } if (col + 2u < N) { c[base + 2u] = v.z; } } }
-      { let col = col0 + 4u * (tx + 1u * WGX); let base = cOff + row * N + col; let v = (acc_1_0_1 + bias4(col)) + addend4(base, col);
-        if (col + 3u < N) { c[base] = v.x; c[base + 1u] = v.y; c[base + 2u] = v.z; c[base + 3u] = v.w; }
-        else { if (col < N) { c[base] = v.x; } if (col + 1u < N) { c[base + 1u] = v.y; } if (col + 2u < N) { c[base + 2u] = v.z; } } }
-    }
-  }
-  { let row = row0 + 4u * (ty + 1u * WGY) + 1u;
-    if (row < M) {
-      { let col = col0 + 4u * (tx + 0u * WGX); let base = cOff + row * N + col; let v = (acc_1_1_0 + bias4(col)) + addend4(base, col);
-        if (col + 3u < N) { c[base] = v.x; c[base + 1u] = v.y; c[base + 2u] = v.z; c[base + 3u] = v.w; }
-        else { if (col < N) { c[base] = v.x; } if (col + 1u < N) { c[base + 1u] = v.y; } if (col + 2u < N) { c[base + 2u] = v.z; } } }
-      { let col = col0 + 4u * (tx + 1u * WGX); let base = cOff + row * N + col; let v = (acc_1_1_1 + bias4(col)) + addend4(base, col);
-        if (col + 3u < N) { c[base] = v.x; c[base + 1u] = v.y; c[base + 2u] = v.z; c[base + 3u] = v.w; }
-        else { if (col < N) { c[base] = v.x; } if (col + 1u < N) { c[base + 1u] = v.y; } if (col + 2u < N) { c[base + 2u] = v.z; } } }
-    }
-  }
-  { let row = row0 + 4u * (ty + 1u * WGY) + 2u;
-    if (row < M) {
-      { let col = col0 + 4u * (tx + 0u * WGX); let base = cOff + row * N + col; let v = (acc_1_2_0 + bias4(col)) + addend4(base, col);
-        if (col + 3u < N) { c[base] = v.x; c[base + 1u] = v.y; c[base + 2u] = v.z; c[base + 3u] = v.w; }
-        else { if (col < N) { c[base] = v.x; } if (col + 1u < N) { c[base + 1u] = v.y; } if (col + 2u < N) { c[base + 2u] = v.z; } } }
-      { let col = col0 + 4u * (tx + 1u * WGX); let base = cOff + row * N + col; let v = (acc_1_2_1 + bias4(col)) + addend4(base, col);
-        if (col + 3u < N) { c[base] = v.x; c[base + 1u] = v.y; c[base + 2u] = v.z; c[base + 3u] = v.w; }
-        else { if (col < N) { c[base] = v.x; } if (col + 1u < N) { c[base + 1u] = v.y; } if (col + 2u < N) { c[base + 2u] = v.z; } } }
-    }
-  }
-  { let row = row0 + 4u * (ty + 1u * WGY) + 3u;
-    if (row < M) {
-      { let col = col0 + 4u * (tx + 0u * WGX); let base = cOff + row * N + col; let v = (acc_1_3_0 + bias4(col)) + addend4(base, col);
-        if (col + 3u < N) { c[base] = v.x; c[base + 1u] = v.y; c[base + 2u] = v.z; c[base + 3u] = v.w; }
-        else { if (col < N) { c[base] = v.x; } if (col + 1u < N) { c[base + 1u] = v.y; } if (col + 2u < N) { c[base + 2u] = v.z; } } }
-      { let col = col0 + 4u * (tx + 1u * WGX); let base = cOff + row * N + col; let v = (acc_1_3_1 + bias4(col)) + addend4(base, col);
-        if (col + 3u < N) { c[base] = v.x; c[base + 1u] = v.y; c[base + 2u] = v.z; c[base + 3u] = v.w; }
-        else { if (col < N) { c[base] = v.x; } if (col + 1u < N) { c[base + 1u] = v.y; } if (col + 2u < N) { c[base + 2u] = v.z; } } }
-    }
-  }
+  store4(cOff, row0 + 4u * (ty + 0u * WGY) + 0u, col0 + 4u * (tx + 0u * WGX), acc_0_0_0);
+  store4(cOff, row0 + 4u * (ty + 0u * WGY) + 0u, col0 + 4u * (tx + 1u * WGX), acc_0_0_1);
+  store4(cOff, row0 + 4u * (ty + 0u * WGY) + 1u, col0 + 4u * (tx + 0u * WGX), acc_0_1_0);
+  store4(cOff, row0 + 4u * (ty + 0u * WGY) + 1u, col0 + 4u * (tx + 1u * WGX), acc_0_1_1);
+  store4(cOff, row0 + 4u * (ty + 0u * WGY) + 2u, col0 + 4u * (tx + 0u * WGX), acc_0_2_0);
+  store4(cOff, row0 + 4u * (ty + 0u * WGY) + 2u, col0 + 4u * (tx + 1u * WGX), acc_0_2_1);
+  store4(cOff, row0 + 4u * (ty + 0u * WGY) + 3u, col0 + 4u * (tx + 0u * WGX), acc_0_3_0);
+  store4(cOff, row0 + 4u * (ty + 0u * WGY) + 3u, col0 + 4u * (tx + 1u * WGX), acc_0_3_1);
+  store4(cOff, row0 + 4u * (ty + 1u * WGY) + 0u, col0 + 4u * (tx + 0u * WGX), acc_1_0_0);
+  store4(cOff, row0 + 4u * (ty + 1u * WGY) + 0u, col0 + 4u * (tx + 1u * WGX), acc_1_0_1);
+  store4(cOff, row0 + 4u * (ty + 1u * WGY) + 1u, col0 + 4u * (tx + 0u * WGX), acc_1_1_0);
+  store4(cOff, row0 + 4u * (ty + 1u * WGY) + 1u, col0 + 4u * (tx + 1u * WGX), acc_1_1_1);
+  store4(cOff, row0 + 4u * (ty + 1u * WGY) + 2u, col0 + 4u * (tx + 0u * WGX), acc_1_2_0);
+  store4(cOff, row0 + 4u * (ty + 1u * WGY) + 2u, col0 + 4u * (tx + 1u * WGX), acc_1_2_1);
+  store4(cOff, row0 + 4u * (ty + 1u * WGY) + 3u, col0 + 4u * (tx + 0u * WGX), acc_1_3_0);
+  store4(cOff, row0 + 4u * (ty + 1u * WGY) + 3u, col0 + 4u * (tx + 1u * WGX), acc_1_3_1);
 }

@@ -56,9 +56,9 @@ fn store(o: u32, v: f32) {
 
 fn finish(total: f32, m: f32) -> f32 {
   switch OP {
-    case 1u: { return total / f32(params.n_red); }
-    case 2u: { return m; }
-    case 3u: { return m + log(total); }
+    case REDUCE_MEAN: { return total / f32(params.n_red); }
+    case REDUCE_MAX: { return m; }
+    case REDUCE_LOGSUMEXP: { return m + log(total); }
     default: { return total; }
   }
 }
@@ -71,14 +71,14 @@ fn main(@builtin(workgroup_id) wid: vec3u, @builtin(num_workgroups) nwg: vec3u, 
     if (o < params.n_out) {
       let base = base_offset(o);
       var m = neg_inf();
-      if (OP >= 2u) {
+      if (OP >= REDUCE_MAX) {
         for (var r = 0u; r < params.n_red; r++) { m = max(m, x[base + red_offset(r)]); }
       }
       var total = 0.0;
-      if (OP != 2u) {
+      if (OP != REDUCE_MAX) {
         for (var r = 0u; r < params.n_red; r++) {
           let v = x[base + red_offset(r)];
-          if (OP == 3u) { total += exp(v - m); } else { total += v; }
+          if (OP == REDUCE_LOGSUMEXP) { total += exp(v - m); } else { total += v; }
         }
       }
       store(o, finish(total, m));
@@ -93,7 +93,7 @@ fn reduce_workgroup(o: u32, lid: u32) {
   if (o >= params.n_out) { return; }
   let base = base_offset(o);
   var m = neg_inf();
-  if (OP >= 2u) {
+  if (OP >= REDUCE_MAX) {
     var local_max = neg_inf();
     for (var r = lid; r < params.n_red; r += 64u) { local_max = max(local_max, x[base + red_offset(r)]); }
     scratch[lid] = local_max;
@@ -106,11 +106,11 @@ fn reduce_workgroup(o: u32, lid: u32) {
     workgroupBarrier();
   }
   var total = 0.0;
-  if (OP != 2u) {
+  if (OP != REDUCE_MAX) {
     var local_sum = 0.0;
     for (var r = lid; r < params.n_red; r += 64u) {
       let v = x[base + red_offset(r)];
-      if (OP == 3u) { local_sum += exp(v - m); } else { local_sum += v; }
+      if (OP == REDUCE_LOGSUMEXP) { local_sum += exp(v - m); } else { local_sum += v; }
     }
     scratch[lid] = local_sum;
     workgroupBarrier();

@@ -1,7 +1,7 @@
 // Input gradient of reduce.wgsl: for each input element, o = its output position (strides that are 0 on
 // reduced axes), then dx = g[o] (sum), g[o]/count (mean), g[o]*exp(x - y[o]) (logsumexp), and for max
 // g[o]/ties[o] where x == y[o], else 0: the gradient is split equally among tied maxima (the rule of TF's
-// reduce_max and of the elementwise maximum). OP 4 writes the tie indicator (x == y[o]) that engine/ops/reduce.ts
+// reduce_max and of the elementwise maximum). REDUCE_TIES writes the tie indicator (x == y[o]) that engine/ops/reduce.ts
 // sums into ties[]; the other ops ignore `ties`.
 struct Params {
   n: u32, rank: u32, count: u32, _p0: u32,
@@ -32,10 +32,10 @@ fn main(@builtin(workgroup_id) wid: vec3u, @builtin(num_workgroups) nwg: vec3u, 
   }
   let go = g[o];
   switch OP {
-    case 1u: { dx[i] = go / f32(params.count); }
-    case 2u: { if (x[i] == y[o]) { dx[i] = go / ties[o]; } else { dx[i] = 0.0; } }
-    case 3u: { dx[i] = go * exp(x[i] - y[o]); }
-    case 4u: { dx[i] = select(0.0, 1.0, x[i] == y[o]); }
+    case REDUCE_MEAN: { dx[i] = go / f32(params.count); }
+    case REDUCE_MAX: { if (x[i] == y[o]) { dx[i] = go / ties[o]; } else { dx[i] = 0.0; } }
+    case REDUCE_LOGSUMEXP: { dx[i] = go * exp(x[i] - y[o]); }
+    case REDUCE_TIES: { dx[i] = select(0.0, 1.0, x[i] == y[o]); }
     default: { dx[i] = go; }
   }
 }

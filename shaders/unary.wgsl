@@ -1,5 +1,5 @@
-// Elementwise unary ops and tensor-scalar ops, y = f(x, s). The op is an override constant (codes in
-// engine/ops/elementwise.ts). Numerically stable forms: sigmoid and softplus never exp() a large positive
+// Elementwise unary ops and tensor-scalar ops, y = f(x, s). The op is an override constant (its codes: the
+// UNARY_* constants generated from engine/op_codes.ts). Numerically stable forms: sigmoid and softplus never exp() a large positive
 // number; elu uses an accurate expm1; softplus an accurate log1p (WGSL has neither).
 struct Params { n: u32, s: f32, _p0: u32, _p1: u32 }
 override OP: u32 = 0u;
@@ -11,25 +11,25 @@ override OP: u32 = 0u;
 
 fn apply(a: f32, s: f32) -> f32 {
   switch OP {
-    case 0u: { return -a; }
-    case 1u: { return exp(a); }
-    case 2u: { if (abs(a - 1.0) <= 0.4) { return log1p_(a - 1.0); } return log(a); } // a - 1 is exact there (Sterbenz)
-    case 3u: { return sqrt(a); }
-    case 4u: { return a * a; }
-    case 5u: { return sigmoid_(a); }
-    case 6u: { return tanh_(a); }
-    case 7u: { if (a > 0.0) { return a; } return expm1_(a); }
-    case 8u: { return softplus_(a); }
-    case 9u: { return abs(a); }
-    case 20u: { return a + s; }
-    case 21u: { return a - s; }
-    case 22u: { return s - a; }
-    case 23u: { return a * s; }
-    case 24u: { return a / s; }
-    case 25u: { return s / a; }
-    case 26u: { return max(a, s); }
-    case 27u: { return pow(a, s); }
-    case 28u: { return a; }
+    case UNARY_NEG: { return -a; }
+    case UNARY_EXP: { return exp(a); }
+    case UNARY_LOG: { if (abs(a - 1.0) <= 0.4) { return log1p_(a - 1.0); } return log(a); } // a - 1 is exact there (Sterbenz)
+    case UNARY_SQRT: { return sqrt(a); }
+    case UNARY_SQUARE: { return a * a; }
+    case UNARY_SIGMOID: { return sigmoid_(a); }
+    case UNARY_TANH: { return tanh_(a); }
+    case UNARY_ELU: { if (a > 0.0) { return a; } return expm1_(a); }
+    case UNARY_SOFTPLUS: { return softplus_(a); }
+    case UNARY_ABS: { return abs(a); }
+    case UNARY_ADD_SCALAR: { return a + s; }
+    case UNARY_SUB_SCALAR: { return a - s; }
+    case UNARY_RSUB_SCALAR: { return s - a; }
+    case UNARY_MUL_SCALAR: { return a * s; }
+    case UNARY_DIV_SCALAR: { return a / s; }
+    case UNARY_RDIV_SCALAR: { return s / a; }
+    case UNARY_MAXIMUM_SCALAR: { return max(a, s); }
+    case UNARY_POW_SCALAR: { return pow(a, s); }
+    case UNARY_COPY: { return a; }
     default: { return 0.0; }
   }
 }

@@ -16,25 +16,25 @@ override ACCUMULATE: bool = false;
 
 fn grad(a: f32, out: f32, g: f32, s: f32) -> f32 {
   switch OP {
-    case 0u: { return -g; }
-    case 1u: { return g * out; }
-    case 2u: { return g / a; }
-    case 3u: { return g * 0.5 / out; }
-    case 4u: { return 2.0 * a * g; }
-    case 5u: { return g * sigmoid_(a) * sigmoid_(-a); }
-    case 6u: { return g * sech2_(a); }
-    case 7u: { if (a > 0.0) { return g; } return g * exp(a); }
-    case 8u: { return g * sigmoid_(a); }
-    case 9u: { return g * sign(a); }
-    case 20u: { return g; }
-    case 21u: { return g; }
-    case 22u: { return -g; }
-    case 23u: { return g * s; }
-    case 24u: { return g / s; }
-    case 25u: { return -g * out / a; }
-    case 26u: { if (a > s) { return g; } if (a == s) { return 0.5 * g; } return 0.0; }
-    case 27u: { return g * s * pow(a, s - 1.0); }
-    case 28u: { return g; }
+    case UNARY_NEG: { return -g; }
+    case UNARY_EXP: { return g * out; }
+    case UNARY_LOG: { return g / a; }
+    case UNARY_SQRT: { return g * 0.5 / out; }
+    case UNARY_SQUARE: { return 2.0 * a * g; }
+    case UNARY_SIGMOID: { return g * sigmoid_(a) * sigmoid_(-a); }
+    case UNARY_TANH: { return g * sech2_(a); }
+    case UNARY_ELU: { if (a > 0.0) { return g; } return g * exp(a); }
+    case UNARY_SOFTPLUS: { return g * sigmoid_(a); }
+    case UNARY_ABS: { return g * sign(a); }
+    case UNARY_ADD_SCALAR: { return g; }
+    case UNARY_SUB_SCALAR: { return g; }
+    case UNARY_RSUB_SCALAR: { return -g; }
+    case UNARY_MUL_SCALAR: { return g * s; }
+    case UNARY_DIV_SCALAR: { return g / s; }
+    case UNARY_RDIV_SCALAR: { return -g * out / a; }
+    case UNARY_MAXIMUM_SCALAR: { if (a > s) { return g; } if (a == s) { return 0.5 * g; } return 0.0; }
+    case UNARY_POW_SCALAR: { return g * s * pow(a, s - 1.0); }
+    case UNARY_COPY: { return g; }
     default: { return 0.0; }
   }
 }

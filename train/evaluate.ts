@@ -211,7 +211,7 @@ async function drawGrid(run: Run, pixelcnnRecon: number, log: Logger): Promise<G
 
 /**
  * Runs the PixelCNN autoregressively conditioned on `fz` (the decoder mean at the aux resolution, IAF units;
- * MODEL_SPEC §1.5), or, for the PixelCNN alone, unconditionally on `fz` = a number of images: H*W raster
+ * docs/MODEL.md §1.5), or, for the PixelCNN alone, unconditionally on `fz` = a number of images: H*W raster
  * positions, each drawn for every image of the batch at once (DMOL sampler, no dropout; the caller chooses the
  * weights). The cached sampler (default; model/pixelcnn_cached.ts) recomputes after each pixel only the
  * activations it changes; `--sampler naive` runs a full network pass per pixel (the reference: same seed, same
@@ -339,7 +339,7 @@ export const SAMPLE_LABELS = { agave: 'AGAVE x', pixelcnn: 'PixelCNN++ x', vae: 
 
 /**
  * n samples of the run's model with the EMA weights:
- * - AGAVE (MODEL_SPEC §1.5): z from the IAF-VAE prior, f(z) the decoder mean (not a sample of y), then the
+ * - AGAVE (docs/MODEL.md §1.5): z from the IAF-VAE prior, f(z) the decoder mean (not a sample of y), then the
  *   PixelCNN run autoregressively conditioned on f(z); rows f(z) and x.
  * - PixelCNN++ alone: H*W autoregressive passes, unconditional; one row x.
  * - IAF-VAE alone: z from the prior; rows the decoder mean f(z) (what VAE sample figures usually show,
@@ -396,7 +396,7 @@ export async function modelSamples(run: Run, n: number, log: Logger, streamBase 
 }
 
 /**
- * x ~ p(x|mean) per element: the K = 256 discretized logistic of MODEL_SPEC §3.7 with per-channel log-scales
+ * x ~ p(x|mean) per element: the K = 256 discretized logistic of docs/MODEL.md §3.7 with per-channel log-scales
  * (the channel is the last axis). A continuous logistic draw mean + s * log(u / (1 - u)) floored to its bin
  * [k/256 - 0.5, (k+1)/256 - 0.5); draws beyond the edges go to bins 0 and 255. Returns pixel values 0..255.
  */
@@ -440,8 +440,3 @@ export async function sampleModel(run: Run, log: Logger): Promise<Float32Array> 
   return s.x;
 }
 
-/** AGAVE samples (the 'agave' kind's sampleModel; kept for callers of the earlier name). */
-export async function sampleAgave(run: Run, log: Logger): Promise<Float32Array> {
-  if (run.model.kind !== 'agave') throw new Error(`sampleAgave: the run holds a ${run.model.kind} model; use sampleModel`);
-  return sampleModel(run, log);
-}

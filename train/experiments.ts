@@ -571,7 +571,7 @@ command refuses and names the difference. Ctrl-C finishes the current step, writ
 the command that continues (the same one); results.md records the command that reproduces its table.
 `;
 
-/** Rough cost of the paper preset on a GPU: ~3x the forward FLOPs (MODEL_SPEC §7: ~79 GFLOP per image). */
+/** Rough cost of the paper preset on a GPU: ~3x the forward FLOPs (docs/MODEL.md §7: ~79 GFLOP per image). */
 function paperCost(runs: number, steps: number, batch: number): string {
   const flop = runs * steps * batch * 3 * 79e9;
   const hours = flop / 20e12 / 3600;

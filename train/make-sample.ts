@@ -1,8 +1,9 @@
-// Regenerates the bundled CIFAR-10 sample in data/ from a full copy of the CIFAR-10 binary batches
-// (default ../shared/data/cifar10, relative to the repository root). Not run by CI or the tests; run by hand:
+// Regenerates the bundled CIFAR-10 sample in data/ from a full copy of the CIFAR-10 binary batches (a folder
+// holding data_batch_1.bin[.gz] and test_batch.bin[.gz], given as the argument). Not run by CI or the tests;
+// run by hand:
 //
 //   npx esbuild train/make-sample.ts --bundle --platform=node --format=esm --outfile=/tmp/make-sample.mjs \
-//     && node /tmp/make-sample.mjs [cifar10-dir]
+//     && node /tmp/make-sample.mjs CIFAR10-DIR
 //
 // Selection (deterministic, class-balanced): walking each source file in record order, keep the first
 // TRAIN_PER_CLASS records of each label from data_batch_1 and the first TEST_PER_CLASS of each label from
@@ -53,7 +54,11 @@ export function makeSample(sourceDir: string, outDir: string): { train: number; 
 // Entry point when run as a script (not when imported).
 if (process.argv[1] && resolve(process.argv[1]).replace(/\.(ts|mjs|js)$/, '').endsWith('make-sample')) {
   const repo = process.cwd();
-  const source = resolve(process.argv[2] ?? join(repo, '..', 'shared', 'data', 'cifar10'));
+  if (!process.argv[2]) {
+    console.error('usage: node make-sample.mjs CIFAR10-DIR (the folder holding data_batch_1.bin[.gz] and test_batch.bin[.gz])');
+    process.exit(1);
+  }
+  const source = resolve(process.argv[2]);
   const out = resolve(repo, 'data');
   const r = makeSample(source, out);
   console.log(`wrote ${join(out, SAMPLE_TRAIN_FILE)} (${r.train} records) and ${join(out, SAMPLE_TEST_FILE)} ` +

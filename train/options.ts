@@ -1,7 +1,7 @@
 // The flags of `node train.js` and their help text (train/cli.ts runs them; tests parse them).
 import { parseArgs } from 'node:util';
 import { CONFIGS, configTable, type ConfigName } from '../model/config.js';
-import type { AuxVariant } from '../engine/ops/aux_image.js';
+import type { AuxVariant } from '../engine/generative/index.js';
 import { MODEL_KINDS, type ModelKind } from '../model/agave.js';
 import { SAMPLER_KINDS, type SamplerKind } from '../model/sampler.js';
 import { checkKindOptions } from './setup.js';
@@ -84,7 +84,7 @@ output and control
                         autoregressively given their f(z), H*W network passes (default 8; 0: off); for
                         --model pixelcnn, N unconditional PixelCNN++ samples
   --iw-samples K        the final evaluation also reports the importance-weighted bound with K samples
-                        (MODEL_SPEC §4; the paper used 150; costs K evaluations) (default 1: off)
+                        (docs/MODEL.md §4; the paper used 150; costs K evaluations) (default 1: off)
   --checkpoint-every N  write a checkpoint every N steps and at the end (default 40)
   --resume              continue from OUT/checkpoint.agave (same settings and same data required; --steps may
                         grow); metrics.jsonl is trimmed to the checkpoint's step

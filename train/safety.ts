@@ -1,4 +1,4 @@
-// Messages of the training loop's safety stops (issue 9): the non-finite state after an update, and a resume
+// Messages of the training loop's safety stops: the non-finite state after an update, and a resume
 // with nothing left to do.
 import type { FinitenessReport, NonFiniteHit } from '../engine/index.js';
 

@@ -130,7 +130,7 @@ export interface Run {
 }
 
 /**
- * The side the model is built for (MODEL_SPEC §2.1: the PixelCNN++'s three stages need a multiple of 4):
+ * The side the model is built for (docs/MODEL.md §2.1: the PixelCNN++'s three stages need a multiple of 4):
  * `--image-size` when given; else the config's size when the data's is that size or an integer multiple of it
  * (CIFAR-10's 32x32 average-pooled to the 'quick' config's 16x16 or the 'tiny' config's 8x8); else the data's
  * own size (Fashion-MNIST's 28x28 stays 28x28). Images are never padded, so bits/dim always count the pixels

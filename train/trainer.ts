@@ -6,7 +6,7 @@
 import type { ModelKind, Phase } from '../model/agave.js';
 import type { ConfigName } from '../model/config.js';
 import type { SamplerKind } from '../model/sampler.js';
-import type { AuxVariant } from '../engine/ops/aux_image.js';
+import type { AuxVariant } from '../engine/generative/index.js';
 import { formatDuration } from './metrics.js';
 import { setupRun, type Run } from './setup.js';
 import { trainSteps } from './loop.js';
@@ -15,7 +15,7 @@ import { openRunFolder, StopRequested, type RunFolder, type RunFolderOptions } f
 import { nothingToDoMessage } from './safety.js';
 
 export { fitImages, resolveRecipe } from './setup.js';
-export { sampleAgave, sampleModel } from './evaluate.js';
+export { sampleModel } from './evaluate.js';
 
 export interface TrainOptions extends RunFolderOptions {
   data?: string;
@@ -61,7 +61,7 @@ export interface TrainOptions extends RunFolderOptions {
   agaveSamples?: number;
   /** The autoregressive PixelCNN sampler: 'cached' (default) or 'naive' (a full pass per pixel; the reference). */
   sampler?: SamplerKind;
-  /** Importance samples for the final evaluation's IWAE bound (MODEL_SPEC §4; the paper used 150). */
+  /** Importance samples for the final evaluation's IWAE bound (docs/MODEL.md §4; the paper used 150). */
   iwSamples?: number;
 }
 

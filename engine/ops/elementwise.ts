@@ -1,19 +1,14 @@
 // Elementwise ops: unary, tensor-scalar and broadcasting binary. Specialisation is data: each op is a row in
-// a table giving its kernel op code; forward and backward kernels share the codes (shaders/unary*.wgsl,
-// shaders/binary*.wgsl), so adding an op is one row here and one case in each shader.
+// a table of op codes (engine/op_codes.ts) that the forward and backward kernels share (shaders/unary*.wgsl,
+// shaders/binary*.wgsl, which get the codes as generated constants), so adding an op is one row there, one
+// function here and one case in each shader.
 import { KERNELS } from '../kernels.js';
-import { registerGradOps } from '../tape.js';
+import { BINARY_CODES, UNARY_CODES } from '../op_codes.js';
+import type { GradSink } from '../tape.js';
 import { type Tensor, fmtShape, shapeSize, stridesOf, type Shape } from '../tensor.js';
 import { sumInto, sumTo } from './reduce.js';
-import type { GradSink } from '../tape.js';
 
-const UNARY_CODES = {
-  neg: 0, exp: 1, log: 2, sqrt: 3, square: 4, sigmoid: 5, tanh: 6, elu: 7, softplus: 8, abs: 9,
-  addScalar: 20, subScalar: 21, rsubScalar: 22, mulScalar: 23, divScalar: 24, rdivScalar: 25, maximumScalar: 26, powScalar: 27, copy: 28,
-} as const;
 export type UnaryOp = keyof typeof UNARY_CODES;
-
-const BINARY_CODES = { add: 0, sub: 1, mul: 2, div: 3, maximum: 4, addScaled: 5 } as const;
 export type BinaryOp = keyof typeof BINARY_CODES;
 
 const groups = (n: number): number => Math.ceil(n / 256);
@@ -178,4 +173,3 @@ export function accumulate(target: Tensor, source: Tensor, scale = 1): void {
   target.engine.dispatch({ kernel: KERNELS.accumulate, params: { n: target.size, scale }, inputs: { x: source }, outputs: { y: target }, workgroups: groups(target.size), label: 'accumulate' });
 }
 
-registerGradOps(add, accumulate, copy);

@@ -1,14 +1,11 @@
-// All differentiable ops, re-exported as one namespace.
+// The generic differentiable ops, re-exported as one namespace (`ops`). The generative-model family
+// (PixelCNN++, IAF-VAE, likelihoods) is engine/generative/, which builds on these.
 export * from './elementwise.js';
 export * from './reduce.js';
 export * from './shape.js';
 export * from './matmul.js';
 export * from './conv.js';
 export * from './nn.js';
-export * from './gated.js';
-export * from './logistic.js';
-export * from './aux_image.js';
-export * from './gaussian.js';
-export * from './iaf.js';
-export * from './dmol.js';
+export * from './dropout.js';
 export * from './window.js';
+export { unusedOutput } from './scratch.js';

@@ -1,10 +1,10 @@
 // Reductions over any set of axes (sum, mean, max, logsumexp) and sumTo (the broadcast-gradient reducer).
 // The kernel reads the input through strides, so reducing a middle axis needs no transpose.
 import { KERNELS } from '../kernels.js';
+import { REDUCE_CODES } from '../op_codes.js';
 import { type Tensor, fmtShape, shapeSize, stridesOf, type Shape } from '../tensor.js';
 
-const REDUCE_CODES = { sum: 0, mean: 1, max: 2, logsumexp: 3 } as const;
-export type ReduceOp = keyof typeof REDUCE_CODES;
+export type ReduceOp = Exclude<keyof typeof REDUCE_CODES, 'ties'>;
 
 function normalizeAxes(axes: number | readonly number[] | undefined, rank: number, op: string): number[] {
   if (axes === undefined) return Array.from({ length: rank }, (_, i) => i);
@@ -102,7 +102,7 @@ function reduce(op: ReduceOp, a: Tensor, axesArg: number | readonly number[] | u
       if (op === 'max') {
         // Ties split the gradient equally: count the maxima of each output (indicator, then a sum), then divide.
         const indicator = e.empty(a.shape, 'max.backward.ties');
-        bwd(4, indicator, g);
+        bwd(REDUCE_CODES.ties, indicator, g);
         const ties = e.noGrad(() => reduce('sum', indicator, axes, false));
         indicator.dispose();
         bwd(code, dx, ties);

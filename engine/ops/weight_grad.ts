@@ -2,13 +2,10 @@
 // pixel/row axis of dW = x^T dy so that a small weight still gets enough workgroups): the chunks' partial sums
 // [splits, ...] are summed into dw, and the layer's bias gradient (the sum of dy over its pixels) is made in the
 // same dispatch (shaders/weight_grad_finish.wgsl).
-import type { KernelSource } from '../runner.js';
+import { KERNELS } from '../kernels.js';
 import type { GradSink } from '../tape.js';
 import type { Tensor } from '../tensor.js';
 import { unusedOutput } from './scratch.js';
-import weightGradFinishSrc from '../../shaders/weight_grad_finish.wgsl';
-
-const WEIGHT_GRAD_FINISH: KernelSource = { name: 'weight_grad_finish', code: weightGradFinishSrc };
 
 /**
  * dw = the sum of `partial` [splits, ...dw.shape] over its first axis; with `bias`, also db = the sum of
@@ -22,7 +19,7 @@ export function finishWeightGrad(partial: Tensor, splits: number, dw: Tensor, bi
   const db = bias ? (bias.sink?.tensor ?? e.empty([channels], `${label}.biasGrad`)) : null;
   const dwGroups = Math.ceil(dw.size / 64);
   e.dispatch({
-    kernel: WEIGHT_GRAD_FINISH,
+    kernel: KERNELS.weight_grad_finish,
     overrides: { ACCUMULATE_DB: bias?.sink?.mode === 'accumulate' },
     params: { n_w: dw.size, splits, dw_groups: dwGroups, channels, pixels: bias ? bias.source.size / channels : 0 },
     inputs: { partial, dy: bias?.source ?? partial },

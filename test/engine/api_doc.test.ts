@@ -46,6 +46,21 @@ function indexExports(): { values: string[]; types: string[] } {
  */
 const NOT_EXPORTS = new Set(['DOM', 'ES2022', 'NodeNext', 'WebGPU', 'PredefinedColorSpace', 'VideoFrame', 'Cout']);
 
+/** Every name the generative namespace exports (engine/generative/*.ts), types included. */
+function generativeExports(): string[] {
+  const dir = join(REPO, 'engine', 'generative');
+  const names: string[] = [];
+  for (const f of readdirSync(dir).filter((n) => n.endsWith('.ts') && n !== 'index.ts')) {
+    const file = ts.createSourceFile(f, readFileSync(join(dir, f), 'utf8'), ts.ScriptTarget.ES2022);
+    for (const st of file.statements) {
+      if (!ts.canHaveModifiers(st) || !ts.getModifiers(st)?.some((m) => m.kind === ts.SyntaxKind.ExportKeyword)) continue;
+      if (ts.isVariableStatement(st)) for (const d of st.declarationList.declarations) names.push(d.name.getText(file));
+      else if ('name' in st && st.name && ts.isIdentifier(st.name as ts.Node)) names.push((st.name as ts.Identifier).text);
+    }
+  }
+  return names;
+}
+
 describe('docs/API.md documents exactly the exports', () => {
   const { values, types } = indexExports();
   const exported = new Set([...values, ...types]);
@@ -67,6 +82,17 @@ describe('docs/API.md documents exactly the exports', () => {
     expect(unknown, `docs/API.md calls ops the ops namespace does not have: ${unknown.join(', ')}`).toEqual([]);
   });
 
+  it('documents every member of the generative namespace, types included, and calls no member it does not have', () => {
+    const members = generativeExports();
+    expect(members.length).toBeGreaterThan(20);
+    for (const n of Object.keys(api.generative)) expect(members, `generative.${n} is read from engine/generative/`).toContain(n);
+    const missing = members.filter((n) => !CODE_WORDS.has(n));
+    expect(missing, `generative members docs/API.md never names: ${missing.join(', ')}`).toEqual([]);
+    const code = [...FENCES.map((f) => f.code), ...SPANS].join('\n');
+    const unknown = [...code.matchAll(/\bgenerative\.(\w+)/g)].map((m) => m[1]!).filter((n) => !members.includes(n));
+    expect(unknown, `docs/API.md calls generative members that do not exist: ${unknown.join(', ')}`).toEqual([]);
+  });
+
   it('exports every name its examples import from agave-webgpu', () => {
     const imported = FENCES.flatMap((f) => [...f.code.matchAll(/import\s*\{([^}]*)\}\s*from\s*'agave-webgpu'/g)])
       .flatMap((m) => m[1]!.split(',').map((s) => s.trim().replace(/^type\s+/, '')))
@@ -79,6 +105,7 @@ describe('docs/API.md documents exactly the exports', () => {
   it('exports every capitalised name its inline code presents as the engine\'s (or it is a member of an export)', () => {
     const members = new Set<string>();
     for (const v of Object.values(api)) if (v && (typeof v === 'object' || typeof v === 'function')) for (const k of Object.keys(v)) members.add(k);
+    for (const k of generativeExports()) members.add(k);
     const named = new Set(SPANS.flatMap((s) => [...s.matchAll(/(?<![\w$.])([A-Z][\w$]{3,})/g)].map((m) => m[1]!)));
     const unknown = [...named].filter((n) => !exported.has(n) && !members.has(n) && !NOT_EXPORTS.has(n) && !(n in globalThis) && !/^(GPU|WGSL)/.test(n));
     expect(unknown, `docs/API.md names these in code, but agave-webgpu exports none of them: ${unknown.join(', ')} ` +
@@ -114,7 +141,7 @@ describe('docs/API.md sends readers only to files the npm package ships', () => 
 
 describe("docs/API.md's examples run", () => {
   const examples = FENCES.filter((f) => f.lang === 'ts' && /from 'agave-webgpu'/.test(f.code) && /Engine\.create\(/.test(f.code));
-  /** Dawn's GPU object stays referenced while its devices live (ENGINE_NOTES §1); the examples' navigator.gpu. */
+  /** Dawn's GPU object stays referenced while its devices live (docs/ENGINE.md §1); the examples' navigator.gpu. */
   const gpu = create([]);
   const AsyncFunction = Object.getPrototypeOf(async () => {}).constructor as new (...args: string[]) => (...values: unknown[]) => Promise<void>;
 

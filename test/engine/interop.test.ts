@@ -15,7 +15,7 @@ import { ref, type RefTensor } from '../reference/tensor.js';
 const STORAGE_RW = BufferUsage.STORAGE | BufferUsage.COPY_SRC | BufferUsage.COPY_DST;
 const TOL = 1e-5;
 
-/** Dawn's GPU object stays referenced while its devices live (ENGINE_NOTES §1). */
+/** Dawn's GPU object stays referenced while its devices live (docs/ENGINE.md §1). */
 let dawn: GPU;
 /** The application's device (WebGPU's default limits), shared by the engines of this file. */
 let device: GPUDevice;

@@ -8,14 +8,18 @@ import { fileURLToPath } from 'node:url';
 import { create } from 'webgpu';
 import { WgslReflect } from 'wgsl_reflect';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { CONV_VARIANTS, DeviceLimitsError, ENGINE_LIMITS, Engine, ParameterSet, ops, type ConvProblem, type KernelSource } from '../../engine/index.js';
-import { WGSL_LIBS, declarationLib } from '../../engine/kernels.js';
-import { tiledTile } from '../../engine/matmul_variants.js';
+import { CONV_VARIANTS, DeviceLimitsError, ENGINE_LIMITS, Engine, KERNELS, ParameterSet, fullSource, ops, tiledTile, type ConvProblem, type KernelSource, type RegisteredKernel } from '../../engine/index.js';
+import * as gen from '../../engine/generative/index.js';
 
 const SHADERS = fileURLToPath(new URL('../../shaders/', import.meta.url));
-const PRELUDE = `${WGSL_LIBS.philox}\n${WGSL_LIBS.math}`;
-/** What the engine compiles for a kernel file: the shared libraries, its family's declarations, the file. */
-const source = (file: string, code: string): string => `${PRELUDE}\n${declarationLib(file)}\n${code}`;
+/** Every registered kernel by its file under shaders/ (engine/kernels.ts). */
+const REGISTERED = new Map<string, RegisteredKernel>(Object.values(KERNELS).map((k) => [k.file, k]));
+/** What the engine compiles for a kernel file: the prelude the registry gives it (libraries, op codes, its family's declarations), then the file. */
+function registered(file: string): RegisteredKernel {
+  const k = REGISTERED.get(file);
+  if (!k) throw new Error(`shaders/${file} is not registered in engine/kernels.ts`);
+  return k;
+}
 
 /**
  * Override values each kernel runs with: the defaults, plus every workgroup-size specialisation of a variant
@@ -47,7 +51,8 @@ const SCALAR_BYTES: Record<string, number> = { f32: 4, u32: 4, i32: 4, vec4f: 16
 
 function needsOf(file: string): KernelNeeds {
   const code = readFileSync(SHADERS + file, 'utf8');
-  const reflect = new WgslReflect(source(file, code));
+  expect(registered(file).code, `${file}: the registry holds the file's text`).toBe(code);
+  const reflect = new WgslReflect(fullSource(registered(file)));
   const uniformBytes = Math.max(0, ...reflect.uniforms.map((u) => (u.type as unknown as { size: number }).size));
   let workgroupBytes = 0;
   for (const m of code.matchAll(/var<workgroup>\s+\w+\s*:\s*array<\s*([\w<>]+)\s*,\s*(\d+)u?\s*>/g)) {
@@ -60,7 +65,7 @@ function needsOf(file: string): KernelNeeds {
   if (!ws) throw new Error(`${file}: no @workgroup_size`);
   const defaults = new Map<string, number>();
   for (const m of code.matchAll(/override\s+(\w+)\s*:\s*\w+\s*=\s*(\d+)u?\s*;/g)) defaults.set(m[1]!, Number(m[2]));
-  const sizes = overrideSets(file.replace('.wgsl', '')).map((set) => {
+  const sizes = overrideSets(registered(file).name).map((set) => {
     const dims = ws[1]!.split(',').map((t) => t.trim()).filter((t) => t.length > 0).map((t) => {
       const n = /^(\d+)u?$/.exec(t);
       if (n) return Number(n[1]);
@@ -82,7 +87,15 @@ const WEBGPU_DEFAULTS: Record<keyof typeof ENGINE_LIMITS, number> = {
   maxComputeWorkgroupsPerDimension: 65535,
 };
 
-const kernelFiles = readdirSync(SHADERS).filter((f) => f.endsWith('.wgsl') && !f.endsWith('_lib.wgsl')).sort();
+const kernelFiles = (readdirSync(SHADERS, { recursive: true }) as string[]).filter((f) => f.endsWith('.wgsl') && !f.endsWith('_lib.wgsl')).sort();
+
+describe('the kernel registry', () => {
+  it('registers every WGSL file of shaders/ once, and every registered kernel is a file there', () => {
+    expect([...REGISTERED.keys()].sort()).toEqual(kernelFiles);
+    expect(REGISTERED.size, 'kernel names are unique').toBe(new Set(Object.values(KERNELS).map((k) => k.name)).size);
+    for (const k of REGISTERED.values()) expect(k.family, k.file).toBe(k.file.startsWith('generative/') ? 'generative' : 'core');
+  });
+});
 
 describe('ENGINE_LIMITS is what the kernels need', () => {
   const all = kernelFiles.map(needsOf);
@@ -127,7 +140,7 @@ describe('ENGINE_LIMITS is what the kernels need', () => {
 });
 
 describe('a device the application requested itself (default limits, no globals)', () => {
-  const gpu = create([]); // kept referenced while its devices live (ENGINE_NOTES §1)
+  const gpu = create([]); // kept referenced while its devices live (docs/ENGINE.md §1)
   let device: GPUDevice;
   let engine: Engine;
   beforeAll(async () => {
@@ -145,10 +158,9 @@ describe('a device the application requested itself (default limits, no globals)
   it('every kernel and workgroup-size specialisation compiles on it without a validation error', async () => {
     const failures: string[] = [];
     for (const file of kernelFiles) {
-      const code = readFileSync(SHADERS + file, 'utf8');
-      for (const constants of overrideSets(file.replace('.wgsl', ''))) {
+      for (const constants of overrideSets(registered(file).name)) {
         device.pushErrorScope('validation');
-        const module = device.createShaderModule({ code: source(file, code), label: file });
+        const module = device.createShaderModule({ code: fullSource(registered(file)), label: file });
         device.createComputePipeline({ layout: 'auto', compute: { module, constants }, label: file });
         const err = await device.popErrorScope();
         if (err) failures.push(`${file} ${JSON.stringify(constants)}: ${err.message}`);
@@ -165,7 +177,7 @@ describe('a device the application requested itself (default limits, no globals)
     const mp = data((i) => 0.5 * Math.sin(2 * i));
     const lsp = data((i) => -0.2 + 0.1 * Math.sin(3 * i));
     for (const t of [mq, lsq, mp, lsp]) t.requiresGrad = true;
-    engine.backward(ops.sum(ops.gaussianKL(mq, lsq, mp, lsp)));
+    engine.backward(ops.sum(gen.gaussianKL(mq, lsq, mp, lsp)));
     const [a, b, c, d] = [await mq.read(), await lsq.read(), await mp.read(), await lsp.read()];
     const [ga, gb, gc, gd] = [await mq.grad!.read(), await lsq.grad!.read(), await mp.grad!.read(), await lsp.grad!.read()];
     for (let i = 0; i < n; i++) {

@@ -2,8 +2,7 @@
 // variant, against float64: the output, and the gradients of x, W, b (summed by a reduction) and r; the tiled
 // kernel's workgroup shapes for thin outputs and the row-split weight gradient (with the bias gradient).
 import { afterAll, describe, expect, it } from 'vitest';
-import { MATMUL_VARIANTS, ops, type Engine, type Tensor } from '../../engine/index.js';
-import { tiledTile, weightGradSplits } from '../../engine/matmul_variants.js';
+import { MATMUL_VARIANTS, ops, tiledTile, weightGradSplits, type Engine, type Tensor } from '../../engine/index.js';
 import { compare, mulberry32, randomData } from '../reference/gradcheck.js';
 import { matmul as refMatmul } from '../reference/ops.js';
 import { ref, shapeStr, type RefTensor } from '../reference/tensor.js';

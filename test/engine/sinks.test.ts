@@ -5,6 +5,7 @@
 // rule that added to it instead of overwriting shows.
 import { afterAll, describe, expect, it } from 'vitest';
 import { ops, type Engine, type Tensor } from '../../engine/index.js';
+import * as gen from '../../engine/generative/index.js';
 import { compare, mulberry32, randomData } from '../reference/gradcheck.js';
 import { disposeTestEngine, roundF32, testEngine, toGpu } from '../helpers/gpu.js';
 import type { RefTensor } from '../reference/tensor.js';
@@ -90,7 +91,7 @@ describe('pending-gradient sinks', () => {
         const gc2 = toGpu(engine, c2);
         let loss: Tensor | null = null;
         order.forEach((op, k) => {
-          const y = op === 'elu' ? ops.elu(gx) : op === 'gate' ? ops.gate(gc2, gx) : ops.concatElu(gx);
+          const y = op === 'elu' ? ops.elu(gx) : op === 'gate' ? gen.gate(gc2, gx) : gen.concatElu(gx);
           const t = ops.sum(ops.mul(y, toGpu(engine, r[k]!)), [0, 1]);
           loss = loss ? ops.add(loss, t) : t;
         });

@@ -3,6 +3,7 @@
 // every pixel must agree (<= 1e-5) and the sampled images must be identical.
 import { expect } from 'vitest';
 import { ops, ParameterSet, type Engine, type Tensor } from '../../engine/index.js';
+import * as gen from '../../engine/generative/index.js';
 import { Ctx, ParamBuilder } from '../../model/layers.js';
 import { PixelCnn } from '../../model/pixelcnn.js';
 import { CachedPixelCnn } from '../../model/pixelcnn_cached.js';
@@ -53,8 +54,8 @@ export async function compareSamplers(engine: Engine, config: ModelConfig, B: nu
           const p = engine.noGrad(() => pc.forward(ctxN, canvasN, cond));
           naiveDispatches += engine.runner.dispatchCount - d1;
           kept.push({ n: at(p, row, col).keep(), c: at(cached.params, row, col).keep() });
-          ops.dmolSample(p, M, { seed, stream, position: { row, col }, canvas: canvasN });
-          ops.dmolSample(cached.params, M, { seed, stream, position: { row, col }, canvas: canvasC });
+          gen.dmolSample(p, M, { seed, stream, position: { row, col }, canvas: canvasN });
+          gen.dmolSample(cached.params, M, { seed, stream, position: { row, col }, canvas: canvasC });
           return undefined;
         });
       }

@@ -8,7 +8,7 @@ import { Engine, type Tensor } from '../../engine/index.js';
 import { type RefTensor, ref } from '../reference/tensor.js';
 
 let shared: Promise<Engine> | null = null;
-/** Dawn's GPU object stays referenced while its devices live (ENGINE_NOTES §1). */
+/** Dawn's GPU object stays referenced while its devices live (docs/ENGINE.md §1). */
 let dawn: GPU | null = null;
 
 async function defaultLimitsDevice(): Promise<GPUDevice> {

@@ -3,7 +3,7 @@
 // roundPixels and grayscale4bit exactly; auxTarget for every variant.
 import { afterAll, describe, expect, it } from 'vitest';
 import type { Engine, Tensor } from '../../engine/index.js';
-import { auxLevels, auxTarget, avgPool, grayscale4bit, quantizeLevels, roundPixels, upsampleNearest } from '../../engine/ops/aux_image.js';
+import { auxLevels, auxTarget, avgPool, grayscale4bit, quantizeLevels, roundPixels, upsampleNearest } from '../../engine/generative/index.js';
 import {
   refAvgPool, refAvgPoolVjp, refGray4, refQuantizeLevels, refRoundPixels, refUpsampleNearest, refUpsampleNearestVjp,
 } from '../reference/aux_image.js';

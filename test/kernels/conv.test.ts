@@ -6,8 +6,7 @@
 // registered in engine/conv_variants.ts (and the split-K path of each that has one) actually ran, as the
 // engine reports it (runner.onDispatch sees the variant and split in each conv dispatch's label).
 import { afterAll, describe, expect, it } from 'vitest';
-import { ops, type Engine, type Tensor } from '../../engine/index.js';
-import { CONV_VARIANTS } from '../../engine/conv_variants.js';
+import { CONV_VARIANTS, ops, type Engine, type Tensor } from '../../engine/index.js';
 import { compare, directionalCheck, mulberry32, randomData, randomInt, type Rng } from '../reference/gradcheck.js';
 import { type RefTensor, shapeStr } from '../reference/tensor.js';
 import { convOutSize, refConv2d, refConv2dVjp, refConvTranspose2d, refConvTranspose2dVjp, type RefConvGeom, type RefDeconvGeom } from '../reference/conv.js';

@@ -7,7 +7,7 @@
 // words, position mode, determinism, a chi-square test of a channel's histogram and the mixture frequencies.
 import { afterAll, describe, expect, it } from 'vitest';
 import type { Engine, Tensor } from '../../engine/index.js';
-import { dmolLogLikelihood, dmolLogProbPixels, dmolSample } from '../../engine/ops/dmol.js';
+import { dmolLogLikelihood, dmolLogProbPixels, dmolSample } from '../../engine/generative/index.js';
 import { compare, compareElementwise, directionalCheck, mulberry32, numericalVjp, randomData, randomInt, type Rng } from '../reference/gradcheck.js';
 import { type RefTensor, ref } from '../reference/tensor.js';
 import {

@@ -5,11 +5,14 @@
 // statistics, exact scaling, determinism, backward mask == forward mask, identity when not training.
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import type { Engine, Tensor } from '../../engine/index.js';
-import { concatElu, concatEluPair, dropout, eluPair, gate } from '../../engine/ops/gated.js';
+import { concatElu, concatEluPair, eluPair, gate } from '../../engine/generative/index.js';
+import { ops } from '../../engine/index.js';
 import { compare, directionalCheck, mulberry32, randomData, randomInt, randomShape, type Rng } from '../reference/gradcheck.js';
 import { type RefTensor, ref, shapeStr } from '../reference/tensor.js';
 import { dropoutScale, refConcatElu, refConcatEluVjp, refDropout, refDropoutMask, refGate, refGateVjp, type RefNoise } from '../reference/gated.js';
 import { disposeTestEngine, roundF32, testEngine, toGpu } from '../helpers/gpu.js';
+
+const { dropout } = ops;
 
 const FWD_TOL = 1e-5;
 const BWD_TOL = 1e-4;

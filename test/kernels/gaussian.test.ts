@@ -3,7 +3,7 @@
 // with channels below and above the floor (zero gradient below).
 import { afterAll, describe, expect, it } from 'vitest';
 import { ops, type Engine, type Tensor } from '../../engine/index.js';
-import { freeBitsKL, gaussianKL, gaussianLogDensity, gaussianSample } from '../../engine/ops/gaussian.js';
+import { freeBitsKL, gaussianKL, gaussianLogDensity, gaussianSample } from '../../engine/generative/index.js';
 import {
   refFreeBitsObjective, refFreeBitsObjectiveVjp, refGaussianKL, refGaussianKLVjp, refGaussianLogDensity, refGaussianLogDensityVjp,
   refGaussianSample, refGaussianSampleVjp, refTrueKL, refChannelKL,

@@ -7,7 +7,8 @@
 // they replace (slices, adds, Gaussian sample and log-density), values, vjps and directional derivatives.
 import { afterAll, describe, expect, it } from 'vitest';
 import { ops, type Engine, type Tensor } from '../../engine/index.js';
-import { arChannelMask, iafStep } from '../../engine/ops/iaf.js';
+import * as gen from '../../engine/generative/index.js';
+import { arChannelMask, iafStep } from '../../engine/generative/index.js';
 import { logAbsDet, numericalJacobian, refArIaf, refArMask, refIafKl, refIafKlVjp, refIafLogDet, refIafPosterior, refIafPosteriorVjp, refIafVjp, refIafZ, type RefIafPosteriorLayout } from '../reference/iaf.js';
 import { ref, shapeStr } from '../reference/tensor.js';
 import { compare, compareElementwise, directionalCheck, mulberry32, randomData } from '../reference/gradcheck.js';
@@ -189,7 +190,7 @@ describe('iafPosterior and iafKl (fused) vs the unfused float64 ops they replace
       const gc = roundF32(randomData(rng, want.context.shape));
       await engine.asyncScope(async () => {
         const [upG, downG] = [toGpu(engine, up, true), toGpu(engine, down, true)];
-        const out = ops.iafPosterior(upG, downG, toGpu(engine, eps), l);
+        const out = gen.iafPosterior(upG, downG, toGpu(engine, eps), l);
         // z0, logq0 and context are sums of O(1) float32 terms, so near 0 their error is absolute: the floor of
         // the per-element relative error is that scale (0.1), not the value.
         for (const [what, t, r] of [['z0', out.z0, want.z0], ['logq0', out.logq0, want.logq0], ['context', out.context, want.context]] as const) {
@@ -235,7 +236,7 @@ describe('iafPosterior and iafKl (fused) vs the unfused float64 ops they replace
           // With reuse, z and prior also feed a later op, so the tape offers their pending gradients to add into.
           const zi = ops.mulScalar(ins[2], 1);
           const pi = ops.mulScalar(ins[3], 1);
-          const kl = ops.iafKl(ins[0], ins[1], zi, pi, l);
+          const kl = gen.iafKl(ins[0], ins[1], zi, pi, l);
           const want = refIafKl(logq0, logDet, z, prior, l);
           const c = compareElementwise(`${label} forward`, shape, await kl.read(), want.data, 1e-6);
           expect(c.err, c.message).toBeLessThanOrEqual(FWD_TOL);
@@ -261,10 +262,10 @@ describe('iafPosterior and iafKl (fused) vs the unfused float64 ops they replace
       const down = engine.zeros([1, 2, 2, 14]);
       const eps = engine.zeros([1, 2, 2, 2]);
       const l = { latent: 2, context: 3, up: { mean: 0, logStd: 2, context: 4 }, down: { mean: 4, logStd: 6, context: 8, priorMean: 0, priorLogStd: 2 } };
-      expect(() => ops.iafPosterior(up, down, eps, { ...l, up: { ...l.up, context: 8 } })).toThrow(/iafPosterior: up window 'context' \[8, 11\) is outside its 10 channels/);
-      expect(() => ops.iafPosterior(up, down, eps, { ...l, down: { ...l.down, context: 5 } })).toThrow(/iafPosterior: down windows .* overlap/);
-      expect(() => ops.iafPosterior(up, engine.zeros([1, 2, 3, 14]), eps, l)).toThrow(/iafPosterior: down \[1, 2, 3, 14\] and \[1, 2, 2, 2\] must differ only in the channel axis/);
-      expect(() => ops.iafKl(eps, eps, eps, down, { mean: 0, logStd: 13 })).toThrow(/iafKl: prior window 'logStd' \[13, 15\) is outside its 14 channels/);
+      expect(() => gen.iafPosterior(up, down, eps, { ...l, up: { ...l.up, context: 8 } })).toThrow(/iafPosterior: up window 'context' \[8, 11\) is outside its 10 channels/);
+      expect(() => gen.iafPosterior(up, down, eps, { ...l, down: { ...l.down, context: 5 } })).toThrow(/iafPosterior: down windows .* overlap/);
+      expect(() => gen.iafPosterior(up, engine.zeros([1, 2, 3, 14]), eps, l)).toThrow(/iafPosterior: down \[1, 2, 3, 14\] and \[1, 2, 2, 2\] must differ only in the channel axis/);
+      expect(() => gen.iafKl(eps, eps, eps, down, { mean: 0, logStd: 13 })).toThrow(/iafKl: prior window 'logStd' \[13, 15\) is outside its 14 channels/);
     });
   });
 });

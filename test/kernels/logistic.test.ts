@@ -4,7 +4,7 @@
 // forms; edge bins, tiny and large scales; normalisation of the K bin probabilities.
 import { afterAll, describe, expect, it } from 'vitest';
 import type { Engine, Tensor } from '../../engine/index.js';
-import { discretizedLogisticLogLikelihood } from '../../engine/ops/logistic.js';
+import { discretizedLogisticLogLikelihood } from '../../engine/generative/index.js';
 import { refLogisticLL, refLogisticVjp } from '../reference/logistic.js';
 import { type RefTensor, ref, shapeStr } from '../reference/tensor.js';
 import { compare, compareElementwise, directionalCheck, mulberry32, randomData, type Rng } from '../reference/gradcheck.js';

@@ -5,7 +5,7 @@
 // that do not exist yet are not reported; an element in an alignment gap is located after its parameter.
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import type { Engine } from '../../engine/index.js';
-import { ParameterSet, STATE_ARENAS, type ParamSpec, type ParameterCheckpoint } from '../../engine/optim.js';
+import { ParameterSet, STATE_ARENAS, type ParamSpec, type ParameterCheckpoint } from '../../engine/index.js';
 import { mulberry32, type Rng } from '../reference/gradcheck.js';
 import { refFirstNonFinite } from '../reference/optim.js';
 import { disposeTestEngine, testEngine } from '../helpers/gpu.js';

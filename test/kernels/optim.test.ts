@@ -4,7 +4,7 @@
 // bit-identical results; EMA swap; serialize/load round trip; gradientStats with NaN/Inf present.
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { ops, type Engine } from '../../engine/index.js';
-import { ParameterSet, type ParamSpec } from '../../engine/optim.js';
+import { ParameterSet, type ParamSpec } from '../../engine/index.js';
 import { compare, mulberry32, type Rng } from '../reference/gradcheck.js';
 import { refAdamaxStep, refEmaUpdate, type RefAdamaxState } from '../reference/optim.js';
 import { refNormal } from '../reference/philox.js';

@@ -1,5 +1,5 @@
 // The GPU AGAVE model (batch 2, 8x8) against the float64 CPU reference of test/reference/agave_model.ts,
-// written from MODEL_SPEC independently of model/. Why: the older check (agave.test.ts) was a float32 wiring
+// written from docs/MODEL.md independently of model/. Why: the older check (agave.test.ts) was a float32 wiring
 // check of 13 tensors; here the forward pass has an independent reference and EVERY parameter tensor's gradient
 // is compared, per training phase, per auxiliary-image variant and with dropout on; at the tiny config (one gated
 // resnet per PixelCNN stage, one IAF block per level) and at the paper's structure in small (test/helpers/
@@ -23,7 +23,7 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { ParameterSet, type Engine } from '../../engine/index.js';
 import { Agave, Ctx, type AuxConfig, type ModelKind, type Phase } from '../../model/agave.js';
 import { CONFIGS, type ModelConfig } from '../../model/config.js';
-import type { AuxVariant } from '../../engine/ops/aux_image.js';
+import type { AuxVariant } from '../../engine/generative/index.js';
 import { loadBundledSample, gatherBatch } from '../../train/data.js';
 import { fitImages } from '../../train/trainer.js';
 import { disposeTestEngine, testEngine } from '../helpers/gpu.js';

@@ -3,8 +3,7 @@
 // discretized logistic, K = 256). For each: finite losses near the uniform 8 bits/dim after data-dependent
 // init, the terms it has and lacks; PixelCNN++ alone is causal; the settings only AGAVE has are refused. Their
 // loss terms and every parameter tensor's gradient are checked against the float64 reference of the model in
-// agave_reference.test.ts (it replaced the float32 directional check of a few tensors per model that was here:
-// that check compared the GPU's gradient with the GPU's own loss, so a wrong loss, e.g. a sum for a mean, passed).
+// agave_reference.test.ts (not the GPU's gradient against the GPU's own loss, which a wrong loss passes).
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { expectCausal } from '../helpers/causality.js';
 import { Engine, ParameterSet, ops, type Tensor } from '../../engine/index.js';

@@ -1,5 +1,5 @@
 // Weight-normed layers: data-dependent init leaves each channel with mean 0 and std init_scale on the init
-// batch (MODEL_SPEC §7 assertion 3), a zero-variance channel keeps a finite gain (pitfall 20), and clamp.
+// batch (docs/MODEL.md §7 assertion 3), a zero-variance channel keeps a finite gain (pitfall 20), and clamp.
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { Engine, ParameterSet, ops } from '../../engine/index.js';
 import { Ctx, ParamBuilder, WnConv, WnNin } from '../../model/layers.js';

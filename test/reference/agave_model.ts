@@ -1,4 +1,4 @@
-// Float64 CPU reference of the whole AGAVE loss (MODEL_SPEC §1-§3): the IAF ResNet-VAE (bidirectional inference,
+// Float64 CPU reference of the whole AGAVE loss (docs/MODEL.md §1-§3): the IAF ResNet-VAE (bidirectional inference,
 // one IAF step per stochastic layer, free bits), the K-level discretized logistic of the auxiliary image, and the
 // PixelCNN++ with the spatial conditioning stream (§1.4 "light stream"), its DMOL loss, per training phase; and
 // the paper's baselines from the same parts: PixelCNN++ alone (refPixelcnnLoss) and the IAF-VAE alone (the

@@ -1,4 +1,4 @@
-// Float64 CPU reference of the discretized logistic mixture (MODEL_SPEC §2.6) and of its sampler (§2.8), written
+// Float64 CPU reference of the discretized logistic mixture (docs/MODEL.md §2.6) and of its sampler (§2.8), written
 // as plain loops straight from the spec and deliberately in the spec's literal form (cdf_delta = sigma(plus) -
 // sigma(minus), log_cdf_plus = plus - softplus(plus), ...), independent of the GPU kernel, which uses a
 // factored, cancellation-free form of the same quantities. Same branch order: x < -0.999, x > 0.999,

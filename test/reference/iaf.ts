@@ -1,4 +1,4 @@
-// Float64 references for the IAF step (engine/ops/iaf.ts, code form of MODEL_SPEC §3.4/§3.5), the AR channel
+// Float64 references for the IAF step (engine/ops/iaf.ts, code form of docs/MODEL.md §3.4/§3.5), the AR channel
 // mask (built like the reference code: start from ones, zero slices), a tiny AR network on one spatial
 // position, numerical Jacobians and determinants; the unfused posterior and KL term of an IAF layer (slices,
 // adds and the Gaussian references) that the fused iafPosterior and iafKl replace.

@@ -1,4 +1,4 @@
-// Float64 reference of the K-level discretized logistic log-likelihood (MODEL_SPEC §1.3): forward per image,
+// Float64 reference of the K-level discretized logistic log-likelihood (docs/MODEL.md §1.3): forward per image,
 // per-bin probabilities, and the vjp for (mean, logScale). Written independently of the engine's kernels:
 // plain sigmoids in float64 and the textbook derivative dD = sigma'(b) db - sigma'(a) da.
 import { type RefTensor, ref } from './tensor.js';

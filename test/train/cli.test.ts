@@ -1,4 +1,4 @@
-// The CLI as a user meets it (issue 9), run as a child process on the tiny config: Ctrl-C / SIGTERM stop
+// The CLI as a user meets it, run as a child process on the tiny config: Ctrl-C / SIGTERM stop
 // gracefully (the step finished, a checkpoint written, how to continue printed, exit 130 / 143) and a second
 // signal exits at once with the last checkpoint intact; the printed continue command resumes the run; bad
 // --out folders are refused before anything is created; flag errors name the flag; --check-gpu without an

@@ -1,4 +1,4 @@
-// A run whose evaluation gives a non-finite bits/dim stops like a non-finite loss (issue 21): no "done", no
+// A run whose evaluation gives a non-finite bits/dim stops like a non-finite loss: no "done", no
 // checkpoint of that state, stoppedEarly 'nan' (exit code 3 in the CLI). The evaluation is replaced by one that
 // reports NaN (the real one is checked elsewhere); everything else is the real tiny run.
 import { existsSync, mkdtempSync } from 'node:fs';

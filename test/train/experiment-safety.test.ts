@@ -1,4 +1,4 @@
-// `node train.js experiment` as a careless user meets it (issue 21): the experiment folder goes through the same
+// `node train.js experiment` as a careless user meets it: the experiment folder goes through the same
 // path as a training run's (a pseudo-filesystem or read-only --out is refused at once, with the cause), Ctrl-C
 // checkpoints the current run and the same command continues it, a run is reused only when its checkpoint's
 // settings and data are the ones the command asks for (otherwise the refusal names the first difference and
@@ -36,7 +36,7 @@ function otherCifar(): string {
 }
 
 describe('experiment folder (refused before anything is created)', () => {
-  it('--out on /proc ends at once naming /proc (it used to spin forever in a recursive mkdir)', async () => {
+  it('--out on /proc ends at once naming /proc (no recursive mkdir spinning under /proc)', async () => {
     const r = await runCli(['experiment', 'lambda', '--config', 'tiny', '--steps', '1', '--out', '/proc/x'], { timeoutMs: 30_000 });
     expect(r.code, r.output).toBe(1);
     expect(r.output).toMatch(/train\.js experiment: --out \/proc\/x: \/proc is on the proc pseudo-filesystem/);

@@ -1,4 +1,4 @@
-// Models built for the data's own image size (issue: Fashion-MNIST at 28x28, bits/dim over real pixels only):
+// Models built for the data's own image size (Fashion-MNIST at 28x28, bits/dim over real pixels only):
 // the size rule, pooling without padding, refused sizes, the aux resolutions of 28x28 images, PixelCNN++
 // causality at 28x28 with one channel and the conditioning stream, and a tiny training run on generated
 // Fashion-MNIST-format files whose bits/dim divide by 28*28 = 784.

@@ -1,4 +1,4 @@
-// Flag validation (train/options.ts, issue 9): numbers are parsed strictly (decimal, finite, integers where
+// Flag validation (train/options.ts): numbers are parsed strictly (decimal, finite, integers where
 // integers are meant), ranges are checked, negative values get a range error in both `--x=-1` and `--x -1` form,
 // and every error names its flag. No GPU.
 import { describe, expect, it } from 'vitest';

@@ -1,10 +1,10 @@
-// One run per folder (train/run-folder.ts, issue 9), first without a GPU: the lock (a live holder refused by
-// name, also a live one of another user, whose probe fails with EPERM; a stale one taken over, another host's
-// refused with how to clear it), stale temporary files of dead writers removed, a folder with an earlier run
-// refused without --resume and moved aside with --overwrite, runs/latest, metrics trimmed to the checkpoint's
-// step, finite-verified checkpoint writes, ENOSPC/EROFS/EACCES messages, the graceful-stop handler. Then through
-// train() on the tiny config: forgetting --resume, two runs on one folder, a resume after a kill, a resume on
-// other data, nothing to do, the time-limit summary.
+// One run per folder (train/run-folder.ts), first without a GPU: the lock (a live holder refused by name, also a
+// live one of another user, whose probe fails with EPERM; a stale one taken over, another host's refused with how
+// to clear it), stale temporary files of dead writers removed, a folder with an earlier run refused without
+// --resume and moved aside with --overwrite, runs/latest, metrics trimmed to the checkpoint's step,
+// finite-verified checkpoint writes, ENOSPC/EROFS/EACCES messages, the graceful-stop handler. Then through train()
+// on the tiny config: forgetting --resume, two runs on one folder, a resume after a kill, a resume on other data,
+// nothing to do, the time-limit summary.
 import { spawnSync } from 'node:child_process';
 import { copyFileSync, existsSync, lstatSync, mkdtempSync, readFileSync, readdirSync, readlinkSync, writeFileSync } from 'node:fs';
 import { hostname, tmpdir } from 'node:os';

@@ -1,4 +1,4 @@
-// The smaller hostile cases of issue 21 for `node train.js` itself: an empty --data, a failed start (nothing
+// Hostile inputs to `node train.js` itself: an empty --data, a failed start (nothing
 // left behind), a checkpoint whose CRC is valid but whose content is not (a step that is no number, NaN
 // parameters: refused on load, never called "the last good checkpoint"), a dangling symbolic link as --out,
 // the refusal for a folder with metrics but no checkpoint (--overwrite, not --resume), --overwrite moving

@@ -3,7 +3,7 @@
 // forward + backward of matmul, a strided and padded conv2d, the DMOL loss and one Adamax step against the
 // float64 CPU references of test/reference/ (bundled into this page by esbuild), then an Engine on a device the
 // page requested itself with default limits. Each check is reported to the test server.
-import { ENGINE_LIMITS, Engine, ParameterSet, ops, type Tensor } from 'agave-webgpu';
+import { ENGINE_LIMITS, Engine, ParameterSet, generative, ops, type Tensor } from 'agave-webgpu';
 import { refConv2d, refConv2dVjp, type RefConvGeom } from '../../reference/conv.js';
 import { gridValue, refDmolLogLikelihood } from '../../reference/dmol.js';
 import { mulberry32, numericalVjp, relErr, type Rng } from '../../reference/gradcheck.js';
@@ -117,7 +117,7 @@ async function dmolCheck(engine: Engine): Promise<void> {
   const [dTheta] = numericalVjp((ins) => refDmolLogLikelihood(ins[0]!, x, M), [theta], c) as [RefTensor];
   const P = gpu(engine, theta, true);
   const ll = engine.scope(() => {
-    const out = ops.dmolLogLikelihood(P, gpu(engine, x), M).keep();
+    const out = generative.dmolLogLikelihood(P, gpu(engine, x), M).keep();
     engine.backward(dotLoss(out, gpu(engine, c)));
     return out;
   });
@@ -158,7 +158,7 @@ async function ownDeviceCheck(): Promise<void> {
   const s = randomRef(rng, [50], -0.5, 0.5);
   const M = gpu(engine, m, true);
   const S = gpu(engine, s, true);
-  engine.scope(() => engine.backward(ops.sum(ops.gaussianKL(M, S, engine.zeros([50]), engine.zeros([50])))));
+  engine.scope(() => engine.backward(ops.sum(generative.gaussianKL(M, S, engine.zeros([50]), engine.zeros([50])))));
   // KL(N(m, e^2s) || N(0, 1)): d/dm = m, d/ds = e^{2s} - 1
   check(`Engine.create({ device }) with default limits (maxStorageBuffersPerShaderStage ${device.limits.maxStorageBuffersPerShaderStage}): gaussianKL backward`, {
     dmean: relErr(await M.grad!.read(), Array.from(m.data)),

@@ -1,4 +1,4 @@
-// K-level discretized logistic log-likelihood of the AGAVE auxiliary image (MODEL_SPEC §1.3, Eq. 10 of the
+// K-level discretized logistic log-likelihood of the AGAVE auxiliary image (docs/MODEL.md §1.3, Eq. 10 of the
 // published paper / Eq. 8 of the OpenReview version; for K = 256 the IAF-VAE output likelihood of §3.7).
 //
 //   c = 256 / K, k = floor(y / c) (clamped to 0..K-1), lower = c k / 256 - 0.5, width = c / 256,
@@ -9,18 +9,10 @@
 // Fused kernels: shaders/logistic.wgsl (forward, a per-(image, chunk) partial sum) and
 // shaders/logistic_backward.wgsl (dmean per element and per-workgroup, per-channel partials of dlogScale).
 // The CDF difference is formed without subtracting two sigmoids (see the shader header) and the backward
-// uses exact rewrites of dD/(D + 1e-7) that stay finite for tiny scales (pitfall 4/5 of MODEL_SPEC §6).
-import type { KernelSource } from '../runner.js';
-import { wgslPrelude } from '../kernels.js';
+// uses exact rewrites of dD/(D + 1e-7) that stay finite for tiny scales (pitfall 4/5 of docs/MODEL.md §6).
+import { KERNELS } from '../kernels.js';
 import { type Tensor, fmtShape } from '../tensor.js';
-import { sum } from './reduce.js';
-import logisticSrc from '../../shaders/logistic.wgsl';
-import logisticBackwardSrc from '../../shaders/logistic_backward.wgsl';
-
-export const LOGISTIC_KERNELS = {
-  logistic: { name: 'logistic', code: logisticSrc, prelude: wgslPrelude('math') } as KernelSource,
-  logistic_backward: { name: 'logistic_backward', code: logisticBackwardSrc, prelude: wgslPrelude('math') } as KernelSource,
-};
+import { sum } from '../ops/index.js';
 
 /** Elements per thread in the fused kernels (must match ITEMS in the shaders). */
 const ITEMS = 8;
@@ -68,7 +60,7 @@ export function discretizedLogisticLogLikelihood(mean: Tensor, logScale: Tensor,
 
   const partial = e.empty([B, chunks], `${op}.partial`);
   if (B > 0 && n > 0) {
-    e.dispatch({ kernel: LOGISTIC_KERNELS.logistic, overrides, params, inputs: { mean, log_scale: logScale, pixels: y }, outputs: { partial }, workgroups: [chunks, B, 1], label: op });
+    e.dispatch({ kernel: KERNELS.logistic, overrides, params, inputs: { mean, log_scale: logScale, pixels: y }, outputs: { partial }, workgroups: [chunks, B, 1], label: op });
   } else if (B > 0) {
     partial.dispose();
     return recordLL(e.zeros([B]));
@@ -88,7 +80,7 @@ export function discretizedLogisticLogLikelihood(mean: Tensor, logScale: Tensor,
       const dpart = e.empty([B * chunks, C], `${op}.backward.partial`);
       if (B > 0 && n > 0) {
         e.dispatch({
-          kernel: LOGISTIC_KERNELS.logistic_backward,
+          kernel: KERNELS.logistic_backward,
           overrides,
           params,
           inputs: { mean, log_scale: logScale, pixels: y, g },

@@ -1,4 +1,4 @@
-// Sampler of the discretized logistic mixture (MODEL_SPEC §2.8, pitfalls 6-7): one invocation per sampled
+// Sampler of the discretized logistic mixture (docs/MODEL.md §2.8, pitfalls 6-7): one invocation per sampled
 // pixel. Invocation i samples pixel p = i * stride + pos (every pixel: stride 1, pos 0; one raster position of
 // every image: stride H*W, pos row*W + col) and writes only that pixel's NC values of `canvas`.
 // Gumbel-max picks k* = argmax_k (logit_k - log(-log u_k)) (first maximum on ties); then per channel

@@ -1,5 +1,5 @@
 // Discretized logistic mixture (DMOL, PixelCNN++) log-likelihood of one pixel per invocation, and in the same
-// pass d log p(pixel) / d theta for that pixel (MODEL_SPEC §2.6, pitfalls 3-7, 11). No per-bin tensors.
+// pass d log p(pixel) / d theta for that pixel (docs/MODEL.md §2.6, pitfalls 3-7, 11). No per-bin tensors.
 // theta: [n, K] network output, K = 10*M (RGB: logits M, then per colour slot c at M + 3M*c: means M,
 // raw log-scales M, raw coeffs M) or K = 3*M (1 channel: logits, means, raw log-scales). x: [n, NC] in [-1,1].
 // Branch order of §2.6: x < -0.999 -> log sigma(plus); x > 0.999 -> log(1 - sigma(minus));
@@ -17,7 +17,7 @@ override NR_MIX: u32 = 10u;
 override NC: u32 = 3u;
 override GRAD: bool = true;
 const MAX_MIX: u32 = 32u;
-const HALF_BIN: f32 = 0.00392156862745098; // 1/255: bins are 2/255 apart in [-1, 1] units (issue #33)
+const HALF_BIN: f32 = 0.00392156862745098; // 1/255: bins are 2/255 apart in [-1, 1] units (openai/pixel-cnn issue 33)
 const LOG_127_5: f32 = 4.848116364598481;
 const MIN_LOG_SCALE: f32 = -7.0;
 @group(0) @binding(0) var<uniform> params: Params;

@@ -1,27 +1,18 @@
-// Weight normalisation of every weight-normed layer in one pass (issue 11): the effective weights
+// Weight normalisation of every weight-normed layer in one pass: the effective weights
 // w = g * (m * v) / ||m * v|| (one norm per output channel, m a layer's optional autoregressive mask) of all
 // layers are written by ONE dispatch per arena chunk into an arena that mirrors the parameter arena's layout,
 // and a layer reads its weight as a window of it at its V's offset. When the tape records, the windows are
 // leaves whose gradients land in a mirror gradient arena, and one dispatch after backward() (a tape hook) turns
 // those into the gradients of every V and g, accumulated into the parameter set's gradient arena.
 //
-// This replaces ops.weightNorm's composite (square, sum, sqrt, div, mul: five ops and five backward passes per
-// layer), which stays as the reference this is tested against and as the fallback for a layer whose V and g
-// fall in different arena chunks (only possible when the arena is larger than one binding).
-import type { Engine } from './engine.js';
-import type { ParameterSet } from './optim.js';
-import { type Tensor, fmtShape } from './tensor.js';
-import type { KernelSource } from './runner.js';
-import { declarationLib } from './kernels.js';
-import { weightNorm } from './ops/nn.js';
-import { mul } from './ops/elementwise.js';
-import forwardSrc from '../shaders/weight_norm.wgsl';
-import backwardSrc from '../shaders/weight_norm_backward.wgsl';
-
-export const WEIGHT_NORM_KERNELS = {
-  forward: { name: 'weight_norm', code: forwardSrc, prelude: declarationLib('weight_norm.wgsl') } as KernelSource,
-  backward: { name: 'weight_norm_backward', code: backwardSrc, prelude: declarationLib('weight_norm_backward.wgsl') } as KernelSource,
-};
+// That is two dispatches per step where ops.weightNorm's composite (square, sum, sqrt, div, mul) takes five ops
+// and five backward passes per layer; the composite is the reference this is tested against and the fallback
+// for a layer whose V and g fall in different arena chunks (only possible when the arena is larger than one
+// binding).
+import { KERNELS } from '../kernels.js';
+import { type Tensor, type TensorEngine, fmtShape } from '../tensor.js';
+import { mul, weightNorm } from '../ops/index.js';
+import type { ParameterSet } from './parameter_set.js';
 
 /** One weight-normed layer: its direction V, its gain g (one per output channel), the output-channel axis of V. */
 export interface WeightNormLayer {
@@ -129,7 +120,7 @@ export class WeightNorm {
     this.groups.forEach((gr, i) => {
       const v = e.window(this.params.paramArena, gr.chunk.offset, [gr.chunk.size], 'weightNorm.v');
       const wc = e.window(w, gr.chunk.offset, [gr.chunk.size], 'weightNorm.w');
-      e.dispatch({ kernel: WEIGHT_NORM_KERNELS.forward, params: { n_channels: gr.channels }, inputs: { table: gr.table, v, mask: this.masks }, outputs: { w: wc, norms: norms[i]! }, workgroups: gr.channels, label: 'weightNorm' });
+      e.dispatch({ kernel: KERNELS.weight_norm, params: { n_channels: gr.channels }, inputs: { table: gr.table, v, mask: this.masks }, outputs: { w: wc, norms: norms[i]! }, workgroups: gr.channels, label: 'weightNorm' });
       v.dispose();
       wc.dispose();
     });
@@ -172,7 +163,7 @@ export class WeightNorm {
       // in place (dw null): the gradients of w are in `grads` itself; v is bound for the unread dw
       const d = dw ? e.window(dw, gr.chunk.offset, [gr.chunk.size], 'weightNorm.dw') : v;
       const grads = e.window(this.params.gradArena, gr.chunk.offset, [gr.chunk.size], 'weightNorm.grads');
-      e.dispatch({ kernel: WEIGHT_NORM_KERNELS.backward, overrides: { IN_PLACE: dw === null }, params: { n_channels: gr.channels }, inputs: { table: gr.table, v, mask: this.masks, dw: d, norms: norms[i]! }, outputs: { grads }, workgroups: gr.channels, label: 'weightNorm.backward' });
+      e.dispatch({ kernel: KERNELS.weight_norm_backward, overrides: { IN_PLACE: dw === null }, params: { n_channels: gr.channels }, inputs: { table: gr.table, v, mask: this.masks, dw: d, norms: norms[i]! }, outputs: { grads }, workgroups: gr.channels, label: 'weightNorm.backward' });
       v.dispose();
       if (d !== v) d.dispose();
       grads.dispose();
@@ -255,7 +246,7 @@ export class EffectiveWeights {
 }
 
 /** A zeroed flat allocation of n elements (clearBuffer, no dispatch). */
-function flat(e: Engine, n: number, label: string): Tensor {
+function flat(e: TensorEngine, n: number, label: string): Tensor {
   const a = e.arena([[n]], label);
   a.parts[0]!.dispose('flat arena keeps the whole');
   return a.whole;

@@ -1,4 +1,4 @@
-// K-level discretized logistic log-likelihood, forward (engine/ops/logistic.ts; MODEL_SPEC §1.3, §3.7).
+// K-level discretized logistic log-likelihood, forward (engine/ops/logistic.ts; docs/MODEL.md §1.3, §3.7).
 // Per element (IAF units): k = min(floor(y / c), K - 1), c = 256 / K, lower = k * c / 256 - 0.5, width = c / 256,
 // a = (lower - mu) / s, b = (lower + width - mu) / s, s = exp(log_scale[ch]),
 // log p = log(sigmoid(b) - sigmoid(a) + 1e-7); TAILS: a = -inf in bin 0, b = +inf in bin K-1.

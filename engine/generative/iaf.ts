@@ -1,4 +1,4 @@
-// The IAF step of the IAF-VAE in the code form (MODEL_SPEC §3.4 item 7, §3.5), the form of the released
+// The IAF step of the IAF-VAE in the code form (docs/MODEL.md §3.4 item 7, §3.5), the form of the released
 // openai/iaf code that produced the reported 3.11 / 3.15 bpd:
 //   (m, s) = AR-NN(z, context), rescaled by 0.1;  z' = (z - 0.1 m) / exp(0.1 s);  log q += 0.1 s.
 // iafStep(z, m, s) -> { z: z', logDet: 0.1 s } (elementwise; add logDet to the elementwise log q). The paper's
@@ -12,25 +12,9 @@
 //   iafPosterior(up, down, eps, layout) -> { z0, logq0, context }: the posterior's parameters are sums of a
 //     bottom-up and a top-down window; z0 ~ q by reparameterisation and its log-density, and the AR context;
 //   iafKl(logq0, logDet, z, prior, layout) -> kl = logq0 + logDet - log p(z), p's parameters windows of prior.
-import type { KernelSource } from '../runner.js';
-import { declarationLib } from '../kernels.js';
+import { KERNELS } from '../kernels.js';
 import type { GradSink } from '../tape.js';
 import { type Tensor, fmtShape } from '../tensor.js';
-import iafSrc from '../../shaders/iaf.wgsl';
-import iafBackwardSrc from '../../shaders/iaf_backward.wgsl';
-import iafPosteriorSrc from '../../shaders/iaf_posterior.wgsl';
-import iafPosteriorBackwardSrc from '../../shaders/iaf_posterior_backward.wgsl';
-import iafKlSrc from '../../shaders/iaf_kl.wgsl';
-import iafKlBackwardSrc from '../../shaders/iaf_kl_backward.wgsl';
-
-export const IAF_KERNELS = {
-  iaf: { name: 'iaf', code: iafSrc } as KernelSource,
-  iaf_backward: { name: 'iaf_backward', code: iafBackwardSrc } as KernelSource,
-  iaf_posterior: { name: 'iaf_posterior', code: iafPosteriorSrc, prelude: declarationLib('iaf_posterior.wgsl') } as KernelSource,
-  iaf_posterior_backward: { name: 'iaf_posterior_backward', code: iafPosteriorBackwardSrc, prelude: declarationLib('iaf_posterior_backward.wgsl') } as KernelSource,
-  iaf_kl: { name: 'iaf_kl', code: iafKlSrc } as KernelSource,
-  iaf_kl_backward: { name: 'iaf_kl_backward', code: iafKlBackwardSrc } as KernelSource,
-};
 
 /** The factor the code form applies to the AR-NN outputs m and s. */
 export const IAF_SCALE = 0.1;
@@ -53,13 +37,13 @@ export function iafStep(z: Tensor, m: Tensor, s: Tensor): IafStepResult {
   const zOut = e.empty(z.shape, op);
   const logDet = e.empty(z.shape, `${op}.logDet`);
   const wg = Math.ceil(n / 256);
-  if (n > 0) e.dispatch({ kernel: IAF_KERNELS.iaf, params: { n }, inputs: { z, m, s }, outputs: { z_out: zOut, log_det: logDet }, workgroups: wg, label: op });
+  if (n > 0) e.dispatch({ kernel: KERNELS.iaf, params: { n }, inputs: { z, m, s }, outputs: { z_out: zOut, log_det: logDet }, workgroups: wg, label: op });
   e.tape.recordMany(op, [zOut, logDet], [z, m, s], ([gz, gl]) => {
     const dz = e.empty(z.shape, `${op}.backward`);
     const dm = e.empty(z.shape, `${op}.backward`);
     const ds = e.empty(z.shape, `${op}.backward`);
     const [g, gLogDet] = [gz ?? e.zeros(z.shape), gl ?? e.zeros(z.shape)];
-    if (n > 0) e.dispatch({ kernel: IAF_KERNELS.iaf_backward, params: { n }, inputs: { z, m, s, g, g_log_det: gLogDet }, outputs: { dz, dm, ds }, workgroups: wg, label: `${op}.backward` });
+    if (n > 0) e.dispatch({ kernel: KERNELS.iaf_backward, params: { n }, inputs: { z, m, s, g, g_log_det: gLogDet }, outputs: { dz, dm, ds }, workgroups: wg, label: `${op}.backward` });
     if (!gz) g.dispose();
     if (!gl) gLogDet.dispose();
     return [dz, dm, ds].map((d, i) => {
@@ -142,7 +126,7 @@ export function iafPosterior(up: Tensor, down: Tensor, eps: Tensor, layout: IafP
   const logq0 = e.empty(eps.shape, `${op}.logq0`);
   const context = e.empty([...lead, H], `${op}.context`);
   if (pixels > 0) {
-    e.dispatch({ kernel: IAF_KERNELS.iaf_posterior, overrides: { FROM_PRIOR: fromPrior }, params, inputs: { up, down, eps }, outputs: { z0, logq0, context }, workgroups: Math.ceil((pixels * (Z + H)) / 256), label: op });
+    e.dispatch({ kernel: KERNELS.iaf_posterior, overrides: { FROM_PRIOR: fromPrior }, params, inputs: { up, down, eps }, outputs: { z0, logq0, context }, workgroups: Math.ceil((pixels * (Z + H)) / 256), label: op });
   }
   e.tape.recordMany(op, [z0, logq0, context], [up, down, eps], ([gz, gl, gc], sinks) => {
     if (eps.requiresGrad) throw new Error(`${op}: eps must not require a gradient (it is noise)`);
@@ -154,7 +138,7 @@ export function iafPosterior(up: Tensor, down: Tensor, eps: Tensor, layout: IafP
     const dDown = into(down, sinks[1] ?? null);
     if (pixels > 0) {
       e.dispatch({
-        kernel: IAF_KERNELS.iaf_posterior_backward,
+        kernel: KERNELS.iaf_posterior_backward,
         overrides: { FROM_PRIOR: fromPrior, ACC_UP: dUp.acc, ACC_DOWN: dDown.acc },
         params,
         inputs: { up, down, eps, g_z0: gZ0, g_logq0: gLogq0, g_context: gContext },
@@ -194,7 +178,7 @@ export function iafKl(logq0: Tensor, logDet: Tensor, z: Tensor, prior: Tensor, l
   checkWindows(op, 'prior', cp, [['mean', layout.mean, Z], ['logStd', layout.logStd, Z]]);
   const params = { pixels, z: Z, cp, prior_mean: layout.mean, prior_logsd: layout.logStd };
   const kl = e.empty(z.shape, op);
-  if (kl.size > 0) e.dispatch({ kernel: IAF_KERNELS.iaf_kl, params, inputs: { logq0, log_det: logDet, z, prior }, outputs: { kl }, workgroups: Math.ceil(kl.size / 256), label: op });
+  if (kl.size > 0) e.dispatch({ kernel: KERNELS.iaf_kl, params, inputs: { logq0, log_det: logDet, z, prior }, outputs: { kl }, workgroups: Math.ceil(kl.size / 256), label: op });
   return e.tape.record(op, kl, [logq0, logDet, z, prior], (g, sinks) => {
     const zSink = z.requiresGrad && sinks[2]?.mode === 'accumulate' ? sinks[2].tensor : null;
     const pSink = prior.requiresGrad && sinks[3]?.mode === 'accumulate' ? sinks[3].tensor : null;
@@ -202,7 +186,7 @@ export function iafKl(logq0: Tensor, logDet: Tensor, z: Tensor, prior: Tensor, l
     const dPrior = pSink ?? e.empty(prior.shape, `${op}.backward`);
     if (kl.size > 0) {
       e.dispatch({
-        kernel: IAF_KERNELS.iaf_kl_backward,
+        kernel: KERNELS.iaf_kl_backward,
         overrides: { ACC_Z: zSink !== null, ACC_PRIOR: pSink !== null },
         params,
         inputs: { z, prior, g },
@@ -223,7 +207,7 @@ export function iafKl(logq0: Tensor, logDet: Tensor, z: Tensor, prior: Tensor, l
 
 /**
  * Channel mask M [nIn, nOut] (row-major, M[i * nOut + j]: input channel i -> output channel j) of the centre
- * tap of an autoregressive conv (MODEL_SPEC §3.5):
+ * tap of an autoregressive conv (docs/MODEL.md §3.5):
  * - nOut >= nIn, k = nOut / nIn: output j (block floor(j / k)) sees inputs i <= floor(j / k), or
  *   i < floor(j / k) when zeroDiagonal;
  * - nOut < nIn, k = nIn / nOut: output j sees inputs i < (j + 1) k, or i < j k when zeroDiagonal.

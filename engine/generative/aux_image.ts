@@ -1,4 +1,4 @@
-// The AGAVE auxiliary image y = f_aux(x) and the resampling ops around it (MODEL_SPEC §1.1, §1.3, §1.4, §1.5),
+// The AGAVE auxiliary image y = f_aux(x) and the resampling ops around it (docs/MODEL.md §1.1, §1.3, §1.4, §1.5),
 // NHWC throughout, pixel data in 0..255 units (floats).
 //
 //   quantizeLevels(y, K)   c * floor(y / c), c = 256 / K: the lower edge of each of the K bins (data only)
@@ -7,23 +7,16 @@
 //                          reshape [B,H,1,W,1,C] + broadcastTo [B,H,f,W,f,C] + reshape
 //   grayscale4bit(rgb)     [B,H,W,3] -> [B,H,W,1]: ITU-R BT.601 luma 0.299 R + 0.587 G + 0.114 B, floored to 16
 //                          levels, value = 16 * level (0, 16, ..., 240). The paper's exact definition of its
-//                          4-bit grayscale auxiliary image was NOT RECOVERED (MODEL_SPEC §1.5 item 4); this is
+//                          4-bit grayscale auxiliary image was NOT RECOVERED (docs/MODEL.md §1.5 item 4); this is
 //                          our choice. Luma is formed exactly in integers (see shaders/aux_pixels.wgsl).
 //   auxTarget(x, variant, K)   the auxiliary image for each variant, and auxLevels(variant, K) its likelihood K.
 //
 // avgPool/upsampleNearest are compositions of engine ops (reshape views, one reduce / one strided copy each
 // way), so their gradients come from the tested core ops. The pointwise data maps are one small kernel.
-import type { KernelSource } from '../runner.js';
+import { KERNELS } from '../kernels.js';
 import { type Tensor, fmtShape } from '../tensor.js';
-import { copy } from './elementwise.js';
-import { mean } from './reduce.js';
-import { broadcastTo, reshape } from './shape.js';
+import { copy, mean, broadcastTo, reshape } from '../ops/index.js';
 import { checkLevels } from './logistic.js';
-import auxPixelsSrc from '../../shaders/aux_pixels.wgsl';
-
-export const AUX_KERNELS = {
-  aux_pixels: { name: 'aux_pixels', code: auxPixelsSrc } as KernelSource,
-};
 
 const MODE = { quantize: 0, round: 1, gray4: 2 } as const;
 
@@ -36,7 +29,7 @@ function pixelMap(mode: number, x: Tensor, outShape: readonly number[], c: numbe
   const e = x.engine;
   const y = e.empty(outShape, op);
   if (y.size > 0) {
-    e.dispatch({ kernel: AUX_KERNELS.aux_pixels, overrides: { MODE: mode }, params: { n: y.size, c }, inputs: { x }, outputs: { y }, workgroups: Math.ceil(y.size / 256), label: op });
+    e.dispatch({ kernel: KERNELS.aux_pixels, overrides: { MODE: mode }, params: { n: y.size, c }, inputs: { x }, outputs: { y }, workgroups: Math.ceil(y.size / 256), label: op });
   }
   return y;
 }

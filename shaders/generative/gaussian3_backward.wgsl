@@ -17,7 +17,7 @@ fn main(@builtin(workgroup_id) wid: vec3u, @builtin(num_workgroups) nwg: vec3u, 
   let i = (wid.y * nwg.x + wid.x) * 256u + lid;
   if (i >= params.n) { return; }
   let gi = g[i];
-  if (OP == 0u) {
+  if (OP == GAUSSIAN3_SAMPLE) {
     let sd = exp(b[i]);
     da[i] = gi;
     db[i] = gi * sd * c[i];

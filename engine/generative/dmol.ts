@@ -1,4 +1,4 @@
-// Discretized logistic mixture (DMOL, PixelCNN++ output distribution; MODEL_SPEC §2.6 and §2.8).
+// Discretized logistic mixture (DMOL, PixelCNN++ output distribution; docs/MODEL.md §2.6 and §2.8).
 // Layout NHWC: params [B, H, W, 10*M] for RGB (logits [0, M); colour slot c at M + 3M*c: means, raw
 // log-scales, raw coeffs, M each) or [B, H, W, 3*M] for one channel (logits, means, raw log-scales); x [B, H, W, C]
 // in [-1, 1], C = 3 or 1.
@@ -9,17 +9,9 @@
 // params gradient. x gets no gradient (data). The buffer lives in the scope of the forward call: run backward()
 // inside that scope (as for every recorded op's saved tensors).
 // Sampling (dmolSample) is not differentiable and draws its noise in-kernel from Philox (kinds in the shader).
-import type { KernelSource } from '../runner.js';
-import { wgslPrelude } from '../kernels.js';
+import { KERNELS } from '../kernels.js';
 import { type Tensor, fmtShape } from '../tensor.js';
-import { sum } from './reduce.js';
-import lossSrc from '../../shaders/dmol_loss.wgsl';
-import scaleSrc from '../../shaders/dmol_grad_scale.wgsl';
-import sampleSrc from '../../shaders/dmol_sample.wgsl';
-
-const DMOL_LOSS: KernelSource = { name: 'dmol_loss', code: lossSrc, prelude: wgslPrelude('math') };
-const DMOL_GRAD_SCALE: KernelSource = { name: 'dmol_grad_scale', code: scaleSrc };
-const DMOL_SAMPLE: KernelSource = { name: 'dmol_sample', code: sampleSrc, prelude: wgslPrelude('philox', 'math') };
+import { sum } from '../ops/index.js';
 
 /** Largest mixture size the loss kernel supports (its private per-component array). */
 export const DMOL_MAX_MIX = 32;
@@ -64,7 +56,7 @@ function dmolForward(params: Tensor, x: Tensor, nrMix: number, nc: 1 | 3, wantGr
     // The shader declares the gradient binding either way; without GRAD it is never touched.
     const dummy = grad ?? e.empty([4], `${op}.nograd`);
     e.dispatch({
-      kernel: DMOL_LOSS,
+      kernel: KERNELS.dmol_loss,
       overrides: { NR_MIX: nrMix, NC: nc, GRAD: wantGrad },
       params: { n },
       inputs: { theta: params, x },
@@ -85,7 +77,7 @@ function scaleGradInPlace(g: Tensor, grad: Tensor, group: number, op: string): T
   const e = grad.engine;
   if (grad.size > 0) {
     e.dispatch({
-      kernel: DMOL_GRAD_SCALE,
+      kernel: KERNELS.dmol_grad_scale,
       params: { n: grad.size, span: grad.shape[3]! * group },
       inputs: { g },
       outputs: { dtheta: grad },
@@ -173,7 +165,7 @@ export function dmolSample(params: Tensor, nrMix: number, opts: DmolSampleOption
   const out = canvas ?? e.empty([b, h, w, nc], op);
   if (n > 0) {
     e.dispatch({
-      kernel: DMOL_SAMPLE,
+      kernel: KERNELS.dmol_sample,
       overrides: { NR_MIX: nrMix, NC: nc },
       params: { n, stride, pos, stream, key0: seed % 0x100000000, key1: Math.floor(seed / 0x100000000) },
       inputs: { theta: params },

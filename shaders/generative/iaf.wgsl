@@ -1,4 +1,4 @@
-// IAF step, code form of the IAF-VAE (MODEL_SPEC §3.4 item 7, §3.5): with m, s from the AR-NN,
+// IAF step, code form of the IAF-VAE (docs/MODEL.md §3.4 item 7, §3.5): with m, s from the AR-NN,
 //   z' = (z - 0.1 m) / exp(0.1 s),   log_det = 0.1 s   (added to log q: log q(z') = log q(z) + sum 0.1 s).
 struct Params { n: u32, _p0: u32, _p1: u32, _p2: u32 }
 @group(0) @binding(0) var<uniform> params: Params;

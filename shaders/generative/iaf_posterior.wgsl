@@ -1,5 +1,5 @@
 // The posterior sample of one IAF-VAE layer (engine/ops/iaf.ts iafPosterior), in one pass, reading the channel
-// windows of the two conv outputs that hold its parameters instead of slicing them out (MODEL_SPEC §3.4):
+// windows of the two conv outputs that hold its parameters instead of slicing them out (docs/MODEL.md §3.4):
 //   qMean = up[mean] + down[mean],  qLogSd = up[logsd] + down[logsd],  context = up[ctx] + down[ctx]
 //   z0 = qMean + exp(qLogSd) eps   (FROM_PRIOR: z0 = down[prior mean] + exp(down[prior logsd]) eps, the
 //                                   data-dependent init's sample)

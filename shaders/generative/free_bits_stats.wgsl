@@ -1,4 +1,4 @@
-// Free bits, pass 1 (engine/ops/gaussian.ts freeBitsKL, MODEL_SPEC §3.8): one read of kl [B, H*W*Z] gives,
+// Free bits, pass 1 (engine/ops/gaussian.ts freeBitsKL, docs/MODEL.md §3.8): one read of kl [B, H*W*Z] gives,
 // per workgroup (grid: chunk x image), the partial sums per channel and the partial sum of the image.
 // T = floor(256 / Z) * Z active threads, so a thread always sees the same channel (lid % Z).
 struct Params { n_per_image: u32, channels: u32, n_active: u32, chunks: u32 }

@@ -1,4 +1,4 @@
-// Diagonal-Gaussian ops of the IAF-VAE (MODEL_SPEC §3.4, §3.8), elementwise over same-shape tensors, each a
+// Diagonal-Gaussian ops of the IAF-VAE (docs/MODEL.md §3.4, §3.8), elementwise over same-shape tensors, each a
 // fused kernel forward and a fused kernel backward:
 //   gaussianSample(mean, logStd, eps)        z = mean + exp(logStd) * eps     (reparameterised; eps from engine.normal)
 //   gaussianLogDensity(z, mean, logStd)      log N(z; mean, exp(logStd)^2) = -0.5 (log 2pi + 2 logStd + (z - mean)^2 / exp(2 logStd))
@@ -10,26 +10,9 @@
 // kernel applies the floor; the backward passes the gradient only to channels strictly above the floor. The IAF-VAE's KL is the Monte-Carlo log-ratio log q - log p (code
 // form, §3.4 item 7): build klElem from gaussianLogDensity (+ the IAF log-det); gaussianKL is the analytic
 // alternative (e.g. for a layer without IAF, or for tests).
-import type { KernelSource } from '../runner.js';
-import { wgslPrelude } from '../kernels.js';
+import { KERNELS } from '../kernels.js';
+import { GAUSSIAN3_CODES } from '../op_codes.js';
 import { type Tensor, fmtShape } from '../tensor.js';
-import gaussian3Src from '../../shaders/gaussian3.wgsl';
-import gaussian3BackwardSrc from '../../shaders/gaussian3_backward.wgsl';
-import gaussianKlSrc from '../../shaders/gaussian_kl.wgsl';
-import gaussianKlBackwardSrc from '../../shaders/gaussian_kl_backward.wgsl';
-import freeBitsStatsSrc from '../../shaders/free_bits_stats.wgsl';
-import freeBitsSrc from '../../shaders/free_bits.wgsl';
-import freeBitsBackwardSrc from '../../shaders/free_bits_backward.wgsl';
-
-export const GAUSSIAN_KERNELS = {
-  gaussian3: { name: 'gaussian3', code: gaussian3Src } as KernelSource,
-  gaussian3_backward: { name: 'gaussian3_backward', code: gaussian3BackwardSrc } as KernelSource,
-  gaussian_kl: { name: 'gaussian_kl', code: gaussianKlSrc } as KernelSource,
-  gaussian_kl_backward: { name: 'gaussian_kl_backward', code: gaussianKlBackwardSrc, prelude: wgslPrelude('math') } as KernelSource,
-  free_bits_stats: { name: 'free_bits_stats', code: freeBitsStatsSrc } as KernelSource,
-  free_bits: { name: 'free_bits', code: freeBitsSrc } as KernelSource,
-  free_bits_backward: { name: 'free_bits_backward', code: freeBitsBackwardSrc } as KernelSource,
-};
 
 const groups = (n: number): number => Math.ceil(n / 256);
 
@@ -57,13 +40,13 @@ function gaussian3(op: string, code: number, a: Tensor, b: Tensor, c: Tensor): T
   const e = a.engine;
   const n = a.size;
   const y = e.empty(a.shape, op);
-  if (n > 0) e.dispatch({ kernel: GAUSSIAN_KERNELS.gaussian3, overrides: { OP: code }, params: { n }, inputs: { a, b, c }, outputs: { y }, workgroups: groups(n), label: op });
+  if (n > 0) e.dispatch({ kernel: KERNELS.gaussian3, overrides: { OP: code }, params: { n }, inputs: { a, b, c }, outputs: { y }, workgroups: groups(n), label: op });
   return e.tape.record(op, y, [a, b, c], (g) => {
     const da = e.empty(a.shape, `${op}.backward`);
     const db = e.empty(a.shape, `${op}.backward`);
     const dc = e.empty(a.shape, `${op}.backward`);
     if (n > 0) {
-      e.dispatch({ kernel: GAUSSIAN_KERNELS.gaussian3_backward, overrides: { OP: code }, params: { n }, inputs: { a, b, c, g }, outputs: { da, db, dc }, workgroups: groups(n), label: `${op}.backward` });
+      e.dispatch({ kernel: KERNELS.gaussian3_backward, overrides: { OP: code }, params: { n }, inputs: { a, b, c, g }, outputs: { da, db, dc }, workgroups: groups(n), label: `${op}.backward` });
     }
     return needed([a, b, c], [da, db, dc]);
   });
@@ -71,12 +54,12 @@ function gaussian3(op: string, code: number, a: Tensor, b: Tensor, c: Tensor): T
 
 /** z = mean + exp(logStd) * eps (same shapes). Differentiable in mean and logStd (and eps if it requires grad). */
 export function gaussianSample(mean: Tensor, logStd: Tensor, eps: Tensor): Tensor {
-  return gaussian3('gaussianSample', 0, mean, logStd, eps);
+  return gaussian3('gaussianSample', GAUSSIAN3_CODES.sample, mean, logStd, eps);
 }
 
 /** Elementwise log N(z; mean, exp(logStd)^2) (same shapes). Differentiable in all three. */
 export function gaussianLogDensity(z: Tensor, mean: Tensor, logStd: Tensor): Tensor {
-  return gaussian3('gaussianLogDensity', 1, z, mean, logStd);
+  return gaussian3('gaussianLogDensity', GAUSSIAN3_CODES.logDensity, z, mean, logStd);
 }
 
 /** Elementwise analytic KL( N(meanQ, exp(logStdQ)^2) || N(meanP, exp(logStdP)^2) ) (same shapes). Differentiable in all four. */
@@ -87,14 +70,14 @@ export function gaussianKL(meanQ: Tensor, logStdQ: Tensor, meanP: Tensor, logStd
   const n = meanQ.size;
   const inputs = { mean_q: meanQ, log_std_q: logStdQ, mean_p: meanP, log_std_p: logStdP };
   const y = e.empty(meanQ.shape, op);
-  if (n > 0) e.dispatch({ kernel: GAUSSIAN_KERNELS.gaussian_kl, params: { n }, inputs, outputs: { y }, workgroups: groups(n), label: op });
+  if (n > 0) e.dispatch({ kernel: KERNELS.gaussian_kl, params: { n }, inputs, outputs: { y }, workgroups: groups(n), label: op });
   return e.tape.record(op, y, [meanQ, logStdQ, meanP, logStdP], (g) => {
     const outs = [0, 1, 2, 3].map(() => e.empty(meanQ.shape, `${op}.backward`)) as [Tensor, Tensor, Tensor, Tensor];
     if (n > 0) {
       // Two passes (means, then log-stds): one pass writing all four would bind 9 storage buffers (limit 8).
       for (const [mode, dq, dp] of [[0, outs[0], outs[2]], [1, outs[1], outs[3]]] as const) {
         e.dispatch({
-          kernel: GAUSSIAN_KERNELS.gaussian_kl_backward,
+          kernel: KERNELS.gaussian_kl_backward,
           overrides: { MODE: mode },
           params: { n },
           inputs: { ...inputs, g },
@@ -124,7 +107,7 @@ export interface FreeBitsResult {
 const FB_ITEMS = 8;
 
 /**
- * Free bits of one stochastic layer (MODEL_SPEC §3.8, IAF paper Eq. 15, tf_train.py): one group per channel
+ * Free bits of one stochastic layer (docs/MODEL.md §3.8, IAF paper Eq. 15, tf_train.py): one group per channel
  * (feature map), averaged over the batch, floored at lambdaFb. The objective is the same for every example;
  * minimise (the KL part of) the training loss with `objective` (times lambda, for AGAVE) and report `trueKL`.
  * Channels whose batch-mean KL is at or below the floor get zero gradient. Two fused kernels forward (one read
@@ -147,7 +130,7 @@ export function freeBitsKL(klElem: Tensor, lambdaFb: number): FreeBitsResult {
   const imgPartial = alloc([B * chunks]);
   if (n > 0) {
     e.dispatch({
-      kernel: GAUSSIAN_KERNELS.free_bits_stats, params: { n_per_image: n, channels: Z, n_active: active, chunks },
+      kernel: KERNELS.free_bits_stats, params: { n_per_image: n, channels: Z, n_active: active, chunks },
       inputs: { kl: klElem }, outputs: { chan_partial: chanPartial, img_partial: imgPartial }, workgroups: [chunks, B, 1], label: op,
     });
   }
@@ -155,7 +138,7 @@ export function freeBitsKL(klElem: Tensor, lambdaFb: number): FreeBitsResult {
   const trueKL = e.empty([B], `${op}.trueKL`);
   const channelKL = e.empty([Z], `${op}.channelKL`);
   e.dispatch({
-    kernel: GAUSSIAN_KERNELS.free_bits, params: { channels: Z, parts: B * chunks, batch: B, chunks, kl_min: lambdaFb },
+    kernel: KERNELS.free_bits, params: { channels: Z, parts: B * chunks, batch: B, chunks, kl_min: lambdaFb },
     inputs: { chan_partial: chanPartial, img_partial: imgPartial }, outputs: { objective, true_kl: trueKL, channel_kl: channelKL }, workgroups: 1, label: op,
   });
   chanPartial.dispose();
@@ -164,7 +147,7 @@ export function freeBitsKL(klElem: Tensor, lambdaFb: number): FreeBitsResult {
   const grad = (mode: number, g: Tensor): Tensor => {
     const dkl = e.empty(klElem.shape, `${op}.backward`);
     if (dkl.size > 0) {
-      e.dispatch({ kernel: GAUSSIAN_KERNELS.free_bits_backward, overrides: { MODE: mode }, params, inputs: { channel_kl: channelKL, g }, outputs: { dkl }, workgroups: Math.ceil(dkl.size / 256), label: `${op}.backward` });
+      e.dispatch({ kernel: KERNELS.free_bits_backward, overrides: { MODE: mode }, params, inputs: { channel_kl: channelKL, g }, outputs: { dkl }, workgroups: Math.ceil(dkl.size / 256), label: `${op}.backward` });
     }
     return dkl;
   };

@@ -1,4 +1,4 @@
-// The single-sample KL term of one IAF-VAE layer (engine/ops/iaf.ts iafKl; MODEL_SPEC §3.4 item 7), in one
+// The single-sample KL term of one IAF-VAE layer (engine/ops/iaf.ts iafKl; docs/MODEL.md §3.4 item 7), in one
 // pass, reading the prior's parameters as channel windows of the conv output that holds them:
 //   kl = (logq0 + log_det) - log N(z; pMean, exp(pLogSd)^2)
 //      = (logq0 + log_det) + 0.5 log 2pi + pLogSd + 0.5 u^2,   u = (z - pMean) exp(-pLogSd)

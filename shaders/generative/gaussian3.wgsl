@@ -1,4 +1,4 @@
-// Elementwise diagonal-Gaussian ops with three same-shape inputs (engine/ops/gaussian.ts, MODEL_SPEC §3.4):
+// Elementwise diagonal-Gaussian ops with three same-shape inputs (engine/ops/gaussian.ts, docs/MODEL.md §3.4):
 // OP 0 sample:     y = a + exp(b) * c              (a = mean, b = logStd, c = eps; reparameterised)
 // OP 1 logdensity: y = -0.5 (log 2pi + 2 c + ((a - b) exp(-c))^2)   (a = z, b = mean, c = logStd)
 struct Params { n: u32, _p0: u32, _p1: u32, _p2: u32 }
@@ -14,7 +14,7 @@ const LOG_2PI: f32 = 1.8378770664093453;
 fn main(@builtin(workgroup_id) wid: vec3u, @builtin(num_workgroups) nwg: vec3u, @builtin(local_invocation_index) lid: u32) {
   let i = (wid.y * nwg.x + wid.x) * 256u + lid;
   if (i >= params.n) { return; }
-  if (OP == 0u) {
+  if (OP == GAUSSIAN3_SAMPLE) {
     y[i] = a[i] + exp(b[i]) * c[i];
   } else {
     let u = (a[i] - b[i]) * exp(-c[i]);
