@@ -2,7 +2,7 @@
 // view; so are the parameters carved out of one arena at 256-byte-aligned offsets); the storage's buffer goes
 // back to the pool when the last tensor using it is disposed (unless it is the application's own buffer, wrapped
 // by Engine.fromGPUBuffer: then the engine only forgets it).
-import type { Binding } from './runner/bind_groups.js';
+import type { Binding } from './runner/types.js';
 import type { PooledBuffer } from './pool.js';
 
 /**

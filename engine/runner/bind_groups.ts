@@ -3,25 +3,8 @@
 // name; what is wrong with a dispatch's bindings is explained exactly (cold path).
 import type { KernelSource } from '../kernels.js';
 import type { PooledBuffer } from '../pool.js';
+import { bindingBytes, type Binding } from './types.js';
 import type { PipelineEntry, ShaderInfo } from './shaders.js';
-
-/** Anything bindable as a storage buffer (a Tensor is one): the pooled buffer and the byte range used. */
-export interface Binding {
-  readonly gpuBuffer: PooledBuffer;
-  /** Multiple of minStorageBufferOffsetAlignment (256). */
-  readonly byteOffset: number;
-  readonly byteLength: number;
-  /** Throws if the data was freed; called with the kernel's name. */
-  assertLive?(usedBy: string): void;
-}
-
-/**
- * The bytes a storage binding of `byteLength` bytes spans: whole 16-byte units (some kernels read array<vec4f>),
- * at least one. Pooled buffers always have them; Engine.fromGPUBuffer requires them of the application's buffer.
- */
-export function bindingBytes(byteLength: number): number {
-  return Math.max(16, Math.ceil(byteLength / 16) * 16);
-}
 
 /** Bytes bound for a binding: bindingBytes of its length, within its buffer. */
 function boundSize(b: Binding): number {

@@ -5,8 +5,8 @@
 import { WgslReflect } from 'wgsl_reflect';
 import { fullSource, type KernelSource } from '../kernels.js';
 import { ShaderStage } from '../webgpu_constants.js';
+import type { OverrideValue } from './types.js';
 
-export type OverrideValue = number | boolean;
 
 type ScalarKind = 'u32' | 'i32' | 'f32';
 export interface UniformMember {
