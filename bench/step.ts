@@ -1,5 +1,5 @@
 // Training-step benchmark: the loop's step (forward + backward + Adamax + EMA + the NaN/Inf check, pipelined as
-// train/loop.ts runs it; bench/stepper.ts) for model configs: ms and images per second, dispatches and submits
+// train/step/loop.ts runs it; bench/stepper.ts) for model configs: ms and images per second, dispatches and submits
 // per step, peak GPU memory; with --profile GPU time per kernel family and per kernel (timestamp queries).
 // `--compare REV` runs an older commit's step beside this tree's in one process (bench/compare.ts).
 import type { KernelTiming } from '../engine/index.js';

@@ -1,5 +1,5 @@
 // `node train.js`: train and evaluate AGAVE from the command line. Flags: train/options.ts; the loop:
-// train/trainer.ts; the run folder (ownership, lock, leftovers): train/run-folder.ts; Ctrl-C: train/signals.ts.
+// train/trainer.ts; the run folder (ownership, lock, leftovers): train/run/folder.ts; Ctrl-C: train/run/signals.ts.
 // Exit codes:
 //   0    done (or stopped at the time limit with a checkpoint, or nothing to do)
 //   1    bad input or failure (a bad flag, a refused run folder, bad data, no WebGPU adapter, ...)
@@ -9,7 +9,7 @@
 //   143  the same for SIGTERM
 import { Engine } from '../engine/index.js';
 import { HELP, parseOptions } from './options.js';
-import { continueCommand, installGracefulStop, signalExitCode } from './signals.js';
+import { continueCommand, installGracefulStop, signalExitCode } from './run/signals.js';
 import { train } from './trainer.js';
 import { runExperiment } from './experiments/index.js';
 import { DataParallel } from './distributed/data-parallel.js';

@@ -4,9 +4,9 @@ import { CONFIGS, configTable, type ConfigName } from '../model/config.js';
 import type { AuxVariant } from '../engine/generative/index.js';
 import { MODEL_KINDS, type ModelKind } from '../model/agave.js';
 import { SAMPLER_KINDS, type SamplerKind } from '../model/sampler.js';
-import { checkKindOptions } from './setup.js';
+import { checkKindOptions } from './step/setup.js';
 import type { TrainOptions } from './types.js';
-import { newRunFolder } from './run-folder.js';
+import { newRunFolder } from './run/folder.js';
 
 export const HELP = `usage: node train.js [options]
        node train.js experiment <name> [--preset quick|paper] [--out DIR]   (the paper's experiments; --help there)

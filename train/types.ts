@@ -5,7 +5,7 @@ import type { AuxVariant } from '../engine/generative/index.js';
 import type { ModelKind, Phase } from '../model/agave.js';
 import type { ConfigName } from '../model/config.js';
 import type { SamplerKind } from '../model/sampler.js';
-import type { RunFolderOptions } from './run-folder.js';
+import type { RunFolderOptions } from './run/folder.js';
 import type { DataParallelRank, DistributedOptions, RescaleBatch } from './distributed/types.js';
 
 export interface TrainOptions extends RunFolderOptions {

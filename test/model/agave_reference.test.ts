@@ -24,7 +24,7 @@ import { ParameterSet, type Engine } from '../../engine/index.js';
 import { Agave, Ctx, type AuxConfig, type ModelKind, type Phase } from '../../model/agave.js';
 import { CONFIGS, type ModelConfig } from '../../model/config.js';
 import type { AuxVariant } from '../../engine/generative/index.js';
-import { loadBundledSample, gatherBatch } from '../../train/data.js';
+import { loadBundledSample, gatherBatch } from '../../train/data/datasets.js';
 import { fitImages } from '../../train/trainer.js';
 import { disposeTestEngine, testEngine } from '../helpers/gpu.js';
 import { STRUCTURE } from '../helpers/configs.js';

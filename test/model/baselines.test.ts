@@ -9,7 +9,7 @@ import { expectCausal } from '../helpers/causality.js';
 import { Engine, ParameterSet, ops, type Tensor } from '../../engine/index.js';
 import { Agave, Ctx, type ModelKind } from '../../model/agave.js';
 import { CONFIGS } from '../../model/config.js';
-import { loadBundledSample, gatherBatch } from '../../train/data.js';
+import { loadBundledSample, gatherBatch } from '../../train/data/datasets.js';
 import { fitImages } from '../../train/trainer.js';
 
 let engine: Engine;

@@ -1,4 +1,4 @@
-// What makes a checkpoint write durable, asserted call by call (train/checkpoint-io.ts writeFileAtomic): the data
+// What makes a checkpoint write durable, asserted call by call (train/run/checkpoint-file.ts writeFileAtomic): the data
 // goes into a temporary file, which is fsynced before it is closed and renamed over the target, and the folder is
 // fsynced after the rename. Why: without the fsync a crash shortly after the rename can leave an empty or partial
 // file under the checkpoint's name (the rename reaches the disk before the data); no end-to-end test sees that, so
@@ -8,7 +8,7 @@ import { mkdtempSync, readFileSync, readdirSync, rmSync, writeFileSync } from 'n
 import { tmpdir } from 'node:os';
 import { dirname, join, resolve } from 'node:path';
 import { afterAll, beforeEach, describe, expect, it, vi } from 'vitest';
-import { loadCheckpoint, saveCheckpoint, writeFileAtomic } from '../../train/checkpoint-io.js';
+import { loadCheckpoint, saveCheckpoint, writeFileAtomic } from '../../train/run/checkpoint-file.js';
 
 const recorded = vi.hoisted(() => ({ calls: [] as { fn: string; args: unknown[]; result?: unknown }[], failFsync: null as string | null }));
 

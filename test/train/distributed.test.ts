@@ -20,7 +20,7 @@ import { launcherOf, libmpiCandidates, Mpi, NO_LAUNCHER } from '../../train/dist
 import { stateChecksum } from '../../train/distributed/data-parallel.js';
 import { rankChangeAllowed } from '../../train/distributed/rescale.js';
 import { displayDevices, driPrimeOf, selectGpu } from '../../train/distributed/gpu-select.js';
-import { loadCheckpoint } from '../../train/checkpoint-io.js';
+import { loadCheckpoint } from '../../train/run/checkpoint-file.js';
 import { REPO, runCli, startCli, type CliRun } from '../helpers/cli.js';
 
 const dirs: string[] = [];

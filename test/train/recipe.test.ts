@@ -1,4 +1,4 @@
-// The recipe as numbers, read from what a run actually does (train/setup.ts's Run stepped by train/loop.ts's
+// The recipe as numbers, read from what a run actually does (train/step/setup.ts's Run stepped by train/step/loop.ts's
 // trainSteps, tiny config, the config's default recipe): the EMA decay of a step, per parameter group (PixelCNN
 // 0.9995, VAE 0.999) with TF's warm-up min(decay, (1 + step) / (10 + step)), measured from the EMA before and
 // after one step at steps 0, 5 and 1,000,000; the learning rate and lambda each phase trains with, for AGAVE and
@@ -12,9 +12,9 @@ import { describe, expect, it, vi } from 'vitest';
 import { ParameterSet } from '../../engine/index.js';
 import { Agave, type LossOptions } from '../../model/agave.js';
 import { CONFIGS } from '../../model/config.js';
-import { loadCheckpoint, NonFiniteCheckpointError } from '../../train/checkpoint-io.js';
-import { trainSteps } from '../../train/loop.js';
-import { setupRun, type Run } from '../../train/setup.js';
+import { loadCheckpoint, NonFiniteCheckpointError } from '../../train/run/checkpoint-file.js';
+import { trainSteps } from '../../train/step/loop.js';
+import { setupRun, type Run } from '../../train/step/setup.js';
 import type { TrainOptions, TrainResult } from '../../train/trainer.js';
 
 const quiet = (): void => {};
@@ -41,7 +41,7 @@ function opts(extra: Partial<TrainOptions> = {}): TrainOptions {
 /** Runs the loop over steps [from, to) of an open run (0-based step indices, as the loop's warm-up counts them). */
 async function stepRange(run: Run, from: number, to: number): Promise<TrainResult> {
   run.startStep = from;
-  run.r.steps = to;
+  run.recipe.steps = to;
   const result: TrainResult = { steps: [], evals: [], stoppedEarly: null, parameterCount: run.params.count };
   await trainSteps(run, result, quiet);
   expect(result.steps.map((s) => s.step), 'steps done').toEqual(Array.from({ length: to - from }, (_, i) => from + i + 1));
@@ -64,7 +64,7 @@ describe('the recipe as a run uses it (tiny config, default recipe)', () => {
   it('the EMA of one step: decay min((1 + s) / (10 + s), 0.9995) for every PixelCNN tensor and min(.., 0.999) for every VAE tensor, at steps 0, 5 and 1,000,000', async () => {
     const run = await setupRun(opts(), quiet);
     try {
-      expect(run.r.ema, 'the resolved EMA decays').toEqual({ vae: RECIPE.ema.vae, pixelcnn: RECIPE.ema.pixelcnn });
+      expect(run.recipe.ema, 'the resolved EMA decays').toEqual({ vae: RECIPE.ema.vae, pixelcnn: RECIPE.ema.pixelcnn });
       for (const s of [0, 5, 1_000_000]) {
         // The EMA set half a unit below the parameters: (1 - decay) then moves it by a measurable amount.
         const before = await run.params.serialize();

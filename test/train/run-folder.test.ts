@@ -1,4 +1,4 @@
-// One run per folder (train/run-folder.ts), first without a GPU: the lock (a live holder refused by name, also a
+// One run per folder (train/run/folder.ts), first without a GPU: the lock (a live holder refused by name, also a
 // live one of another user, whose probe fails with EPERM; a stale one taken over, another host's refused with how
 // to clear it), stale temporary files of dead writers removed, a folder with an earlier run refused without
 // --resume and moved aside with --overwrite, runs/latest, metrics trimmed to the checkpoint's step,
@@ -11,13 +11,13 @@ import { hostname, tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { gunzipSync } from 'node:zlib';
 import { describe, expect, it, vi } from 'vitest';
-import { loadCheckpoint, readCheckpointMeta, saveCheckpoint, NonFiniteCheckpointError } from '../../train/checkpoint-io.js';
-import { explainFsError } from '../../train/fs-errors.js';
-import { appendJsonl, truncateJsonlAfterStep } from '../../train/metrics.js';
-import { newRunFolder, openRunFolder, removeStaleTemps, timeStamp, type LockInfo } from '../../train/run-folder.js';
-import { continueCommand, installGracefulStop } from '../../train/signals.js';
+import { loadCheckpoint, readCheckpointMeta, saveCheckpoint, NonFiniteCheckpointError } from '../../train/run/checkpoint-file.js';
+import { explainFsError } from '../../train/common/fs-errors.js';
+import { appendJsonl, truncateJsonlAfterStep } from '../../train/run/metrics.js';
+import { newRunFolder, openRunFolder, removeStaleTemps, timeStamp, type LockInfo } from '../../train/run/folder.js';
+import { continueCommand, installGracefulStop } from '../../train/run/signals.js';
 import { train, type TrainOptions } from '../../train/trainer.js';
-import { bundledDataDirs, SAMPLE_TEST_FILE, SAMPLE_TRAIN_FILE } from '../../train/data.js';
+import { bundledDataDirs, SAMPLE_TEST_FILE, SAMPLE_TRAIN_FILE } from '../../train/data/datasets.js';
 
 const quiet = (): void => {};
 const fresh = (name: string): string => mkdtempSync(join(tmpdir(), `agave-${name}-`));

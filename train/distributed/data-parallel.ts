@@ -1,7 +1,7 @@
 // What one rank of `mpirun -np N node train.js --distributed mpi` does (docs/DISTRIBUTED.md). Every rank holds
 // the whole model on its own WebGPU device; rank 0 initialises it (data-dependent init included) or loads the
 // checkpoint, and broadcasts parameters, EMA, Adamax state, step and data order. Each step every rank draws the
-// same global batch of N x B indices from the shared seed and takes its own B of them (train/loop.ts
+// same global batch of N x B indices from the shared seed and takes its own B of them (train/step/loop.ts
 // batchIndices); its dropout masks and latent noise are those images' part of the global batch's draws
 // (Ctx batchOffset). Before the backward the ranks exchange the step's loss terms, the free-bits channel means
 // and the stop / time-limit flags (exchangeBeforeBackward: the free-bits gate is the global batch's, so the
@@ -13,8 +13,8 @@
 import { createHash } from 'node:crypto';
 import { ops, type ParameterSet, type Tensor } from '../../engine/index.js';
 import type { LossTerms } from '../../model/agave.js';
-import { BatchOrder, type BatchOrderState } from '../data.js';
-import type { StopSignal } from '../run-folder.js';
+import { BatchOrder, type BatchOrderState } from '../data/datasets.js';
+import type { StopSignal } from '../run/folder.js';
 import type { Logger, TrainOptions } from '../types.js';
 import { Mpi } from './mpi.js';
 import { selectGpu } from './gpu-select.js';
@@ -41,7 +41,7 @@ interface StepTimes {
   checksums: number;
 }
 
-/** One rank of a data-parallel run (the hooks train/setup.ts, train/loop.ts and train/evaluate.ts call). */
+/** One rank of a data-parallel run (the hooks train/step/setup.ts, train/step/loop.ts and train/evaluate/evaluate.ts call). */
 export class DataParallel implements DataParallelRank {
   /** Agreed at each step's exchange: any rank's Ctrl-C / SIGTERM / SIGUSR1, or any rank past the time limit. */
   readonly agreed = { stop: false, outOfTime: false };

@@ -1,10 +1,10 @@
 // Resuming a checkpoint on another number of data-parallel ranks than it was trained on (`--rescale-batch`):
 // which settings may then differ from the checkpoint's, and the per-rank batch that keeps its global batch.
-// Run signatures (train/setup.ts) record the global batch as `batch` and, for N > 1, the number of ranks.
+// Run signatures (train/step/setup.ts) record the global batch as `batch` and, for N > 1, the number of ranks.
 import { existsSync } from 'node:fs';
 import { join } from 'node:path';
-import { readCheckpointMeta } from '../checkpoint-io.js';
-import { CHECKPOINT_FILE } from '../run-folder.js';
+import { readCheckpointMeta } from '../run/checkpoint-file.js';
+import { CHECKPOINT_FILE } from '../run/folder.js';
 import type { TrainOptions } from '../types.js';
 import type { RescaleBatch } from './types.js';
 

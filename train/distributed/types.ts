@@ -1,9 +1,9 @@
 // What the training job asks of a data-parallel rank (train/distributed/data-parallel.ts implements it): the
-// hooks train/setup.ts, train/loop.ts, train/evaluate.ts and train/trainer.ts call, and the options of
+// hooks train/step/setup.ts, train/step/loop.ts, train/evaluate/evaluate.ts and train/trainer.ts call, and the options of
 // `--distributed mpi`. A module of types only, so that train/types.ts can name them without an import cycle.
 import type { ParameterSet, Engine, Tensor } from '../../engine/index.js';
 import type { LossTerms } from '../../model/agave.js';
-import type { BatchOrder, ImageSet } from '../data.js';
+import type { BatchOrder, ImageSet } from '../data/datasets.js';
 
 /** `--distributed mpi` and its settings (train/options.ts). */
 export interface DistributedOptions {
@@ -17,7 +17,7 @@ export interface DistributedOptions {
 /** How a resume on another number of ranks rescales the batch (`--rescale-batch`). */
 export type RescaleBatch = 'global' | 'per-rank';
 
-/** The part of a run (train/setup.ts Run) a rank synchronises at start. */
+/** The part of a run (train/step/setup.ts Run) a rank synchronises at start. */
 export interface RankRun {
   engine: Engine;
   params: ParameterSet;

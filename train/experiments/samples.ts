@@ -2,9 +2,10 @@
 import { join } from 'node:path';
 import { ops } from '../../engine/index.js';
 import { Agave, Ctx, toPixels } from '../../model/agave.js';
-import { gatherBatch } from '../data.js';
-import { auxToDisplay, samplePixelcnn, writeLabelledRows } from '../evaluate.js';
-import { setupRun } from '../setup.js';
+import { gatherBatch } from '../data/datasets.js';
+import { auxToDisplay, writeLabelledRows } from '../evaluate/images.js';
+import { samplePixelcnn } from '../evaluate/sampling.js';
+import { setupRun } from '../step/setup.js';
 import { runsTable, type Experiment } from './common.js';
 
 export const SAMPLES: Experiment = {

@@ -7,6 +7,8 @@ import { existsSync, readdirSync, readFileSync, statSync } from 'node:fs';
 import { dirname, join, resolve } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { gunzipSync } from 'node:zlib';
+import { fsErrorCode } from '../common/fs-errors.js';
+import { mulberry32 } from '../common/random.js';
 
 /** A set of same-sized uint8 images, NHWC, with one label byte per image. */
 export interface ImageSet {
@@ -50,10 +52,6 @@ const CIFAR_PLANE = CIFAR_SIDE * CIFAR_SIDE;
 // ---------------------------------------------------------------------------------------------------------------
 // File reading
 
-function errorCode(e: unknown): string | undefined {
-  return typeof e === 'object' && e !== null && 'code' in e ? String((e as { code: unknown }).code) : undefined;
-}
-
 /** Reads a file, gunzipping it when its name ends in .gz or its content starts with the gzip magic bytes. */
 export function readMaybeGzip(path: string): Uint8Array {
   const abs = resolve(path);
@@ -61,7 +59,7 @@ export function readMaybeGzip(path: string): Uint8Array {
   try {
     raw = readFileSync(abs);
   } catch (e) {
-    const code = errorCode(e);
+    const code = fsErrorCode(e);
     if (code === 'ENOENT') throw new DataError(`${path}: file not found (looked for ${abs})`, { cause: e });
     if (code === 'EISDIR') throw new DataError(`${path}: is a directory, expected a data file`, { cause: e });
     throw new DataError(`${path}: cannot read (${code ?? String(e)})`, { cause: e });
@@ -376,18 +374,6 @@ function epochSeed(seed: number, epoch: number): number {
   const lo = seed >>> 0;
   const hi = Math.floor(seed / 4294967296) >>> 0;
   return mix32(mix32(mix32(lo ^ 0x9e3779b9) ^ hi) ^ mix32((epoch >>> 0) + 0x632be5ab));
-}
-
-/** mulberry32: small, fast, good enough for shuffling. */
-function mulberry32(state: number): () => number {
-  let a = state >>> 0;
-  return () => {
-    a = (a + 0x6d2b79f5) >>> 0;
-    let t = a;
-    t = Math.imul(t ^ (t >>> 15), t | 1);
-    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
-    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
-  };
 }
 
 /** The permutation of 0..count-1 used in `epoch` for `seed` (Fisher-Yates with a per-epoch PRNG). */

@@ -2,7 +2,7 @@
 // current step, write a checkpoint and stop (StopSignal, polled once per step); the CLI then exits with 130 / 143.
 // A second signal exits at once with the same code: the last checkpoint written is intact (checkpoints are written
 // to a temporary file and renamed, and the write is synchronous, so no signal lands in the middle of one).
-import type { StopSignal } from './run-folder.js';
+import type { StopSignal } from './folder.js';
 
 export interface GracefulStop extends StopSignal {
   /** Removes the handlers (tests, or before a normal exit). */

@@ -2,7 +2,7 @@
 // holding data_batch_1.bin[.gz] and test_batch.bin[.gz], given as the argument). Not run by CI or the tests;
 // run by hand:
 //
-//   npx esbuild train/make-sample.ts --bundle --platform=node --format=esm --outfile=/tmp/make-sample.mjs \
+//   npx esbuild train/data/make-sample.ts --bundle --platform=node --format=esm --outfile=/tmp/make-sample.mjs \
 //     && node /tmp/make-sample.mjs CIFAR10-DIR
 //
 // Selection (deterministic, class-balanced): walking each source file in record order, keep the first
@@ -12,7 +12,7 @@
 import { mkdirSync, writeFileSync } from 'node:fs';
 import { join, resolve } from 'node:path';
 import { gzipSync } from 'node:zlib';
-import { CIFAR10_RECORD_BYTES, SAMPLE_TEST_FILE, SAMPLE_TRAIN_FILE, parseCifar10, readMaybeGzip } from './data.js';
+import { CIFAR10_RECORD_BYTES, SAMPLE_TEST_FILE, SAMPLE_TRAIN_FILE, parseCifar10, readMaybeGzip } from './datasets.js';
 
 export const TRAIN_PER_CLASS = 200;
 export const TEST_PER_CLASS = 50;

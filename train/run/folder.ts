@@ -18,7 +18,7 @@ import { randomBytes } from 'node:crypto';
 import { hostname } from 'node:os';
 import { basename, dirname, isAbsolute, join, resolve } from 'node:path';
 import { readCheckpointStep } from './checkpoint-state.js';
-import { explainFsError, fsErrorCode } from './fs-errors.js';
+import { explainFsError, fsErrorCode } from '../common/fs-errors.js';
 import { appendJsonl, truncateJsonlAfterStep } from './metrics.js';
 
 export const CHECKPOINT_FILE = 'checkpoint.agave';
@@ -46,7 +46,7 @@ export interface RunFolderOptions {
   overwrite?: boolean;
   /** Point `latest` next to `out` at it (the CLI's default run folder runs/<time>). */
   linkLatest?: boolean;
-  /** Graceful stop (train/signals.ts sets it on SIGINT/SIGTERM). */
+  /** Graceful stop (train/run/signals.ts sets it on SIGINT/SIGTERM). */
   stopSignal?: StopSignal;
   /** How to continue after a stop, for the stop's log line (default: 'continue with --resume'). */
   resumeHint?: string;

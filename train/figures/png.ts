@@ -2,7 +2,8 @@
 // builder for NHWC uint8 batches with optional row labels drawn in a tiny built-in 3x5 pixel font, and an
 // atomic PNG write.
 import { deflateSync } from 'node:zlib';
-import { crc32, writeFileAtomic } from './checkpoint-io.js';
+import { crc32 } from '../common/crc32.js';
+import { writeFileAtomic } from '../common/files.js';
 
 const SIGNATURE = Buffer.from([0x89, 0x50, 0x4e, 0x47, 0x0d, 0x0a, 0x1a, 0x0a]);
 

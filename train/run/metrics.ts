@@ -1,8 +1,8 @@
 // Small helpers for training logs: JSON-lines metrics files, human-readable durations, bits per dimension.
 import { appendFileSync, existsSync, mkdirSync, readFileSync } from 'node:fs';
 import { dirname, resolve } from 'node:path';
-import { writeFileAtomic } from './checkpoint-io.js';
-import { explainFsError } from './fs-errors.js';
+import { writeFileAtomic } from '../common/files.js';
+import { explainFsError } from '../common/fs-errors.js';
 
 /**
  * Appends `record` as one JSON line to `path`, creating parent folders. Non-finite numbers are written as null.

@@ -1,6 +1,6 @@
 // Messages of the training loop's safety stops: the non-finite state after an update, and a resume
 // with nothing left to do.
-import type { FinitenessReport, NonFiniteHit } from '../engine/index.js';
+import type { FinitenessReport, NonFiniteHit } from '../../engine/index.js';
 
 const ARENA_WORDS: Record<NonFiniteHit['arena'], string> = {
   params: 'parameters',

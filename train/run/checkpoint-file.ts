@@ -10,88 +10,13 @@
 //   then zero padding up to a multiple of 8 bytes (so the data section is 4- and 8-byte aligned)
 //   D bytes            float32 data, little-endian, each array at its offset (4-byte aligned, packed in order)
 //   last 4 bytes u32   CRC-32 (IEEE, as in zlib/PNG) of every byte before it
-import { closeSync, existsSync, fsyncSync, mkdirSync, openSync, readFileSync, readSync, renameSync, unlinkSync, writeSync } from 'node:fs';
-import { dirname, resolve } from 'node:path';
-import { explainFsError } from './fs-errors.js';
+import { closeSync, existsSync, openSync, readFileSync, readSync } from 'node:fs';
+import { resolve } from 'node:path';
+import { crc32 } from '../common/crc32.js';
+import { explainFsError } from '../common/fs-errors.js';
+import { writeFileAtomic } from '../common/files.js';
 
-// ---------------------------------------------------------------------------------------------------------------
-// CRC-32
-
-const CRC_TABLE = (() => {
-  const t = new Uint32Array(256);
-  for (let n = 0; n < 256; n++) {
-    let c = n;
-    for (let k = 0; k < 8; k++) c = c & 1 ? 0xedb88320 ^ (c >>> 1) : c >>> 1;
-    t[n] = c >>> 0;
-  }
-  return t;
-})();
-
-/** CRC-32 (IEEE 802.3 polynomial, the one zlib and PNG use); pass the previous value to continue a running CRC. */
-export function crc32(data: Uint8Array, previous = 0): number {
-  let c = (previous ^ 0xffffffff) >>> 0;
-  for (let i = 0; i < data.length; i++) c = CRC_TABLE[(c ^ data[i]!) & 0xff]! ^ (c >>> 8);
-  return (c ^ 0xffffffff) >>> 0;
-}
-
-// ---------------------------------------------------------------------------------------------------------------
-// Atomic writes
-
-function errorCode(e: unknown): string {
-  return explainFsError(e);
-}
-
-/**
- * Writes `data` to `path` atomically: into `path.tmp-<pid>` first (creating parent folders), fsync, then rename
- * over `path`. On any failure (ENOSPC, EACCES, ...) the temporary file is removed and the error says that the
- * previous file at `path`, if any, is intact.
- */
-export function writeFileAtomic(path: string, data: Uint8Array | string): void {
-  const target = resolve(path);
-  const tmp = `${target}.tmp-${process.pid}`;
-  const bytes = typeof data === 'string' ? Buffer.from(data, 'utf8') : data;
-  let fd: number | undefined;
-  let created = false;
-  try {
-    mkdirSync(dirname(target), { recursive: true });
-    fd = openSync(tmp, 'w');
-    created = true;
-    let off = 0;
-    while (off < bytes.length) off += writeSync(fd, bytes, off, bytes.length - off);
-    fsyncSync(fd);
-    closeSync(fd);
-    fd = undefined;
-    renameSync(tmp, target);
-  } catch (e) {
-    if (fd !== undefined) {
-      try {
-        closeSync(fd);
-      } catch {
-        // already failing; keep the original error
-      }
-    }
-    if (created) {
-      try {
-        unlinkSync(tmp);
-      } catch {
-        // nothing more to do
-      }
-    }
-    const previous = existsSync(target) ? `the previous file at ${path} is intact` : `no previous file existed at ${path}`;
-    throw new Error(`could not write ${path} (${errorCode(e)}; temporary ${tmp}); ${previous}`, { cause: e });
-  }
-  // Make the rename durable; not all platforms allow fsync on a directory, so this is best effort.
-  try {
-    const dfd = openSync(dirname(target), 'r');
-    try {
-      fsyncSync(dfd);
-    } finally {
-      closeSync(dfd);
-    }
-  } catch {
-    // ignore
-  }
-}
+export { writeFileAtomic } from '../common/files.js';
 
 // ---------------------------------------------------------------------------------------------------------------
 // Container
@@ -280,7 +205,7 @@ export function readCheckpointMeta<M = Record<string, unknown>>(path: string): M
     return (JSON.parse(header.toString('utf8')) as { meta: M }).meta;
   } catch (e) {
     if (e instanceof CheckpointError) throw e;
-    throw new CheckpointError(`${path}: cannot read checkpoint header (${errorCode(e)})`, { cause: e });
+    throw new CheckpointError(`${path}: cannot read checkpoint header (${explainFsError(e)})`, { cause: e });
   } finally {
     if (fd !== undefined) closeSync(fd);
   }
@@ -292,7 +217,7 @@ export function loadCheckpoint<M = Record<string, unknown>>(path: string): Check
   try {
     buf = readFileSync(path);
   } catch (e) {
-    const code = errorCode(e);
+    const code = explainFsError(e);
     if (code.startsWith('ENOENT')) throw new CheckpointError(`${path}: checkpoint not found (looked for ${resolve(path)})`, { cause: e });
     throw new CheckpointError(`${path}: cannot read checkpoint (${code})`, { cause: e });
   }

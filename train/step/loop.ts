@@ -1,16 +1,18 @@
-// The training loop of a run: one step = forward, backward, Adamax, EMA; a progress line every few steps;
-// evaluation, curves.svg and checkpoints on their cadence; the NaN stop and the time limit.
+// The training loop of a run: steps (train/step/step.ts: forward, backward, Adamax, EMA) pipelined two deep; a
+// progress line every few steps; evaluation, curves.svg and checkpoints on their cadence; the NaN stop and the
+// time limit.
 import { existsSync } from 'node:fs';
-import { ops, ReadbackRing, type FinitenessReport } from '../engine/index.js';
-import { Ctx } from '../model/agave.js';
-import { gatherBatch } from './data.js';
-import { evaluate } from './evaluate.js';
-import { writeCurves } from './curves.js';
-import { appendJsonl, bitsPerDim, formatDuration } from './metrics.js';
-import type { Phase } from '../model/agave.js';
+import { ReadbackRing, type FinitenessReport } from '../../engine/index.js';
+import { Ctx } from '../../model/agave.js';
+import { gatherBatch } from '../data/datasets.js';
+import { evaluate } from '../evaluate/evaluate.js';
+import { writeCurves } from '../figures/curves.js';
+import { appendJsonl, bitsPerDim, formatDuration } from '../run/metrics.js';
+import type { Phase } from '../../model/agave.js';
 import { phaseAt, type Run } from './setup.js';
-import type { Logger, StepRecord, TrainResult } from './types.js';
-import { nonFiniteStateMessage } from './safety.js';
+import { forwardBackward, update, type StepHooks, type StepModel } from './step.js';
+import type { Logger, StepRecord, TrainResult } from '../types.js';
+import { nonFiniteStateMessage } from '../run/safety.js';
 
 /** Noise streams of a step: far apart so a step's dropout/epsilon draws never collide with another step's. */
 const STREAMS_PER_STEP = 1 << 16;
@@ -33,7 +35,7 @@ interface InFlight {
 
 /** Runs steps startStep..r.steps (or until the time limit / a non-finite loss); returns the step reached. */
 export async function trainSteps(run: Run, result: TrainResult, log: Logger): Promise<number> {
-  const { o, r, engine, model, params, trainSet, cfg, paths } = run;
+  const { options: o, recipe: r, config: cfg, engine, model, params, trainSet, paths } = run;
   // Data-parallel (train/distributed/data-parallel.ts): this rank's part of each global batch, the exchange
   // before the backward, the gradient average after it; only rank 0 writes.
   const dp = o.dataParallel;
@@ -99,6 +101,7 @@ export async function trainSteps(run: Run, result: TrainResult, log: Logger): Pr
 
   const lastChecked = (): number => result.steps.at(-1)?.step ?? run.startStep;
 
+  const stepModel: StepModel = { params, model, lr: r.lr, lambda: r.lambda, emaDecayOf: run.emaDecayOf };
   let step = run.startStep;
   try {
     while (step < r.steps) {
@@ -107,25 +110,15 @@ export async function trainSteps(run: Run, result: TrainResult, log: Logger): Pr
       const idx = dp ? dp.batchIndices(run.order, r.batch) : run.order.next(r.batch);
       const s = step;
       inFlight.push(await engine.asyncScope(async () => {
-        // Zeroed before the forward, so the weight norm lets weight gradients land in place (engine/weight_norm.ts).
-        params.zeroGrad();
         const x = engine.tensor(gatherBatch(trainSet, idx), [r.batch, cfg.imageSize, cfg.imageSize, model.channels]);
         const ctx = new Ctx(engine, params, { seed: o.seed, streamBase: s * STREAMS_PER_STEP, training: true, ...(dp ? { batchOffset: dp.batchOffset(r.batch) } : {}) });
-        const t = model.loss(ctx, x, { lambda: r.lambda, phase, useAux });
-        // The terms, packed for the step's one readback (kept: backward frees intermediates).
-        // (Terms a model kind lacks are packed as the loss and reported as null.)
-        const parts = [t.loss, t.pixelcnnNll ?? t.loss, t.auxNll ?? t.loss, t.klTrue, t.klObjective].map((p) => ops.reshape(p, [1]));
-        const packed = engine.noGrad(() => ops.concat(parts, 0)).keep();
-        if (dp) await dp.exchangeBeforeBackward(t, packed, { outOfTime: performance.now() > deadline });
-        engine.backward(t.loss);
-        if (dp) await dp.averageGradients(params, s + 1);
+        const hooks: StepHooks = dp
+          ? { beforeBackward: (t, packed) => dp.exchangeBeforeBackward(t, packed, { outOfTime: performance.now() > deadline }), afterBackward: () => dp.averageGradients(params, s + 1) }
+          : {};
+        const packed = await forwardBackward(stepModel, ctx, x, phase, useAux, hooks);
         // The update is recorded before the loss is known: a non-finite loss stops the run when its values come
         // back, before any evaluation or checkpoint of a later state (the state check below covers the update).
-        params.adamaxStep({ lr: r.lr });
-        // EMA warm-up as TF's ExponentialMovingAverage(num_updates): early averages are not dominated by the
-        // initial weights; a function of the step, so resumed runs match.
-        const cap = (1 + s) / (10 + s);
-        params.emaUpdate((name) => run.emaDecayOf(name, cap));
+        update(stepModel, s);
         const check = params.recordNonFiniteCheck();
         const values = ring.read([packed, check.flags]);
         packed.dispose();
@@ -163,7 +156,7 @@ export async function trainSteps(run: Run, result: TrainResult, log: Logger): Pr
         result.stoppedEarly = 'time';
         break;
       }
-      // Graceful stop (SIGINT/SIGTERM via train/signals.ts): finish the step, checkpoint, stop.
+      // Graceful stop (SIGINT/SIGTERM via train/run/signals.ts): finish the step, checkpoint, stop.
       if (o.stopSignal?.requested) {
         if (!saveDue) await run.save(step); // else just written
         log(`${o.stopSignal?.signal ?? 'stop'} received: stopped after step ${step}; checkpoint ${paths.checkpoint} written (${o.resumeHint ?? 'continue with --resume'})`);

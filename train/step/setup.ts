@@ -1,18 +1,18 @@
 // Setting up a run: the recipe resolved from the config table and the flags, data fitted to the model, the
 // engine and parameters, and either the data-dependent init or the state of a checkpoint. The loop
-// (train/loop.ts) and the evaluation (train/evaluate.ts) work on the `Run` this returns.
+// (train/step/loop.ts) and the evaluation (train/evaluate/evaluate.ts) work on the `Run` this returns.
 import { existsSync } from 'node:fs';
 import { join } from 'node:path';
-import { Engine, ParameterSet } from '../engine/index.js';
-import { Agave, Ctx, MODEL_KIND_NAMES, type ModelKind, type Phase } from '../model/agave.js';
-import { CONFIGS, type ModelConfig } from '../model/config.js';
-import { BatchOrder, gatherBatch, loadDataset, type ImageSet } from './data.js';
-import { loadCheckpoint, readCheckpointMeta, saveCheckpoint } from './checkpoint-io.js';
-import { CHECKPOINT_FILE, METRICS_FILE } from './run-folder.js';
-import { checkResumeData, dataFingerprint } from './fingerprint.js';
-import { validateCheckpointMeta, validateRunCheckpoint, type CheckpointMeta } from './checkpoint-state.js';
-import type { Logger, TrainOptions } from './types.js';
-import { rankChangeAllowed } from './distributed/rescale.js';
+import { Engine, ParameterSet } from '../../engine/index.js';
+import { Agave, Ctx, MODEL_KIND_NAMES, type ModelKind, type Phase } from '../../model/agave.js';
+import { CONFIGS, type ModelConfig } from '../../model/config.js';
+import { BatchOrder, gatherBatch, loadDataset, type ImageSet } from '../data/datasets.js';
+import { loadCheckpoint, readCheckpointMeta, saveCheckpoint } from '../run/checkpoint-file.js';
+import { CHECKPOINT_FILE, METRICS_FILE } from '../run/folder.js';
+import { checkResumeData, dataFingerprint } from '../data/fingerprint.js';
+import { validateCheckpointMeta, validateRunCheckpoint, type CheckpointMeta } from '../run/checkpoint-state.js';
+import type { Logger, TrainOptions } from '../types.js';
+import { rankChangeAllowed } from '../distributed/rescale.js';
 
 /** The settings of a run after the config's recipe is applied to the flags. */
 export interface Resolved {
@@ -118,9 +118,12 @@ export function signatureDiffs(wanted: Record<string, unknown>, stored: Record<s
 
 /** Everything a running training job holds. */
 export interface Run {
-  o: TrainOptions;
-  r: Resolved;
-  cfg: ModelConfig;
+  /** The run's options (flags and defaults). */
+  options: TrainOptions;
+  /** The recipe resolved from the config and the flags (batch, steps, lambda, lr, EMA decays, pre-training). */
+  recipe: Resolved;
+  /** The model config, built for the run's image size. */
+  config: ModelConfig;
   engine: Engine;
   model: Agave;
   params: ParameterSet;
@@ -279,9 +282,9 @@ export async function setupRun(o: TrainOptions, log: Logger): Promise<Run> {
     }
     const emaDecayOf = (name: string, cap: number): number => Math.min(cap, Agave.partOf(name) === 'pixelcnn' ? r.ema.pixelcnn : r.ema.vae);
     const run: Run = {
-      o,
-      r,
-      cfg,
+      options: o,
+      recipe: r,
+      config: cfg,
       engine,
       model,
       params: ps,

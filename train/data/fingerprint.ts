@@ -2,7 +2,7 @@
 // exactly" only on the data it started with). Computed from the decoded records, so the same images compressed
 // or not (or moved to another folder) are the same data set; any changed pixel or label is another.
 import { createHash } from 'node:crypto';
-import type { Dataset, ImageSet } from './data.js';
+import type { Dataset, ImageSet } from './datasets.js';
 
 export interface DataFingerprint {
   format: Dataset['format'];

@@ -1,23 +1,23 @@
 // What a run's checkpoint holds (CheckpointMeta) and the checks it passes before anything trusts it. The
-// container (train/checkpoint-io.ts) proves the bytes are the ones written (CRC); these checks prove the content
+// container (train/run/checkpoint-file.ts) proves the bytes are the ones written (CRC); these checks prove the content
 // is a state a run can continue from: a whole-number step, the settings, the data order, parameter names and
 // shapes that agree with the arrays' lengths, and finite parameters, EMA and Adamax state. A checkpoint that
 // fails is refused naming what is wrong: it is never resumed, nor later called "the last good checkpoint".
-import { readCheckpointMeta, type Checkpoint } from './checkpoint-io.js';
-import type { BatchOrderState } from './data.js';
-import type { DataFingerprint } from './fingerprint.js';
+import { readCheckpointMeta, type Checkpoint } from './checkpoint-file.js';
+import type { BatchOrderState } from '../data/datasets.js';
+import type { DataFingerprint } from '../data/fingerprint.js';
 
 export interface CheckpointMeta {
   version: 1;
   step: number;
-  /** The settings a resume must match (train/setup.ts runSignature). */
+  /** The settings a resume must match (train/step/setup.ts runSignature). */
   signature: Record<string, unknown>;
   order: BatchOrderState;
   names: string[];
   shapes: number[][];
   hasEma: boolean;
   hasState: boolean;
-  /** The data the run trains on (train/fingerprint.ts); absent in checkpoints from before it. */
+  /** The data the run trains on (train/data/fingerprint.ts); absent in checkpoints from before it. */
   data?: DataFingerprint;
 }
 
