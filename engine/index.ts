@@ -11,7 +11,7 @@ export { ENGINE_LIMITS, DeviceLimitsError, limitShortfalls, type EngineLimitName
 export type { KernelTiming, DispatchArgs } from './runner/runner.js';
 export type { BackwardRule, BackwardRuleMany, GradSink } from './tape.js';
 export { KERNELS, fullSource, type KernelSource, type RegisteredKernel, type KernelName } from './kernels.js';
-export { OP_CODE_TABLES, UNARY_CODES, BINARY_CODES, REDUCE_CODES } from './op_codes.js';
+export { OP_CODE_TABLES, UNARY_CODES, BINARY_CODES, REDUCE_CODES, OPTIMIZER_CODES } from './op_codes.js';
 export { MATMUL_VARIANTS, tiledTile, weightGradSplits, type MatmulVariant } from './matmul_variants.js';
 export { CONV_VARIANTS, type ConvVariant, type ConvProblem, type ConvKernelKind } from './conv_variants.js';
 export * as ops from './ops/index.js';
@@ -19,7 +19,8 @@ export * as generative from './generative/index.js';
 export { ReadbackRing } from './readback.js';
 export { ParameterSet, type ParamSpec, type ParamInit, type ParameterSetOptions } from './params/parameter_set.js';
 export type { ParameterCheckpoint } from './params/checkpoint.js';
-export type { AdamaxOptions } from './params/adamax.js';
+export { constantLr, stepLr, cosineLr, type StepLrOptions, type CosineLrOptions } from './params/schedules.js';
+export { OPTIMIZER_STATE, type AdamaxOptions, type AdamOptions, type SgdOptions, type OptimizerOptions, type OptimizerKind, type LearningRate } from './params/optimizers.js';
 export { STATE_ARENAS, type GradientStats, type StateArena, type NonFiniteHit, type FinitenessReport } from './params/health.js';
 export { WeightNorm, EffectiveWeights, type WeightNormLayer } from './params/weight_norm.js';
 

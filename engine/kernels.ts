@@ -16,8 +16,8 @@ import weightNormLib from '../shaders/weight_norm_lib.wgsl';
 import iafPosteriorLib from '../shaders/generative/iaf_posterior_lib.wgsl';
 // core
 import accumulate from '../shaders/accumulate.wgsl';
-import adamax from '../shaders/adamax.wgsl';
 import argReduce from '../shaders/arg_reduce.wgsl';
+import clipScale from '../shaders/clip_scale.wgsl';
 import binary from '../shaders/binary.wgsl';
 import binaryBackward from '../shaders/binary_backward.wgsl';
 import cast from '../shaders/cast.wgsl';
@@ -45,6 +45,7 @@ import maxPool from '../shaders/max_pool.wgsl';
 import maxPoolBackward from '../shaders/max_pool_backward.wgsl';
 import nonfiniteCheck from '../shaders/nonfinite_check.wgsl';
 import oneHot from '../shaders/one_hot.wgsl';
+import optimizer from '../shaders/optimizer.wgsl';
 import philox from '../shaders/philox.wgsl';
 import reduce from '../shaders/reduce.wgsl';
 import reduceBackward from '../shaders/reduce_backward.wgsl';
@@ -174,7 +175,8 @@ const CORE = register('core', {
   weight_grad_finish: { code: weightGradFinish },
   weight_norm: { code: weightNorm },
   weight_norm_backward: { code: weightNormBackward },
-  adamax: { code: adamax },
+  optimizer: { code: optimizer, codes: ['optimizer'] },
+  clip_scale: { code: clipScale },
   ema: { code: ema },
   grad_stats: { code: gradStats },
   nonfinite_check: { code: nonfiniteCheck },

@@ -30,7 +30,10 @@ export const REDUCE_CODES = { sum: 0, mean: 1, max: 2, logsumexp: 3, ties: 4 } a
 /** The three-input Gaussian elementwise ops (shaders/generative/gaussian3.wgsl and its backward). */
 export const GAUSSIAN3_CODES = { sample: 0, logDensity: 1 } as const;
 
-export const OP_CODE_TABLES = { unary: UNARY_CODES, binary: BINARY_CODES, reduce: REDUCE_CODES, gaussian3: GAUSSIAN3_CODES } as const;
+/** The update rules of shaders/optimizer.wgsl (engine/params/optimizers.ts). */
+export const OPTIMIZER_CODES = { sgd: 0, adam: 1, adamax: 2, adamaxTheano: 3 } as const;
+
+export const OP_CODE_TABLES = { unary: UNARY_CODES, binary: BINARY_CODES, reduce: REDUCE_CODES, gaussian3: GAUSSIAN3_CODES, optimizer: OPTIMIZER_CODES } as const;
 export type OpCodeTable = keyof typeof OP_CODE_TABLES;
 
 /** 'addScalar' -> 'ADD_SCALAR'. */
