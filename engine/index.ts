@@ -1,10 +1,10 @@
 // Public API of the engine (the ES-module library bundle, dist/engine.js, and its declarations). Two parts, each
 // importing only downward: the generic engine (tensors, tape, runner, the `ops`, parameter arenas and their
-// optimizer, the kernel registry) and, on it, the generative-model kernel family (`generative`: PixelCNN++,
+// optimizers, the kernel registry, a small layer kit for applications) and, on it, the generative-model kernel family (`generative`: PixelCNN++,
 // IAF-VAE and likelihood ops, engine/generative/index.ts, the entry point model/ uses). The engine knows nothing
 // about models: model/ and train/ build on these exports. docs/API.md describes them.
 export { Engine, type EngineOptions, type MemoryStats, type RandomOptions, type TensorDispatch, type FromGPUBufferOptions, type TensorGPUBinding } from './engine.js';
-export { Tensor, shapeSize, stridesOf, fmtShape, type Shape } from './tensor.js';
+export { Tensor, shapeSize, stridesOf, fmtShape, type Shape, type DType } from './tensor.js';
 export { acquireDevice, type DeviceOptions, type DeviceFeatures } from './device.js';
 export { BufferUsage, MapMode, ShaderStage } from './webgpu_constants.js';
 export { ENGINE_LIMITS, DeviceLimitsError, limitShortfalls, type EngineLimitName, type LimitShortfall } from './limits.js';
@@ -23,6 +23,8 @@ export { constantLr, stepLr, cosineLr, type StepLrOptions, type CosineLrOptions 
 export { OPTIMIZER_STATE, type AdamaxOptions, type AdamOptions, type SgdOptions, type OptimizerOptions, type OptimizerKind, type LearningRate } from './params/optimizers.js';
 export { STATE_ARENAS, type GradientStats, type StateArena, type NonFiniteHit, type FinitenessReport } from './params/health.js';
 export { WeightNorm, EffectiveWeights, type WeightNormLayer } from './params/weight_norm.js';
+export { Layers, Linear, Conv2d, LayerNorm, type LinearOptions, type Conv2dOptions, type LayersCreateOptions } from './layers/layers.js';
+export { initializer, INITIALIZERS, type Initializer, type InitializerName } from './layers/init.js';
 
 // WebGPU types in the declarations, for every TypeScript a consumer has (docs/API.md, "TypeScript"): the public
 // API names only the interfaces GPUDevice, GPUBuffer, GPUSupportedLimits and GPUCommandEncoder, and declares

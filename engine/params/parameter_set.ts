@@ -222,6 +222,11 @@ export class ParameterSet implements ParameterArenas {
     this.disposers.push(fn);
   }
 
+  /** true once dispose() ran. */
+  get isDisposed(): boolean {
+    return this.disposed;
+  }
+
   get hasEma(): boolean {
     return this.emaReady;
   }
