@@ -40,10 +40,15 @@ export function maxPool2d(x: Tensor, options: MaxPoolOptions): Tensor {
   const y = e.empty([B, OH, OW, C], op);
   const argmax = e.empty([B, OH, OW, C], `${op}.argmax`, 'int32');
   const geometry = { h: H, w: W, c: C, oh: OH, ow: OW, kh, kw, sh, sw, pad_top: pt, pad_left: pl };
-  if (y.size > 0) e.dispatch({ kernel: KERNELS.max_pool, params: { total: y.size, ...geometry }, inputs: { x }, outputs: { y, argmax }, workgroups: Math.ceil(y.size / 256), label: op });
+  // 4 channels per invocation where C allows (the index arithmetic is shared; ~4x faster on lavapipe).
+  const GROUP = C % 4 === 0 ? 4 : 1;
+  if (y.size > 0) e.dispatch({ kernel: KERNELS.max_pool, overrides: { GROUP }, params: { total: y.size, ...geometry }, inputs: { x }, outputs: { y, argmax }, workgroups: Math.ceil(y.size / GROUP / 256), label: op });
+  // The windows tile the image exactly (the usual 2x2 at stride 2 on even sizes): one invocation per output writes its window.
+  const tiles = sh === kh && sw === kw && pt + pb + pl + pr === 0 && H % kh === 0 && W % kw === 0;
   const out = e.tape.record(op, y, [x], (g) => {
     const dx = e.empty(x.shape, `${op}.backward`);
-    if (dx.size > 0) e.dispatch({ kernel: KERNELS.max_pool_backward, params: { total: dx.size, ...geometry }, inputs: { dy: g, argmax }, outputs: { dx }, workgroups: Math.ceil(dx.size / 256), label: `${op}.backward` });
+    const n = tiles ? y.size : dx.size;
+    if (dx.size > 0) e.dispatch({ kernel: KERNELS.max_pool_backward, overrides: { GROUP, TILES: tiles }, params: { total: n, ...geometry }, inputs: { dy: g, argmax }, outputs: { dx }, workgroups: Math.ceil(n / GROUP / 256), label: `${op}.backward${tiles ? ':tiles' : ''}` });
     argmax.dispose('maxPool2d backward done');
     return [dx];
   });

@@ -163,20 +163,46 @@ describe('gather (index-select) vs float64', () => {
 });
 
 describe('maxPool2d vs float64', () => {
+  const poolCase = (rng: Rng, geom: RefPoolGeom, shape: number[]): { c: OpCase; ref: RefOp } => {
+    // Distinct values, so each window has one maximum and a finite difference does not cross a tie.
+    const perm = Array.from({ length: shape.reduce((a, b) => a * b, 1) }, (_, i) => i).sort(() => rng() - 0.5);
+    const x = ref(shape, (i) => Math.fround((perm[i]! - perm.length / 2) / perm.length));
+    return {
+      c: { inputs: [x], attrs: {}, describe: geom, run: ([t]) => ops.maxPool2d(t!, { size: [geom.kh, geom.kw], stride: [geom.sh, geom.sw], pad: geom.pad }) },
+      ref: refOp('maxPool2d', ([a]) => refMaxPool2d(a!, geom).y, ([a], g) => [refMaxPool2dVjp(a!, geom, g)]),
+    };
+  };
+
   it(`windows, strides (overlapping too) and padding: ${CASES} random geometries, forward, backward, directional`, async () => {
     await checkAll('maxPool2d', 13, (rng) => {
       const kh = randomInt(rng, 1, 3);
       const kw = randomInt(rng, 1, 3);
       const geom: RefPoolGeom = { kh, kw, sh: randomInt(rng, 1, 3), sw: randomInt(rng, 1, 3), pad: [randomInt(rng, 0, kh - 1), randomInt(rng, 0, kh - 1), randomInt(rng, 0, kw - 1), randomInt(rng, 0, kw - 1)] };
-      const shape = [randomInt(rng, 1, 3), randomInt(rng, kh, 13), randomInt(rng, kw, 11), [1, 3, 5, 17][randomInt(rng, 0, 3)]!];
-      // Distinct values, so each window has one maximum and a finite difference does not cross a tie.
-      const perm = Array.from({ length: shape.reduce((a, b) => a * b, 1) }, (_, i) => i).sort(() => rng() - 0.5);
-      const x = ref(shape, (i) => Math.fround((perm[i]! - perm.length / 2) / perm.length));
-      return {
-        c: { inputs: [x], attrs: {}, describe: geom, run: ([t]) => ops.maxPool2d(t!, { size: [geom.kh, geom.kw], stride: [geom.sh, geom.sw], pad: geom.pad }) },
-        ref: refOp('maxPool2d', ([a]) => refMaxPool2d(a!, geom).y, ([a], g) => [refMaxPool2dVjp(a!, geom, g)]),
-      };
+      return poolCase(rng, geom, [randomInt(rng, 1, 3), randomInt(rng, kh, 13), randomInt(rng, kw, 11), [1, 3, 4, 5, 8, 17][randomInt(rng, 0, 5)]!]);
     });
+  });
+
+  it('both backward paths (windows tiling the image: one invocation per window; otherwise per input pixel), 1 and 4 channels per invocation', async () => {
+    const labels: string[] = [];
+    engine.runner.onDispatch = (_k, label) => {
+      if (label?.startsWith('maxPool2d.backward')) labels.push(label);
+    };
+    try {
+      const rng = mulberry32(14);
+      const cases: [RefPoolGeom, number[]][] = [
+        [{ kh: 2, kw: 2, sh: 2, sw: 2, pad: [0, 0, 0, 0] }, [3, 10, 6, 8]],
+        [{ kh: 3, kw: 2, sh: 3, sw: 2, pad: [0, 0, 0, 0] }, [2, 9, 4, 3]],
+        [{ kh: 2, kw: 2, sh: 2, sw: 2, pad: [0, 0, 0, 0] }, [2, 7, 6, 4]],
+        [{ kh: 3, kw: 3, sh: 2, sw: 2, pad: [1, 1, 1, 1] }, [2, 8, 7, 12]],
+      ];
+      for (const [geom, shape] of cases) {
+        const { c, ref: r } = poolCase(rng, geom, shape);
+        await checkOpCase(engine, 'maxPool2d', r, c, rng);
+      }
+    } finally {
+      engine.runner.onDispatch = null;
+    }
+    expect(labels, 'backward variants run').toEqual(['maxPool2d.backward:tiles', 'maxPool2d.backward:tiles', 'maxPool2d.backward', 'maxPool2d.backward']);
   });
 
   it('refuses padding as large as the window and a window larger than the padded image', async () => {
