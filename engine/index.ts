@@ -15,6 +15,7 @@ export { OP_CODE_TABLES, UNARY_CODES, BINARY_CODES, REDUCE_CODES, OPTIMIZER_CODE
 export { MATMUL_VARIANTS, tiledTile, weightGradSplits, type MatmulVariant } from './matmul_variants.js';
 export { CONV_VARIANTS, type ConvVariant, type ConvProblem, type ConvKernelKind } from './conv_variants.js';
 export * as ops from './ops/index.js';
+export type { CrossEntropyOptions, MaxPoolOptions, CompareOp } from './ops/index.js';
 export * as generative from './generative/index.js';
 export { ReadbackRing } from './readback.js';
 export { ParameterSet, type ParamSpec, type ParamInit, type ParameterSetOptions } from './params/parameter_set.js';
@@ -27,8 +28,9 @@ export { Layers, Linear, Conv2d, LayerNorm, type LinearOptions, type Conv2dOptio
 export { initializer, INITIALIZERS, type Initializer, type InitializerName } from './layers/init.js';
 
 // WebGPU types in the declarations, for every TypeScript a consumer has (docs/API.md, "TypeScript"): the public
-// API names only the interfaces GPUDevice, GPUBuffer, GPUSupportedLimits and GPUCommandEncoder, and declares
-// them here empty. An empty interface merges with any full declaration of the same name (TypeScript >= 6's DOM
+// API names only the interfaces GPUDevice, GPUBuffer, GPUSupportedLimits and GPUCommandEncoder (and, through
+// `engine.runner`'s internals, GPUBindGroup, GPUBindGroupLayout, GPUPipelineLayout, GPUShaderModule,
+// GPUComputePipeline and GPUComputePassTimestampWrites), and declares them here empty. An empty interface merges with any full declaration of the same name (TypeScript >= 6's DOM
 // lib, @webgpu/types, @types/web), so a consumer with WebGPU types sees them whole; one without (a Node-only
 // `lib`, or TypeScript 5.x with DOM but no @webgpu/types) still type-checks. What does not work everywhere:
 // - `/// <reference types="@webgpu/types" />` (what this file had): TypeScript >= 6 with DOM reports duplicate
@@ -43,4 +45,10 @@ declare global {
   interface GPUBuffer {}
   interface GPUSupportedLimits {}
   interface GPUCommandEncoder {}
+  interface GPUBindGroup {}
+  interface GPUBindGroupLayout {}
+  interface GPUPipelineLayout {}
+  interface GPUShaderModule {}
+  interface GPUComputePipeline {}
+  interface GPUComputePassTimestampWrites {}
 }
