@@ -166,17 +166,22 @@ export function refMaxPool2dVjp(x: RefTensor, g: RefPoolGeom, gy: RefTensor): Re
   return dx;
 }
 
+/** Mean and biased variance of row r of x [rows, C]. */
+function rowMoments(x: RefTensor, r: number, C: number): { m: number; v: number } {
+  let m = 0;
+  for (let j = 0; j < C; j++) m += x.data[r * C + j]!;
+  m /= C;
+  let v = 0;
+  for (let j = 0; j < C; j++) v += (x.data[r * C + j]! - m) ** 2;
+  return { m, v: v / C };
+}
+
 /** Layer norm over the last axis with biased variance; gamma/beta null: none. */
 export function refLayerNorm(x: RefTensor, gamma: RefTensor | null, beta: RefTensor | null, eps: number): RefTensor {
   const C = x.shape[x.shape.length - 1]!;
   const y = ref(x.shape);
   for (let r = 0; r < x.data.length / C; r++) {
-    let m = 0;
-    for (let j = 0; j < C; j++) m += x.data[r * C + j]!;
-    m /= C;
-    let v = 0;
-    for (let j = 0; j < C; j++) v += (x.data[r * C + j]! - m) ** 2;
-    v /= C;
+    const { m, v } = rowMoments(x, r, C);
     for (let j = 0; j < C; j++) {
       const xhat = (x.data[r * C + j]! - m) / Math.sqrt(v + eps);
       y.data[r * C + j] = gamma && beta ? xhat * gamma.data[j]! + beta.data[j]! : xhat;
@@ -192,12 +197,7 @@ export function refLayerNormVjp(x: RefTensor, gamma: RefTensor | null, beta: Ref
   const dgamma = ref([C]);
   const dbeta = ref([C]);
   for (let r = 0; r < x.data.length / C; r++) {
-    let m = 0;
-    for (let j = 0; j < C; j++) m += x.data[r * C + j]!;
-    m /= C;
-    let v = 0;
-    for (let j = 0; j < C; j++) v += (x.data[r * C + j]! - m) ** 2;
-    v /= C;
+    const { m, v } = rowMoments(x, r, C);
     const rs = 1 / Math.sqrt(v + eps);
     const xhat = (j: number): number => (x.data[r * C + j]! - m) * rs;
     const dxhat = (j: number): number => g.data[r * C + j]! * (gamma ? gamma.data[j]! : 1);
