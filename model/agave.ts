@@ -277,9 +277,14 @@ export class Agave {
   }
 }
 
-/** IAF units (-0.5, 0.5) -> pixel values 0..255. */
+/** IAF units -> pixel units: the inverse of Agave.vaeInput ((x + 0.5) / 256 - 0.5), not clamped. */
+export function pixelsOf(mean: Tensor): Tensor {
+  return ops.addScalar(ops.mulScalar(ops.addScalar(mean, 0.5), 256), -0.5);
+}
+
+/** IAF units (-0.5, 0.5) -> pixel values 0..255 (pixelsOf, clamped: for display). */
 export function toPixels(mean: Tensor): Tensor {
-  return ops.clamp(ops.mulScalar(ops.addScalar(mean, 0.5), 256), 0, 255);
+  return ops.clamp(pixelsOf(mean), 0, 255);
 }
 
 export { Ctx };

@@ -11,7 +11,7 @@ import { Engine } from '../engine/index.js';
 import { HELP, parseOptions } from './options.js';
 import { continueCommand, installGracefulStop, signalExitCode } from './signals.js';
 import { train } from './trainer.js';
-import { runExperiment } from './experiments.js';
+import { runExperiment } from './experiments/index.js';
 
 async function main(): Promise<number> {
   if (process.argv[2] === 'experiment') {

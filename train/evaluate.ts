@@ -9,14 +9,14 @@
 import { readFileSync, renameSync, writeFileSync } from 'node:fs';
 import { dirname, join } from 'node:path';
 import { ops, type Tensor } from '../engine/index.js';
-import { Agave, Ctx, toPixels } from '../model/agave.js';
+import { Agave, Ctx, pixelsOf, toPixels } from '../model/agave.js';
 import { drawPixels } from '../model/sampler.js';
 import { gatherBatch } from './data.js';
 import { appendJsonl, bitsPerDim, formatDuration } from './metrics.js';
 import { encodePng, imageGrid, writePngAtomic } from './png.js';
 import type { Run } from './setup.js';
 import { StopRequested } from './run-folder.js';
-import type { EvalRecord, Logger } from './trainer.js';
+import type { EvalRecord, Logger } from './types.js';
 
 /**
  * A latent channel counts as active when its KL (nats per image, summed over its positions) is above the
@@ -90,7 +90,7 @@ export async function evaluate(run: Run, step: number, log: Logger, opt: EvalOpt
             if (k === 0) {
               // Squared error of f(z) (pixels) against the centre of y's bin, and the KL per latent channel.
               if (t.auxMean && t.auxTarget) {
-                const fzPixels = ops.mulScalar(ops.addScalar(t.auxMean, 0.5), 256);
+                const fzPixels = pixelsOf(t.auxMean);
                 const centre = ops.addScalar(t.auxTarget, (levelWidth - 1) / 2);
                 parts.push(ops.reshape(ops.sum(ops.square(ops.sub(fzPixels, centre))), [1]));
               } else parts.push(engine.zeros([1]));
@@ -364,7 +364,7 @@ export async function modelSamples(run: Run, n: number, log: Logger, streamBase 
       }),
     );
     const x = sampleDiscretizedLogistic(f, logScale, o.seed ^ streamBase);
-    const mean = Float32Array.from(f, (v) => Math.max(0, Math.min(255, (v + 0.5) * 256)));
+    const mean = Float32Array.from(f, (v) => Math.max(0, Math.min(255, (v + 0.5) * 256 - 0.5)));
     return {
       rows: [
         { label: 'VAE mean f(z)', images: auxToDisplay(mean, n, model, S, C) },

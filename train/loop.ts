@@ -9,7 +9,7 @@ import { writeCurves } from './curves.js';
 import { appendJsonl, bitsPerDim, formatDuration } from './metrics.js';
 import type { Phase } from '../model/agave.js';
 import { phaseAt, type Run } from './setup.js';
-import type { Logger, StepRecord, TrainResult } from './trainer.js';
+import type { Logger, StepRecord, TrainResult } from './types.js';
 import { nonFiniteStateMessage } from './safety.js';
 
 /** Noise streams of a step: far apart so a step's dropout/epsilon draws never collide with another step's. */

@@ -5,7 +5,7 @@ import type { AuxVariant } from '../engine/generative/index.js';
 import { MODEL_KINDS, type ModelKind } from '../model/agave.js';
 import { SAMPLER_KINDS, type SamplerKind } from '../model/sampler.js';
 import { checkKindOptions } from './setup.js';
-import type { TrainOptions } from './trainer.js';
+import type { TrainOptions } from './types.js';
 import { newRunFolder } from './run-folder.js';
 
 export const HELP = `usage: node train.js [options]

@@ -11,7 +11,7 @@ import { loadCheckpoint, readCheckpointMeta, saveCheckpoint } from './checkpoint
 import { CHECKPOINT_FILE, METRICS_FILE } from './run-folder.js';
 import { checkResumeData, dataFingerprint } from './fingerprint.js';
 import { validateCheckpointMeta, validateRunCheckpoint, type CheckpointMeta } from './checkpoint-state.js';
-import type { Logger, TrainOptions } from './trainer.js';
+import type { Logger, TrainOptions } from './types.js';
 
 /** The settings of a run after the config's recipe is applied to the flags. */
 export interface Resolved {

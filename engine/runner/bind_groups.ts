@@ -30,6 +30,14 @@ function boundSize(b: Binding): number {
   return Math.min(b.gpuBuffer.size - b.byteOffset, bindingBytes(b.byteLength));
 }
 
+/**
+ * Bind groups kept for reuse, least recently used dropped first. Each live bind group costs the driver a
+ * descriptor set (lavapipe: a 4 KiB memory mapping, against Linux's default of 65,530 per process), and a
+ * dropped one lives on until garbage collection: a cap in the thousands keeps the hits of a training step's
+ * repeated dispatches without holding tens of thousands.
+ */
+const MAX_BIND_GROUPS = 4096;
+
 export class BindGroupCache {
   private groups = new Map<string, GPUBindGroup>();
 
@@ -57,14 +65,18 @@ export class BindGroupCache {
     }
     if (given !== shader.storage.length) bindingError(kernel, shader, inputs, outputs);
     let bg = this.groups.get(key);
-    if (!bg) {
+    if (bg) {
+      // most recently used last (Map keeps insertion order)
+      this.groups.delete(key);
+      this.groups.set(key, bg);
+    } else {
       const entries: GPUBindGroupEntry[] = [];
       for (const s of shader.storage) {
         const b = (s.readOnly ? inputs[s.name] : outputs[s.name])!;
         entries.push({ binding: s.binding, resource: { buffer: b.gpuBuffer.buffer, offset: b.byteOffset, size: boundSize(b) } });
       }
       if (shader.uniform) entries.push({ binding: shader.uniform.binding, resource: { buffer: this.uniformBuffer, offset: 0, size: shader.uniform.size } });
-      if (this.groups.size > 20000) this.groups.clear();
+      if (this.groups.size >= MAX_BIND_GROUPS) this.groups.delete(this.groups.keys().next().value!);
       bg = this.device.createBindGroup({ layout: shader.bindGroupLayout, entries, label: kernel.name });
       this.groups.set(key, bg);
     }

@@ -11,7 +11,7 @@ import { gunzipSync } from 'node:zlib';
 import { describe, expect, it } from 'vitest';
 import { readCheckpointMeta } from '../../train/checkpoint-io.js';
 import { bundledDataDirs, CIFAR10_RECORD_BYTES, SAMPLE_TEST_FILE, SAMPLE_TRAIN_FILE } from '../../train/data.js';
-import { runExperiment } from '../../train/experiments.js';
+import { runExperiment } from '../../train/experiments/index.js';
 import { runCli, startCli } from '../helpers/cli.js';
 
 const TINY = ['--config', 'tiny', '--image-size', '8', '--eval-images', '8'];

@@ -13,15 +13,15 @@
 // checkpoint has nothing to resume: it is started again, its files moved aside.
 import { existsSync, readdirSync, readFileSync } from 'node:fs';
 import { join } from 'node:path';
-import { readCheckpointMeta, writeFileAtomic } from './checkpoint-io.js';
-import { validateCheckpointMeta } from './checkpoint-state.js';
-import { readMetrics } from './curves.js';
-import { describeData, sameData, type DataFingerprint } from './fingerprint.js';
+import { readCheckpointMeta, writeFileAtomic } from '../checkpoint-io.js';
+import { validateCheckpointMeta } from '../checkpoint-state.js';
+import { readMetrics } from '../curves.js';
+import { describeData, sameData, type DataFingerprint } from '../fingerprint.js';
 import {
   acquireLock, CHECKPOINT_FILE, existingRun, LOCK_FILE, METRICS_FILE, moveIntoReplaced, newLockInfo, prepareOut, removeCreated, RunFolder,
   RunFolderError,
-} from './run-folder.js';
-import { signatureDiffs } from './setup.js';
+} from '../run-folder.js';
+import { signatureDiffs } from '../setup.js';
 
 export const EXPERIMENT_FILE = 'experiment.json';
 
