@@ -21,11 +21,12 @@ export interface GradientStats {
 }
 
 /**
- * The arenas of the training state a check may name: the parameters, the EMA, then each optimizer's state
- * (nonFiniteCheck examines the parameters, the EMA and the state of the optimizer that stepped last).
+ * The arenas nonFiniteCheck() examines when no optimizer but Adamax has stepped, in report order: the parameters,
+ * the EMA, Adamax's v and u. After another optimizer stepped, its state arenas take the last two places.
  */
-export const STATE_ARENAS = ['params', 'ema', ...OPTIMIZER_STATE.adamax.arenas, ...OPTIMIZER_STATE.adam.arenas, ...OPTIMIZER_STATE.sgd.arenas] as const;
-export type StateArena = (typeof STATE_ARENAS)[number];
+export const STATE_ARENAS = ['params', 'ema', ...OPTIMIZER_STATE.adamax.arenas] as const;
+/** An arena a check may name: the parameters, the EMA or any optimizer's state arena. */
+export type StateArena = 'params' | 'ema' | (typeof OPTIMIZER_STATE)[OptimizerKind]['arenas'][number];
 
 /** The first non-finite element of one arena. */
 export interface NonFiniteHit extends ArenaPlace {

@@ -1,8 +1,8 @@
 // The optimizers beside Adamax (engine/params/optimizers.ts) step by step against float64 references of their
 // published update rules (test/reference/optim.ts): SGD (plain, momentum with dampening, Nesterov), Adam, AdamW,
 // each with weight decay (one value, and per parameter name), global-norm gradient clipping (active and not),
-// learning-rate schedules, whole arenas and small chunks; 10 steps each, parameters and every state arena
-// compared (relErr <= 1e-5). Their state and step counts saved and restored (a resumed run is bit-identical to
+// learning-rate schedules, whole arenas and small chunks; 10 steps each, the parameters compared after every step
+// and every state arena after the last (relErr <= 1e-5). Their state and step counts saved and restored (a resumed run is bit-identical to
 // the uninterrupted one); a checkpoint with only what the trainer stores (params, ema, v, u) still loads; the
 // finiteness check names the optimizer's arenas; the schedules against their definitions.
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
@@ -97,6 +97,10 @@ describe('SGD, Adam and AdamW vs float64 references of their update rules, 10 st
         } else {
           refAdamStep({ p, m: s1, v: s2 }, flat, { lr: lrAt(c.opts, step, 0.001), beta1: c.opts.beta1 ?? 0.9, beta2: c.opts.beta2 ?? 0.999, eps: c.opts.eps ?? 1e-8, wd, decoupled: c.kind === 'adamw', t: step + 1 });
         }
+        // Step by step: the parameters after every update.
+        const now = (await set.serialize()).params;
+        const r = compare(`${c.name}: all parameters after step ${step + 1}`, [COUNT], now, p, TOL);
+        expect(r.err, r.message).toBeLessThanOrEqual(TOL);
       }
       const ck = await set.serialize();
       let k = 0;
