@@ -64,7 +64,7 @@ export function crossEntropy(logits: Tensor, labels: Tensor, options: CrossEntro
   const perExample = e.tape.record(op, loss, [logits], (g) => {
     const dx = e.empty(logits.shape, `${op}.backward`);
     if (dx.size > 0) {
-      e.dispatch({ kernel: KERNELS.cross_entropy_backward, params: { n: dx.size, classes: C, nan_bits: NAN_BITS }, inputs: { x: logits, labels, lse, dloss: g }, outputs: { dx }, workgroups: groups(dx.size), label: `${op}.backward` });
+      e.dispatch({ kernel: KERNELS.cross_entropy_backward, overrides: { GROUP: 4 }, params: { n: dx.size, classes: C, nan_bits: NAN_BITS }, inputs: { x: logits, labels, lse, dloss: g }, outputs: { dx }, workgroups: groups(Math.ceil(dx.size / 4)), label: `${op}.backward` });
     }
     lse.dispose('crossEntropy backward done');
     return [dx];
