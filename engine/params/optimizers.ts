@@ -61,7 +61,7 @@ export type OptimizerKind = keyof typeof OPTIMIZER_STATE;
 /** The Adamax state arenas' names (the trainer's checkpoints store them as 'v' and 'u'). */
 export const ADAMAX_STATE = { v: 'adamax.v', u: 'adamax.u' } as const;
 
-function number(value: number, name: string, what: string, ok: (v: number) => boolean, range: string): number {
+function checked(value: number, name: string, what: string, ok: (v: number) => boolean, range: string): number {
   if (typeof value !== 'number' || !ok(value)) throw new Error(`${what}: ${name} must be ${range}, got ${value}`);
   return value;
 }
@@ -69,7 +69,7 @@ function number(value: number, name: string, what: string, ok: (v: number) => bo
 /** The learning rate at `step` (a schedule evaluated), checked. */
 export function learningRate(lr: LearningRate, step: number, what: string): number {
   const v = typeof lr === 'function' ? lr(step) : lr;
-  return number(v, typeof lr === 'function' ? `the learning-rate schedule's value at step ${step}` : 'lr', what, (x) => Number.isFinite(x) && x >= 0, 'a finite number >= 0');
+  return checked(v, typeof lr === 'function' ? `the learning-rate schedule's value at step ${step}` : 'lr', what, (x) => Number.isFinite(x) && x >= 0, 'a finite number >= 0');
 }
 
 interface Rule {
@@ -94,7 +94,7 @@ const NONE = { lr: 0, beta1: 0, one_minus_beta1: 0, beta2: 0, one_minus_beta2: 0
 function updatePass(set: ParameterArenas, rule: Rule, weightDecay: OptimizerOptions['weightDecay'], clip: Tensor | null, what: string): void {
   const e = set.engine;
   const state = rule.arenas.map((name) => set.stateArena(name));
-  const checkDecay = (wd: number, name?: string): number => number(wd, `weightDecay${name ? ` of '${name}'` : ''}`, what, (x) => Number.isFinite(x) && x >= 0, 'a finite number >= 0');
+  const checkDecay = (wd: number, name?: string): number => checked(wd, `weightDecay${name ? ` of '${name}'` : ''}`, what, (x) => Number.isFinite(x) && x >= 0, 'a finite number >= 0');
   const dispatch = (n: number, g: Tensor, p: Tensor, s: Tensor[], wd: number): void => {
     e.dispatch({
       kernel: KERNELS.optimizer,
@@ -121,8 +121,8 @@ function updatePass(set: ParameterArenas, rule: Rule, weightDecay: OptimizerOpti
 /** SGD with optional momentum (PyTorch's torch.optim.SGD). `step`: this optimizer's steps so far (0 first). */
 export function sgdPass(set: ParameterArenas, o: SgdOptions, step: number, clip: Tensor | null): void {
   const what = 'SGD';
-  const momentum = number(o.momentum ?? 0, 'momentum', what, (x) => x >= 0 && x < 1, 'in [0, 1)');
-  const dampening = number(o.dampening ?? 0, 'dampening', what, (x) => x >= 0 && x <= 1, 'in [0, 1]');
+  const momentum = checked(o.momentum ?? 0, 'momentum', what, (x) => x >= 0 && x < 1, 'in [0, 1)');
+  const dampening = checked(o.dampening ?? 0, 'dampening', what, (x) => x >= 0 && x <= 1, 'in [0, 1]');
   const nesterov = o.nesterov ?? false;
   if (nesterov && (momentum === 0 || dampening !== 0)) throw new Error(`${what}: Nesterov momentum needs momentum > 0 and dampening 0 (got momentum ${momentum}, dampening ${dampening})`);
   const lr = learningRate(o.lr ?? 0.01, step, what);
@@ -143,9 +143,9 @@ export function sgdPass(set: ParameterArenas, o: SgdOptions, step: number, clip:
 /** Adam, or AdamW with `decoupled` (PyTorch's forms, bias-corrected). `step`: this optimizer's steps so far. */
 export function adamPass(set: ParameterArenas, o: AdamOptions, step: number, clip: Tensor | null, decoupled: boolean): void {
   const what = decoupled ? 'AdamW' : 'Adam';
-  const beta1 = number(o.beta1 ?? 0.9, 'beta1', what, (x) => x >= 0 && x < 1, 'in [0, 1)');
-  const beta2 = number(o.beta2 ?? 0.999, 'beta2', what, (x) => x >= 0 && x < 1, 'in [0, 1)');
-  const eps = number(o.eps ?? 1e-8, 'eps', what, (x) => x > 0, '> 0');
+  const beta1 = checked(o.beta1 ?? 0.9, 'beta1', what, (x) => x >= 0 && x < 1, 'in [0, 1)');
+  const beta2 = checked(o.beta2 ?? 0.999, 'beta2', what, (x) => x >= 0 && x < 1, 'in [0, 1)');
+  const eps = checked(o.eps ?? 1e-8, 'eps', what, (x) => x > 0, '> 0');
   const lr = learningRate(o.lr ?? 0.001, step, what);
   const t = step + 1;
   updatePass(
