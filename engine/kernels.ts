@@ -11,6 +11,9 @@
 import { opCodesWgsl, type OpCodeTable } from './op_codes.js';
 import philoxLib from '../shaders/philox_lib.wgsl';
 import mathLib from '../shaders/math_lib.wgsl';
+import elementwiseLib from '../shaders/elementwise_lib.wgsl';
+import unaryLib from '../shaders/unary_lib.wgsl';
+import binaryLib from '../shaders/binary_lib.wgsl';
 import matmulLib from '../shaders/matmul_lib.wgsl';
 import weightNormLib from '../shaders/weight_norm_lib.wgsl';
 import iafPosteriorLib from '../shaders/generative/iaf_posterior_lib.wgsl';
@@ -91,17 +94,22 @@ export function fullSource(kernel: KernelSource): string {
 }
 
 /** Shared WGSL function libraries a row may list. */
-export const WGSL_LIBS = { philox: philoxLib, math: mathLib } as const;
+export const WGSL_LIBS = { philox: philoxLib, math: mathLib, elementwise: elementwiseLib } as const;
 export type WgslLib = keyof typeof WGSL_LIBS;
 
 /** Family declarations (they declare bindings, so they go only before their own family's files). */
-export const DECLARATION_LIBS = { matmul: matmulLib, weight_norm: weightNormLib, iaf_posterior: iafPosteriorLib } as const;
+export const DECLARATION_LIBS = { unary: unaryLib, binary: binaryLib, matmul: matmulLib, weight_norm: weightNormLib, iaf_posterior: iafPosteriorLib } as const;
 
-/** The declaration lib of a kernel file ('' when its family has none): shaders/<prefix>_lib.wgsl for <prefix>(_*).wgsl. */
+/**
+ * The declaration lib of a kernel file ('' when its family has none): shaders/<prefix>_lib.wgsl for <prefix>(_*).wgsl,
+ * the longest such prefix (iaf_kl_backward.wgsl belongs to iaf_kl, not to iaf).
+ */
 export function declarationLib(file: string): string {
   const base = file.slice(file.lastIndexOf('/') + 1);
-  const prefix = (Object.keys(DECLARATION_LIBS) as (keyof typeof DECLARATION_LIBS)[]).find((p) => (base === `${p}.wgsl` || base.startsWith(`${p}_`)) && base !== `${p}_lib.wgsl`);
-  return prefix ? DECLARATION_LIBS[prefix] : '';
+  const family = (Object.keys(DECLARATION_LIBS) as (keyof typeof DECLARATION_LIBS)[])
+    .filter((p) => (base === `${p}.wgsl` || base.startsWith(`${p}_`)) && base !== `${p}_lib.wgsl`)
+    .reduce<keyof typeof DECLARATION_LIBS | null>((best, p) => (best === null || p.length > best.length ? p : best), null);
+  return family ? DECLARATION_LIBS[family] : '';
 }
 
 interface Row {
@@ -125,10 +133,10 @@ const CORE = register('core', {
   fill: { code: fill },
   accumulate: { code: accumulate },
   ddi_update: { code: ddiUpdate },
-  unary: { code: unary, libs: ['math'], codes: ['unary'] },
-  unary_backward: { code: unaryBackward, libs: ['math'], codes: ['unary'] },
-  binary: { code: binary, codes: ['binary'] },
-  binary_backward: { code: binaryBackward, codes: ['binary'] },
+  unary: { code: unary, libs: ['math', 'elementwise'], codes: ['unary'] },
+  unary_backward: { code: unaryBackward, libs: ['math', 'elementwise'], codes: ['unary'] },
+  binary: { code: binary, libs: ['elementwise'], codes: ['binary'] },
+  binary_backward: { code: binaryBackward, libs: ['elementwise'], codes: ['binary'] },
   reduce: { code: reduce, codes: ['reduce'] },
   reduce_backward: { code: reduceBackward, codes: ['reduce'] },
   strided_copy: { code: stridedCopy },

@@ -1,0 +1,16 @@
+// The grouping loop of the elementwise kernels (unary, unary_backward, binary, binary_backward), prepended to each by
+// the engine (engine/kernels.ts WGSL_LIBS 'elementwise'). A kernel that lists it has params.n (the element count) and
+// defines fn element(i: u32), the work of one element; its main calls each_element with the invocation's index.
+// GROUP (1 or 4): elements per invocation. On lavapipe an invocation's fixed cost (index math, a division, the
+// lanes' scalarised memory accesses) is most of an elementwise kernel's time, so 4 consecutive elements per
+// invocation run ~3x faster; the engine asks for 4 where the element count (and channel count) allow it.
+override GROUP: u32 = 1u;
+
+// Elements t GROUP .. t GROUP + GROUP - 1 of invocation t, those below params.n.
+fn each_element(t: u32) {
+  for (var k = 0u; k < GROUP; k++) {
+    let i = t * GROUP + k;
+    if (i >= params.n) { return; }
+    element(i);
+  }
+}
