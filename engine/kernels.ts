@@ -14,6 +14,8 @@ import mathLib from '../shaders/math_lib.wgsl';
 import elementwiseLib from '../shaders/elementwise_lib.wgsl';
 import unaryLib from '../shaders/unary_lib.wgsl';
 import binaryLib from '../shaders/binary_lib.wgsl';
+import conv2dLib from '../shaders/conv2d_lib.wgsl';
+import conv2dNaiveLib from '../shaders/conv2d_naive_lib.wgsl';
 import matmulLib from '../shaders/matmul_lib.wgsl';
 import weightNormLib from '../shaders/weight_norm_lib.wgsl';
 import iafPosteriorLib from '../shaders/generative/iaf_posterior_lib.wgsl';
@@ -97,19 +99,30 @@ export function fullSource(kernel: KernelSource): string {
 export const WGSL_LIBS = { philox: philoxLib, math: mathLib, elementwise: elementwiseLib } as const;
 export type WgslLib = keyof typeof WGSL_LIBS;
 
-/** Family declarations (they declare bindings, so they go only before their own family's files). */
-export const DECLARATION_LIBS = { unary: unaryLib, binary: binaryLib, matmul: matmulLib, weight_norm: weightNormLib, iaf_posterior: iafPosteriorLib } as const;
+/**
+ * Family declarations (they declare bindings, so they go only before their own family's files). A sub-family
+ * lists its parent's declarations first: conv2d_naive_* get conv2d_lib.wgsl, then conv2d_naive_lib.wgsl.
+ */
+export const DECLARATION_LIBS = {
+  unary: [unaryLib],
+  binary: [binaryLib],
+  conv2d: [conv2dLib],
+  conv2d_naive: [conv2dLib, conv2dNaiveLib],
+  matmul: [matmulLib],
+  weight_norm: [weightNormLib],
+  iaf_posterior: [iafPosteriorLib],
+} as const;
 
 /**
- * The declaration lib of a kernel file ('' when its family has none): shaders/<prefix>_lib.wgsl for <prefix>(_*).wgsl,
- * the longest such prefix (iaf_kl_backward.wgsl belongs to iaf_kl, not to iaf).
+ * The declarations of a kernel file ('' when its family has none): those of the family <prefix> for <prefix>(_*).wgsl,
+ * the longest such prefix (conv2d_naive_fwd.wgsl belongs to conv2d_naive, not to conv2d).
  */
 export function declarationLib(file: string): string {
   const base = file.slice(file.lastIndexOf('/') + 1);
   const family = (Object.keys(DECLARATION_LIBS) as (keyof typeof DECLARATION_LIBS)[])
     .filter((p) => (base === `${p}.wgsl` || base.startsWith(`${p}_`)) && base !== `${p}_lib.wgsl`)
     .reduce<keyof typeof DECLARATION_LIBS | null>((best, p) => (best === null || p.length > best.length ? p : best), null);
-  return family ? DECLARATION_LIBS[family] : '';
+  return family ? DECLARATION_LIBS[family].join('\n') : '';
 }
 
 interface Row {

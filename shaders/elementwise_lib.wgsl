@@ -10,7 +10,6 @@ override GROUP: u32 = 1u;
 fn each_element(t: u32) {
   for (var k = 0u; k < GROUP; k++) {
     let i = t * GROUP + k;
-    if (i >= params.n) { return; }
-    element(i);
+    if (i < params.n) { element(i); }
   }
 }
