@@ -12,12 +12,21 @@ import { opCodesWgsl, type OpCodeTable } from './op_codes.js';
 import philoxLib from '../shaders/philox_lib.wgsl';
 import mathLib from '../shaders/math_lib.wgsl';
 import elementwiseLib from '../shaders/elementwise_lib.wgsl';
+import elementwiseRowsLib from '../shaders/elementwise_rows_lib.wgsl';
+import workgroupReduceLib from '../shaders/workgroup_reduce_lib.wgsl';
 import unaryLib from '../shaders/unary_lib.wgsl';
 import binaryLib from '../shaders/binary_lib.wgsl';
 import conv2dLib from '../shaders/conv2d_lib.wgsl';
 import conv2dNaiveLib from '../shaders/conv2d_naive_lib.wgsl';
 import matmulLib from '../shaders/matmul_lib.wgsl';
 import weightNormLib from '../shaders/weight_norm_lib.wgsl';
+import concatEluLib from '../shaders/generative/concat_elu_lib.wgsl';
+import gateLib from '../shaders/generative/gate_lib.wgsl';
+import gaussian3Lib from '../shaders/generative/gaussian3_lib.wgsl';
+import gaussianKlLib from '../shaders/generative/gaussian_kl_lib.wgsl';
+import iafLib from '../shaders/generative/iaf_lib.wgsl';
+import iafKlLib from '../shaders/generative/iaf_kl_lib.wgsl';
+import logisticLib from '../shaders/generative/logistic_lib.wgsl';
 import iafPosteriorLib from '../shaders/generative/iaf_posterior_lib.wgsl';
 // core
 import accumulate from '../shaders/accumulate.wgsl';
@@ -96,7 +105,7 @@ export function fullSource(kernel: KernelSource): string {
 }
 
 /** Shared WGSL function libraries a row may list. */
-export const WGSL_LIBS = { philox: philoxLib, math: mathLib, elementwise: elementwiseLib } as const;
+export const WGSL_LIBS = { philox: philoxLib, math: mathLib, elementwise: elementwiseLib, elementwise_rows: elementwiseRowsLib, workgroup_reduce: workgroupReduceLib } as const;
 export type WgslLib = keyof typeof WGSL_LIBS;
 
 /**
@@ -110,7 +119,14 @@ export const DECLARATION_LIBS = {
   conv2d_naive: [conv2dLib, conv2dNaiveLib],
   matmul: [matmulLib],
   weight_norm: [weightNormLib],
+  concat_elu: [concatEluLib],
+  gate: [gateLib],
+  gaussian3: [gaussian3Lib],
+  gaussian_kl: [gaussianKlLib],
+  iaf: [iafLib],
+  iaf_kl: [iafKlLib],
   iaf_posterior: [iafPosteriorLib],
+  logistic: [logisticLib],
 } as const;
 
 /**
@@ -150,7 +166,7 @@ const CORE = register('core', {
   unary_backward: { code: unaryBackward, libs: ['math', 'elementwise'], codes: ['unary'] },
   binary: { code: binary, libs: ['elementwise'], codes: ['binary'] },
   binary_backward: { code: binaryBackward, libs: ['elementwise'], codes: ['binary'] },
-  reduce: { code: reduce, codes: ['reduce'] },
+  reduce: { code: reduce, libs: ['workgroup_reduce'], codes: ['reduce'] },
   reduce_backward: { code: reduceBackward, codes: ['reduce'] },
   strided_copy: { code: stridedCopy },
   philox: { code: philox, libs: ['philox'] },
@@ -164,9 +180,9 @@ const CORE = register('core', {
   matmul_naive: { code: matmulNaive },
   matmul_tiled: { code: matmulTiled },
   matmul_tiled_shared: { code: matmulTiledShared },
-  weight_grad_finish: { code: weightGradFinish },
-  weight_norm: { code: weightNorm },
-  weight_norm_backward: { code: weightNormBackward },
+  weight_grad_finish: { code: weightGradFinish, libs: ['workgroup_reduce'] },
+  weight_norm: { code: weightNorm, libs: ['workgroup_reduce'] },
+  weight_norm_backward: { code: weightNormBackward, libs: ['workgroup_reduce'] },
   adamax: { code: adamax },
   ema: { code: ema },
   grad_stats: { code: gradStats },
@@ -174,19 +190,19 @@ const CORE = register('core', {
 });
 
 const GENERATIVE = register('generative', {
-  concat_elu: { code: concatElu, libs: ['philox', 'math'] },
-  concat_elu_backward: { code: concatEluBackward, libs: ['philox'] },
-  gate: { code: gate, libs: ['math'] },
-  gate_backward: { code: gateBackward, libs: ['math'] },
-  logistic: { code: logistic, libs: ['math'] },
-  logistic_backward: { code: logisticBackward, libs: ['math'] },
+  concat_elu: { code: concatElu, libs: ['philox', 'math', 'elementwise_rows'] },
+  concat_elu_backward: { code: concatEluBackward, libs: ['philox', 'elementwise_rows'] },
+  gate: { code: gate, libs: ['math', 'elementwise_rows'] },
+  gate_backward: { code: gateBackward, libs: ['math', 'elementwise_rows'] },
+  logistic: { code: logistic, libs: ['math', 'workgroup_reduce'] },
+  logistic_backward: { code: logisticBackward, libs: ['math', 'workgroup_reduce'] },
   aux_pixels: { code: auxPixels },
   gaussian3: { code: gaussian3, codes: ['gaussian3'] },
   gaussian3_backward: { code: gaussian3Backward, codes: ['gaussian3'] },
   gaussian_kl: { code: gaussianKl },
   gaussian_kl_backward: { code: gaussianKlBackward, libs: ['math'] },
-  free_bits_stats: { code: freeBitsStats },
-  free_bits: { code: freeBits },
+  free_bits_stats: { code: freeBitsStats, libs: ['workgroup_reduce'] },
+  free_bits: { code: freeBits, libs: ['workgroup_reduce'] },
   free_bits_backward: { code: freeBitsBackward },
   iaf: { code: iaf },
   iaf_backward: { code: iafBackward },

@@ -6,6 +6,7 @@
 // ACCUMULATE=true adds the result to y instead of overwriting it (a gradient summed straight into a leaf's .grad).
 // RANK_OUT and RANK_RED (pipeline constants, the ranks after engine/ops/reduce.ts merged neighbouring axes) fix
 // the offset loops' trip counts, so they unroll and read the parameter arrays at constant indices.
+// workgroup_sum() and workgroup_max() come from workgroup_reduce_lib.wgsl (prepended by the engine).
 struct Params {
   n_out: u32, n_red: u32, rank_out: u32, rank_red: u32,
   out_shape: array<vec4<u32>, 2>,
@@ -96,12 +97,7 @@ fn reduce_workgroup(o: u32, lid: u32) {
   if (OP >= REDUCE_MAX) {
     var local_max = neg_inf();
     for (var r = lid; r < params.n_red; r += 64u) { local_max = max(local_max, x[base + red_offset(r)]); }
-    scratch[lid] = local_max;
-    workgroupBarrier();
-    for (var s = 32u; s > 0u; s = s >> 1u) {
-      if (lid < s) { scratch[lid] = max(scratch[lid], scratch[lid + s]); }
-      workgroupBarrier();
-    }
+    workgroup_max(lid, 32u, local_max);
     m = scratch[0];
     workgroupBarrier();
   }
@@ -112,12 +108,7 @@ fn reduce_workgroup(o: u32, lid: u32) {
       let v = x[base + red_offset(r)];
       if (OP == REDUCE_LOGSUMEXP) { local_sum += exp(v - m); } else { local_sum += v; }
     }
-    scratch[lid] = local_sum;
-    workgroupBarrier();
-    for (var s = 32u; s > 0u; s = s >> 1u) {
-      if (lid < s) { scratch[lid] = scratch[lid] + scratch[lid + s]; }
-      workgroupBarrier();
-    }
+    workgroup_sum(lid, 32u, local_sum);
     total = scratch[0];
   }
   if (lid == 0u) { store(o, finish(total, m)); }

@@ -1,6 +1,7 @@
 // Free bits, pass 1 (engine/ops/gaussian.ts freeBitsKL, docs/MODEL.md §3.8): one read of kl [B, H*W*Z] gives,
 // per workgroup (grid: chunk x image), the partial sums per channel and the partial sum of the image.
-// T = floor(256 / Z) * Z active threads, so a thread always sees the same channel (lid % Z).
+// T = floor(256 / Z) * Z active threads, so a thread always sees the same channel (lid % Z). channel_sum() and
+// tree_sum() come from workgroup_reduce_lib.wgsl (prepended by the engine).
 struct Params { n_per_image: u32, channels: u32, n_active: u32, chunks: u32 }
 const ITEMS: u32 = 8u;
 @group(0) @binding(0) var<uniform> params: Params;
@@ -29,14 +30,9 @@ fn main(@builtin(workgroup_id) wid: vec3u, @builtin(local_invocation_index) lid:
   workgroupBarrier();
   let slot = img * params.chunks + chunk;
   if (lid < c) {
-    var s = 0.0;
-    for (var j = lid; j < t; j += c) { s += scratch[j]; }
-    chan_partial[slot * c + lid] = s;
+    chan_partial[slot * c + lid] = channel_sum(lid, t, c);
   }
   workgroupBarrier();
-  for (var w = 128u; w > 0u; w = w >> 1u) {
-    if (lid < w) { scratch[lid] = scratch[lid] + scratch[lid + w]; }
-    workgroupBarrier();
-  }
+  tree_sum(lid, 128u);
   if (lid == 0u) { img_partial[slot] = scratch[0]; }
 }

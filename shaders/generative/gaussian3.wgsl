@@ -1,13 +1,8 @@
 // Elementwise diagonal-Gaussian ops with three same-shape inputs (engine/ops/gaussian.ts, docs/MODEL.md §3.4):
 // OP 0 sample:     y = a + exp(b) * c              (a = mean, b = logStd, c = eps; reparameterised)
 // OP 1 logdensity: y = -0.5 (log 2pi + 2 c + ((a - b) exp(-c))^2)   (a = z, b = mean, c = logStd)
-struct Params { n: u32, _p0: u32, _p1: u32, _p2: u32 }
-override OP: u32 = 0u;
+// Params, OP and the inputs a, b, c come from gaussian3_lib.wgsl, prepended by the engine.
 const LOG_2PI: f32 = 1.8378770664093453;
-@group(0) @binding(0) var<uniform> params: Params;
-@group(0) @binding(1) var<storage, read> a: array<f32>;
-@group(0) @binding(2) var<storage, read> b: array<f32>;
-@group(0) @binding(3) var<storage, read> c: array<f32>;
 @group(0) @binding(4) var<storage, read_write> y: array<f32>;
 
 @compute @workgroup_size(256)

@@ -1,12 +1,7 @@
 // Backward of shaders/gaussian3.wgsl (same OP codes), g = dL/dy:
 // OP 0 sample:     da = g, db = g exp(b) c, dc = g exp(b)
 // OP 1 logdensity: u = (a - b) exp(-c): da = -g u exp(-c), db = g u exp(-c), dc = g (u^2 - 1)
-struct Params { n: u32, _p0: u32, _p1: u32, _p2: u32 }
-override OP: u32 = 0u;
-@group(0) @binding(0) var<uniform> params: Params;
-@group(0) @binding(1) var<storage, read> a: array<f32>;
-@group(0) @binding(2) var<storage, read> b: array<f32>;
-@group(0) @binding(3) var<storage, read> c: array<f32>;
+// Params, OP and the inputs a, b, c come from gaussian3_lib.wgsl, prepended by the engine.
 @group(0) @binding(4) var<storage, read> g: array<f32>;
 @group(0) @binding(5) var<storage, read_write> da: array<f32>;
 @group(0) @binding(6) var<storage, read_write> db: array<f32>;

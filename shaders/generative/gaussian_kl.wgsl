@@ -2,12 +2,7 @@
 //   KL = log(sp / sq) + (sq^2 + (mq - mp)^2) / (2 sp^2) - 1/2
 //      = h(lsq - lsp) + 0.5 v^2,  v = (mq - mp) exp(-lsp),  h(t) = 0.5 (exp(2t) - 1 - 2t)
 // h is evaluated by its Taylor series for |t| < 0.1 (no cancellation when q ~ p, where KL ~ t^2).
-struct Params { n: u32, _p0: u32, _p1: u32, _p2: u32 }
-@group(0) @binding(0) var<uniform> params: Params;
-@group(0) @binding(1) var<storage, read> mean_q: array<f32>;
-@group(0) @binding(2) var<storage, read> log_std_q: array<f32>;
-@group(0) @binding(3) var<storage, read> mean_p: array<f32>;
-@group(0) @binding(4) var<storage, read> log_std_p: array<f32>;
+// Params and the inputs mean_q, log_std_q, mean_p, log_std_p come from gaussian_kl_lib.wgsl, prepended by the engine.
 @group(0) @binding(5) var<storage, read_write> y: array<f32>;
 
 fn h(t: f32) -> f32 {

@@ -3,12 +3,7 @@
 // r - 1 via an accurate expm1 (small when q ~ p).
 // Two dispatches, one per pair of outputs (MODE 0: d mq, d mp; MODE 1: d lsq, d lsp): the five inputs and all
 // four outputs would be 9 storage buffers, over WebGPU's default limit of 8 per shader stage.
-struct Params { n: u32, _p0: u32, _p1: u32, _p2: u32 }
-@group(0) @binding(0) var<uniform> params: Params;
-@group(0) @binding(1) var<storage, read> mean_q: array<f32>;
-@group(0) @binding(2) var<storage, read> log_std_q: array<f32>;
-@group(0) @binding(3) var<storage, read> mean_p: array<f32>;
-@group(0) @binding(4) var<storage, read> log_std_p: array<f32>;
+// Params and the inputs mean_q, log_std_q, mean_p, log_std_p come from gaussian_kl_lib.wgsl, prepended by the engine.
 @group(0) @binding(5) var<storage, read> g: array<f32>;
 @group(0) @binding(6) var<storage, read_write> d_q: array<f32>;
 @group(0) @binding(7) var<storage, read_write> d_p: array<f32>;

@@ -1,10 +1,6 @@
 // IAF step, code form of the IAF-VAE (docs/MODEL.md §3.4 item 7, §3.5): with m, s from the AR-NN,
 //   z' = (z - 0.1 m) / exp(0.1 s),   log_det = 0.1 s   (added to log q: log q(z') = log q(z) + sum 0.1 s).
-struct Params { n: u32, _p0: u32, _p1: u32, _p2: u32 }
-@group(0) @binding(0) var<uniform> params: Params;
-@group(0) @binding(1) var<storage, read> z: array<f32>;
-@group(0) @binding(2) var<storage, read> m: array<f32>;
-@group(0) @binding(3) var<storage, read> s: array<f32>;
+// Params and the inputs z, m, s come from iaf_lib.wgsl, prepended by the engine.
 @group(0) @binding(4) var<storage, read_write> z_out: array<f32>;
 @group(0) @binding(5) var<storage, read_write> log_det: array<f32>;
 

@@ -1,10 +1,6 @@
 // Backward of z' = (z - 0.1 m) exp(-0.1 s), log_det = 0.1 s (shaders/iaf.wgsl), g = dL/dz', gl = dL/dlog_det:
 //   dz = g exp(-0.1 s),  dm = -0.1 g exp(-0.1 s),  ds = -0.1 g z' + 0.1 gl
-struct Params { n: u32, _p0: u32, _p1: u32, _p2: u32 }
-@group(0) @binding(0) var<uniform> params: Params;
-@group(0) @binding(1) var<storage, read> z: array<f32>;
-@group(0) @binding(2) var<storage, read> m: array<f32>;
-@group(0) @binding(3) var<storage, read> s: array<f32>;
+// Params and the inputs z, m, s come from iaf_lib.wgsl, prepended by the engine.
 @group(0) @binding(4) var<storage, read> g: array<f32>;
 @group(0) @binding(5) var<storage, read> g_log_det: array<f32>;
 @group(0) @binding(6) var<storage, read_write> dz: array<f32>;
