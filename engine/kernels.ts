@@ -14,11 +14,13 @@ import mathLib from '../shaders/math_lib.wgsl';
 import elementwiseLib from '../shaders/elementwise_lib.wgsl';
 import elementwiseRowsLib from '../shaders/elementwise_rows_lib.wgsl';
 import workgroupReduceLib from '../shaders/workgroup_reduce_lib.wgsl';
+import imageChunksLib from '../shaders/image_chunks_lib.wgsl';
 import unaryLib from '../shaders/unary_lib.wgsl';
 import binaryLib from '../shaders/binary_lib.wgsl';
 import conv2dLib from '../shaders/conv2d_lib.wgsl';
 import conv2dNaiveLib from '../shaders/conv2d_naive_lib.wgsl';
 import matmulLib from '../shaders/matmul_lib.wgsl';
+import reduceLib from '../shaders/reduce_lib.wgsl';
 import weightNormLib from '../shaders/weight_norm_lib.wgsl';
 import concatEluLib from '../shaders/generative/concat_elu_lib.wgsl';
 import gateLib from '../shaders/generative/gate_lib.wgsl';
@@ -105,7 +107,7 @@ export function fullSource(kernel: KernelSource): string {
 }
 
 /** Shared WGSL function libraries a row may list. */
-export const WGSL_LIBS = { philox: philoxLib, math: mathLib, elementwise: elementwiseLib, elementwise_rows: elementwiseRowsLib, workgroup_reduce: workgroupReduceLib } as const;
+export const WGSL_LIBS = { philox: philoxLib, math: mathLib, elementwise: elementwiseLib, elementwise_rows: elementwiseRowsLib, workgroup_reduce: workgroupReduceLib, image_chunks: imageChunksLib } as const;
 export type WgslLib = keyof typeof WGSL_LIBS;
 
 /**
@@ -118,6 +120,7 @@ export const DECLARATION_LIBS = {
   conv2d: [conv2dLib],
   conv2d_naive: [conv2dLib, conv2dNaiveLib],
   matmul: [matmulLib],
+  reduce: [reduceLib],
   weight_norm: [weightNormLib],
   concat_elu: [concatEluLib],
   gate: [gateLib],
@@ -194,14 +197,14 @@ const GENERATIVE = register('generative', {
   concat_elu_backward: { code: concatEluBackward, libs: ['philox', 'elementwise_rows'] },
   gate: { code: gate, libs: ['math', 'elementwise_rows'] },
   gate_backward: { code: gateBackward, libs: ['math', 'elementwise_rows'] },
-  logistic: { code: logistic, libs: ['math', 'workgroup_reduce'] },
-  logistic_backward: { code: logisticBackward, libs: ['math', 'workgroup_reduce'] },
+  logistic: { code: logistic, libs: ['math', 'image_chunks', 'workgroup_reduce'] },
+  logistic_backward: { code: logisticBackward, libs: ['math', 'image_chunks', 'workgroup_reduce'] },
   aux_pixels: { code: auxPixels },
   gaussian3: { code: gaussian3, codes: ['gaussian3'] },
   gaussian3_backward: { code: gaussian3Backward, codes: ['gaussian3'] },
   gaussian_kl: { code: gaussianKl },
   gaussian_kl_backward: { code: gaussianKlBackward, libs: ['math'] },
-  free_bits_stats: { code: freeBitsStats, libs: ['workgroup_reduce'] },
+  free_bits_stats: { code: freeBitsStats, libs: ['image_chunks', 'workgroup_reduce'] },
   free_bits: { code: freeBits, libs: ['workgroup_reduce'] },
   free_bits_backward: { code: freeBitsBackward },
   iaf: { code: iaf },

@@ -8,7 +8,7 @@ struct Params {
   shape: array<vec4<u32>, 2>,
   out_strides: array<vec4<u32>, 2>,
 }
-override OP: u32 = 0u;
+// OP and strided_offset() come from reduce_lib.wgsl, prepended by the engine.
 // The rank after engine/ops/reduce.ts merged neighbouring axes; a pipeline constant, so the loop unrolls.
 override RANK: u32;
 @group(0) @binding(0) var<uniform> params: Params;
@@ -22,14 +22,7 @@ override RANK: u32;
 fn main(@builtin(workgroup_id) wid: vec3u, @builtin(num_workgroups) nwg: vec3u, @builtin(local_invocation_index) lid: u32) {
   let i = (wid.y * nwg.x + wid.x) * 256u + lid;
   if (i >= params.n) { return; }
-  var rem = i;
-  var o = 0u;
-  for (var d = 0u; d < RANK; d++) {
-    let k = RANK - 1u - d;
-    let extent = params.shape[k / 4u][k % 4u];
-    o += (rem % extent) * params.out_strides[k / 4u][k % 4u];
-    rem = rem / extent;
-  }
+  let o = strided_offset(i, RANK, params.shape, params.out_strides);
   let go = g[o];
   switch OP {
     case REDUCE_MEAN: { dx[i] = go / f32(params.count); }

@@ -6,8 +6,9 @@
 //   sigmoid(b) - sigmoid(a) = exp(-m) * (1 - exp(-d)) / ((1 + exp(-|a|)) (1 + exp(-|b|))),
 //   m = a if a >= 0, -b if b <= 0, else 0 (exact for every sign pattern; 1 - exp(-d) via an accurate expm1).
 // Each workgroup of the (chunk, image) grid sums the log-likelihood of its chunk's elements: one partial per workgroup.
-// Params, TAILS, ITEMS, mean, log_scale, pixels and bin_of() come from logistic_lib.wgsl; workgroup_sum() from
-// workgroup_reduce_lib.wgsl; log1p_, expm1_ and sigmoid_ from math_lib.wgsl (all prepended by the engine).
+// Params, TAILS, mean, log_scale, pixels and bin_of() come from logistic_lib.wgsl; ITEMS and chunk_of() from
+// image_chunks_lib.wgsl; workgroup_sum() from workgroup_reduce_lib.wgsl; log1p_, expm1_ and sigmoid_ from
+// math_lib.wgsl (all prepended by the engine).
 @group(0) @binding(4) var<storage, read_write> partial: array<f32>;
 
 var<workgroup> scratch: array<f32, 256>;
@@ -47,23 +48,18 @@ fn log_bin_mass(yv: f32, mu: f32, inv_s: f32) -> f32 {
 
 @compute @workgroup_size(256)
 fn main(@builtin(workgroup_id) wid: vec3u, @builtin(local_invocation_index) lid: u32) {
-  let chunk = wid.x;
-  let img = wid.y;
-  let n = params.n_per_image;
-  let t = params.n_active;
+  let k = chunk_of(wid, lid);
   var acc = 0.0;
-  if (lid < t) {
-    let ch = lid % params.channels;
-    let inv_s = exp(-log_scale[ch]);
-    let start = chunk * t * ITEMS + lid;
+  if (lid < k.t) {
+    let inv_s = exp(-log_scale[lid % params.channels]);
     for (var it = 0u; it < ITEMS; it++) {
-      let j = start + it * t;
-      if (j < n) {
-        let e = img * n + j;
+      let j = k.start + it * k.t;
+      if (j < k.n) {
+        let e = k.img * k.n + j;
         acc += log_bin_mass(pixels[e], mean[e], inv_s);
       }
     }
   }
   workgroup_sum(lid, 128u, acc);
-  if (lid == 0u) { partial[img * params.chunks + chunk] = scratch[0]; }
+  if (lid == 0u) { partial[k.slot] = scratch[0]; }
 }

@@ -9,8 +9,9 @@
 // Tails: bin 0 -> log sigmoid(b): (-sigmoid(-b) / s, -b sigmoid(-b)); bin K-1 -> log sigmoid(-a):
 // (sigmoid(a) / s, a sigmoid(a)). Writes dmean per element and, per workgroup, one partial d(log_scale) per
 // channel (same grid and thread->channel mapping as the forward; summed over partials by the caller).
-// Params, TAILS, ITEMS, mean, log_scale, pixels and bin_of() come from logistic_lib.wgsl; channel_sum() from
-// workgroup_reduce_lib.wgsl; expm1_ and sigmoid_ from math_lib.wgsl (all prepended by the engine).
+// Params, TAILS, mean, log_scale, pixels and bin_of() come from logistic_lib.wgsl; ITEMS and chunk_of() from
+// image_chunks_lib.wgsl; channel_sum() from workgroup_reduce_lib.wgsl; expm1_ and sigmoid_ from math_lib.wgsl (all
+// prepended by the engine).
 @group(0) @binding(4) var<storage, read> g: array<f32>;
 @group(0) @binding(5) var<storage, read_write> dmean: array<f32>;
 @group(0) @binding(6) var<storage, read_write> partial: array<f32>;
@@ -58,21 +59,16 @@ fn grads(yv: f32, mu: f32, inv_s: f32) -> vec2<f32> {
 
 @compute @workgroup_size(256)
 fn main(@builtin(workgroup_id) wid: vec3u, @builtin(local_invocation_index) lid: u32) {
-  let chunk = wid.x;
-  let img = wid.y;
-  let n = params.n_per_image;
-  let t = params.n_active;
+  let k = chunk_of(wid, lid);
   let c = params.channels;
   var acc = 0.0;
-  if (lid < t) {
-    let ch = lid % c;
-    let inv_s = exp(-log_scale[ch]);
-    let gi = g[img];
-    let start = chunk * t * ITEMS + lid;
+  if (lid < k.t) {
+    let inv_s = exp(-log_scale[lid % c]);
+    let gi = g[k.img];
     for (var it = 0u; it < ITEMS; it++) {
-      let j = start + it * t;
-      if (j < n) {
-        let e = img * n + j;
+      let j = k.start + it * k.t;
+      if (j < k.n) {
+        let e = k.img * k.n + j;
         let r = grads(pixels[e], mean[e], inv_s);
         dmean[e] = gi * r.x;
         acc += gi * r.y;
@@ -83,6 +79,6 @@ fn main(@builtin(workgroup_id) wid: vec3u, @builtin(local_invocation_index) lid:
   workgroupBarrier();
   // Thread ch < C sums the partials of every thread with that channel (lid % C == ch).
   if (lid < c) {
-    partial[(img * params.chunks + chunk) * c + lid] = channel_sum(lid, t, c);
+    partial[k.slot * c + lid] = channel_sum(lid, k.t, c);
   }
 }

@@ -1,10 +1,8 @@
 // Declarations both discretized-logistic kernels share (logistic, logistic_backward), prepended to each by the
 // engine (engine/kernels.ts DECLARATION_LIBS): the layout (per-image data [B, n_per_image], channels-last, one
-// log-scale per channel; a (chunk, image) grid whose workgroups take CHUNK = T * ITEMS elements of one image with
-// T = n_active = floor(256 / C) * C threads, so a thread always sees the same channel), and the bin of a value.
+// log-scale per channel, on the (chunk, image) grid of image_chunks_lib.wgsl) and the bin of a value.
 struct Params { n_per_image: u32, channels: u32, n_active: u32, chunks: u32, levels: u32, cw: f32, _p0: u32, _p1: u32 }
 override TAILS: bool = false;
-const ITEMS: u32 = 8u;
 @group(0) @binding(0) var<uniform> params: Params;
 @group(0) @binding(1) var<storage, read> mean: array<f32>;
 @group(0) @binding(2) var<storage, read> log_scale: array<f32>;
