@@ -61,13 +61,15 @@ export async function benchGated(engine: Engine, shape: number[] = [16, 32, 32, 
   const noise = { p: 0.5, seed: 7, stream: 1 };
   ms = await timeIt(engine, () => fresh(concatElu(x, { dropout: noise })));
   rows.push(row(`concatElu+dropout fwd ${tag}`, ms, undefined, 12 * n, '2 Philox draws per input element'));
-  const ceParams = { n, c, stream: 0, key0: 0, key1: 0, p: 0, scale: 1 };
+  // The backward as the engine dispatches it without PAIR: x2 and dx2 are bound but not read or written.
+  const ceParams = { n, c, c1: c, stream: 0, key0: 0, key1: 0, p: 0, scale: 1 };
+  const unusedDx2 = engine.empty([1], 'bench');
   ms = await timeIt(engine, () =>
-    engine.dispatch({ kernel: KERNELS.concat_elu_backward, overrides: { DROPOUT: false }, params: ceParams, inputs: { x, g: g2 }, outputs: { dx }, workgroups: Math.ceil(n / 256) }),
+    engine.dispatch({ kernel: KERNELS.concat_elu_backward, overrides: { DROPOUT: false }, params: ceParams, inputs: { x, g: g2, x2: x }, outputs: { dx, dx2: unusedDx2 }, workgroups: Math.ceil(n / 256) }),
   );
   rows.push(row(`concatElu bwd ${tag}`, ms, 4 * n, 16 * n));
   ms = await timeIt(engine, () =>
-    engine.dispatch({ kernel: KERNELS.concat_elu_backward, overrides: { DROPOUT: true }, params: { ...ceParams, key0: 7, stream: 1, p: 0.5, scale: 2 }, inputs: { x, g: g2 }, outputs: { dx }, workgroups: Math.ceil(n / 256) }),
+    engine.dispatch({ kernel: KERNELS.concat_elu_backward, overrides: { DROPOUT: true }, params: { ...ceParams, key0: 7, stream: 1, p: 0.5, scale: 2 }, inputs: { x, g: g2, x2: x }, outputs: { dx, dx2: unusedDx2 }, workgroups: Math.ceil(n / 256) }),
   );
   rows.push(row(`concatElu+dropout bwd ${tag}`, ms, undefined, 16 * n));
   // gate: c2 [..., 2F] with F = c, residual [..., F]
