@@ -5,12 +5,8 @@
 // inner 1, outer_stride Cout; transposed-conv weights [KH, KW, Cout, Cin]: inner Cin, outer_stride Cout * Cin).
 // w mirrors the parameter arena's layout, so a layer's effective weight is a window at its V's offset. The
 // norm of each channel is kept for the backward pass (weight_norm_backward.wgsl).
-// Params, Channel and element() come from weight_norm_lib.wgsl; workgroup_sum() from workgroup_reduce_lib.wgsl (both
-// prepended by the engine).
-@group(0) @binding(0) var<uniform> params: Params;
-@group(0) @binding(1) var<storage, read> table: array<Channel>;
-@group(0) @binding(2) var<storage, read> v: array<f32>;
-@group(0) @binding(3) var<storage, read> mask: array<f32>;
+// Params, Channel, element() and the inputs table, v, mask come from weight_norm_lib.wgsl; workgroup_sum() from
+// workgroup_reduce_lib.wgsl (both prepended by the engine).
 @group(0) @binding(4) var<storage, read_write> w: array<f32>;
 @group(0) @binding(5) var<storage, read_write> norms: array<f32>;
 
