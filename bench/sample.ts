@@ -67,7 +67,7 @@ interface RunHooks {
 
 async function run(s: Setup, kind: SamplerKind, batch: number, pixels: number, read = false, hooks: RunHooks = {}): Promise<Timed> {
   const { engine, pc, params, cond, S } = s;
-  const ctx = new Ctx(engine, params, false, false, { p: 0, seed: 1 }, 0x5000).freeze();
+  const ctx = new Ctx(engine, params, { seed: 1, streamBase: 0x5000 }).freeze();
   const canvas = engine.zeros([batch, S, S, 3]).keep();
   // Warm the frozen context (effective weights, conditioning stream) and the pipelines outside the timing.
   engine.scope(() => engine.noGrad(() => pc.forward(ctx, canvas, cond)));

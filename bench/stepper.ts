@@ -2,11 +2,12 @@
 // the engine (this tree and an older commit, bundled separately) both provide, so one process can alternate
 // them. This file is also bundled on its own against an older commit's engine/ and model/ (bench/compare.ts), so
 // it only uses APIs that existed before issue 11 and detects the newer ones (ReadbackRing,
-// recordNonFiniteCheck) at run time: with them the step is pipelined as train/loop.ts does it, without them it
+// recordNonFiniteCheck) at run time: with them the step is pipelined as train/step/loop.ts does it, without them it
 // is the old loop's step (await the loss, update, await the NaN/Inf check).
 import * as E from '../engine/index.js';
-import { Engine, ParameterSet, ops, type FinitenessReport, type KernelTiming, type Tensor } from '../engine/index.js';
+import { Engine, ParameterSet, type FinitenessReport, type KernelTiming, type Tensor } from '../engine/index.js';
 import { Agave, Ctx } from '../model/agave.js';
+import { forwardBackward as stepForwardBackward, update as stepUpdate, type StepModel } from '../train/step/step.js';
 import { CONFIGS, type ConfigName } from '../model/config.js';
 
 /** Bumped when the interface below changes: bench/compare.ts refuses a bundle of another version. */
@@ -59,7 +60,17 @@ type RingCtor = new (engine: Engine, depth: number) => RingLike;
 type Recordable = { recordNonFiniteCheck?: () => { flags: Tensor; report(bits: Uint32Array): FinitenessReport } };
 
 const STREAMS_PER_STEP = 1 << 16;
-/** As train/loop.ts STEPS_IN_FLIGHT. */
+
+/**
+ * A forward context: this tree's Ctx takes an options object; older revisions' (bundled by bench/compare.ts)
+ * took (engine, params, init, training, { p, seed }, streamBase), six parameters.
+ */
+function makeCtx(engine: Engine, params: ParameterSet, o: { seed: number; streamBase?: number; init?: boolean; training?: boolean }): Ctx {
+  const Old = Ctx as unknown as { length: number; new (...args: unknown[]): Ctx };
+  if (Old.length > 3) return new Old(engine, params, o.init ?? false, o.training ?? false, { p: 0, seed: o.seed }, o.streamBase ?? 0);
+  return new Ctx(engine, params, o);
+}
+/** As train/step/loop.ts STEPS_IN_FLIGHT. */
 const IN_FLIGHT = 2;
 
 export async function createStepper(opts: StepperOptions): Promise<Stepper> {
@@ -73,7 +84,7 @@ export async function createStepper(opts: StepperOptions): Promise<Stepper> {
   const data = Float32Array.from({ length: batch * S * S * 3 }, (_, i) => (i * 7919) % 256);
   const initPass = (): void => {
     const x = engine.tensor(data, [batch, S, S, 3]);
-    const ctx = new Ctx(engine, params, true, true, { p: cfg.pixelcnn.dropout, seed: 1 }, 0);
+    const ctx = makeCtx(engine, params, { seed: 1, init: true, training: true });
     engine.noGrad(() => model.loss(ctx, x, { lambda: 1, phase: 'joint', useAux: true }));
   };
   const prepareFn = (engine as unknown as { preparePipelines?: (record: () => void) => Promise<{ created: number; ms: number }> }).preparePipelines?.bind(engine);
@@ -85,7 +96,7 @@ export async function createStepper(opts: StepperOptions): Promise<Stepper> {
       initPass();
       params.zeroGrad();
       const x = engine.tensor(data, [batch, S, S, 3]);
-      const t = model.loss(new Ctx(engine, params, false, true, { p: cfg.pixelcnn.dropout, seed: 1 }, 0), x, { lambda: 1, phase: 'joint', useAux: true });
+      const t = model.loss(makeCtx(engine, params, { seed: 1, training: true }), x, { lambda: 1, phase: 'joint', useAux: true });
       engine.backward(t.loss);
     });
     prepared = { ms: performance.now() - tp, created: r.created };
@@ -103,24 +114,15 @@ export async function createStepper(opts: StepperOptions): Promise<Stepper> {
   const pipelined = (opts.pipeline ?? true) && Ring !== undefined && record !== undefined;
   const ring = pipelined ? new Ring!(engine, IN_FLIGHT + 1) : null;
   const decayOf = (name: string, cap: number): number => Math.min(cap, Agave.partOf(name) === 'pixelcnn' ? 0.9995 : 0.999);
+  const stepModel: StepModel = { params, model, lr: 0.002, lambda: 1, emaDecayOf: decayOf };
   let step = 0;
 
-  /** Forward and backward of one step; returns the packed loss terms (kept). */
-  const forwardBackward = (s: number): Tensor => {
-    params.zeroGrad(); // before the forward: weight gradients then land in place (engine/weight_norm.ts)
+  /** Forward and backward of one step (train/step/step.ts); returns the packed loss terms (kept). */
+  const forwardBackward = (s: number): Promise<Tensor> => {
     const x = engine.tensor(data, [batch, S, S, 3]);
-    const ctx = new Ctx(engine, params, false, true, { p: cfg.pixelcnn.dropout, seed: 1 }, (s + 1) * STREAMS_PER_STEP);
-    const t = model.loss(ctx, x, { lambda: 1, phase: 'joint', useAux: true });
-    const parts = [t.loss, t.pixelcnnNll ?? t.loss, t.auxNll ?? t.loss, t.klTrue, t.klObjective].map((p) => ops.reshape(p, [1]));
-    const packed = engine.noGrad(() => ops.concat(parts, 0)).keep();
-    engine.backward(t.loss);
-    return packed;
+    return stepForwardBackward(stepModel, makeCtx(engine, params, { seed: 1, streamBase: (s + 1) * STREAMS_PER_STEP, training: true }), x, 'joint', true);
   };
-  const update = (s: number): void => {
-    params.adamaxStep({ lr: 0.002 });
-    const cap = (1 + s) / (10 + s);
-    params.emaUpdate((name) => decayOf(name, cap));
-  };
+  const update = (s: number): void => stepUpdate(stepModel, s);
   const check = (terms: ArrayLike<number>, report: FinitenessReport | null, s: number): void => {
     // A benchmark of steps that went NaN would time something else: refuse.
     for (let i = 0; i < 5; i++) if (!Number.isFinite(terms[i]!)) throw new Error(`bench step ${s + 1} (${opts.config} batch ${batch}): non-finite loss term ${i} (${terms[i]})`);
@@ -130,7 +132,7 @@ export async function createStepper(opts: StepperOptions): Promise<Stepper> {
   async function sequentialStep(): Promise<void> {
     const s = step++;
     await engine.asyncScope(async () => {
-      const packed = forwardBackward(s);
+      const packed = await forwardBackward(s);
       const v = await packed.read();
       packed.dispose();
       update(s);
@@ -163,8 +165,8 @@ export async function createStepper(opts: StepperOptions): Promise<Stepper> {
         };
         for (let i = 0; i < n; i++) {
           const s = step++;
-          inFlight.push(engine.scope(() => {
-            const packed = forwardBackward(s);
+          inFlight.push(await engine.asyncScope(async () => {
+            const packed = await forwardBackward(s);
             update(s);
             const c = record!();
             const values = ring!.read([packed, c.flags]);

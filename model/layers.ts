@@ -1,4 +1,5 @@
-// Weight-normalised layers shared by the PixelCNN++ and the IAF-VAE, and the forward context.
+// Weight-normalised layers shared by the PixelCNN++ and the IAF-VAE (the forward context, Ctx, is
+// model/context.ts).
 //
 // A model is built in two steps: constructing the layer objects registers parameter specs with a
 // ParamBuilder (names, shapes, inits); the trainer then allocates one ParameterSet (arenas) for all of them,
@@ -7,7 +8,10 @@
 // Data-dependent init (docs/MODEL.md §2.7, §3.6): with ctx.init set, every layer computes its pre-activation with
 // the current g, b, takes per-channel moments, updates g and b in place (ops.ddiUpdate) and re-runs itself so
 // later layers are initialised on the corrected statistics (the fix of openai/pixel-cnn PR #37).
-import { WeightNorm, ops, type EffectiveWeights, type Engine, type ParamSpec, type ParameterSet, type Tensor, type WeightNormLayer } from '../engine/index.js';
+import { ops, type Engine, type ParamSpec, type Tensor, type WeightNormLayer } from '../engine/index.js';
+import type { Ctx } from './context.js';
+
+export { Ctx, type CtxOptions } from './context.js';
 
 export class ParamBuilder {
   readonly specs: ParamSpec[] = [];
@@ -24,104 +28,6 @@ export class ParamBuilder {
 
   count(): number {
     return this.specs.reduce((a, s) => a + s.shape.reduce((x, y) => x * y, 1), 0);
-  }
-}
-
-export interface DropoutConfig {
-  p: number;
-  seed: number;
-}
-
-/** One WeightNorm (channel table) per parameter set and model. */
-const weightNormOf = new WeakMap<ParameterSet, Map<ParamBuilder, WeightNorm>>();
-
-/** What a forward pass needs besides its inputs. */
-export class Ctx {
-  private stream = 0;
-  private readonly scope: object | null;
-  private weights: { w: EffectiveWeights; builder: ParamBuilder; version: string; generation: number; recorded: boolean } | null = null;
-  constructor(
-    readonly engine: Engine,
-    readonly params: ParameterSet,
-    /** Data-dependent init pass. */
-    readonly init: boolean,
-    /** Dropout on (training); off for evaluation. */
-    readonly training: boolean,
-    readonly dropout: DropoutConfig,
-    /** Base of this pass's noise streams (advance per step so masks differ between steps). */
-    readonly streamBase: number,
-  ) {
-    this.scope = engine.currentScope();
-  }
-
-  /**
-   * The effective weight of a weight-normed layer. Outside data-dependent init (which changes g between layers)
-   * all layers' weights come from one materialisation per pass: made again when the parameters changed, after
-   * a backward(), or when a recorded pass needs weights first made without recording. They belong to the scope
-   * the context was created in.
-   */
-  weight(builder: ParamBuilder, v: string): Tensor {
-    if (this.init) throw new Error('Ctx.weight: not in data-dependent init (layers use the composite weight norm there)');
-    const e = this.engine;
-    const c = this.weights;
-    const recording = e.tape.recording && !this.cache;
-    if (c && c.builder === builder && (this.cache || (c.version === this.params.version && c.generation === e.tape.generation && (c.recorded || !recording)))) return c.w.get(v);
-    let perSet = weightNormOf.get(this.params);
-    if (!perSet) weightNormOf.set(this.params, (perSet = new Map()));
-    let wn = perSet.get(builder);
-    if (!wn) perSet.set(builder, (wn = WeightNorm.create(this.params, builder.weightNorms)));
-    const made = this.cache ? e.noGrad(() => wn!.materialise().keep()) : e.inScope(this.scope, () => wn!.materialise());
-    if (this.cache) this.frozenWeights.push(made);
-    this.weights = { w: made, builder, version: this.params.version, generation: e.tape.generation, recorded: recording };
-    return made.get(v);
-  }
-
-  private frozenWeights: EffectiveWeights[] = [];
-  p(name: string): Tensor {
-    const t = this.params.get(name);
-    if (!t) throw new Error(`model: parameter '${name}' is not in the parameter set`);
-    return t;
-  }
-
-  /** A fresh noise stream number for one dropout site / sampling call. */
-  nextStream(): number {
-    return (this.streamBase + this.stream++) >>> 0;
-  }
-
-  private cache: Map<string, Tensor> | null = null;
-
-  /**
-   * Freeze the parameters and the conditioning for many passes (autoregressive sampling): from now on memo()
-   * keeps what it computes (effective weights, the conditioning stream and its injections), so the next
-   * passes reuse it. Release with releaseFrozen().
-   */
-  freeze(): this {
-    if (this.init || this.training) throw new Error('Ctx.freeze: only for evaluation passes (no init, no dropout)');
-    this.cache ??= new Map();
-    this.weights = null;
-    return this;
-  }
-
-  get frozen(): boolean {
-    return this.cache !== null;
-  }
-
-  /** fn() once per key while frozen (the result is kept); plain fn() otherwise. */
-  memo(key: string, fn: () => Tensor): Tensor {
-    if (!this.cache) return fn();
-    let t = this.cache.get(key);
-    if (!t) {
-      t = this.engine.noGrad(fn).keep();
-      this.cache.set(key, t);
-    }
-    return t;
-  }
-
-  releaseFrozen(): void {
-    for (const t of this.cache?.values() ?? []) t.dispose();
-    for (const w of this.frozenWeights.splice(0)) w.dispose();
-    this.weights = null;
-    this.cache = null;
   }
 }
 

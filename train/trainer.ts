@@ -1,114 +1,32 @@
-// The training and evaluation job behind `node train.js` (the CLI only parses flags): setup (train/setup.ts:
-// recipe, data, model, init or resume), the loop (train/loop.ts), evaluation and sampling
-// (train/evaluate.ts). Everything that makes a run resumable lives in the checkpoint: parameters, EMA, Adamax
+// The training and evaluation job behind `node train.js` (the CLI only parses flags): setup (train/step/setup.ts:
+// recipe, data, model, init or resume), the loop (train/step/loop.ts), evaluation and sampling
+// (train/evaluate/evaluate.ts). Everything that makes a run resumable lives in the checkpoint: parameters, EMA, Adamax
 // state, step, data order and the run settings; noise streams are derived from (seed, step), so a resumed run
 // repeats the uninterrupted one.
-import type { ModelKind, Phase } from '../model/agave.js';
-import type { ConfigName } from '../model/config.js';
-import type { SamplerKind } from '../model/sampler.js';
-import type { AuxVariant } from '../engine/generative/index.js';
-import { formatDuration } from './metrics.js';
-import { setupRun, type Run } from './setup.js';
-import { trainSteps } from './loop.js';
-import { sampleModel } from './evaluate.js';
-import { openRunFolder, StopRequested, type RunFolder, type RunFolderOptions } from './run-folder.js';
-import { nothingToDoMessage } from './safety.js';
+import { formatDuration } from './run/metrics.js';
+import { setupRun, type Run } from './step/setup.js';
+import { trainSteps } from './step/loop.js';
+import { sampleModel } from './evaluate/sampling.js';
+import { openRunFolder, StopRequested, type RunFolder } from './run/folder.js';
+import type { Logger, TrainOptions, TrainResult } from './types.js';
 
-export { fitImages, resolveRecipe } from './setup.js';
-export { sampleModel } from './evaluate.js';
+export type { EvalRecord, Logger, StepRecord, TrainOptions, TrainResult } from './types.js';
+import { nothingToDoMessage } from './run/safety.js';
 
-export interface TrainOptions extends RunFolderOptions {
-  data?: string;
-  /** The model: AGAVE (default), or a baseline: PixelCNN++ alone, the IAF-VAE alone (model/agave.ts). */
-  kind?: ModelKind;
-  config: ConfigName;
-  aux: AuxVariant;
-  levels?: number;
-  /** Recipe entries: undefined takes the config's recipe (model/config.ts). */
-  lambda?: number;
-  batch?: number;
-  steps?: number;
-  lr?: number;
-  seed: number;
-  out: string;
-  evalEvery: number;
-  evalImages: number;
-  checkpointEvery: number;
-  resume: boolean;
-  vaePretrain: number;
-  pixelcnnPretrain: number;
-  dropAuxAt?: number;
-  /** One EMA decay for every parameter (default: the recipe's, 0.999 for the VAE and 0.9995 for the PixelCNN). */
-  emaDecay?: number;
-  /** Image side for the model (default: the config's); the data is pooled or padded to it, and bits/dim count its pixels. */
-  imageSize?: number;
-  /** Steps of the parallel pre-training phase (VAE and PixelCNN trained independently at once). */
-  pretrain?: number;
-  /** Initial aux log-scale: 'data' (from the init batch's residuals; default) or 'zero' (the IAF code's). */
-  auxScaleInit?: 'data' | 'zero';
-  /** PixelCNN reconstructions (autoregressive, given f(z) of test images) in the final grid: how many (0: none). */
-  pixelcnnRecon?: number;
-  dropout?: number;
-  /** Stop (with a checkpoint) after this many minutes. */
-  timeLimitMinutes?: number;
-  logEvery: number;
-  /** Use at most this many training images (e.g. the overfitting test). */
-  trainImages?: number;
-  /**
-   * After training, draw this many samples of the model: AGAVE (z ~ prior, PixelCNN run autoregressively on
-   * f(z)), PixelCNN++ (unconditional, autoregressive) or the VAE (z ~ prior; the decoder mean and a draw of x).
-   */
-  agaveSamples?: number;
-  /** The autoregressive PixelCNN sampler: 'cached' (default) or 'naive' (a full pass per pixel; the reference). */
-  sampler?: SamplerKind;
-  /** Importance samples for the final evaluation's IWAE bound (docs/MODEL.md §4; the paper used 150). */
-  iwSamples?: number;
-}
-
-export interface StepRecord {
-  step: number;
-  phase: Phase;
-  loss: number;
-  pixelcnn: number | null;
-  /** The VAE decoder's NLL (bits/dim of y; of x for the 'vae' kind); null for the 'pixelcnn' kind. */
-  aux: number | null;
-  kl: number;
-  klObjective: number;
-  imagesPerSecond: number;
-}
-
-export interface EvalRecord {
-  step: number;
-  testBitsPerDim: number;
-  /** Importance-weighted bound with K samples (final evaluation, when iwSamples > 1). */
-  iwBitsPerDim?: number;
-  iwSamples?: number;
-  /** The PixelCNN's -log p(x|z) (null for the 'vae' kind, whose -log p(x|z) is `aux`). */
-  pixelcnn: number | null;
-  kl: number;
-  /** The VAE decoder's NLL of y (of x for the 'vae' kind); null for the 'pixelcnn' kind. */
-  aux: number | null;
-  /** PSNR (dB) of the VAE reconstruction f(z) against the auxiliary target y, in 0..255 pixel units (null: no VAE). */
-  psnr: number | null;
-  /** Latent channels whose KL per image exceeds the free-bits floor (activeThreshold), of latentChannels (all layers). */
-  activeLatents: number;
-  latentChannels: number;
-  /** KL per latent channel in nats per image (layer by layer), for other thresholds than activeLatents'. */
-  klPerChannel?: number[];
-  images: number;
-}
-
-export interface TrainResult {
-  steps: StepRecord[];
-  evals: EvalRecord[];
-  stoppedEarly: 'nan' | 'time' | 'signal' | null;
-  parameterCount: number;
-}
-
-export type Logger = (line: string) => void;
+export { fitImages, resolveRecipe } from './step/setup.js';
+export { sampleModel } from './evaluate/sampling.js';
 
 export async function train(o: TrainOptions, log: Logger = console.log): Promise<TrainResult> {
-  // One run per folder, locked for the run's duration (train/run-folder.ts).
+  // Data-parallel ranks other than 0 write nothing: no run folder (train/distributed/data-parallel.ts).
+  if (o.dataParallel && !o.dataParallel.writes) {
+    const run = await setupRun(o, log);
+    try {
+      return await trainInFolder(run, log, null);
+    } finally {
+      run.dispose();
+    }
+  }
+  // One run per folder, locked for the run's duration (train/run/folder.ts).
   const folder = openRunFolder(o, log);
   let run: Run;
   try {
@@ -126,19 +44,22 @@ export async function train(o: TrainOptions, log: Logger = console.log): Promise
   }
 }
 
-async function trainInFolder(run: Run, log: Logger, folder: RunFolder): Promise<TrainResult> {
-  const o = run.o;
+async function trainInFolder(run: Run, log: Logger, folder: RunFolder | null): Promise<TrainResult> {
+  const o = run.options;
+  // Data-parallel: rank 0's state, step and data order on every rank (train/distributed/data-parallel.ts).
+  if (o.dataParallel) await o.dataParallel.attach(run);
   const result: TrainResult = { steps: [], evals: [], stoppedEarly: null, parameterCount: run.params.count };
   const start = performance.now();
   // Trim metrics to the checkpoint's step and mark the run; nothing to do past --steps.
-  folder.start(run.startStep, log);
-  if (run.startStep >= run.r.steps && !o.agaveSamples) {
-    log(nothingToDoMessage(run.startStep, run.r.steps, run.paths.checkpoint));
+  folder?.start(run.startStep, log);
+  if (run.startStep >= run.recipe.steps && !o.agaveSamples) {
+    log(nothingToDoMessage(run.startStep, run.recipe.steps, run.paths.checkpoint));
     return result;
   }
   const reached = await trainSteps(run, result, log);
   if (result.stoppedEarly === 'nan' || result.stoppedEarly === 'signal') return result;
-  if (o.agaveSamples) {
+  if (o.dataParallel) log(o.dataParallel.summary());
+  if (o.agaveSamples && (o.dataParallel?.writes ?? true)) {
     try {
       await sampleModel(run, log);
     } catch (e) {
@@ -148,6 +69,6 @@ async function trainInFolder(run: Run, log: Logger, folder: RunFolder): Promise<
       return result;
     }
   }
-  log(`done: ${reached} steps of ${run.r.steps} (${reached - run.startStep} in this session, ${formatDuration((performance.now() - start) / 1000)}); outputs in ${o.out}`);
+  log(`done: ${reached} steps of ${run.recipe.steps} (${reached - run.startStep} in this session, ${formatDuration((performance.now() - start) / 1000)}); outputs in ${o.out}`);
   return result;
 }

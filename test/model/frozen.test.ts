@@ -19,7 +19,7 @@ beforeAll(async () => {
   params = ParameterSet.create(engine, model.builder.specs, 7);
   const x = engine.uniform([4, S, S, 3], 0, 255, { seed: 3 }).keep();
   engine.scope(() => {
-    const ctx = new Ctx(engine, params, true, true, { p: 0, seed: 1 }, 0);
+    const ctx = new Ctx(engine, params, { seed: 1, init: true, training: true });
     engine.noGrad(() => model.loss(ctx, x, { lambda: 1, phase: 'joint', useAux: true }));
   });
   x.dispose();
@@ -36,7 +36,7 @@ describe('frozen sampling context', () => {
     const rng = mulberry32(2);
     const fz = engine.uniform([B, 4, 4, 3], -0.4, 0.4, { seed: 9 }).keep();
     const cond = engine.noGrad(() => model.conditioning(fz)).keep();
-    const frozen = new Ctx(engine, params, false, false, { p: 0, seed: 1 }, 0).freeze();
+    const frozen = new Ctx(engine, params, { seed: 1 }).freeze();
     const counts: { plain: number; frozen: number }[] = [];
     for (let pass = 0; pass < 3; pass++) {
       const x = Float32Array.from({ length: B * S * S * 3 }, () => rng() * 2 - 1);
@@ -45,7 +45,7 @@ describe('frozen sampling context', () => {
         const y = await engine.asyncScope(async () => engine.noGrad(() => model.pixelcnn.forward(ctx, engine.tensor(x, [B, S, S, 3]), cond)).read());
         return { y, dispatches: engine.runner.dispatchCount - d0 };
       };
-      const a = await out(new Ctx(engine, params, false, false, { p: 0, seed: 1 }, 0));
+      const a = await out(new Ctx(engine, params, { seed: 1 }));
       const b = await out(frozen);
       expect(b.y.every((v, i) => v === a.y[i]), `pass ${pass}: the frozen context changed the PixelCNN output`).toBe(true);
       counts.push({ plain: a.dispatches, frozen: b.dispatches });
@@ -59,6 +59,6 @@ describe('frozen sampling context', () => {
     frozen.releaseFrozen();
     cond.dispose();
     fz.dispose();
-    expect(() => new Ctx(engine, params, false, true, { p: 0.5, seed: 1 }, 0).freeze()).toThrow(/only for evaluation passes/);
+    expect(() => new Ctx(engine, params, { seed: 1, training: true }).freeze()).toThrow(/only for evaluation passes/);
   });
 });

@@ -24,7 +24,7 @@ describe('weight-normed layers', () => {
     const params = ParameterSet.create(engine, b.specs, 3);
     const x = engine.normal([4, 6, 6, 5], 0.3, 2, { seed: 5 }).keep();
     await engine.asyncScope(async () => {
-      const init = new Ctx(engine, params, true, false, { p: 0, seed: 1 }, 0);
+      const init = new Ctx(engine, params, { seed: 1, init: true });
       const y = conv.forward(init, x);
       const z = nin.forward(init, y);
       const my = await moments(ops.channelMoments(y));
@@ -38,7 +38,7 @@ describe('weight-normed layers', () => {
         expect(Math.abs(mz.std[c]! - 1), `nin channel ${c} std`).toBeLessThan(1e-3);
       }
       // Outside init mode the layer uses the initialised g, b: same statistics.
-      const run = new Ctx(engine, params, false, false, { p: 0, seed: 1 }, 0);
+      const run = new Ctx(engine, params, { seed: 1 });
       const again = await moments(ops.channelMoments(conv.forward(run, x)));
       expect(Math.abs(again.std[3]! - 0.1)).toBeLessThan(1e-4);
     });
@@ -52,7 +52,7 @@ describe('weight-normed layers', () => {
     const params = ParameterSet.create(engine, b.specs, 4);
     const x = engine.full([2, 3, 3, 3], 0.5).keep(); // constant input: every output channel has variance 0
     await engine.asyncScope(async () => {
-      const init = new Ctx(engine, params, true, false, { p: 0, seed: 1 }, 0);
+      const init = new Ctx(engine, params, { seed: 1, init: true });
       const y = await nin.forward(init, x).read();
       expect([...y].every((v) => Number.isFinite(v) && Math.abs(v) < 1e-5), `outputs ${[...y].slice(0, 4)}`).toBe(true);
       const g = await params.get('n.g')!.read();

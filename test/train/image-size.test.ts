@@ -11,9 +11,9 @@ import { expectCausal, idxFile } from '../helpers/causality.js';
 import { Engine, ParameterSet } from '../../engine/index.js';
 import { Agave, Ctx } from '../../model/agave.js';
 import { CONFIGS } from '../../model/config.js';
-import { fitImages, modelImageSize } from '../../train/setup.js';
+import { fitImages, modelImageSize } from '../../train/step/setup.js';
 import { train } from '../../train/trainer.js';
-import type { ImageSet } from '../../train/data.js';
+import type { ImageSet } from '../../train/data/datasets.js';
 import { mulberry32 } from '../reference/gradcheck.js';
 
 /** Fashion-MNIST-format files (gzip'd IDX) of smooth random 28x28 images. */
@@ -85,7 +85,7 @@ describe('28x28, one channel', () => {
     const params = ParameterSet.create(engine, model.builder.specs, 3);
     const S = 28, B = 2;
     const cond = engine.uniform([B, S, S, 1], -1, 1, { seed: 4 }).keep();
-    const ctx = new Ctx(engine, params, false, false, { p: 0, seed: 1 }, 0);
+    const ctx = new Ctx(engine, params, { seed: 1 });
     await expectCausal('conditional PixelCNN++, one channel', (data) => engine.asyncScope(async () => engine.noGrad(() => model.pixelcnn.forward(ctx, engine.tensor(data, [B, S, S, 1]), cond)).read()), [B, S, 1], [[0, 0], [13, 20], [27, 3]], 5);
     cond.dispose();
     params.dispose();
