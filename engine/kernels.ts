@@ -15,11 +15,17 @@ import elementwiseLib from '../shaders/elementwise_lib.wgsl';
 import elementwiseRowsLib from '../shaders/elementwise_rows_lib.wgsl';
 import workgroupReduceLib from '../shaders/workgroup_reduce_lib.wgsl';
 import imageChunksLib from '../shaders/image_chunks_lib.wgsl';
+import rowsLib from '../shaders/rows_lib.wgsl';
+import axisRowsLib from '../shaders/axis_rows_lib.wgsl';
 import unaryLib from '../shaders/unary_lib.wgsl';
 import binaryLib from '../shaders/binary_lib.wgsl';
 import conv2dLib from '../shaders/conv2d_lib.wgsl';
 import conv2dNaiveLib from '../shaders/conv2d_naive_lib.wgsl';
+import crossEntropyLib from '../shaders/cross_entropy_lib.wgsl';
+import gatherLib from '../shaders/gather_lib.wgsl';
+import layerNormLib from '../shaders/layer_norm_lib.wgsl';
 import matmulLib from '../shaders/matmul_lib.wgsl';
+import maxPoolLib from '../shaders/max_pool_lib.wgsl';
 import reduceLib from '../shaders/reduce_lib.wgsl';
 import weightNormLib from '../shaders/weight_norm_lib.wgsl';
 import concatEluLib from '../shaders/generative/concat_elu_lib.wgsl';
@@ -122,7 +128,7 @@ export function fullSource(kernel: KernelSource): string {
 }
 
 /** Shared WGSL function libraries a row may list. */
-export const WGSL_LIBS = { philox: philoxLib, math: mathLib, elementwise: elementwiseLib, elementwise_rows: elementwiseRowsLib, workgroup_reduce: workgroupReduceLib, image_chunks: imageChunksLib } as const;
+export const WGSL_LIBS = { philox: philoxLib, math: mathLib, elementwise: elementwiseLib, elementwise_rows: elementwiseRowsLib, workgroup_reduce: workgroupReduceLib, image_chunks: imageChunksLib, rows: rowsLib, axis_rows: axisRowsLib } as const;
 export type WgslLib = keyof typeof WGSL_LIBS;
 
 /**
@@ -134,7 +140,11 @@ export const DECLARATION_LIBS = {
   binary: [binaryLib],
   conv2d: [conv2dLib],
   conv2d_naive: [conv2dLib, conv2dNaiveLib],
+  cross_entropy: [crossEntropyLib],
+  gather: [gatherLib],
+  layer_norm: [layerNormLib],
   matmul: [matmulLib],
+  max_pool: [maxPoolLib],
   reduce: [reduceLib],
   weight_norm: [weightNormLib],
   concat_elu: [concatEluLib],
@@ -184,23 +194,23 @@ const CORE = register('core', {
   unary_backward: { code: unaryBackward, libs: ['math', 'elementwise'], codes: ['unary'] },
   binary: { code: binary, libs: ['elementwise'], codes: ['binary'] },
   binary_backward: { code: binaryBackward, libs: ['elementwise'], codes: ['binary'] },
-  where: { code: where },
-  cast: { code: cast },
+  where: { code: where, libs: ['elementwise'] },
+  cast: { code: cast, libs: ['elementwise'] },
   reduce: { code: reduce, libs: ['workgroup_reduce'], codes: ['reduce'] },
   reduce_backward: { code: reduceBackward, libs: ['elementwise'], codes: ['reduce'] },
   strided_copy: { code: stridedCopy },
-  softmax: { code: softmax },
-  softmax_backward: { code: softmaxBackward },
-  cross_entropy: { code: crossEntropy },
+  softmax: { code: softmax, libs: ['axis_rows', 'rows'] },
+  softmax_backward: { code: softmaxBackward, libs: ['axis_rows', 'rows'] },
+  cross_entropy: { code: crossEntropy, libs: ['rows'] },
   cross_entropy_backward: { code: crossEntropyBackward },
-  arg_reduce: { code: argReduce },
-  one_hot: { code: oneHot },
+  arg_reduce: { code: argReduce, libs: ['axis_rows', 'rows'] },
+  one_hot: { code: oneHot, libs: ['elementwise'] },
   gather: { code: gather },
   gather_backward: { code: gatherBackward },
   max_pool: { code: maxPool },
   max_pool_backward: { code: maxPoolBackward },
-  layer_norm: { code: layerNorm },
-  layer_norm_backward: { code: layerNormBackward },
+  layer_norm: { code: layerNorm, libs: ['rows'] },
+  layer_norm_backward: { code: layerNormBackward, libs: ['rows'] },
   philox: { code: philox, libs: ['philox', 'elementwise'] },
   dropout: { code: dropout, libs: ['philox', 'elementwise'] },
   conv2d_naive_fwd: { code: conv2dNaiveFwd },
@@ -215,7 +225,7 @@ const CORE = register('core', {
   weight_grad_finish: { code: weightGradFinish, libs: ['workgroup_reduce'] },
   weight_norm: { code: weightNorm, libs: ['workgroup_reduce'] },
   weight_norm_backward: { code: weightNormBackward, libs: ['workgroup_reduce'] },
-  optimizer: { code: optimizer, codes: ['optimizer'] },
+  optimizer: { code: optimizer, libs: ['elementwise'], codes: ['optimizer'] },
   clip_scale: { code: clipScale },
   ema: { code: ema, libs: ['elementwise'] },
   grad_stats: { code: gradStats },

@@ -3,14 +3,8 @@
 // invocation per GROUP channels of one output pixel writes its whole window of dx (dy at the maximum, 0 elsewhere).
 // Otherwise (overlapping or ragged windows): one invocation per GROUP channels of one input pixel adds up the
 // output positions whose window contains it and chose it. Either way no two invocations write one element.
-struct Params {
-  total: u32, h: u32, w: u32, c: u32,
-  oh: u32, ow: u32, kh: u32, kw: u32,
-  sh: u32, sw: u32, pad_top: u32, pad_left: u32,
-}
-override GROUP: u32 = 1u;
+// Params, GROUP and pixel_xyb() come from max_pool_lib.wgsl (prepended by the engine).
 override TILES: bool = false;
-@group(0) @binding(0) var<uniform> params: Params;
 @group(0) @binding(1) var<storage, read> dy: array<f32>;
 @group(0) @binding(2) var<storage, read> argmax: array<i32>;
 @group(0) @binding(3) var<storage, read_write> dx: array<f32>;
@@ -31,9 +25,10 @@ fn main(@builtin(workgroup_id) wid: vec3u, @builtin(num_workgroups) nwg: vec3u, 
   let pix = t / params.c;
   if (TILES) {
     // t indexes the output; its window is rows [oy kh, oy kh + kh), columns [ox kw, ox kw + kw).
-    let ox = pix % params.ow;
-    let oy = (pix / params.ow) % params.oh;
-    let b = pix / (params.ow * params.oh);
+    let o = pixel_xyb(pix, params.ow, params.oh);
+    let ox = o.x;
+    let oy = o.y;
+    let b = o.z;
     for (var g = 0u; g < GROUP; g++) {
       let at = argmax[t + g];
       let d = dy[t + g];
@@ -46,9 +41,10 @@ fn main(@builtin(workgroup_id) wid: vec3u, @builtin(num_workgroups) nwg: vec3u, 
     return;
   }
   // t indexes the input.
-  let px = pix % params.w;
-  let py = (pix / params.w) % params.h;
-  let b = pix / (params.w * params.h);
+  let p = pixel_xyb(pix, params.w, params.h);
+  let px = p.x;
+  let py = p.y;
+  let b = p.z;
   let me = i32(py * params.w + px);
   let ry = window_range(py, params.kh, params.sh, params.pad_top, params.oh);
   let rx = window_range(px, params.kw, params.sw, params.pad_left, params.ow);
