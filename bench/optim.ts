@@ -8,13 +8,17 @@ import { printTable, row, timeIt, type BenchRow } from './harness.js';
 /** Parameters in the optimizer benchmark (60M: the arenas p, g, v, u, ema take 1.2 GB). */
 export const OPTIM_BENCH_PARAMS = 60_000_000;
 
-export async function benchOptim(engine: Engine, totalParams = OPTIM_BENCH_PARAMS): Promise<void> {
-  const rows: BenchRow[] = [];
-  // ~1M-scalar tensors, like the model's conv weights (no single parameter exceeds one binding).
+/** A parameter set of `totalParams` scalars in ~1M-scalar tensors, like the model's conv weights (no single parameter exceeds one binding). */
+export function benchArena(engine: Engine, totalParams: number): ParameterSet {
   const per = 1 << 20;
   const specs: ParamSpec[] = [];
   for (let left = totalParams, i = 0; left > 0; left -= per, i++) specs.push({ name: `w${i}`, shape: [Math.min(per, left)], init: { normal: 0.05 } });
-  const set = ParameterSet.create(engine, specs, 1);
+  return ParameterSet.create(engine, specs, 1);
+}
+
+export async function benchOptim(engine: Engine, totalParams = OPTIM_BENCH_PARAMS): Promise<void> {
+  const rows: BenchRow[] = [];
+  const set = benchArena(engine, totalParams);
   const n = set.arenaSize;
   const mParams = `${(set.count / 1e6).toFixed(1)}M params, ${set.chunkCount} chunks`;
   // Non-zero gradients: a sinusoid written once (the values do not change the memory traffic).

@@ -3,17 +3,12 @@
 // It also writes the flat position h * W + w of each maximum (int32, the first in row-major window order on
 // ties), which max_pool_backward.wgsl routes the gradient to. One invocation per GROUP consecutive channels of
 // one output pixel (GROUP 4 when C is a multiple of 4: the index arithmetic, most of the cost on lavapipe, is
-// shared). Params, GROUP and pixel_xyb() come from max_pool_lib.wgsl (prepended by the engine).
+// shared). Params, GROUP, each_channel_group() and pixel_xyb() come from max_pool_lib.wgsl (prepended by the engine).
 @group(0) @binding(1) var<storage, read> x: array<f32>;
 @group(0) @binding(2) var<storage, read_write> y: array<f32>;
 @group(0) @binding(3) var<storage, read_write> argmax: array<i32>;
 
-@compute @workgroup_size(256)
-fn main(@builtin(workgroup_id) wid: vec3u, @builtin(num_workgroups) nwg: vec3u, @builtin(local_invocation_index) lid: u32) {
-  let t = ((wid.y * nwg.x + wid.x) * 256u + lid) * GROUP;
-  if (t >= params.total) { return; }
-  let ch = t % params.c;
-  let pix = t / params.c;
+fn channels(t: u32, ch: u32, pix: u32) {
   let o = pixel_xyb(pix, params.ow, params.oh);
   let ox = o.x;
   let oy = o.y;
@@ -40,4 +35,9 @@ fn main(@builtin(workgroup_id) wid: vec3u, @builtin(num_workgroups) nwg: vec3u, 
     y[t + g] = v;
     argmax[t + g] = i32(best);
   }
+}
+
+@compute @workgroup_size(256)
+fn main(@builtin(workgroup_id) wid: vec3u, @builtin(num_workgroups) nwg: vec3u, @builtin(local_invocation_index) lid: u32) {
+  each_channel_group((wid.y * nwg.x + wid.x) * 256u + lid);
 }

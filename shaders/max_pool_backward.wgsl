@@ -3,7 +3,7 @@
 // invocation per GROUP channels of one output pixel writes its whole window of dx (dy at the maximum, 0 elsewhere).
 // Otherwise (overlapping or ragged windows): one invocation per GROUP channels of one input pixel adds up the
 // output positions whose window contains it and chose it. Either way no two invocations write one element.
-// Params, GROUP and pixel_xyb() come from max_pool_lib.wgsl (prepended by the engine).
+// Params, GROUP, each_channel_group() and pixel_xyb() come from max_pool_lib.wgsl (prepended by the engine).
 override TILES: bool = false;
 @group(0) @binding(1) var<storage, read> dy: array<f32>;
 @group(0) @binding(2) var<storage, read> argmax: array<i32>;
@@ -17,12 +17,7 @@ fn window_range(p: u32, k: u32, s: u32, pad: u32, n_out: u32) -> vec2<u32> {
   return vec2<u32>(u32(lo), hi);
 }
 
-@compute @workgroup_size(256)
-fn main(@builtin(workgroup_id) wid: vec3u, @builtin(num_workgroups) nwg: vec3u, @builtin(local_invocation_index) lid: u32) {
-  let t = ((wid.y * nwg.x + wid.x) * 256u + lid) * GROUP;
-  if (t >= params.total) { return; }
-  let ch = t % params.c;
-  let pix = t / params.c;
+fn channels(t: u32, ch: u32, pix: u32) {
   if (TILES) {
     // t indexes the output; its window is rows [oy kh, oy kh + kh), columns [ox kw, ox kw + kw).
     let o = pixel_xyb(pix, params.ow, params.oh);
@@ -58,4 +53,9 @@ fn main(@builtin(workgroup_id) wid: vec3u, @builtin(num_workgroups) nwg: vec3u, 
     }
     dx[t + g] = acc;
   }
+}
+
+@compute @workgroup_size(256)
+fn main(@builtin(workgroup_id) wid: vec3u, @builtin(num_workgroups) nwg: vec3u, @builtin(local_invocation_index) lid: u32) {
+  each_channel_group((wid.y * nwg.x + wid.x) * 256u + lid);
 }

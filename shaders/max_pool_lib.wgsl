@@ -9,6 +9,13 @@ struct Params {
 override GROUP: u32 = 1u;
 @group(0) @binding(0) var<uniform> params: Params;
 
+// Invocation inv's GROUP channels t .. t + GROUP - 1 (none when t is past total), through the kernel's
+// fn channels(t: u32, ch: u32, pix: u32): t at channel ch of pixel pix.
+fn each_channel_group(inv: u32) {
+  let t = inv * GROUP;
+  if (t < params.total) { channels(t, t % params.c, t / params.c); }
+}
+
 // Pixel pix of a [B, h, w] grid as (x, y, batch).
 fn pixel_xyb(pix: u32, w: u32, h: u32) -> vec3u {
   return vec3u(pix % w, (pix / w) % h, pix / (w * h));

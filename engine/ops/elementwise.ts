@@ -194,7 +194,7 @@ function compare(op: CompareOp, a: Tensor, b: Tensor): Tensor {
     const fb = b.dtype === 'int32' ? cast(b, 'float32') : b;
     const y = e.empty(out, op);
     const { broadcast, params } = binaryParams(fa, fb, out);
-    if (y.size > 0) e.dispatch({ kernel: KERNELS.binary, overrides: { OP: BINARY_CODES[op], BROADCAST: broadcast, GROUP: groupOf(broadcast) }, params: { ...params, s: 0 }, inputs: { a: fa, b: fb }, outputs: { y }, workgroups: groups(Math.ceil(y.size / groupOf(broadcast))), label: op });
+    if (y.size > 0) e.dispatch({ kernel: KERNELS.binary, overrides: { OP: BINARY_CODES[op], BROADCAST: broadcast, GROUP: groupOf(broadcast) }, params, inputs: { a: fa, b: fb }, outputs: { y }, workgroups: groups(Math.ceil(y.size / groupOf(broadcast))), label: op });
     return y;
   });
 }
