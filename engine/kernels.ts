@@ -2,10 +2,17 @@
 // generative-model family in shaders/generative/). A row names the file's source (imported as text: esbuild's
 // text loader in the bundle, a small plugin in vitest) and what the engine prepends to it, since WGSL has no
 // include:
-//   libs        shared functions (shaders/philox_lib.wgsl, shaders/math_lib.wgsl);
+//   libs        shared code (WGSL_LIBS): pure functions (philox_lib, math_lib); the loops every kernel of a kind runs,
+//               which call a function the kernel defines (elementwise_lib: each_element -> element(i), the 1-D
+//               kernels; elementwise_rows_lib: each_row_element -> row_element(i, r, width); rows_lib: each_row ->
+//               row(r)); helpers over names the kernel declares (workgroup_reduce_lib over its `scratch`,
+//               image_chunks_lib over its params); and the Params and params binding of a kind of kernel outside
+//               one family (axis_rows_lib: softmax and arg_reduce);
 //   codes       generated constants of op-code tables (engine/op_codes.ts), e.g. `const UNARY_EXP: u32 = 1u;`;
 //   and, found by file name, the declarations of the kernel's family (shaders/<prefix>_lib.wgsl: params,
-//   bindings and helpers shared by shaders/<prefix>_*.wgsl).
+//   bindings every kernel of the family binds alike, and helpers, shared by shaders/<prefix>.wgsl and
+//   shaders/<prefix>_*.wgsl; the longest such prefix names the family, and a sub-family lists its parent's lib).
+// Each kernel file says in its header which names come from which library.
 // Ops import their kernels from here (KERNELS.unary, KERNELS.iaf_posterior, ...); test/engine/limits.test.ts
 // checks that every .wgsl file is registered and that ENGINE_LIMITS covers what each needs.
 import { opCodesWgsl, type OpCodeTable } from './op_codes.js';
@@ -127,8 +134,17 @@ export function fullSource(kernel: KernelSource): string {
   return kernel.prelude ? `${kernel.prelude}\n${kernel.code}` : kernel.code;
 }
 
-/** Shared WGSL function libraries a row may list. */
-export const WGSL_LIBS = { philox: philoxLib, math: mathLib, elementwise: elementwiseLib, elementwise_rows: elementwiseRowsLib, workgroup_reduce: workgroupReduceLib, image_chunks: imageChunksLib, rows: rowsLib, axis_rows: axisRowsLib } as const;
+/** Shared WGSL libraries a row may list (each file's header says what a kernel listing it must declare). */
+export const WGSL_LIBS = {
+  philox: philoxLib,
+  math: mathLib,
+  elementwise: elementwiseLib,
+  elementwise_rows: elementwiseRowsLib,
+  rows: rowsLib,
+  axis_rows: axisRowsLib,
+  workgroup_reduce: workgroupReduceLib,
+  image_chunks: imageChunksLib,
+} as const;
 export type WgslLib = keyof typeof WGSL_LIBS;
 
 /**
