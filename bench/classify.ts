@@ -1,8 +1,9 @@
 // Benchmarks of the classifier ops (engine/ops/classify.ts, pool.ts, norm.ts), forward and forward + backward, at
 // an MLP head's size and a language-model-like one, and of the optimizers beside Adamax over one arena.
 // GB/s counts the bytes each forward must at least move.
-import { ParameterSet, ops, type Engine, type ParamSpec, type Tensor } from '../engine/index.js';
+import { ops, type Engine, type Tensor } from '../engine/index.js';
 import { printTable, row, timeIt, type BenchRow } from './harness.js';
+import { benchArena } from './optim.js';
 
 /** fwd(x) timed alone, then with its backward for a cotangent of ones. */
 async function fwdBwd(engine: Engine, rows: BenchRow[], name: string, inputs: Tensor[], fwd: (xs: Tensor[]) => Tensor, bytes: number): Promise<void> {
@@ -50,10 +51,7 @@ export async function benchClassify(engine: Engine): Promise<void> {
 /** One step of each optimizer over the same arena (~16M parameters), the update's memory traffic as GB/s. */
 export async function benchOptimizers(engine: Engine, totalParams = 16_000_000): Promise<void> {
   const rows: BenchRow[] = [];
-  const per = 1 << 20;
-  const specs: ParamSpec[] = [];
-  for (let left = totalParams, i = 0; left > 0; left -= per, i++) specs.push({ name: `w${i}`, shape: [Math.min(per, left)], init: { normal: 0.05 } });
-  const set = ParameterSet.create(engine, specs, 1);
+  const set = benchArena(engine, totalParams);
   const n = set.arenaSize;
   engine.write(set.gradArena, Float32Array.from({ length: n }, (_, i) => Math.sin(i) * 1e-3));
   const tag = `${(set.count / 1e6).toFixed(1)}M params`;

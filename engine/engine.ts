@@ -3,8 +3,7 @@
 // knows its engine. Nothing here knows about models.
 import { acquireDevice, type DeviceFeatures, type DeviceOptions } from './device.js';
 import { BufferPool } from './pool.js';
-import type { KernelSource } from './kernels.js';
-import { Runner, bindingBytes, type DispatchArgs, type KernelTiming, type OverrideValue, type ParamValue } from './runner/runner.js';
+import { Runner, bindingBytes, type KernelDispatch, type KernelTiming } from './runner/runner.js';
 import { Storage, Tensor, checkShape, fmtShape, shapeSize, type DType, type Shape } from './tensor.js';
 import { Tape } from './tape.js';
 import { checkDeviceLimits } from './limits.js';
@@ -32,15 +31,8 @@ export interface MemoryStats {
   poolAllocatedBytes: number;
 }
 
-export interface TensorDispatch {
-  kernel: KernelSource;
-  overrides?: Record<string, OverrideValue>;
-  params?: Record<string, ParamValue>;
-  inputs?: Record<string, Tensor>;
-  outputs?: Record<string, Tensor>;
-  workgroups: DispatchArgs['workgroups'];
-  label?: string;
-}
+/** A dispatch of your own kernel with tensors bound by name (Engine.dispatch). */
+export type TensorDispatch = KernelDispatch<Tensor>;
 
 export interface FromGPUBufferOptions {
   /**
@@ -378,20 +370,20 @@ export class Engine {
 
   /** Uniform in (lo, hi) from the counter-based Philox RNG. */
   uniform(shape: Shape, lo = 0, hi = 1, opts: RandomOptions = {}): Tensor {
-    const t = this.empty(shape, 'uniform');
-    const r = this.nextRandom(opts);
-    if (t.size > 0) {
-      this.dispatch({ kernel: KERNELS.philox, overrides: { NORMAL: false }, params: { n: t.size, ...r, a: lo, b: hi }, outputs: { y: t }, workgroups: Math.ceil(t.size / 256) });
-    }
-    return t;
+    return this.philox(shape, false, lo, hi, opts);
   }
 
   /** Normal(mean, std^2) from the counter-based Philox RNG (Box-Muller). */
   normal(shape: Shape, mean = 0, std = 1, opts: RandomOptions = {}): Tensor {
-    const t = this.empty(shape, 'normal');
+    return this.philox(shape, true, mean, std, opts);
+  }
+
+  /** A tensor drawn by shaders/philox.wgsl: uniform in (a, b), or (normal) Normal(a, b^2). */
+  private philox(shape: Shape, normal: boolean, a: number, b: number, opts: RandomOptions): Tensor {
+    const t = this.empty(shape, normal ? 'normal' : 'uniform');
     const r = this.nextRandom(opts);
     if (t.size > 0) {
-      this.dispatch({ kernel: KERNELS.philox, overrides: { NORMAL: true }, params: { n: t.size, ...r, a: mean, b: std }, outputs: { y: t }, workgroups: Math.ceil(t.size / 256) });
+      this.dispatch({ kernel: KERNELS.philox, overrides: { NORMAL: normal }, params: { n: t.size, ...r, a, b }, outputs: { y: t }, workgroups: Math.ceil(t.size / 256) });
     }
     return t;
   }

@@ -1,18 +1,15 @@
 // argmax / argmin (MIN) along one axis: the tensor seen as [outer, n, inner], one invocation per row of n
 // elements at stride `inner`, writing the int32 index of the row's largest (smallest) element; ties give the
 // first index, as numpy and PyTorch; NaN elements are skipped (an all-NaN row gives 0).
-struct Params { rows: u32, n: u32, inner: u32, _p0: u32 }
+// Params and axis_base() come from axis_rows_lib.wgsl; each_row() (the bounds check) from rows_lib.wgsl (both
+// prepended by the engine).
 override MIN: bool = false;
-@group(0) @binding(0) var<uniform> params: Params;
 @group(0) @binding(1) var<storage, read> x: array<f32>;
 @group(0) @binding(2) var<storage, read_write> y: array<i32>;
 
-@compute @workgroup_size(256)
-fn main(@builtin(workgroup_id) wid: vec3u, @builtin(num_workgroups) nwg: vec3u, @builtin(local_invocation_index) lid: u32) {
-  let r = (wid.y * nwg.x + wid.x) * 256u + lid;
-  if (r >= params.rows) { return; }
+fn row(r: u32) {
   let inner = params.inner;
-  let base = (r / inner) * params.n * inner + r % inner;
+  let base = axis_base(r);
   var best = 0u;
   var found = false;
   var v = 0.0;
@@ -28,4 +25,9 @@ fn main(@builtin(workgroup_id) wid: vec3u, @builtin(num_workgroups) nwg: vec3u, 
     }
   }
   y[r] = i32(best);
+}
+
+@compute @workgroup_size(256)
+fn main(@builtin(workgroup_id) wid: vec3u, @builtin(num_workgroups) nwg: vec3u, @builtin(local_invocation_index) lid: u32) {
+  each_row((wid.y * nwg.x + wid.x) * 256u + lid);
 }

@@ -2,11 +2,8 @@
 // dxhat = dy * gamma, or dy without AFFINE):
 //   dx = rstd * (dxhat - mean_j(dxhat) - xhat * mean_j(dxhat * xhat))
 // and, with AFFINE, dy * xhat per element into `dyxhat` (summed over rows it is dgamma; dbeta is dy summed).
-struct Params { rows: u32, c: u32, _p0: u32, _p1: u32 }
-override AFFINE: bool = true;
-@group(0) @binding(0) var<uniform> params: Params;
-@group(0) @binding(1) var<storage, read> x: array<f32>;
-@group(0) @binding(2) var<storage, read> gamma: array<f32>;
+// Params, AFFINE, x and gamma come from layer_norm_lib.wgsl; each_row() (the bounds check) from rows_lib.wgsl (both
+// prepended by the engine); row() is one row's work.
 @group(0) @binding(3) var<storage, read> mean: array<f32>;
 @group(0) @binding(4) var<storage, read> rstd: array<f32>;
 @group(0) @binding(5) var<storage, read> dy: array<f32>;
@@ -18,10 +15,7 @@ fn dxhat(k: u32, j: u32) -> f32 {
   return dy[k];
 }
 
-@compute @workgroup_size(256)
-fn main(@builtin(workgroup_id) wid: vec3u, @builtin(num_workgroups) nwg: vec3u, @builtin(local_invocation_index) lid: u32) {
-  let r = (wid.y * nwg.x + wid.x) * 256u + lid;
-  if (r >= params.rows) { return; }
+fn row(r: u32) {
   let c = params.c;
   let base = r * c;
   let m = mean[r];
@@ -41,4 +35,9 @@ fn main(@builtin(workgroup_id) wid: vec3u, @builtin(num_workgroups) nwg: vec3u, 
     dx[k] = rs * (dxhat(k, j) - c1 - xhat * c2);
     if (AFFINE) { dyxhat[k] = dy[k] * xhat; }
   }
+}
+
+@compute @workgroup_size(256)
+fn main(@builtin(workgroup_id) wid: vec3u, @builtin(num_workgroups) nwg: vec3u, @builtin(local_invocation_index) lid: u32) {
+  each_row((wid.y * nwg.x + wid.x) * 256u + lid);
 }

@@ -3,27 +3,16 @@
 // It also writes the flat position h * W + w of each maximum (int32, the first in row-major window order on
 // ties), which max_pool_backward.wgsl routes the gradient to. One invocation per GROUP consecutive channels of
 // one output pixel (GROUP 4 when C is a multiple of 4: the index arithmetic, most of the cost on lavapipe, is
-// shared).
-struct Params {
-  total: u32, h: u32, w: u32, c: u32,
-  oh: u32, ow: u32, kh: u32, kw: u32,
-  sh: u32, sw: u32, pad_top: u32, pad_left: u32,
-}
-override GROUP: u32 = 1u;
-@group(0) @binding(0) var<uniform> params: Params;
+// shared). Params, GROUP, each_channel_group() and pixel_xyb() come from max_pool_lib.wgsl (prepended by the engine).
 @group(0) @binding(1) var<storage, read> x: array<f32>;
 @group(0) @binding(2) var<storage, read_write> y: array<f32>;
 @group(0) @binding(3) var<storage, read_write> argmax: array<i32>;
 
-@compute @workgroup_size(256)
-fn main(@builtin(workgroup_id) wid: vec3u, @builtin(num_workgroups) nwg: vec3u, @builtin(local_invocation_index) lid: u32) {
-  let t = ((wid.y * nwg.x + wid.x) * 256u + lid) * GROUP;
-  if (t >= params.total) { return; }
-  let ch = t % params.c;
-  let pix = t / params.c;
-  let ox = pix % params.ow;
-  let oy = (pix / params.ow) % params.oh;
-  let b = pix / (params.ow * params.oh);
+fn channels(t: u32, ch: u32, pix: u32) {
+  let o = pixel_xyb(pix, params.ow, params.oh);
+  let ox = o.x;
+  let oy = o.y;
+  let b = o.z;
   // Window rows [y0, y0 + kh) and columns [x0, x0 + kw) in padded coordinates, clipped to the image.
   let y0 = i32(oy * params.sh) - i32(params.pad_top);
   let x0 = i32(ox * params.sw) - i32(params.pad_left);
@@ -46,4 +35,9 @@ fn main(@builtin(workgroup_id) wid: vec3u, @builtin(num_workgroups) nwg: vec3u, 
     y[t + g] = v;
     argmax[t + g] = i32(best);
   }
+}
+
+@compute @workgroup_size(256)
+fn main(@builtin(workgroup_id) wid: vec3u, @builtin(num_workgroups) nwg: vec3u, @builtin(local_invocation_index) lid: u32) {
+  each_channel_group((wid.y * nwg.x + wid.x) * 256u + lid);
 }

@@ -3,14 +3,8 @@
 // invocation per GROUP channels of one output pixel writes its whole window of dx (dy at the maximum, 0 elsewhere).
 // Otherwise (overlapping or ragged windows): one invocation per GROUP channels of one input pixel adds up the
 // output positions whose window contains it and chose it. Either way no two invocations write one element.
-struct Params {
-  total: u32, h: u32, w: u32, c: u32,
-  oh: u32, ow: u32, kh: u32, kw: u32,
-  sh: u32, sw: u32, pad_top: u32, pad_left: u32,
-}
-override GROUP: u32 = 1u;
+// Params, GROUP, each_channel_group() and pixel_xyb() come from max_pool_lib.wgsl (prepended by the engine).
 override TILES: bool = false;
-@group(0) @binding(0) var<uniform> params: Params;
 @group(0) @binding(1) var<storage, read> dy: array<f32>;
 @group(0) @binding(2) var<storage, read> argmax: array<i32>;
 @group(0) @binding(3) var<storage, read_write> dx: array<f32>;
@@ -23,17 +17,13 @@ fn window_range(p: u32, k: u32, s: u32, pad: u32, n_out: u32) -> vec2<u32> {
   return vec2<u32>(u32(lo), hi);
 }
 
-@compute @workgroup_size(256)
-fn main(@builtin(workgroup_id) wid: vec3u, @builtin(num_workgroups) nwg: vec3u, @builtin(local_invocation_index) lid: u32) {
-  let t = ((wid.y * nwg.x + wid.x) * 256u + lid) * GROUP;
-  if (t >= params.total) { return; }
-  let ch = t % params.c;
-  let pix = t / params.c;
+fn channels(t: u32, ch: u32, pix: u32) {
   if (TILES) {
     // t indexes the output; its window is rows [oy kh, oy kh + kh), columns [ox kw, ox kw + kw).
-    let ox = pix % params.ow;
-    let oy = (pix / params.ow) % params.oh;
-    let b = pix / (params.ow * params.oh);
+    let o = pixel_xyb(pix, params.ow, params.oh);
+    let ox = o.x;
+    let oy = o.y;
+    let b = o.z;
     for (var g = 0u; g < GROUP; g++) {
       let at = argmax[t + g];
       let d = dy[t + g];
@@ -46,9 +36,10 @@ fn main(@builtin(workgroup_id) wid: vec3u, @builtin(num_workgroups) nwg: vec3u, 
     return;
   }
   // t indexes the input.
-  let px = pix % params.w;
-  let py = (pix / params.w) % params.h;
-  let b = pix / (params.w * params.h);
+  let p = pixel_xyb(pix, params.w, params.h);
+  let px = p.x;
+  let py = p.y;
+  let b = p.z;
   let me = i32(py * params.w + px);
   let ry = window_range(py, params.kh, params.sh, params.pad_top, params.oh);
   let rx = window_range(px, params.kw, params.sw, params.pad_left, params.ow);
@@ -62,4 +53,9 @@ fn main(@builtin(workgroup_id) wid: vec3u, @builtin(num_workgroups) nwg: vec3u, 
     }
     dx[t + g] = acc;
   }
+}
+
+@compute @workgroup_size(256)
+fn main(@builtin(workgroup_id) wid: vec3u, @builtin(num_workgroups) nwg: vec3u, @builtin(local_invocation_index) lid: u32) {
+  each_channel_group((wid.y * nwg.x + wid.x) * 256u + lid);
 }

@@ -13,6 +13,7 @@
 //                                     s2 <- max(beta2 s2 + eps, |g|);  p <- p - lr s1 / s2
 //   Adamax, Theano AdaMaxAvg form:    the same with s2 <- max(beta2 s2, |g| + eps)
 // For Adamax s2 >= eps > 0 after the first step, so s1 / s2 is finite for finite g.
+// element() is one element's work; each_element() (the bounds check, GROUP) comes from elementwise_lib.wgsl.
 struct Params {
   n: u32, lr: f32, beta1: f32, one_minus_beta1: f32,
   beta2: f32, one_minus_beta2: f32, eps: f32, l2: f32,
@@ -30,10 +31,7 @@ override NESTEROV: bool = false;
 @group(0) @binding(4) var<storage, read_write> s1: array<f32>;
 @group(0) @binding(5) var<storage, read_write> s2: array<f32>;
 
-@compute @workgroup_size(256)
-fn main(@builtin(workgroup_id) wid: vec3u, @builtin(num_workgroups) nwg: vec3u, @builtin(local_invocation_index) lid: u32) {
-  let i = (wid.y * nwg.x + wid.x) * 256u + lid;
-  if (i >= params.n) { return; }
+fn element(i: u32) {
   var gi = g[i];
   if (CLIP) { gi = gi * scale[0]; }
   var pi = p[i];
@@ -70,4 +68,9 @@ fn main(@builtin(workgroup_id) wid: vec3u, @builtin(num_workgroups) nwg: vec3u, 
     }
     default: { }
   }
+}
+
+@compute @workgroup_size(256)
+fn main(@builtin(workgroup_id) wid: vec3u, @builtin(num_workgroups) nwg: vec3u, @builtin(local_invocation_index) lid: u32) {
+  each_element((wid.y * nwg.x + wid.x) * 256u + lid);
 }

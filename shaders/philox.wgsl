@@ -3,6 +3,7 @@
 // of how the work is split. kind 0: uniform from word 0; kind 1: Box-Muller normal from words 0 and 1.
 // offset (0 unless asked): a part of a larger tensor (a data-parallel rank's images of a global batch) draws the
 // values the whole tensor has at those elements.
+// element() is one element's work; each_element() (the bounds check, GROUP) comes from elementwise_lib.wgsl.
 struct Params { n: u32, stream: u32, key0: u32, key1: u32, a: f32, b: f32, offset: u32, _p1: u32 }
 override NORMAL: bool = false;
 @group(0) @binding(0) var<uniform> params: Params;
@@ -10,10 +11,7 @@ override NORMAL: bool = false;
 
 // philox4x32_10 and to_unit come from philox_lib.wgsl (prepended by the engine).
 
-@compute @workgroup_size(256)
-fn main(@builtin(workgroup_id) wid: vec3u, @builtin(num_workgroups) nwg: vec3u, @builtin(local_invocation_index) lid: u32) {
-  let i = (wid.y * nwg.x + wid.x) * 256u + lid;
-  if (i >= params.n) { return; }
+fn element(i: u32) {
   let key = vec2u(params.key0, params.key1);
   if (NORMAL) {
     let w = philox4x32_10(vec4u(params.offset + i, params.stream, 1u, 0u), key);
@@ -25,4 +23,9 @@ fn main(@builtin(workgroup_id) wid: vec3u, @builtin(num_workgroups) nwg: vec3u, 
     let w = philox4x32_10(vec4u(params.offset + i, params.stream, 0u, 0u), key);
     y[i] = params.a + (params.b - params.a) * to_unit(w.x);
   }
+}
+
+@compute @workgroup_size(256)
+fn main(@builtin(workgroup_id) wid: vec3u, @builtin(num_workgroups) nwg: vec3u, @builtin(local_invocation_index) lid: u32) {
+  each_element((wid.y * nwg.x + wid.x) * 256u + lid);
 }

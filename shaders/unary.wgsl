@@ -1,10 +1,8 @@
 // Elementwise unary ops and tensor-scalar ops, y = f(x, s). The op is an override constant (its codes: the
 // UNARY_* constants generated from engine/op_codes.ts). Numerically stable forms: sigmoid and softplus never exp() a large positive
 // number; elu uses an accurate expm1; softplus an accurate log1p (WGSL has neither).
-struct Params { n: u32, s: f32, _p0: u32, _p1: u32 }
-override OP: u32 = 0u;
-@group(0) @binding(0) var<uniform> params: Params;
-@group(0) @binding(1) var<storage, read> x: array<f32>;
+// Params, OP and the binding x come from unary_lib.wgsl; GROUP and each_element() from elementwise_lib.wgsl (both
+// prepended by the engine).
 @group(0) @binding(2) var<storage, read_write> y: array<f32>;
 
 // log1p_, expm1_, sigmoid_, softplus_, tanh_, normal_cdf_ and GELU_TANH_C come from math_lib.wgsl (prepended by
@@ -40,17 +38,11 @@ fn apply(a: f32, s: f32) -> f32 {
   }
 }
 
-// GROUP (1 or 4): elements per invocation. On lavapipe an invocation's fixed cost (index math, a division, the
-// lanes' scalarised memory accesses) is most of an elementwise kernel's time, so 4 consecutive elements per
-// invocation run ~3x faster; the engine asks for 4 where the element count (and channel count) allow it.
-override GROUP: u32 = 1u;
+fn element(i: u32) {
+  y[i] = apply(x[i], params.s);
+}
 
 @compute @workgroup_size(256)
 fn main(@builtin(workgroup_id) wid: vec3u, @builtin(num_workgroups) nwg: vec3u, @builtin(local_invocation_index) lid: u32) {
-  let t = (wid.y * nwg.x + wid.x) * 256u + lid;
-  for (var k = 0u; k < GROUP; k++) {
-    let i = t * GROUP + k;
-    if (i >= params.n) { return; }
-    y[i] = apply(x[i], params.s);
-  }
+  each_element((wid.y * nwg.x + wid.x) * 256u + lid);
 }

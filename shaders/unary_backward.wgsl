@@ -1,11 +1,9 @@
 // Input gradient of the ops in unary.wgsl: dx = dy * f'(x), using the saved input x and output y, whichever
 // gives the cheaper and more accurate derivative. Same op codes as unary.wgsl.
-struct Params { n: u32, s: f32, _p0: u32, _p1: u32 }
-override OP: u32 = 0u;
+// Params, OP and the binding x come from unary_lib.wgsl; GROUP and each_element() from elementwise_lib.wgsl (both
+// prepended by the engine).
 // ACCUMULATE: dx += the gradient (dx is a pending gradient of x the tape lets this kernel add to).
 override ACCUMULATE: bool = false;
-@group(0) @binding(0) var<uniform> params: Params;
-@group(0) @binding(1) var<storage, read> x: array<f32>;
 @group(0) @binding(2) var<storage, read> y: array<f32>;
 @group(0) @binding(3) var<storage, read> dy: array<f32>;
 @group(0) @binding(4) var<storage, read_write> dx: array<f32>;
@@ -48,18 +46,12 @@ fn grad(a: f32, out: f32, g: f32, s: f32) -> f32 {
   }
 }
 
-// GROUP (1 or 4): elements per invocation. On lavapipe an invocation's fixed cost (index math, a division, the
-// lanes' scalarised memory accesses) is most of an elementwise kernel's time, so 4 consecutive elements per
-// invocation run ~3x faster; the engine asks for 4 where the element count (and channel count) allow it.
-override GROUP: u32 = 1u;
+fn element(i: u32) {
+  let d = grad(x[i], y[i], dy[i], params.s);
+  if (ACCUMULATE) { dx[i] += d; } else { dx[i] = d; }
+}
 
 @compute @workgroup_size(256)
 fn main(@builtin(workgroup_id) wid: vec3u, @builtin(num_workgroups) nwg: vec3u, @builtin(local_invocation_index) lid: u32) {
-  let t = (wid.y * nwg.x + wid.x) * 256u + lid;
-  for (var k = 0u; k < GROUP; k++) {
-    let i = t * GROUP + k;
-    if (i >= params.n) { return; }
-    let d = grad(x[i], y[i], dy[i], params.s);
-    if (ACCUMULATE) { dx[i] += d; } else { dx[i] = d; }
-  }
+  each_element((wid.y * nwg.x + wid.x) * 256u + lid);
 }

@@ -1,6 +1,7 @@
 // where(cond, a, b) with numpy broadcasting of all three operands: y[i] = cond != 0 ? a : b, each operand read
 // through strides that are 0 on its broadcast dimensions. Only the chosen operand's value reaches y, so NaN or
 // Inf in the other never does. Its backward is this kernel again (the gradient where chosen, else 0).
+// element() is one element's work; each_element() (the bounds check, GROUP) comes from elementwise_lib.wgsl.
 struct Params {
   n: u32, _p0: u32, _p1: u32, _p2: u32,
   shape: array<vec4<u32>, 2>,
@@ -16,10 +17,7 @@ override RANK: u32;
 @group(0) @binding(3) var<storage, read> b: array<f32>;
 @group(0) @binding(4) var<storage, read_write> y: array<f32>;
 
-@compute @workgroup_size(256)
-fn main(@builtin(workgroup_id) wid: vec3u, @builtin(num_workgroups) nwg: vec3u, @builtin(local_invocation_index) lid: u32) {
-  let i = (wid.y * nwg.x + wid.x) * 256u + lid;
-  if (i >= params.n) { return; }
+fn element(i: u32) {
   var rem = i;
   var ic = 0u;
   var ia = 0u;
@@ -34,4 +32,9 @@ fn main(@builtin(workgroup_id) wid: vec3u, @builtin(num_workgroups) nwg: vec3u, 
     ib += c * params.b_strides[k / 4u][k % 4u];
   }
   if (cond[ic] != 0.0) { y[i] = a[ia]; } else { y[i] = b[ib]; }
+}
+
+@compute @workgroup_size(256)
+fn main(@builtin(workgroup_id) wid: vec3u, @builtin(num_workgroups) nwg: vec3u, @builtin(local_invocation_index) lid: u32) {
+  each_element((wid.y * nwg.x + wid.x) * 256u + lid);
 }

@@ -59,12 +59,12 @@ export function crossEntropy(logits: Tensor, labels: Tensor, options: CrossEntro
   const loss = e.empty(lead, op);
   const lse = e.empty([rows], `${op}.lse`);
   if (rows > 0) {
-    e.dispatch({ kernel: KERNELS.cross_entropy, params: { rows, classes: C, nan_bits: NAN_BITS }, inputs: { x: logits, labels }, outputs: { loss, lse }, workgroups: groups(rows), label: op });
+    e.dispatch({ kernel: KERNELS.cross_entropy, params: { rows, classes: C, nan_bits: NAN_BITS, n: rows * C }, inputs: { x: logits, labels }, outputs: { loss, lse }, workgroups: groups(rows), label: op });
   }
   const perExample = e.tape.record(op, loss, [logits], (g) => {
     const dx = e.empty(logits.shape, `${op}.backward`);
     if (dx.size > 0) {
-      e.dispatch({ kernel: KERNELS.cross_entropy_backward, overrides: { GROUP: 4 }, params: { n: dx.size, classes: C, nan_bits: NAN_BITS }, inputs: { x: logits, labels, lse, dloss: g }, outputs: { dx }, workgroups: groups(Math.ceil(dx.size / 4)), label: `${op}.backward` });
+      e.dispatch({ kernel: KERNELS.cross_entropy_backward, overrides: { GROUP: 4 }, params: { rows, classes: C, nan_bits: NAN_BITS, n: dx.size }, inputs: { x: logits, labels, lse, dloss: g }, outputs: { dx }, workgroups: groups(Math.ceil(dx.size / 4)), label: `${op}.backward` });
     }
     lse.dispose('crossEntropy backward done');
     return [dx];
@@ -118,11 +118,11 @@ export function gather(x: Tensor, indices: Tensor, axis = 0): Tensor {
   const k = indices.size;
   const outShape = [...x.shape.slice(0, ax), ...indices.shape, ...x.shape.slice(ax + 1)];
   const y = e.empty(outShape, op);
-  if (y.size > 0) e.dispatch({ kernel: KERNELS.gather, params: { total: y.size, n, k, inner }, inputs: { x, indices }, outputs: { y }, workgroups: groups(y.size), label: op });
+  if (y.size > 0) e.dispatch({ kernel: KERNELS.gather, params: { count: y.size, n, k, inner }, inputs: { x, indices }, outputs: { y }, workgroups: groups(y.size), label: op });
   return e.tape.record(op, y, [x], (g) => {
     const dx = e.empty(x.shape, `${op}.backward`);
     const columns = outer * inner;
-    if (dx.size > 0) e.dispatch({ kernel: KERNELS.gather_backward, params: { columns, n, k, inner }, inputs: { dy: g, indices }, outputs: { dx }, workgroups: groups(columns), label: `${op}.backward` });
+    if (dx.size > 0) e.dispatch({ kernel: KERNELS.gather_backward, params: { count: columns, n, k, inner }, inputs: { dy: g, indices }, outputs: { dx }, workgroups: groups(columns), label: `${op}.backward` });
     return [dx];
   });
 }

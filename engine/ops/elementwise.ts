@@ -99,7 +99,8 @@ function binaryParams(a: Tensor, b: Tensor, out: Shape): { broadcast: boolean; p
   const broadcast = !(sameShape(a.shape, out) && sameShape(b.shape, out));
   return {
     broadcast,
-    params: { n: shapeSize(out), rank: out.length, shape: [...out], a_strides: broadcastStrides(a.shape, out), b_strides: broadcastStrides(b.shape, out) },
+    // s: the factor of addScaled (0 for the other ops; binary_lib.wgsl's Params, shared by the backward).
+    params: { n: shapeSize(out), rank: out.length, s: 0, shape: [...out], a_strides: broadcastStrides(a.shape, out), b_strides: broadcastStrides(b.shape, out) },
   };
 }
 
@@ -110,7 +111,7 @@ function binary(op: BinaryOp, a: Tensor, b: Tensor): Tensor {
   const y = e.empty(out, op);
   const code = BINARY_CODES[op];
   const { broadcast, params } = binaryParams(a, b, out);
-  if (y.size > 0) e.dispatch({ kernel: KERNELS.binary, overrides: { OP: code, BROADCAST: broadcast, GROUP: groupOf(broadcast) }, params: { ...params, s: 0 }, inputs: { a, b }, outputs: { y }, workgroups: groups(Math.ceil(y.size / groupOf(broadcast))), label: op });
+  if (y.size > 0) e.dispatch({ kernel: KERNELS.binary, overrides: { OP: code, BROADCAST: broadcast, GROUP: groupOf(broadcast) }, params, inputs: { a, b }, outputs: { y }, workgroups: groups(Math.ceil(y.size / groupOf(broadcast))), label: op });
   return e.tape.record(op, y, [a, b], (g) => {
     const da = e.empty(out, `${op}.backward`);
     const db = e.empty(out, `${op}.backward`);
@@ -143,7 +144,7 @@ export function add(a: Tensor, b: Tensor): Tensor {
   const out = broadcastShapes(a.shape, b.shape, 'add');
   const y = e.empty(out, 'add');
   const { broadcast, params } = binaryParams(a, b, out);
-  if (y.size > 0) e.dispatch({ kernel: KERNELS.binary, overrides: { OP: BINARY_CODES.add, BROADCAST: broadcast, GROUP: groupOf(broadcast) }, params: { ...params, s: 0 }, inputs: { a, b }, outputs: { y }, workgroups: groups(Math.ceil(y.size / groupOf(broadcast))), label: 'add' });
+  if (y.size > 0) e.dispatch({ kernel: KERNELS.binary, overrides: { OP: BINARY_CODES.add, BROADCAST: broadcast, GROUP: groupOf(broadcast) }, params, inputs: { a, b }, outputs: { y }, workgroups: groups(Math.ceil(y.size / groupOf(broadcast))), label: 'add' });
   return e.tape.record('add', y, [a, b], (g, sinks) => [addGrad(g, a, sinks[0] ?? null), addGrad(g, b, sinks[1] ?? null)]);
 }
 
@@ -193,7 +194,7 @@ function compare(op: CompareOp, a: Tensor, b: Tensor): Tensor {
     const fb = b.dtype === 'int32' ? cast(b, 'float32') : b;
     const y = e.empty(out, op);
     const { broadcast, params } = binaryParams(fa, fb, out);
-    if (y.size > 0) e.dispatch({ kernel: KERNELS.binary, overrides: { OP: BINARY_CODES[op], BROADCAST: broadcast, GROUP: groupOf(broadcast) }, params: { ...params, s: 0 }, inputs: { a: fa, b: fb }, outputs: { y }, workgroups: groups(Math.ceil(y.size / groupOf(broadcast))), label: op });
+    if (y.size > 0) e.dispatch({ kernel: KERNELS.binary, overrides: { OP: BINARY_CODES[op], BROADCAST: broadcast, GROUP: groupOf(broadcast) }, params, inputs: { a: fa, b: fb }, outputs: { y }, workgroups: groups(Math.ceil(y.size / groupOf(broadcast))), label: op });
     return y;
   });
 }

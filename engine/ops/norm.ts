@@ -41,7 +41,7 @@ export function layerNorm(x: Tensor, gamma: Tensor | null, beta: Tensor | null, 
       e.dispatch({
         kernel: KERNELS.layer_norm_backward,
         overrides: { AFFINE: affine },
-        params: { rows, c: C },
+        params: { rows, c: C, eps },
         inputs: { x, gamma: gamma ?? x, mean, rstd, dy: g },
         outputs: { dx, dyxhat: dyxhat ?? unusedOutput(e) },
         workgroups: Math.ceil(rows / 256),

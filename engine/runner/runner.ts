@@ -16,7 +16,7 @@ import { GpuTimer } from './timing.js';
 import type { DispatchArgs, KernelTiming, OverrideValue } from './types.js';
 import { UniformArena } from './uniforms.js';
 
-export { bindingBytes, type Binding, type DispatchArgs, type KernelTiming, type OverrideValue, type ParamValue } from './types.js';
+export { bindingBytes, type Binding, type DispatchArgs, type KernelDispatch, type KernelTiming, type OverrideValue, type ParamValue } from './types.js';
 
 
 const MAX_WORKGROUPS_PER_DIM = 65535;

@@ -28,17 +28,20 @@ export function bindingBytes(byteLength: number): number {
 export type ParamValue = number | ArrayLike<number>;
 export type OverrideValue = number | boolean;
 
-export interface DispatchArgs {
+/** One dispatch of a kernel, its storage bindings given by name as B (buffers here, tensors in Engine.dispatch). */
+export interface KernelDispatch<B> {
   kernel: KernelSource;
   overrides?: Record<string, OverrideValue>;
   params?: Record<string, ParamValue>;
-  inputs?: Record<string, Binding>;
-  outputs?: Record<string, Binding>;
+  inputs?: Record<string, B>;
+  outputs?: Record<string, B>;
   /** Workgroup counts, or a total count of workgroups that is folded into 2-D (65,535 per dimension). */
   workgroups: [number, number, number] | number;
   /** Extra label for errors and timings (e.g. the op name). */
   label?: string;
 }
+
+export type DispatchArgs = KernelDispatch<Binding>;
 
 export interface KernelTiming {
   kernel: string;
