@@ -77,15 +77,15 @@ function setInput(id: string, value: string): void {
   e.dispatchEvent(new Event('change', { bubbles: true }));
 }
 
-/** Gives a file input a file, as a person choosing it does (the input's change event). */
-async function chooseFile(inputId: string, url: string, name: string): Promise<void> {
-  const bytes = await (await fetch(url)).arrayBuffer();
+/** Gives a file input files, as a person choosing them does (the input's change event). */
+async function chooseFiles(inputId: string, files: { url: string; name: string }[]): Promise<void> {
   const dt = new DataTransfer();
-  dt.items.add(new File([bytes], name));
+  for (const f of files) dt.items.add(new File([await (await fetch(f.url)).arrayBuffer()], f.name));
   const input = el<HTMLInputElement>(inputId);
   input.files = dt.files;
   input.dispatchEvent(new Event('change', { bubbles: true }));
 }
+const chooseFile = (inputId: string, url: string, name: string): Promise<void> => chooseFiles(inputId, [{ url, name }]);
 
 /** How many pixels of a canvas are not one flat colour (a drawn grid has many). */
 function canvasDetail(id: string): { width: number; height: number; distinct: number } {
@@ -104,6 +104,25 @@ async function noWebGpu(): Promise<void> {
   await check('without WebGPU: the page shows the no-WebGPU message (and no studio)',
     status().gpu === 'missing' && !box.hidden && el<HTMLElement>('studio').hidden && /enable-unsafe-webgpu/.test(text),
     text.replace(/\s+/g, ' ').slice(0, 300));
+}
+
+async function chooseDataFiles(): Promise<void> {
+  // A truncated CIFAR-10 batch: the CLI's message, the bundled sample stays in use.
+  let before = status().notices.length;
+  await chooseFiles('data-files', [{ url: '/fixtures/truncated.bin', name: 'data_batch_1.bin' }, { url: 'data/cifar10-sample-test.bin.gz', name: 'test_batch.bin.gz' }]);
+  await until('the message about the truncated batch', () => status().notices.length > before, 60_000);
+  const msg = status().notices.at(-1) ?? '';
+  await check("data files chosen in the page: a truncated CIFAR-10 batch gets the CLI's message", /^data_batch_1\.bin: size 10000 bytes is not a multiple of the CIFAR-10 record size 3073/.test(msg), msg);
+  // The sample's two files under CIFAR-10's names: found, validated and fingerprinted as the CLI does.
+  before = status().notices.length;
+  await chooseFiles('data-files', [{ url: 'data/cifar10-sample-train.bin.gz', name: 'data_batch_1.bin.gz' }, { url: 'data/cifar10-sample-test.bin.gz', name: 'test_batch.bin.gz' }]);
+  await until('the chosen files to load', () => /^your files: /.test(el('data-status').textContent ?? '') || status().notices.length > before, 60_000);
+  const text = el('data-status').textContent ?? '';
+  await check('...and CIFAR-10 batches (data_batch_1.bin.gz, test_batch.bin.gz) load: 2,000 train / 500 test, the sample\'s fingerprint',
+    /^your files: cifar10: 2,000 train \/ 500 test images 32x32x3 \(sha256 29eb93f91bd1\)$/.test(text), text);
+  const sample = document.querySelector<HTMLInputElement>('input[name=data][value=sample]')!;
+  sample.checked = true;
+  sample.dispatchEvent(new Event('change', { bubbles: true }));
 }
 
 async function openAndSampleCliCheckpoint(): Promise<void> {
@@ -126,6 +145,9 @@ async function openAndSampleCliCheckpoint(): Promise<void> {
   const pixels = canvasDetail('samples');
   await check('...and sampled: AGAVE samples (f(z) and x, the cached sampler, 8 rows of 8x8) drawn on the canvas',
     status().samples === 'VAE f(z), AGAVE x' && status().sampleRowsDone === 8 && pixels.distinct > 20, `${status().samples}; rows ${status().sampleRowsDone}; canvas ${JSON.stringify(pixels)}`);
+  click('vae-samples');
+  await until('VAE samples of the tiny checkpoint', () => status().samples === 'VAE f(z)', 120_000);
+  await check('...VAE samples drawn', canvasDetail('samples').distinct > 20, JSON.stringify(canvasDetail('samples')));
   setInput('interp-steps', '5');
   click('interpolate');
   await until('the interpolation', () => status().interpolation !== null, 120_000);
@@ -135,6 +157,14 @@ async function openAndSampleCliCheckpoint(): Promise<void> {
   const view = canvasDetail('interp-view');
   await check('...and interpolated between two test images (slider at t = 2 of 4)', status().interpolation === 'test 0, 1, f(z_t)' && view.distinct > 5 && /t = 2 of 4/.test(el('interp-t-label').textContent ?? ''),
     `${status().interpolation}; view ${JSON.stringify(view)}; ${el('interp-t-label').textContent}`);
+  // ...and trained further: 2 more steps, its final evaluation and auto-save.
+  const evals = status().evals.length;
+  setInput('steps', '12');
+  click('resume');
+  await until('2 more steps of the tiny checkpoint', () => status().phase === 'done' || status().phase === 'failed', 600_000);
+  const last = status().evals.at(-1);
+  await check('...and trained further in the page: steps 11-12, evaluated at step 12, auto-saved', status().phase === 'done' && status().step === 12 && status().evals.length === evals + 1 && last?.step === 12 && status().autosavedStep === 12,
+    `${status().phase}: ${status().phaseDetail}; ${status().evalLine}; auto-saved ${status().autosavedStep}`);
 }
 
 async function startQuick(): Promise<void> {
@@ -227,7 +257,10 @@ async function main(): Promise<void> {
       await until('the page to start', () => status().gpu === 'missing' || (status().gpu === 'ok' && status().dataReady && status().phase === 'idle' && el<HTMLButtonElement>('start').disabled === false), 120_000);
       await check('the page finds WebGPU and loads the bundled sample', status().gpu === 'ok' && status().dataReady, status().gpuMessage);
       if (status().gpu !== 'ok') throw new Error('no WebGPU');
-      if (MODE === 'full') await openAndSampleCliCheckpoint();
+      if (MODE === 'full') {
+        await chooseDataFiles();
+        await openAndSampleCliCheckpoint();
+      }
       await startQuick();
       return; // the page reloads; this script runs again in the new page
     } else if (stage() === 'reloaded') {

@@ -3,13 +3,15 @@
 // WebGPU, used as a person uses it, checked end to end. Run by .ci/run after the consumer tests; needs
 // train.js and dist/studio/ (npm run build) and Chromium (Debian's `chromium`, or $CHROMIUM).
 //   1. A Chromium without WebGPU (no --enable-unsafe-webgpu) shows the no-WebGPU message.
-//   2. In a Chromium with WebGPU (test/studio/driver.ts, injected into the page, clicks and reports):
-//      a corrupt .agave gets the CLI's message; a checkpoint made here by `node train.js --config tiny` opens and
-//      is sampled (AGAVE samples, an interpolation); then `quick` trains on the bundled sample, auto-saves at step
-//      20, the page is reloaded, asks, resumes from IndexedDB at step 20; at step 25 its GPU device is destroyed
-//      (as by a driver crash): the page says so and resumes from the last checkpoint; it trains to step 40: the
-//      curves hold 40 points, the grid and the evaluation line are drawn, AGAVE samples and a latent
-//      interpolation with the PixelCNN along it are drawn, Save downloads a checkpoint.
+//   2. In a Chromium with WebGPU (test/studio/driver.ts, injected into the page, clicks and reports): data files
+//      chosen in the page are validated as the CLI does (a truncated batch: its message; CIFAR-10 batches: loaded,
+//      the sample's fingerprint); a corrupt .agave gets the CLI's message; a checkpoint made here by `node
+//      train.js --config tiny` opens, is sampled (VAE and AGAVE samples, an interpolation) and trained 2 steps
+//      further; then `quick` trains on the bundled sample, auto-saves at step 20, the page is reloaded, asks,
+//      resumes from IndexedDB at step 20; at step 25 its GPU device is destroyed (as by a driver crash): the page
+//      says so and resumes from the last checkpoint; it trains to step 40: the curves hold 40 points, the grid
+//      and the evaluation line are drawn, AGAVE samples and a latent interpolation with the PixelCNN along it
+//      are drawn, Save downloads a checkpoint.
 //   3. Node opens that checkpoint with the CLI's code (test/studio/evaluate-checkpoint.ts) and evaluates it on
 //      the same 96 test images: its bits/dim is the page's last evaluation's within 1e-3.
 //   4. `node train.js` with the page's settings trains the same run: every step's loss terms within 0.01 bits/dim
@@ -25,6 +27,7 @@ import http from 'node:http';
 import { tmpdir } from 'node:os';
 import { delimiter, extname, join, normalize, resolve } from 'node:path';
 import { fileURLToPath } from 'node:url';
+import { gunzipSync } from 'node:zlib';
 
 const REPO = resolve(fileURLToPath(new URL('../../', import.meta.url)));
 const argv = process.argv.slice(2);
@@ -299,7 +302,11 @@ try {
     if (only !== 'studio') await session(chromium, 'no-webgpu', 'mode=no-webgpu', { webgpu: false, timeoutMs: 120_000, pipe: false, fixtures: {} });
     if (only !== 'no-webgpu') {
       const tiny = tinyCheckpoint();
-      const fixtures = { 'corrupt.agave': tiny ? readFileSync(tiny).subarray(0, 1000) : Buffer.from('AGAVECKP'), ...(tiny ? { 'tiny.agave': readFileSync(tiny) } : {}) };
+      const fixtures = {
+        'corrupt.agave': tiny ? readFileSync(tiny).subarray(0, 1000) : Buffer.from('AGAVECKP'),
+        ...(tiny ? { 'tiny.agave': readFileSync(tiny) } : {}),
+        'truncated.bin': gunzipSync(readFileSync(join(REPO, 'data', 'cifar10-sample-train.bin.gz'))).subarray(0, 10000),
+      };
       const s = await session(chromium, 'studio', `steps=${STEPS}&reloadAt=${RELOAD_AT}&loseAt=${LOSE_AT}&evalEvery=${EVAL_EVERY}`, { webgpu: true, timeoutMs: TIMEOUT_MS, pipe: screenshot !== null, fixtures });
       if (s.result?.log) console.log(`        page log:\n          ${s.result.log.join('\n          ')}`);
       compareWithNode(evaluator, s.upload, s.result);
