@@ -4,22 +4,14 @@
 // external, an optional peer dependency, and so does `koffi` (the C FFI that only --distributed mpi loads,
 // train/distributed/mpi.ts). browserBundle: AGAVE Studio's page (studio/app/main.ts), for browsers: a Node
 // module (node:fs, ...) anywhere in its imports is a build error, which keeps the platform split honest.
-export const nodeBundle = {
+const shared = {
   bundle: true,
-  platform: 'node',
   format: 'esm',
-  target: 'node20',
   loader: { '.wgsl': 'text' },
-  external: ['webgpu', 'koffi'],
   // wgsl_reflect's "main" is CommonJS inside a "type": "module" package; its "module" build is the ES one.
   mainFields: ['module', 'main'],
 };
 
-export const browserBundle = {
-  bundle: true,
-  platform: 'browser',
-  format: 'esm',
-  target: 'es2022',
-  loader: { '.wgsl': 'text' },
-  mainFields: ['module', 'main'],
-};
+export const nodeBundle = { ...shared, platform: 'node', target: 'node20', external: ['webgpu', 'koffi'] };
+
+export const browserBundle = { ...shared, platform: 'browser', target: 'es2022' };

@@ -41,7 +41,7 @@ export function enableWebGpuHelp(ua: string, platform: string): string[] {
       (linux ? 'On Linux enable chrome://flags/#enable-unsafe-webgpu and chrome://flags/#enable-vulkan (or start it with --enable-unsafe-webgpu --enable-features=Vulkan), then restart it. ' : '') +
       'chrome://gpu says whether WebGPU is blocked for this GPU and why.',
     edge: 'Edge: as Chrome, from version 113 (edge://flags/#enable-unsafe-webgpu where it is off; edge://gpu says why).',
-    firefox: 'Firefox: on by default from version 141 on Windows (and 145 on macOS on Apple silicon); elsewhere set dom.webgpu.enabled to true in about:config, or use Firefox Nightly.',
+    firefox: 'Firefox: on by default on Windows from version 141 (other systems follow); elsewhere set dom.webgpu.enabled to true in about:config, or use Firefox Nightly.',
     safari: 'Safari: on by default from Safari 26 (macOS, iOS and iPadOS 26); on Safari 17-18 enable it under Develop > Feature Flags > WebGPU.',
   };
   const mine = browserOf(ua);

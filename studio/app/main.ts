@@ -128,12 +128,7 @@ function fillConfigs(): void {
 
 function fillRecipe(config: ConfigName): void {
   const s = defaultSettings(config);
-  input('lambda').value = String(s.lambda);
-  input('batch').value = String(s.batch);
-  input('lr').value = String(s.lr);
-  input('steps').value = String(s.steps);
-  input('eval-every').value = String(s.evalEvery);
-  input('autosave-every').value = String(s.autosaveEvery);
+  showSettings(s);
   $('config-note').textContent = `${CONFIGS[config].description}. Recipe: Adamax lr ${s.lr}, lambda ${s.lambda}, EMA ${CONFIGS[config].recipe.ema.vae} (VAE) / ${CONFIGS[config].recipe.ema.pixelcnn} (PixelCNN).` +
     (software ? ' This is a software adapter (no GPU): expect seconds per step; 32x32 (small) is not offered.' : '');
 }

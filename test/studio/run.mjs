@@ -288,6 +288,14 @@ function compareWithCli(result) {
       if (!(d <= worst.diff)) worst = { diff: d, at: `step ${p.step} ${k}: page ${p[k]}, cli ${c[k]}` };
     }
   }
+  // Speed: images/s over the last window of log lines (steps 31-40 for 40 steps), the same measure on both sides.
+  const pageLast = page.at(-1);
+  const cliLast = cli.get(pageLast.step);
+  if (cliLast) {
+    const sps = (r) => r.imagesPerSecond / 8; // quick's batch: the page runs the recipe as it comes
+    console.log(`        speed at step ${pageLast.step} (the last log window): page (Chromium, SwiftShader) ${sps(pageLast).toFixed(3)} steps/s, ` +
+      `node train.js (lavapipe) ${sps(cliLast).toFixed(3)} steps/s: ${(sps(cliLast) / sps(pageLast)).toFixed(1)}x`);
+  }
   record(`node train.js with the page's settings trains the same run: ${STEPS} steps' loss terms within 0.01 bits/dim (worst ${worst.diff.toExponential(2)}, ${worst.at}; CLI ${((performance.now() - t0) / 1000).toFixed(0)} s)`,
     r.status === 0 && missing === 0 && worst.diff <= 0.01, r.status === 0 ? (missing ? `${missing} steps missing from the CLI's metrics` : '') : `${r.stdout}${r.stderr}`.slice(-2000));
 }
