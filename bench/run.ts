@@ -5,6 +5,7 @@ import { Engine } from '../engine/index.js';
 import { benchDispatch, benchElementwise, benchMatmul, benchNin, benchReduce } from './core.js';
 import { benchConv } from './conv.js';
 import { benchOptim } from './optim.js';
+import { benchClassify, benchOptimizers } from './classify.js';
 import { benchVaeOps } from './vae_ops.js';
 import { benchDmol } from './likelihood.js';
 import { benchStep } from './step.js';
@@ -17,10 +18,11 @@ const { values, positionals } = parseArgs({
   allowPositionals: true,
   options: { sizes: { type: 'string' }, configs: { type: 'string' }, batch: { type: 'string' }, steps: { type: 'string' }, profile: { type: 'boolean' }, compare: { type: 'string' }, rounds: { type: 'string' }, 'no-pipeline': { type: 'boolean' }, prepare: { type: 'boolean' }, census: { type: 'boolean' }, 'build-only': { type: 'boolean' }, 'naive-pixels': { type: 'string' }, rows: { type: 'string' }, check: { type: 'boolean' }, filter: { type: 'string' }, variants: { type: 'string' }, help: { type: 'boolean', short: 'h' } },
 });
-const BENCHES = ['matmul', 'nin', 'elementwise', 'reduce', 'dispatch', 'core', 'conv', 'optim', 'vae', 'dmol', 'step', 'sample', 'allreduce'];
+const BENCHES = ['matmul', 'nin', 'elementwise', 'reduce', 'dispatch', 'core', 'conv', 'optim', 'optimizers', 'classify', 'vae', 'dmol', 'step', 'sample', 'allreduce'];
 if (values.help || positionals.length === 0) {
   console.log(`usage: npm run bench -- <${BENCHES.join('|')}> [--sizes 256,512,1024,2048] [--filter substring] [--variants a,b]
-  core = matmul + nin + elementwise + reduce + dispatch; nin: the nin layers' matmuls of the training step; conv: --filter selects cases by name, --variants auto (default),direct64,tiled64,naive,...;
+  core = matmul + nin + elementwise + reduce + dispatch; classify: softmax, crossEntropy, argmax, layerNorm, maxPool2d,
+  gather forward and backward; optimizers: one SGD / Adam / AdamW / Adamax step over a 16M-parameter arena; nin: the nin layers' matmuls of the training step; conv: --filter selects cases by name, --variants auto (default),direct64,tiled64,naive,...;
   step: the training loop's step: ms, img/s, dispatches/step, peak memory; --configs tiny,small,paper (or small:8,paper:1,
     each with its own batch) --batch N --steps N
     --profile (GPU time per kernel family and kernel) --no-pipeline (the old loop's sequential step)
@@ -58,6 +60,8 @@ try {
   if (want('reduce')) await benchReduce(engine);
   if (want('dispatch')) await benchDispatch(engine);
   if (positionals.includes('optim')) await benchOptim(engine);
+  if (positionals.includes('optimizers')) await benchOptimizers(engine);
+  if (positionals.includes('classify')) await benchClassify(engine);
   if (positionals.includes('vae')) await benchVaeOps(engine);
   if (positionals.includes('dmol')) await benchDmol(engine);
   if (positionals.includes('step')) {

@@ -42,7 +42,7 @@ export function kernelFamily(kernel: string): string {
   if (k === 'strided_copy') return 'copy (pad/slice/concat)';
   if (['binary', 'binary_backward', 'unary', 'unary_backward', 'accumulate', 'fill'].includes(k)) return 'elementwise';
   if (['concat_elu', 'concat_elu_backward', 'gate', 'gate_backward', 'dropout'].includes(k)) return 'activations (elu, gate, dropout)';
-  if (['adamax', 'ema', 'nonfinite_check', 'grad_stats', 'ddi_update'].includes(k)) return 'optimizer (adamax, ema, checks)';
+  if (['optimizer', 'clip_scale', 'ema', 'nonfinite_check', 'grad_stats', 'ddi_update'].includes(k)) return 'optimizer (adamax, ema, checks)';
   if (k === 'philox') return 'rng';
   return 'likelihoods, KL, IAF';
 }

@@ -16,33 +16,48 @@ import weightNormLib from '../shaders/weight_norm_lib.wgsl';
 import iafPosteriorLib from '../shaders/generative/iaf_posterior_lib.wgsl';
 // core
 import accumulate from '../shaders/accumulate.wgsl';
-import adamax from '../shaders/adamax.wgsl';
+import argReduce from '../shaders/arg_reduce.wgsl';
+import clipScale from '../shaders/clip_scale.wgsl';
 import binary from '../shaders/binary.wgsl';
 import binaryBackward from '../shaders/binary_backward.wgsl';
+import cast from '../shaders/cast.wgsl';
 import conv2dDirect from '../shaders/conv2d_direct.wgsl';
 import conv2dNaiveDgrad from '../shaders/conv2d_naive_dgrad.wgsl';
 import conv2dNaiveFwd from '../shaders/conv2d_naive_fwd.wgsl';
 import conv2dNaiveWgrad from '../shaders/conv2d_naive_wgrad.wgsl';
 import conv2dTiled from '../shaders/conv2d_tiled.wgsl';
 import conv2dWgradKpar from '../shaders/conv2d_wgrad_kpar.wgsl';
+import crossEntropy from '../shaders/cross_entropy.wgsl';
+import crossEntropyBackward from '../shaders/cross_entropy_backward.wgsl';
 import ddiUpdate from '../shaders/ddi_update.wgsl';
 import dropout from '../shaders/dropout.wgsl';
 import ema from '../shaders/ema.wgsl';
 import fill from '../shaders/fill.wgsl';
+import gather from '../shaders/gather.wgsl';
+import gatherBackward from '../shaders/gather_backward.wgsl';
 import gradStats from '../shaders/grad_stats.wgsl';
+import layerNorm from '../shaders/layer_norm.wgsl';
+import layerNormBackward from '../shaders/layer_norm_backward.wgsl';
 import matmulNaive from '../shaders/matmul_naive.wgsl';
 import matmulTiled from '../shaders/matmul_tiled.wgsl';
 import matmulTiledShared from '../shaders/matmul_tiled_shared.wgsl';
+import maxPool from '../shaders/max_pool.wgsl';
+import maxPoolBackward from '../shaders/max_pool_backward.wgsl';
 import nonfiniteCheck from '../shaders/nonfinite_check.wgsl';
+import oneHot from '../shaders/one_hot.wgsl';
+import optimizer from '../shaders/optimizer.wgsl';
 import philox from '../shaders/philox.wgsl';
 import reduce from '../shaders/reduce.wgsl';
 import reduceBackward from '../shaders/reduce_backward.wgsl';
+import softmax from '../shaders/softmax.wgsl';
+import softmaxBackward from '../shaders/softmax_backward.wgsl';
 import stridedCopy from '../shaders/strided_copy.wgsl';
 import unary from '../shaders/unary.wgsl';
 import unaryBackward from '../shaders/unary_backward.wgsl';
 import weightGradFinish from '../shaders/weight_grad_finish.wgsl';
 import weightNorm from '../shaders/weight_norm.wgsl';
 import weightNormBackward from '../shaders/weight_norm_backward.wgsl';
+import where from '../shaders/where.wgsl';
 // generative-model family
 import auxPixels from '../shaders/generative/aux_pixels.wgsl';
 import concatElu from '../shaders/generative/concat_elu.wgsl';
@@ -129,9 +144,23 @@ const CORE = register('core', {
   unary_backward: { code: unaryBackward, libs: ['math'], codes: ['unary'] },
   binary: { code: binary, codes: ['binary'] },
   binary_backward: { code: binaryBackward, codes: ['binary'] },
+  where: { code: where },
+  cast: { code: cast },
   reduce: { code: reduce, codes: ['reduce'] },
   reduce_backward: { code: reduceBackward, codes: ['reduce'] },
   strided_copy: { code: stridedCopy },
+  softmax: { code: softmax },
+  softmax_backward: { code: softmaxBackward },
+  cross_entropy: { code: crossEntropy },
+  cross_entropy_backward: { code: crossEntropyBackward },
+  arg_reduce: { code: argReduce },
+  one_hot: { code: oneHot },
+  gather: { code: gather },
+  gather_backward: { code: gatherBackward },
+  max_pool: { code: maxPool },
+  max_pool_backward: { code: maxPoolBackward },
+  layer_norm: { code: layerNorm },
+  layer_norm_backward: { code: layerNormBackward },
   philox: { code: philox, libs: ['philox'] },
   dropout: { code: dropout, libs: ['philox'] },
   conv2d_naive_fwd: { code: conv2dNaiveFwd },
@@ -146,7 +175,8 @@ const CORE = register('core', {
   weight_grad_finish: { code: weightGradFinish },
   weight_norm: { code: weightNorm },
   weight_norm_backward: { code: weightNormBackward },
-  adamax: { code: adamax },
+  optimizer: { code: optimizer, codes: ['optimizer'] },
+  clip_scale: { code: clipScale },
   ema: { code: ema },
   grad_stats: { code: gradStats },
   nonfinite_check: { code: nonfiniteCheck },

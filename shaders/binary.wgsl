@@ -1,6 +1,7 @@
 // Elementwise binary ops with numpy broadcasting: out[i] = f(a[ia], b[ib]), where ia/ib come from the output
 // coordinates through strides that are 0 on broadcast dimensions. BROADCAST=false is the fast path for
-// operands of the output's shape. Op codes: the BINARY_* constants generated from engine/op_codes.ts.
+// operands of the output's shape. Op codes: the BINARY_* constants generated from engine/op_codes.ts; the
+// comparisons give 1.0 where the relation holds, else 0.0.
 struct Params {
   n: u32, rank: u32, s: f32, _p1: u32,
   shape: array<vec4<u32>, 2>,
@@ -22,6 +23,13 @@ fn apply(u: f32, v: f32) -> f32 {
     case BINARY_DIV: { return u / v; }
     case BINARY_MAXIMUM: { return max(u, v); }
     case BINARY_ADD_SCALED: { return u + params.s * v; }
+    case BINARY_MINIMUM: { return min(u, v); }
+    case BINARY_EQUAL: { return select(0.0, 1.0, u == v); }
+    case BINARY_NOT_EQUAL: { return select(0.0, 1.0, u != v); }
+    case BINARY_LESS: { return select(0.0, 1.0, u < v); }
+    case BINARY_LESS_EQUAL: { return select(0.0, 1.0, u <= v); }
+    case BINARY_GREATER: { return select(0.0, 1.0, u > v); }
+    case BINARY_GREATER_EQUAL: { return select(0.0, 1.0, u >= v); }
     default: { return 0.0; }
   }
 }

@@ -1,5 +1,5 @@
 // Local gradients of binary.wgsl at the output shape: da[i] = g[i] * df/du, db[i] = g[i] * df/dv. The caller
-// sums them over broadcast dimensions afterwards (ops/reduce.ts sumTo). maximum splits ties 0.5/0.5.
+// sums them over broadcast dimensions afterwards (ops/reduce.ts sumTo). maximum and minimum split ties 0.5/0.5.
 struct Params {
   n: u32, rank: u32, _p0: u32, _p1: u32,
   shape: array<vec4<u32>, 2>,
@@ -54,6 +54,9 @@ fn element(i: u32) {
     case BINARY_DIV: { gu = gi / v; gv = -gi * u / (v * v); }
     case BINARY_MAXIMUM: {
       if (u > v) { gu = gi; } else if (v > u) { gv = gi; } else { gu = 0.5 * gi; gv = 0.5 * gi; }
+    }
+    case BINARY_MINIMUM: {
+      if (u < v) { gu = gi; } else if (v < u) { gv = gi; } else { gu = 0.5 * gi; gv = 0.5 * gi; }
     }
     default: { }
   }

@@ -7,7 +7,8 @@ override OP: u32 = 0u;
 @group(0) @binding(1) var<storage, read> x: array<f32>;
 @group(0) @binding(2) var<storage, read_write> y: array<f32>;
 
-// log1p_, expm1_, sigmoid_, softplus_ and tanh_ come from math_lib.wgsl (prepended by the engine).
+// log1p_, expm1_, sigmoid_, softplus_, tanh_, normal_cdf_ and GELU_TANH_C come from math_lib.wgsl (prepended by
+// the engine). gelu is the exact x * Phi(x) (PyTorch's default); geluTanh the tanh approximation.
 
 fn apply(a: f32, s: f32) -> f32 {
   switch OP {
@@ -21,6 +22,10 @@ fn apply(a: f32, s: f32) -> f32 {
     case UNARY_ELU: { if (a > 0.0) { return a; } return expm1_(a); }
     case UNARY_SOFTPLUS: { return softplus_(a); }
     case UNARY_ABS: { return abs(a); }
+    case UNARY_RELU: { return max(a, 0.0); }
+    case UNARY_GELU: { return a * normal_cdf_(a); }
+    case UNARY_GELU_TANH: { return 0.5 * a * (1.0 + tanh_(GELU_TANH_C * (a + 0.044715 * a * a * a))); }
+    case UNARY_SILU: { return a * sigmoid_(a); }
     case UNARY_ADD_SCALAR: { return a + s; }
     case UNARY_SUB_SCALAR: { return a - s; }
     case UNARY_RSUB_SCALAR: { return s - a; }
@@ -30,6 +35,7 @@ fn apply(a: f32, s: f32) -> f32 {
     case UNARY_MAXIMUM_SCALAR: { return max(a, s); }
     case UNARY_POW_SCALAR: { return pow(a, s); }
     case UNARY_COPY: { return a; }
+    case UNARY_LEAKY_RELU: { if (a > 0.0) { return a; } return s * a; }
     default: { return 0.0; }
   }
 }

@@ -10,7 +10,8 @@ override ACCUMULATE: bool = false;
 @group(0) @binding(3) var<storage, read> dy: array<f32>;
 @group(0) @binding(4) var<storage, read_write> dx: array<f32>;
 
-// log1p_, expm1_, sigmoid_, softplus_, tanh_ and sech2_ come from math_lib.wgsl (prepended by the engine).
+// log1p_, expm1_, sigmoid_, softplus_, tanh_, sech2_, normal_cdf_, normal_pdf_ and GELU_TANH_C come from
+// math_lib.wgsl (prepended by the engine). relu's and leakyRelu's derivative at 0 is the left one (0, s), as PyTorch's.
 // sigmoid, tanh and elu derive from x, not y: y (1 - y), 1 - y^2 and y + 1 cancel to 0 where the derivative is
 // tiny but not 0 (sigmoid'(20) = 2e-9, tanh'(10) = 8e-9, elu'(-20) = 2e-9).
 
@@ -26,6 +27,13 @@ fn grad(a: f32, out: f32, g: f32, s: f32) -> f32 {
     case UNARY_ELU: { if (a > 0.0) { return g; } return g * exp(a); }
     case UNARY_SOFTPLUS: { return g * sigmoid_(a); }
     case UNARY_ABS: { return g * sign(a); }
+    case UNARY_RELU: { if (a > 0.0) { return g; } return 0.0; }
+    case UNARY_GELU: { return g * (normal_cdf_(a) + a * normal_pdf_(a)); }
+    case UNARY_GELU_TANH: {
+      let u = GELU_TANH_C * (a + 0.044715 * a * a * a);
+      return g * (0.5 * (1.0 + tanh_(u)) + 0.5 * a * sech2_(u) * GELU_TANH_C * (1.0 + 3.0 * 0.044715 * a * a));
+    }
+    case UNARY_SILU: { let s1 = sigmoid_(a); return g * (s1 + a * s1 * sigmoid_(-a)); }
     case UNARY_ADD_SCALAR: { return g; }
     case UNARY_SUB_SCALAR: { return g; }
     case UNARY_RSUB_SCALAR: { return -g; }
@@ -35,6 +43,7 @@ fn grad(a: f32, out: f32, g: f32, s: f32) -> f32 {
     case UNARY_MAXIMUM_SCALAR: { if (a > s) { return g; } if (a == s) { return 0.5 * g; } return 0.0; }
     case UNARY_POW_SCALAR: { return g * s * pow(a, s - 1.0); }
     case UNARY_COPY: { return g; }
+    case UNARY_LEAKY_RELU: { if (a > 0.0) { return g; } return g * s; }
     default: { return 0.0; }
   }
 }

@@ -3,8 +3,8 @@
 // name; what is wrong with a dispatch's bindings is explained exactly (cold path).
 import type { KernelSource } from '../kernels.js';
 import type { PooledBuffer } from '../pool.js';
+import type { PipelineEntry, ShaderInfo, StorageInfo } from './shaders.js';
 import { bindingBytes, type Binding } from './types.js';
-import type { PipelineEntry, ShaderInfo } from './shaders.js';
 
 /** Bytes bound for a binding: bindingBytes of its length, within its buffer. */
 function boundSize(b: Binding): number {
@@ -39,8 +39,9 @@ export class BindGroupCache {
       const b = s.readOnly ? inputs[s.name] : outputs[s.name];
       if (!b) bindingError(kernel, shader, inputs, outputs);
       b.assertLive?.(label);
+      if (s.element !== 'raw' && (s.element === 'i32') !== (b.dtype === 'int32')) dtypeError(kernel, label, s, b);
       const size = boundSize(b);
-      if (size > maxBinding) throw new Error(`kernel '${kernel.name}': binding '${s.name}' is ${size} bytes, over maxStorageBufferBindingSize (${maxBinding})`);
+      if (size > maxBinding) throw new Error(`${label === kernel.name ? '' : `${label}: `}kernel '${kernel.name}': binding '${s.name}' is ${size} bytes, over maxStorageBufferBindingSize (${maxBinding})`);
       key += `|${b.gpuBuffer.id}:${b.byteOffset}:${size}`;
     }
     if (given !== shader.storage.length) bindingError(kernel, shader, inputs, outputs);
@@ -68,6 +69,12 @@ export class BindGroupCache {
     const tag = `|${pb.id}:`;
     for (const k of this.groups.keys()) if (k.includes(tag)) this.groups.delete(k);
   }
+}
+
+function dtypeError(kernel: KernelSource, label: string, s: StorageInfo, b: Binding): never {
+  const want = s.element === 'i32' ? 'int32' : 'float32';
+  throw new Error(`${label === kernel.name ? '' : `${label}: `}kernel '${kernel.name}': binding '${s.name}' holds ${s.element} elements and takes ${want} tensors, but was given ${b.dtype ?? 'float32'} ${String(b)}` +
+    (want === 'float32' ? ' (ops.cast(t, \'float32\') converts int32 labels or indices to numbers)' : ''));
 }
 
 /** Explain exactly what is wrong with the bindings given for a kernel. */

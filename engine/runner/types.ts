@@ -11,6 +11,8 @@ export interface Binding {
   /** Multiple of minStorageBufferOffsetAlignment (256). */
   readonly byteOffset: number;
   readonly byteLength: number;
+  /** The element type (a Tensor's dtype); a binding without one is taken as float32. */
+  readonly dtype?: 'float32' | 'int32';
   /** Throws if the data was freed; called with the kernel's name. */
   assertLive?(usedBy: string): void;
 }

@@ -1,4 +1,4 @@
-// What makes a checkpoint write durable, asserted call by call (train/run/checkpoint-file.ts writeFileAtomic): the data
+// What makes a checkpoint write durable, asserted call by call (train/common/files.ts writeFileAtomic): the data
 // goes into a temporary file, which is fsynced before it is closed and renamed over the target, and the folder is
 // fsynced after the rename. Why: without the fsync a crash shortly after the rename can leave an empty or partial
 // file under the checkpoint's name (the rename reaches the disk before the data); no end-to-end test sees that, so

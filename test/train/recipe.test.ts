@@ -9,7 +9,7 @@ import { existsSync, mkdtempSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { describe, expect, it, vi } from 'vitest';
-import { ParameterSet } from '../../engine/index.js';
+import { ParameterSet, type LearningRate } from '../../engine/index.js';
 import { Agave, type LossOptions } from '../../model/agave.js';
 import { CONFIGS } from '../../model/config.js';
 import { loadCheckpoint, NonFiniteCheckpointError } from '../../train/run/checkpoint-file.js';
@@ -108,7 +108,7 @@ describe('the recipe as a run uses it (tiny config, default recipe)', () => {
     const losses = vi.spyOn(Agave.prototype, 'loss');
     const updates = vi.spyOn(ParameterSet.prototype, 'adamaxStep');
     try {
-      const seen = async (o: TrainOptions, steps: number): Promise<{ phase: string; lambda: number; useAux: boolean; lr: number | undefined }[]> => {
+      const seen = async (o: TrainOptions, steps: number): Promise<{ phase: string; lambda: number; useAux: boolean; lr: LearningRate | undefined }[]> => {
         const run = await setupRun(o, quiet);
         try {
           losses.mockClear();

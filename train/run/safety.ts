@@ -7,6 +7,9 @@ const ARENA_WORDS: Record<NonFiniteHit['arena'], string> = {
   ema: 'EMA',
   'adamax.v': 'Adamax v',
   'adamax.u': 'Adamax u',
+  'adam.m': 'Adam m',
+  'adam.v': 'Adam v',
+  'sgd.momentum': 'SGD momentum',
 };
 
 /** The group of a parameter: its layer, i.e. the name without the last component ('pixelcnn.up.0.V' -> 'pixelcnn.up.0'). */
