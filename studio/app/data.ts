@@ -2,7 +2,7 @@
 // browser's DecompressionStream), or CIFAR-10 batches / Fashion-MNIST IDX files the user chose, found and
 // validated by the same code and messages as `node train.js --data` (train/data/image-sets.ts).
 import {
-  CIFAR10_CLASSES, DataError, SAMPLE_TEST_FILE, SAMPLE_TRAIN_FILE, corruptGzipError, datasetOfFiles, isGzipData, parseCifar10, type Dataset,
+  CIFAR10_CLASSES, DataError, SAMPLE_TEST_FILE, SAMPLE_TRAIN_FILE, corruptGzipError, datasetOfFiles, isDataFileName, isGzipData, parseCifar10, type Dataset,
   type NamedBytes,
 } from '../../train/data/image-sets.js';
 
@@ -41,7 +41,9 @@ export async function loadSample(base: URL): Promise<Dataset> {
 /** The data set among files the user chose (File objects: a file picker's, a folder's, or dropped ones). */
 export async function loadChosenFiles(files: readonly File[]): Promise<Dataset> {
   if (files.length === 0) throw new DataError('no files chosen: choose CIFAR-10 binary batches or the four Fashion-MNIST IDX files');
+  // A chosen folder may hold more than the data (a README, the archive): only the data files are read.
+  const data = files.filter((f) => isDataFileName(f.name));
   const named: NamedBytes[] = [];
-  for (const f of files) named.push({ name: f.name, bytes: await gunzipped(new Uint8Array(await f.arrayBuffer()), f.name) });
+  for (const f of data.length ? data : files) named.push({ name: f.name, bytes: await gunzipped(new Uint8Array(await f.arrayBuffer()), f.name) });
   return datasetOfFiles(named);
 }

@@ -74,11 +74,16 @@ const input = (id: string): HTMLInputElement => $<HTMLInputElement>(id);
 const button = (id: string): HTMLButtonElement => $<HTMLButtonElement>(id);
 const errorText = (e: unknown): string => (e instanceof Error ? e.message : String(e));
 
-function notice(text: string, kind: 'warning' | 'error' = 'warning', action?: { label: string; run: () => void }): void {
+interface NoticeAction {
+  label: string;
+  run: () => void;
+}
+
+function notice(text: string, kind: 'warning' | 'error' = 'warning', ...actions: NoticeAction[]): void {
   const div = document.createElement('div');
   div.className = `notice ${kind}`;
   div.textContent = text;
-  if (action) {
+  for (const action of actions) {
     const b = document.createElement('button');
     b.textContent = action.label;
     b.onclick = () => {
@@ -227,10 +232,10 @@ function setPhase(phase: Phase, detail: string): void {
     status.steps = run.recipe.steps;
     status.step = phase === 'training' ? status.step : run.startStep;
   }
-  if (phase === 'lost') notice(detail, 'error', session.lastPoint() ? { label: 'Resume from the last checkpoint', run: guarded(resumeLost) } : undefined);
-  if (phase === 'failed' && run) {
-    const big = configTooLarge(detail, run.options.config);
-    if (big) for (const c of big.smaller) notice(big.message, 'error', { label: `Use ${c}`, run: () => { $<HTMLSelectElement>('config').value = c; fillRecipe(c); } });
+  if (phase === 'lost') notice(detail, 'error', ...(session.lastPoint() ? [{ label: 'Resume from the last checkpoint', run: guarded(resumeLost) }] : []));
+  if (phase === 'failed') {
+    const big = configTooLarge(detail, session.settings?.config ?? ($<HTMLSelectElement>('config').value as ConfigName));
+    if (big) notice(big.message, 'error', ...big.smaller.map((c) => ({ label: `Use ${c}`, run: () => fillRecipe(c) })));
   }
   emit('phase');
 }
@@ -302,6 +307,18 @@ function log(line: string): void {
 async function start(): Promise<void> {
   const settings = readSettings();
   const data = currentData();
+  const run = session.run;
+  if (run && (session.phase === 'paused' || session.phase === 'done')) {
+    // Nothing of the user's is lost without asking: the current run stays until they say so.
+    notice(`Start a new run? The current one (config ${run.options.config}, step ${run.startStep}) is closed; its last checkpoint stays in the auto-save ` +
+      "until the new run's first one. Save keeps a copy.", 'warning',
+    { label: 'Start the new run', run: guarded(() => startNow(settings, data)) }, { label: 'Save the current one first', run: guarded(save) });
+    return;
+  }
+  await startNow(settings, data);
+}
+
+async function startNow(settings: StudioSettings, data: Dataset): Promise<void> {
   resetPanels();
   await session.start(settings, data);
 }
@@ -323,6 +340,10 @@ function resetPanels(): void {
 async function resumeButton(): Promise<void> {
   if (session.phase === 'lost' || session.phase === 'failed') return resumeLost();
   const steps = checkSetting('steps', input('steps').value, { integer: true, min: 1 });
+  const run = session.settings;
+  const form = $<HTMLSelectElement>('config').value;
+  const changed = run && (form !== run.config || ['lambda', 'batch', 'lr'].some((k) => Number(input(k).value) !== run[k as 'lambda' | 'batch' | 'lr']));
+  if (changed) notice(`Resume continues this run with its own recipe (config ${run.config}, lambda ${run.lambda}, batch ${run.batch}, learning rate ${run.lr}); only the steps are taken from the form. Start begins a new run with the form's.`);
   session.continueTraining(steps);
 }
 

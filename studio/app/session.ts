@@ -201,7 +201,8 @@ export class Session {
     if (!run) throw new Error('no run: start one or open a checkpoint');
     const wasTraining = this.training !== null;
     await this.pause();
-    if (this.phase === 'lost' || this.phase === 'failed') throw new Error(`the run ${this.phase === 'lost' ? 'lost its device' : 'failed'}: ${this.phase}`);
+    if (this.phase === 'lost') throw new Error(this.lostDetail());
+    if (this.phase === 'failed') throw new Error('the run stopped (see the message above); resume it or start a new one first');
     try {
       return await task(run);
     } finally {

@@ -87,6 +87,10 @@ async function chooseFiles(inputId: string, files: { url: string; name: string }
 }
 const chooseFile = (inputId: string, url: string, name: string): Promise<void> => chooseFiles(inputId, [{ url, name }]);
 
+/** A button of the page's messages (notices), by its text. */
+const noticeButton = (text: string): HTMLButtonElement | undefined =>
+  Array.from(document.querySelectorAll<HTMLButtonElement>('#notices button')).find((b) => b.textContent === text);
+
 /** How many pixels of a canvas are not one flat colour (a drawn grid has many). */
 function canvasDetail(id: string): { width: number; height: number; distinct: number } {
   const c = el<HTMLCanvasElement>(id);
@@ -172,7 +176,14 @@ async function startQuick(): Promise<void> {
   setInput('steps', String(STEPS));
   setInput('eval-every', String(EVAL_EVERY));
   setInput('autosave-every', String(RELOAD_AT));
+  const hadRun = status().phase === 'done' || status().phase === 'paused';
   click('start');
+  if (hadRun) {
+    // A run is open (the tiny checkpoint): the page asks before closing it.
+    await until('the question before replacing the open run', () => noticeButton('Start the new run') !== undefined, 30_000);
+    await check('Start with a run open asks first (and offers to save it)', noticeButton('Save the current one first') !== undefined, status().notices.at(-1) ?? '');
+    noticeButton('Start the new run')!.click();
+  }
   await until(`the auto-save at step ${RELOAD_AT}`, () => status().autosavedStep === RELOAD_AT, 1_800_000);
   await check(`quick: trains in the page and auto-saves at step ${RELOAD_AT}`, true, `step ${status().step}; log: ${status().log.filter((l) => l.startsWith('step ')).slice(-2).join(' | ')}`);
   setStage('reloaded');
@@ -240,7 +251,7 @@ async function loseDevice(): Promise<void> {
   await log(`destroyed the page's GPU device at step ${at}`);
   await until('the page to see its device lost', () => status().phase === 'lost' || status().phase === 'failed', 300_000);
   const said = status().notices.slice(before).join(' | ');
-  const resume = Array.from(document.querySelectorAll<HTMLButtonElement>('#notices button')).find((b) => b.textContent === 'Resume from the last checkpoint');
+  const resume = noticeButton('Resume from the last checkpoint');
   await check(`the device lost mid-run (at step ${at}): the page says so and offers to resume from the last checkpoint (step ${RELOAD_AT})`,
     status().phase === 'lost' && /GPU device was lost/.test(said) && new RegExp(`step ${RELOAD_AT}\\b`).test(said) && resume !== undefined, `${status().phase}: ${said}`);
   resume?.click();

@@ -13,7 +13,7 @@ import { afterAll, describe, expect, it } from 'vitest';
 import { idxFile } from '../helpers/causality.js';
 import { decodeCheckpoint, encodeCheckpointBytes } from '../../train/run/checkpoint-format.js';
 import { encodeCheckpoint } from '../../train/run/checkpoint-file.js';
-import { DataError, datasetOfFiles, isGzipData, loadBundledSample, loadDataset, type NamedBytes } from '../../train/data/datasets.js';
+import { DataError, datasetOfFiles, isDataFileName, isGzipData, loadBundledSample, loadDataset, type NamedBytes } from '../../train/data/datasets.js';
 import { dataFingerprint, fingerprintBytes, sameData } from '../../train/data/fingerprint.js';
 
 const tmp = mkdtempSync(join(tmpdir(), 'agave-split-'));
@@ -120,6 +120,8 @@ describe("a page's data files (datasetOfFiles): found and validated as loadDatas
     expectDataError(() => isGzipData(new Uint8Array([1, 2, 3]), 'test_batch.bin.gz'),
       'test_batch.bin.gz: not a gzip file (name ends in .gz but the content does not start with the gzip magic 1f 8b)');
     expect(isGzipData(gzipSync(Buffer.from('x')), 'anything')).toBe(true);
+    expect(['data_batch_12.bin.gz', 'test_batch.bin', 'batches.meta.txt', 't10k-labels-idx1-ubyte.gz', 'train-images-idx3-ubyte'].every(isDataFileName)).toBe(true);
+    expect(['readme.html', 'data_batch_1.bin.gz.part', 'cifar-10-binary.tar.gz', 'batches.meta.txt.gz'].some(isDataFileName)).toBe(false);
   });
 
   it('a folder with the same files gives the same messages, with paths (loadDataset: the shared choice of files)', () => {

@@ -269,6 +269,11 @@ export function parseClassNames(text: string, fallback: string[]): string[] {
   return names.length === 10 ? names : fallback;
 }
 
+/** Whether a file name is one that datasetOfFiles looks at (a chosen folder's other files need not be read). */
+export function isDataFileName(name: string): boolean {
+  return /^(data_batch_\d+\.bin|test_batch\.bin|(train|t10k)-(images-idx3|labels-idx1)-ubyte)(\.gz)?$|^batches\.meta\.txt$/.test(name);
+}
+
 /** A file's name and its bytes, already gunzipped. */
 export interface NamedBytes {
   name: string;
