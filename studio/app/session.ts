@@ -16,7 +16,7 @@ import { curvesTitle, trainSteps } from '../../train/step/loop.js';
 import { openRun, optionsOfCheckpointMeta, type Run } from '../../train/step/run.js';
 import type { TrainOptions, TrainResult } from '../../train/types.js';
 import type { AutoSaveDb } from './autosave.js';
-import { BrowserRunStore, type ResumePoint, type StoreView } from './browser-store.js';
+import { AUTOSAVE_NAME, BrowserRunStore, type ResumePoint, type StoreView } from './browser-store.js';
 import { PAGE_OUT, trainOptionsOf, type DataChoice, type StudioSettings } from './settings.js';
 
 /** idle: no run; training; pausing (the current step finishes, then a checkpoint); paused (or opened); done (all steps); lost (the device); failed. */
@@ -54,6 +54,11 @@ export function settingsOfCheckpoint(o: TrainOptions, cadence: Pick<StudioSettin
     seed: o.seed,
     data,
   };
+}
+
+/** A checkpoint's run options (optionsOfCheckpointMeta) with the page's cadences and steps. */
+function pageOptions(o: TrainOptions, s: StudioSettings): TrainOptions {
+  return { ...o, evalEvery: s.evalEvery, checkpointEvery: s.autosaveEvery, evalImages: 96, logEvery: 10, pixelcnnRecon: 8, steps: s.steps };
 }
 
 export class Session {
@@ -129,7 +134,9 @@ export class Session {
   /** Reopens the auto-saved run (or a lost device's last checkpoint) and, when it was training, trains on. */
   async resume(point: ResumePoint, settings: StudioSettings, data: Dataset, running: boolean): Promise<void> {
     this.sampleOnly = null;
-    await this.open(settings, data, point, 'refuse');
+    // The run's own settings, from its checkpoint (it may be a CLI run opened here, with flags the form lacks).
+    const meta = validateRunCheckpoint(point.checkpoint, AUTOSAVE_NAME).meta;
+    await this.open(settings, data, point, 'refuse', pageOptions(optionsOfCheckpointMeta(meta, AUTOSAVE_NAME, PAGE_OUT), settings));
     if (running && this.run!.startStep < this.run!.recipe.steps) this.continueTraining();
     else this.setPhase(this.run!.startStep >= this.run!.recipe.steps ? 'done' : 'paused', `at step ${this.run!.startStep}`);
   }
@@ -145,7 +152,7 @@ export class Session {
       ? `${file.name} was trained on other data (${describeData(meta.data)}) than the data chosen here (${describeData(id)}): it can be sampled, not trained further. To train it on, choose its data and open it again.`
       : null;
     const settings = settingsOfCheckpoint(file.options, cadence, choice);
-    const options: TrainOptions = { ...file.options, evalEvery: settings.evalEvery, checkpointEvery: settings.autosaveEvery, evalImages: 96, logEvery: 10, pixelcnnRecon: 8, steps: settings.steps };
+    const options = pageOptions(file.options, settings);
     const point: ResumePoint = { checkpoint: file.checkpoint, bytes: file.bytes, step: meta.step, records: [] };
     await this.open(settings, data, point, this.sampleOnly ? 'allow' : 'refuse', options);
     this.setPhase('paused', `opened ${file.name} at step ${meta.step}${this.sampleOnly ? ' (sample only)' : ''}`);
