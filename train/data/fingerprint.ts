@@ -1,8 +1,9 @@
 // The identity of a data set, stored in every checkpoint: a resume on other data is refused (a run "continues
 // exactly" only on the data it started with). Computed from the decoded records, so the same images compressed
-// or not (or moved to another folder) are the same data set; any changed pixel or label is another.
-import { createHash } from 'node:crypto';
-import type { Dataset, ImageSet } from './datasets.js';
+// or not (or moved to another folder) are the same data set; any changed pixel or label is another. The hash is
+// WebCrypto's SHA-256 (globalThis.crypto.subtle: Node >= 20 and every browser with WebGPU), so Node and a page
+// fingerprint the same data alike.
+import type { Dataset, ImageSet } from './image-sets.js';
 
 export interface DataFingerprint {
   format: Dataset['format'];
@@ -16,29 +17,32 @@ export interface DataFingerprint {
   source: string;
 }
 
-function feed(h: ReturnType<typeof createHash>, bytes: Uint8Array): void {
-  const len = Buffer.alloc(8);
-  len.writeBigUInt64LE(BigInt(bytes.length));
-  h.update(len);
-  h.update(bytes);
-}
-
 function setBytes(s: ImageSet): Uint8Array {
   return s.images.subarray(0, s.count * s.height * s.width * s.channels);
 }
 
-export function dataFingerprint(d: Dataset): DataFingerprint {
-  const h = createHash('sha256');
-  for (const s of [d.train, d.test]) {
-    feed(h, setBytes(s));
-    feed(h, s.labels.subarray(0, s.count));
+/** What is hashed: the train images, train labels, test images and test labels, each preceded by its length (u64 LE). */
+export function fingerprintBytes(d: Dataset): Uint8Array<ArrayBuffer> {
+  const parts = [d.train, d.test].flatMap((s) => [setBytes(s), s.labels.subarray(0, s.count)]);
+  const out = new Uint8Array(parts.reduce((n, p) => n + 8 + p.length, 0));
+  const view = new DataView(out.buffer);
+  let at = 0;
+  for (const p of parts) {
+    view.setBigUint64(at, BigInt(p.length), true);
+    out.set(p, at + 8);
+    at += 8 + p.length;
   }
+  return out;
+}
+
+export async function dataFingerprint(d: Dataset): Promise<DataFingerprint> {
+  const digest = new Uint8Array(await globalThis.crypto.subtle.digest('SHA-256', fingerprintBytes(d)));
   return {
     format: d.format,
     train: d.train.count,
     test: d.test.count,
     shape: [d.train.height, d.train.width, d.train.channels],
-    sha256: h.digest('hex'),
+    sha256: Array.from(digest, (b) => b.toString(16).padStart(2, '0')).join(''),
     source: d.train.source,
   };
 }

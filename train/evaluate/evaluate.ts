@@ -6,14 +6,13 @@
 // The baselines (model/agave.ts kinds): PixelCNN++ alone is evaluated by its exact likelihood (no KL, no
 // importance sampling: it has no latents); the IAF-VAE alone by -log p(x|z) + KL of its decoder on x, single
 // sample and importance-weighted, as AGAVE.
-import { dirname, join } from 'node:path';
 import { ops } from '../../engine/index.js';
 import { Agave, Ctx, pixelsOf } from '../../model/agave.js';
-import { gatherBatch } from '../data/datasets.js';
-import { appendJsonl, bitsPerDim } from '../run/metrics.js';
-import type { Run } from '../step/setup.js';
+import { gatherBatch } from '../data/image-sets.js';
+import { bitsPerDim } from '../common/units.js';
+import type { Run } from '../step/run.js';
 import type { EvalRecord, Logger } from '../types.js';
-import { auxToDisplay, writeLabelledRows } from './images.js';
+import { auxToDisplay, type ImageRow, type ImageRows } from './rows.js';
 import { samplePixelcnn } from './sampling.js';
 
 /**
@@ -28,6 +27,25 @@ export function activeThreshold(klMin: number): number {
 /** PSNR in dB of a mean squared error in 0..255 pixel units. */
 export function psnr(mse: number): number {
   return mse > 0 ? 10 * Math.log10((255 * 255) / mse) : Infinity;
+}
+
+/**
+ * An evaluation in one line, as the log and a page show it: `test 5.430 bits/dim (pixelcnn 5.325 + kl 0.1041) |
+ * VAE: aux 7.081 bits/dim, recon PSNR 18.2 dB, 8/8 latent channels active` (and the importance-weighted bound).
+ */
+export function evalSummary(rec: EvalRecord, kind: Agave['kind']): string {
+  const f = (v: number | null, d: number): string => (v === null ? '-' : v.toFixed(d));
+  const terms =
+    kind === 'pixelcnn'
+      ? '(PixelCNN++ alone: exact -log p(x))'
+      : kind === 'vae'
+        ? `(-log p(x|z) ${f(rec.aux, 3)} + kl ${rec.kl.toFixed(4)})`
+        : `(pixelcnn ${f(rec.pixelcnn, 3)} + kl ${rec.kl.toFixed(4)})`;
+  const vaeStats = kind === 'pixelcnn'
+    ? ''
+    : ` | VAE: ${kind === 'agave' ? `aux ${f(rec.aux, 3)} bits/dim, ` : ''}recon PSNR ${f(rec.psnr, 1)} dB, ${rec.activeLatents}/${rec.latentChannels} latent channels active`;
+  const iw = rec.iwBitsPerDim !== undefined ? ` | importance-weighted (K=${rec.iwSamples}) ${rec.iwBitsPerDim.toFixed(3)}` : '';
+  return `test ${rec.testBitsPerDim.toFixed(3)} bits/dim ${terms}${vaeStats}${iw}`;
 }
 
 export interface EvalOptions {
@@ -133,25 +151,16 @@ export async function evaluate(run: Run, step: number, log: Logger, opt: EvalOpt
     rec.iwBitsPerDim = bitsPerDim(iwNats / counted, model.dims);
     rec.iwSamples = iw;
   }
-  const png = join(o.out, `samples-step${String(step).padStart(6, '0')}.png`);
+  const gridName = `samples-step${String(step).padStart(6, '0')}`;
+  const png = run.store.rowsPath(gridName);
   // Data-parallel ranks all evaluate (identically, in step); rank 0 alone writes (train/distributed/).
   if (o.dataParallel?.writes ?? true) {
-    appendJsonl(run.paths.metrics, { type: 'eval', ...rec });
-    writeGrid(png, grid, model, size, c);
+    run.store.appendRecord({ type: 'eval', ...rec });
+    run.store.writeImageRows(gridName, gridRows(grid, model, size, c), 'grid-latest');
   }
-  const f = (v: number | null, d: number): string => (v === null ? '-' : v.toFixed(d));
-  const terms =
-    model.kind === 'pixelcnn'
-      ? '(PixelCNN++ alone: exact -log p(x))'
-      : model.kind === 'vae'
-        ? `(-log p(x|z) ${f(rec.aux, 3)} + kl ${rec.kl.toFixed(4)})`
-        : `(pixelcnn ${f(rec.pixelcnn, 3)} + kl ${rec.kl.toFixed(4)})`;
-  const vaeStats = !model.hasVae
-    ? ''
-    : `VAE: ${model.kind === 'agave' ? `aux ${f(rec.aux, 3)} bits/dim, ` : ''}recon PSNR ${f(rec.psnr, 1)} dB, ${rec.activeLatents}/${rec.latentChannels} latent channels active | `;
   log(
-    `eval @ step ${step}: test ${rec.testBitsPerDim.toFixed(3)} bits/dim ${terms} | ${vaeStats}` +
-      `${rec.iwBitsPerDim !== undefined ? `importance-weighted (K=${iw}) ${rec.iwBitsPerDim.toFixed(3)} | ` : ''}${counted} images, EMA weights, ${((performance.now() - t0) / 1000).toFixed(1)} s; grid ${png}`,
+    `eval @ step ${step}: ${evalSummary(rec, model.kind)} | ` +
+      `${counted} images, EMA weights, ${((performance.now() - t0) / 1000).toFixed(1)} s; grid ${png}`,
   );
   return rec;
 }
@@ -210,10 +219,11 @@ async function drawGrid(run: Run, pixelcnnRecon: number, log: Logger): Promise<G
   return { originals, recon, pixelcnn, samples, k };
 }
 
-function writeGrid(path: string, g: Grid, model: Agave, size: number, c: number): void {
-  const rows: { label: string; images: Uint8Array }[] = [{ label: 'test x', images: g.originals }];
+/** The grid's labelled rows: test x, VAE f(z), PixelCNN on f(z) (or PixelCNN++ samples), VAE samples. */
+function gridRows(g: Grid, model: Agave, size: number, c: number): ImageRows {
+  const rows: ImageRow[] = [{ label: 'test x', images: g.originals }];
   if (g.recon) rows.push({ label: 'VAE f(z)', images: auxToDisplay(g.recon, g.k, model, size, c) });
   if (g.pixelcnn) rows.push({ label: model.kind === 'agave' ? 'PixelCNN on f(z)' : 'PixelCNN++ sample', images: Uint8Array.from(g.pixelcnn, (v) => Math.round(v)) });
   if (g.samples) rows.push({ label: 'VAE sample', images: auxToDisplay(g.samples, g.k, model, size, c) });
-  writeLabelledRows(path, rows, g.k, size, c, join(dirname(path), 'grid-latest.json'));
+  return { size, channels: c, cols: g.k, rows };
 }

@@ -2,16 +2,16 @@
 // unconditional for PixelCNN++ alone; the cached sampler by default, model/sampler.ts), the VAE's decoder mean
 // and its discretized logistic draws, and `--agave-samples N` after training. A graceful stop ends the drawing
 // after the current row (StopRequested).
-import { join } from 'node:path';
 import { ops, type Tensor } from '../../engine/index.js';
-import { Ctx, toPixels } from '../../model/agave.js';
+import { Agave, Ctx, toPixels } from '../../model/agave.js';
+import { gatherBatch } from '../data/image-sets.js';
 import { drawPixels } from '../../model/sampler.js';
 import { mulberry32 } from '../common/random.js';
-import { formatDuration } from '../run/metrics.js';
-import { StopRequested } from '../run/folder.js';
-import type { Run } from '../step/setup.js';
+import { formatDuration } from '../common/units.js';
+import { StopRequested } from '../run/stop.js';
+import type { Run } from '../step/run.js';
 import type { Logger } from '../types.js';
-import { auxToDisplay, writeLabelledRows } from './images.js';
+import { auxToDisplay } from './rows.js';
 
 /**
  * Runs the PixelCNN autoregressively conditioned on `fz` (the decoder mean at the aux resolution, IAF units;
@@ -42,6 +42,7 @@ export async function samplePixelcnn(run: Run, fz: Tensor | number, streamBase: 
       stream,
       stop: () => o.stopSignal?.requested ?? false,
       onRow: (row) => {
+        run.store.progress?.(what, row + 1, S);
         if (row % 8 !== 7 && row !== S - 1) return;
         const el = (performance.now() - t0) / 1000;
         const perPixel = Math.round((engine.runner.dispatchCount - d0) / ((row + 1) * S));
@@ -159,8 +160,60 @@ export async function sampleModel(run: Run, log: Logger): Promise<Float32Array> 
   const S = model.cfg.imageSize;
   log(`drawing ${n} ${SAMPLE_KIND_WORDS[model.kind]} samples` + (model.kind === 'vae' ? '' : ` (${S * S} pixels each, ${o.sampler ?? 'cached'} sampler)`));
   const s = await modelSamples(run, n, log);
-  const path = join(o.out, `${SAMPLE_FILES[model.kind]}.png`);
-  writeLabelledRows(path, s.rows, n, model.cfg.imageSize, model.channels, join(o.out, `${SAMPLE_FILES[model.kind]}.json`));
+  const name = SAMPLE_FILES[model.kind];
+  const path = run.store.rowsPath(name);
+  run.store.writeImageRows(name, { size: model.cfg.imageSize, channels: model.channels, cols: n, rows: s.rows }, name);
   log(`${s.what} in ${formatDuration((performance.now() - t0) / 1000)}: ${path}`);
   return s.x;
+}
+
+/** A latent interpolation (interpolateLatents): the decoder means along the path and the images at its ends. */
+export interface LatentPath {
+  /** f(z_t) of every pair and step t, [pairs * steps, aux size, aux size, aux channels], IAF units (kept: the caller disposes it). */
+  fz: Tensor;
+  /** f(z_t) in pixels 0..255 (the aux image's resolution and channels: auxToDisplay shows it). */
+  f: Float32Array;
+  /** The test images at the ends, uint8 NHWC, in the order of `pairs` flattened. */
+  originals: Uint8Array;
+}
+
+/**
+ * The paper's Figure 6: for each pair of test images (indices), z of both encoded (one posterior sample per
+ * level), linearly interpolated in `steps` steps from the first to the second, and decoded to f(z_t). With the
+ * weights in use (the caller chooses: withEma); the PixelCNN conditioned on `fz` draws the full model's images.
+ */
+export async function interpolateLatents(run: Run, pairs: readonly (readonly [number, number])[], steps: number, noise: { seed: number; streamBase: number }): Promise<LatentPath> {
+  const { engine, model, params } = run;
+  const S = model.cfg.imageSize;
+  const C = model.channels;
+  if (!model.hasVae) throw new Error(`a latent interpolation needs a VAE: the ${model.kind} model has none`);
+  if (steps < 2) throw new Error(`a latent interpolation needs at least 2 steps, got ${steps}`);
+  const ctx = new Ctx(engine, params, noise);
+  const idx = pairs.flat();
+  const originals = gatherBatch(run.testSet, idx);
+  const xb = engine.tensor(originals, [idx.length, S, S, C]);
+  const zs = engine.noGrad(() => model.vae.encodeLatents(ctx, Agave.vaeInput(xb)));
+  const interp = engine.noGrad(() =>
+    zs.map((z) => {
+      const parts: Tensor[] = [];
+      const shape = z.shape.slice(1);
+      pairs.forEach((_, p) => {
+        const a = ops.slice(z, [2 * p, 0, 0, 0], [2 * p + 1, ...shape]);
+        const b = ops.slice(z, [2 * p + 1, 0, 0, 0], [2 * p + 2, ...shape]);
+        for (let t = 0; t < steps; t++) parts.push(ops.add(ops.mulScalar(a, 1 - t / (steps - 1)), ops.mulScalar(b, t / (steps - 1))));
+      });
+      return ops.concat(parts, 0);
+    }),
+  );
+  const fz = engine.noGrad(() => model.auxMean(model.vae.decodeLatents(ctx, interp))).keep();
+  try {
+    const f = await engine.noGrad(() => toPixels(fz)).read();
+    return { fz, f, originals };
+  } catch (e) {
+    fz.dispose();
+    throw e;
+  } finally {
+    xb.dispose();
+    for (const t of [...zs, ...interp]) t.dispose();
+  }
 }

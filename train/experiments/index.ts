@@ -11,7 +11,7 @@ import { join } from 'node:path';
 import { parseArgs } from 'node:util';
 import { CONFIGS, type ModelConfig } from '../../model/config.js';
 import { writeFileAtomic } from '../common/files.js';
-import { readCheckpointStep } from '../run/checkpoint-state.js';
+import { readCheckpointStep } from '../run/checkpoint-file.js';
 import { loadDataset } from '../data/datasets.js';
 import { dataFingerprint, describeData, type DataFingerprint } from '../data/fingerprint.js';
 import { formatDuration } from '../run/metrics.js';
@@ -222,7 +222,7 @@ export async function runExperiment(argv: string[], log: Logger = console.log, s
   ];
   // The data and the model size the runs will really have (checked against each run's checkpoint).
   const data = loadDataset(base.data);
-  const dataId = dataFingerprint(data);
+  const dataId = await dataFingerprint(data);
   const fit = modelImageSize(data.train.height, CONFIGS[base.config].imageSize, base.imageSize);
   const cfg = configAt(CONFIGS[base.config], fit.size);
   const runs = exp.runs(presetName, steps, fit.size);

@@ -1,9 +1,9 @@
 // What a run's checkpoint holds (CheckpointMeta) and the checks it passes before anything trusts it. The
-// container (train/run/checkpoint-file.ts) proves the bytes are the ones written (CRC); these checks prove the content
+// container (train/run/checkpoint-format.ts) proves the bytes are the ones written (CRC); these checks prove the content
 // is a state a run can continue from: a whole-number step, the settings, the data order, parameter names and
 // shapes that agree with the arrays' lengths, and finite parameters, EMA and Adamax state. A checkpoint that
 // fails is refused naming what is wrong: it is never resumed, nor later called "the last good checkpoint".
-import { readCheckpointMeta, type Checkpoint } from './checkpoint-file.js';
+import type { Checkpoint } from './checkpoint-format.js';
 import type { BatchOrderState } from '../data/datasets.js';
 import type { DataFingerprint } from '../data/fingerprint.js';
 
@@ -32,21 +32,17 @@ export class InvalidCheckpointError extends Error {
 const isWhole = (v: unknown, min = 0): v is number => typeof v === 'number' && Number.isSafeInteger(v) && v >= min;
 const isRecord = (v: unknown): v is Record<string, unknown> => typeof v === 'object' && v !== null && !Array.isArray(v);
 
-function checkStep(meta: Record<string, unknown>, path: string): number {
+/** The step of a checkpoint's metadata, validated (a whole number >= 0). */
+export function checkpointStepOf(meta: Record<string, unknown>, path: string): number {
   if (!isWhole(meta.step)) throw new InvalidCheckpointError(`${path}: its step is ${JSON.stringify(meta.step) ?? 'missing'}, not a whole number >= 0`);
   return meta.step;
-}
-
-/** The step of a checkpoint, from its header alone (a paper-config checkpoint is ~1.6 GB), validated. */
-export function readCheckpointStep(path: string): number {
-  return checkStep(readCheckpointMeta<Record<string, unknown>>(path), path);
 }
 
 /** Checks the header fields of a run's checkpoint (everything but the arrays); returns it typed. */
 export function validateCheckpointMeta(meta: unknown, path: string): CheckpointMeta {
   if (!isRecord(meta)) throw new InvalidCheckpointError(`${path}: its metadata is not an object`);
   if (meta.version !== 1) throw new InvalidCheckpointError(`${path}: its metadata version is ${JSON.stringify(meta.version)}, this program reads version 1`);
-  checkStep(meta, path);
+  checkpointStepOf(meta, path);
   if (!isRecord(meta.signature)) throw new InvalidCheckpointError(`${path}: its run settings (signature) are missing`);
   const order = meta.order;
   if (!isRecord(order) || !isWhole(order.epoch) || !isWhole(order.position) || typeof order.seed !== 'number' || !Number.isFinite(order.seed)) {

@@ -17,28 +17,17 @@ import {
 import { randomBytes } from 'node:crypto';
 import { hostname } from 'node:os';
 import { basename, dirname, isAbsolute, join, resolve } from 'node:path';
-import { readCheckpointStep } from './checkpoint-state.js';
+import { readCheckpointStep } from './checkpoint-file.js';
 import { explainFsError, fsErrorCode } from '../common/fs-errors.js';
 import { appendJsonl, truncateJsonlAfterStep } from './metrics.js';
+import type { StopSignal } from './stop.js';
 
 export const CHECKPOINT_FILE = 'checkpoint.agave';
 export const METRICS_FILE = 'metrics.jsonl';
 export const LOCK_FILE = 'run.lock';
 
-/** Polled once per training step; when `requested`, the loop finishes the step, writes a checkpoint and stops. */
-export interface StopSignal {
-  requested: boolean;
-  /** What asked for the stop (for messages), e.g. 'SIGINT'. */
-  signal?: string;
-}
-
-/** Thrown where a long task (sampling) honours a StopSignal part-way; the caller reports what was kept. */
-export class StopRequested extends Error {
-  constructor(readonly signal: string | undefined, what: string) {
-    super(`${signal ?? 'stop'}: ${what} interrupted`);
-    this.name = 'StopRequested';
-  }
-}
+// The stop signal and its error are platform-free (train/run/stop.ts: a page's Pause uses them too).
+export { StopRequested, type StopSignal } from './stop.js';
 
 /** The run-folder and stop settings of a training run (TrainOptions extends this). */
 export interface RunFolderOptions {

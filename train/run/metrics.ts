@@ -1,8 +1,11 @@
-// Small helpers for training logs: JSON-lines metrics files, human-readable durations, bits per dimension.
+// Small helpers for training logs: JSON-lines metrics files (Node); human-readable durations and bits per
+// dimension are platform-free (train/common/units.ts) and re-exported here.
 import { appendFileSync, existsSync, mkdirSync, readFileSync } from 'node:fs';
 import { dirname, resolve } from 'node:path';
 import { writeFileAtomic } from '../common/files.js';
 import { explainFsError } from '../common/fs-errors.js';
+
+export { bitsPerDim, formatDuration } from '../common/units.js';
 
 /**
  * Appends `record` as one JSON line to `path`, creating parent folders. Non-finite numbers are written as null.
@@ -43,23 +46,4 @@ export function truncateJsonlAfterStep(path: string, step: number): { dropped: n
   const dropped = lines.length - keep.length;
   if (dropped > 0) writeFileAtomic(path, keep.map((l) => l + '\n').join(''));
   return { dropped, kept: keep.length };
-}
-
-/**
- * A compact duration: '12s' (under a minute; one decimal below 10 s, e.g. '2.5s'), '3m05s' (under an hour),
- * '1h02m' (an hour or more), '?' for a negative or non-finite value.
- */
-export function formatDuration(seconds: number): string {
-  if (!Number.isFinite(seconds) || seconds < 0) return '?';
-  if (seconds < 9.95) return `${seconds.toFixed(1)}s`;
-  const s = Math.round(seconds);
-  if (s < 60) return `${s}s`;
-  if (s < 3600) return `${Math.floor(s / 60)}m${String(s % 60).padStart(2, '0')}s`;
-  const m = Math.round(seconds / 60);
-  return `${Math.floor(m / 60)}h${String(m % 60).padStart(2, '0')}m`;
-}
-
-/** Negative log-likelihood in nats over `dims` dimensions, as bits per dimension: nats / (dims * ln 2). */
-export function bitsPerDim(nats: number, dims: number): number {
-  return nats / (dims * Math.LN2);
 }

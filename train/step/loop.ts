@@ -1,15 +1,13 @@
 // The training loop of a run: steps (train/step/step.ts: forward, backward, Adamax, EMA) pipelined two deep; a
 // progress line every few steps; evaluation, curves.svg and checkpoints on their cadence; the NaN stop and the
-// time limit.
-import { existsSync } from 'node:fs';
+// time limit. Its outputs go to the run's RunStore (a run folder in Node, a page's panels and auto-save).
 import { ReadbackRing, type FinitenessReport } from '../../engine/index.js';
 import { Ctx } from '../../model/agave.js';
-import { gatherBatch } from '../data/datasets.js';
+import { gatherBatch } from '../data/image-sets.js';
 import { evaluate } from '../evaluate/evaluate.js';
-import { writeCurves } from '../figures/curves.js';
-import { appendJsonl, bitsPerDim, formatDuration } from '../run/metrics.js';
+import { bitsPerDim, formatDuration } from '../common/units.js';
 import type { Phase } from '../../model/agave.js';
-import { phaseAt, type Run } from './setup.js';
+import { phaseAt, type Run } from './run.js';
 import { forwardBackward, update, type StepHooks, type StepModel } from './step.js';
 import type { Logger, StepRecord, TrainResult } from '../types.js';
 import { nonFiniteStateMessage } from '../run/safety.js';
@@ -33,9 +31,15 @@ interface InFlight {
   report(bits: Uint32Array): FinitenessReport;
 }
 
+/** The title of a run's curves: its config, auxiliary image and lambda, or which baseline it is. */
+export function curvesTitle(run: Run): string {
+  const { options: o, recipe: r, model } = run;
+  return model.kind === 'agave' ? `${o.config} ${o.aux}, lambda ${r.lambda}` : `${o.config} ${model.kind === 'pixelcnn' ? 'PixelCNN++ alone' : `IAF-VAE alone, lambda ${r.lambda}`}`;
+}
+
 /** Runs steps startStep..r.steps (or until the time limit / a non-finite loss); returns the step reached. */
 export async function trainSteps(run: Run, result: TrainResult, log: Logger): Promise<number> {
-  const { options: o, recipe: r, config: cfg, engine, model, params, trainSet, paths } = run;
+  const { options: o, recipe: r, config: cfg, engine, model, params, trainSet, paths, store } = run;
   // Data-parallel (train/distributed/data-parallel.ts): this rank's part of each global batch, the exchange
   // before the backward, the gradient average after it; only rank 0 writes.
   const dp = o.dataParallel;
@@ -47,7 +51,7 @@ export async function trainSteps(run: Run, result: TrainResult, log: Logger): Pr
   const deadline = o.timeLimitMinutes !== undefined && o.timeLimitMinutes > 0 ? start + o.timeLimitMinutes * 60_000 : Infinity;
   const ring = new ReadbackRing(engine, STEPS_IN_FLIGHT + 1);
   const inFlight: InFlight[] = [];
-  const lastGood = (): string => (existsSync(paths.checkpoint) ? paths.checkpoint : 'none written yet');
+  const lastGood = (): string => (store.hasCheckpoint() ? paths.checkpoint : 'none written yet');
 
   /** Checks a step's values (loss terms, then the state after its update) and logs it; false: a NaN stop. */
   const settle = async (f: InFlight): Promise<boolean> => {
@@ -62,7 +66,7 @@ export async function trainSteps(run: Run, result: TrainResult, log: Logger): Pr
     // Never save a non-finite model: parameters, EMA and Adamax state after the update, one fused GPU check.
     const health = f.report(new Uint32Array(flags.buffer, flags.byteOffset, 4));
     if (!health.finite) {
-      log(nonFiniteStateMessage(f.step, health, existsSync(paths.checkpoint) ? paths.checkpoint : null));
+      log(nonFiniteStateMessage(f.step, health, store.hasCheckpoint() ? paths.checkpoint : null));
       result.stoppedEarly = 'nan';
       return false;
     }
@@ -80,7 +84,7 @@ export async function trainSteps(run: Run, result: TrainResult, log: Logger): Pr
       imagesPerSecond: windowImages / ((now - windowStart) / 1000),
     };
     result.steps.push(rec);
-    if (writes) appendJsonl(paths.metrics, { type: 'train', ...rec });
+    if (writes) store.appendRecord({ type: 'train', ...rec });
     if (step % o.logEvery === 0 || step === run.startStep + 1 || step === r.steps) {
       const eta = ((now - start) / 1000 / (step - run.startStep)) * (r.steps - step);
       log(
@@ -141,7 +145,7 @@ export async function trainSteps(run: Run, result: TrainResult, log: Logger): Pr
       if (evalDue) {
         const rec = await evaluate(run, step, log, { iw: last ? (o.iwSamples ?? 1) : 1, pixelcnnRecon: last || outOfTime ? (o.pixelcnnRecon ?? 0) : 0 });
         result.evals.push(rec);
-        if (writes) writeCurves(paths.metrics, paths.curves, model.kind === 'agave' ? `${o.config} ${o.aux}, lambda ${r.lambda}` : `${o.config} ${model.kind === 'pixelcnn' ? 'PixelCNN++ alone' : `IAF-VAE alone, lambda ${r.lambda}`}`);
+        if (writes) store.writeCurves(curvesTitle(run));
         // A model whose evaluation is not finite is not worth a checkpoint, however finite its parameters are.
         const bad = [rec.testBitsPerDim, rec.iwBitsPerDim ?? 0].find((v) => !Number.isFinite(v));
         if (bad !== undefined) {
