@@ -11,6 +11,8 @@
 import { opCodesWgsl, type OpCodeTable } from './op_codes.js';
 import philoxLib from '../shaders/philox_lib.wgsl';
 import mathLib from '../shaders/math_lib.wgsl';
+import f32OperandsLib from '../shaders/f32_operands_lib.wgsl';
+import f16OperandsLib from '../shaders/f16_operands_lib.wgsl';
 import matmulLib from '../shaders/matmul_lib.wgsl';
 import weightNormLib from '../shaders/weight_norm_lib.wgsl';
 import iafPosteriorLib from '../shaders/generative/iaf_posterior_lib.wgsl';
@@ -33,10 +35,12 @@ import gradStats from '../shaders/grad_stats.wgsl';
 import matmulNaive from '../shaders/matmul_naive.wgsl';
 import matmulTiled from '../shaders/matmul_tiled.wgsl';
 import matmulTiledShared from '../shaders/matmul_tiled_shared.wgsl';
+import matmulSubgroup from '../shaders/matmul_subgroup.wgsl';
 import nonfiniteCheck from '../shaders/nonfinite_check.wgsl';
 import philox from '../shaders/philox.wgsl';
 import reduce from '../shaders/reduce.wgsl';
 import reduceBackward from '../shaders/reduce_backward.wgsl';
+import reduceSubgroup from '../shaders/reduce_subgroup.wgsl';
 import stridedCopy from '../shaders/strided_copy.wgsl';
 import unary from '../shaders/unary.wgsl';
 import unaryBackward from '../shaders/unary_backward.wgsl';
@@ -77,10 +81,15 @@ export interface KernelSource {
   readonly prelude?: string;
 }
 
+/** Adapter features a kernel's WGSL enables (`enable subgroups;`, `enable f16;`): it compiles only where they are. */
+export type KernelFeature = 'subgroups' | 'shader-f16';
+
 /** A registered kernel: where its file is, and which part of the engine it belongs to. */
 export interface RegisteredKernel extends KernelSource {
   /** Path under shaders/, e.g. 'unary.wgsl' or 'generative/iaf.wgsl'. */
   readonly file: string;
+  /** Features the kernel needs (ops use it only where the device has them). */
+  readonly features: readonly KernelFeature[];
   /** 'core': the generic engine; 'generative': the PixelCNN++ / IAF-VAE / likelihood family (engine/generative/). */
   readonly family: 'core' | 'generative';
 }
@@ -90,8 +99,11 @@ export function fullSource(kernel: KernelSource): string {
   return kernel.prelude ? `${kernel.prelude}\n${kernel.code}` : kernel.code;
 }
 
-/** Shared WGSL function libraries a row may list. */
-export const WGSL_LIBS = { philox: philoxLib, math: mathLib } as const;
+/**
+ * Shared WGSL function libraries a row may list. f32_operands / f16_operands: how the register-blocked matmul and
+ * conv kernels hold their operands (the mixed-precision variants are the same files with f16_operands).
+ */
+export const WGSL_LIBS = { philox: philoxLib, math: mathLib, f32_operands: f32OperandsLib, f16_operands: f16OperandsLib } as const;
 export type WgslLib = keyof typeof WGSL_LIBS;
 
 /** Family declarations (they declare bindings, so they go only before their own family's files). */
@@ -108,15 +120,22 @@ interface Row {
   code: string;
   libs?: readonly WgslLib[];
   codes?: readonly OpCodeTable[];
+  /** Features the WGSL needs: the prelude opens with their `enable` directives (which must precede everything). */
+  features?: readonly KernelFeature[];
+  /** The file, when a row compiles another row's file with other libraries (a mixed-precision variant). */
+  file?: string;
 }
+
+const ENABLE: Record<KernelFeature, string> = { subgroups: 'enable subgroups;', 'shader-f16': 'enable f16;' };
 
 function register<T extends Record<string, Row>>(family: RegisteredKernel['family'], rows: T): { readonly [K in keyof T]: RegisteredKernel } {
   const dir = family === 'core' ? '' : `${family}/`;
   const out: Record<string, RegisteredKernel> = {};
   for (const [name, row] of Object.entries(rows)) {
-    const file = `${dir}${name}.wgsl`;
-    const prelude = [...(row.libs ?? []).map((l) => WGSL_LIBS[l]), ...(row.codes ?? []).map(opCodesWgsl), declarationLib(file)].filter((p) => p.length > 0).join('\n');
-    out[name] = prelude ? { name, code: row.code, prelude, file, family } : { name, code: row.code, file, family };
+    const file = `${dir}${row.file ?? `${name}.wgsl`}`;
+    const features = row.features ?? [];
+    const prelude = [...features.map((f) => ENABLE[f]), ...(row.libs ?? []).map((l) => WGSL_LIBS[l]), ...(row.codes ?? []).map(opCodesWgsl), declarationLib(file)].filter((p) => p.length > 0).join('\n');
+    out[name] = prelude ? { name, code: row.code, prelude, file, family, features } : { name, code: row.code, file, family, features };
   }
   return out as { readonly [K in keyof T]: RegisteredKernel };
 }
@@ -131,17 +150,21 @@ const CORE = register('core', {
   binary_backward: { code: binaryBackward, codes: ['binary'] },
   reduce: { code: reduce, codes: ['reduce'] },
   reduce_backward: { code: reduceBackward, codes: ['reduce'] },
+  reduce_subgroup: { code: reduceSubgroup, codes: ['reduce'], features: ['subgroups'] },
   strided_copy: { code: stridedCopy },
   philox: { code: philox, libs: ['philox'] },
   dropout: { code: dropout, libs: ['philox'] },
   conv2d_naive_fwd: { code: conv2dNaiveFwd },
   conv2d_tiled: { code: conv2dTiled },
-  conv2d_direct: { code: conv2dDirect },
+  conv2d_direct: { code: conv2dDirect, libs: ['f32_operands'] },
+  conv2d_direct_f16: { code: conv2dDirect, libs: ['f16_operands'], features: ['shader-f16'], file: 'conv2d_direct.wgsl' },
   conv2d_wgrad_kpar: { code: conv2dWgradKpar },
   conv2d_naive_dgrad: { code: conv2dNaiveDgrad },
   conv2d_naive_wgrad: { code: conv2dNaiveWgrad },
   matmul_naive: { code: matmulNaive },
-  matmul_tiled: { code: matmulTiled },
+  matmul_tiled: { code: matmulTiled, libs: ['f32_operands'] },
+  matmul_tiled_f16: { code: matmulTiled, libs: ['f16_operands'], features: ['shader-f16'], file: 'matmul_tiled.wgsl' },
+  matmul_subgroup: { code: matmulSubgroup, features: ['subgroups'] },
   matmul_tiled_shared: { code: matmulTiledShared },
   weight_grad_finish: { code: weightGradFinish },
   weight_norm: { code: weightNorm },
@@ -182,5 +205,5 @@ const GENERATIVE = register('generative', {
 export const KERNELS = { ...CORE, ...GENERATIVE } as const;
 export type KernelName = keyof typeof KERNELS;
 
-/** Kernel sources by shader file name (matmul and conv variants name their kernel by file). */
-export const KERNELS_BY_FILE: Readonly<Record<string, RegisteredKernel>> = Object.fromEntries(Object.values(KERNELS).map((s) => [s.file, s]));
+/** Kernel sources by shader file name (matmul and conv variants name their kernel by file); a file compiled by several rows maps to the row of its own name. */
+export const KERNELS_BY_FILE: Readonly<Record<string, RegisteredKernel>> = Object.fromEntries(Object.values(KERNELS).filter((s) => s.file.endsWith(`${s.name}.wgsl`)).map((s) => [s.file, s]));

@@ -101,7 +101,10 @@ var<private> acc01: mat4x4<f32>;
 var<private> acc10: mat4x4<f32>;
 var<private> acc11: mat4x4<f32>;
 
-fn fma_block(a0: vec4f, a1: vec4f, b0: vec4f, b1: vec4f) {
+// The operands pass through operand4 (f32_operands_lib.wgsl; f16_operands_lib.wgsl rounds them to f16 for the
+// mixed-precision conv2d_direct_f16).
+fn fma_block(a0_: vec4f, a1_: vec4f, b0_: vec4f, b1_: vec4f) {
+  let a0 = operand4(a0_); let a1 = operand4(a1_); let b0 = operand4(b0_); let b1 = operand4(b1_);
   acc00[0] = fma(vec4f(a0.x), b0, acc00[0]); acc01[0] = fma(vec4f(a0.x), b1, acc01[0]);
   acc00[1] = fma(vec4f(a0.y), b0, acc00[1]); acc01[1] = fma(vec4f(a0.y), b1, acc01[1]);
   acc00[2] = fma(vec4f(a0.z), b0, acc00[2]); acc01[2] = fma(vec4f(a0.z), b1, acc01[2]);

@@ -2,7 +2,9 @@
 // and conversions between float64 reference tensors and GPU tensors.
 // The engine runs on a device requested the way an application would: WebGPU's default limits (8 storage
 // buffers per stage, 16 KiB workgroup memory, 128 MiB bindings), no webgpu globals installed. So every kernel
-// test also shows the engine works on such a device (ENGINE_LIMITS fits the defaults).
+// test also shows the engine works on such a device (ENGINE_LIMITS fits the defaults). It asks for the optional
+// features the subgroup and f16 kernel variants need (shader-f16, subgroups) where the adapter offers them, which
+// changes no limit, and tunes nothing (tune 'off': every test sees the static kernel choices unless it forces one).
 import { create } from 'webgpu';
 import { Engine, type Tensor } from '../../engine/index.js';
 import { type RefTensor, ref } from '../reference/tensor.js';
@@ -15,11 +17,11 @@ async function defaultLimitsDevice(): Promise<GPUDevice> {
   dawn ??= create([]);
   const adapter = await dawn.requestAdapter();
   if (!adapter) throw new Error('no WebGPU adapter (install Mesa lavapipe; see README)');
-  return adapter.requestDevice();
+  return adapter.requestDevice({ requiredFeatures: (['shader-f16', 'subgroups'] as const).filter((f) => adapter.features.has(f)) });
 }
 
 export function testEngine(): Promise<Engine> {
-  shared ??= defaultLimitsDevice().then((device) => Engine.create({ device, poison: true, seed: 1234 }));
+  shared ??= defaultLimitsDevice().then((device) => Engine.create({ device, poison: true, seed: 1234, tune: 'off' }));
   return shared;
 }
 
