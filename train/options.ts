@@ -7,6 +7,7 @@ import { SAMPLER_KINDS, type SamplerKind } from '../model/sampler.js';
 import { checkKindOptions } from './setup.js';
 import type { TrainOptions } from './types.js';
 import { newRunFolder } from './run-folder.js';
+import { TUNE_MODES, type TuneMode } from '../engine/index.js';
 
 export const HELP = `usage: node train.js [options]
        node train.js experiment <name> [--preset quick|paper] [--out DIR]   (the paper's experiments; --help there)
@@ -93,6 +94,13 @@ output and control
                         no --steps is given (the quick default run), none otherwise; 0 disables
   --log-every N         progress line every N steps (default 10)
   --check-gpu           print the WebGPU adapter and exit
+  --tune MODE           kernel choices by measurement on this device: on (default; the environment variable
+                        AGAVE_TUNE sets another default): before the first step, the kernel variants of each op's
+                        problem are raced on the GPU (checked against the static choice first), within a budget,
+                        and the winners cached; cached: only winners cached earlier; off: the built-in static
+                        choices (measured on lavapipe)
+  --tune-cache DIR      where tuned winners are cached (default $XDG_CACHE_HOME/agave-webgpu, else
+                        ~/.cache/agave-webgpu)
   Ctrl-C / SIGTERM      finish the current step, write a checkpoint, print how to continue, exit 130 / 143;
                         a second one exits at once (the last checkpoint is intact)
   -h, --help            this help
@@ -203,6 +211,8 @@ const OPTIONS = {
   'log-every': { type: 'string' },
   overwrite: { type: 'boolean' },
   'check-gpu': { type: 'boolean' },
+  tune: { type: 'string' },
+  'tune-cache': { type: 'string' },
   help: { type: 'boolean', short: 'h' },
 } as const;
 
@@ -290,6 +300,16 @@ export function parseOptions(argv: string[]): TrainOptions | 'help' | 'check-gpu
   if (values.model !== undefined) {
     if (!(MODEL_KINDS as readonly string[]).includes(values.model)) throw new Error(`--model must be one of ${MODEL_KINDS.join(', ')}, got '${values.model}'`);
     if (values.model !== 'agave') o.kind = values.model as ModelKind;
+  }
+  // The CLI tunes by default; AGAVE_TUNE changes that default (the test suite sets it to off), --tune overrides both.
+  const envTune = process.env.AGAVE_TUNE;
+  const tune = values.tune ?? (envTune !== undefined && envTune !== '' ? envTune : 'on');
+  const what = values.tune !== undefined ? '--tune' : 'AGAVE_TUNE';
+  if (!(TUNE_MODES as readonly string[]).includes(tune)) throw new Error(`${what} must be one of ${TUNE_MODES.join(', ')}, got '${tune}'`);
+  o.tune = tune as TuneMode;
+  if (values['tune-cache'] !== undefined) {
+    if (values['tune-cache'].trim() === '') throw new Error(`--tune-cache must name a folder, got '${values['tune-cache']}'`);
+    o.tuneCache = values['tune-cache'];
   }
   checkKindOptions(o);
   return o;

@@ -205,7 +205,7 @@ export async function setupRun(o: TrainOptions, log: Logger): Promise<Run> {
   const signature = runSignature(o, r, channels, cfg.imageSize);
   const paths = { out: o.out, checkpoint: join(o.out, CHECKPOINT_FILE), metrics: join(o.out, METRICS_FILE), curves: join(o.out, 'curves.svg') };
 
-  const engine = await Engine.create({ seed: o.seed });
+  const engine = await Engine.create({ seed: o.seed, tune: o.tune ?? 'off', ...(o.tuneCache !== undefined ? { tuneCache: o.tuneCache } : {}) });
   let params: ParameterSet | null = null;
   try {
     log(`WebGPU: ${engine.description}`);
@@ -265,6 +265,13 @@ export async function setupRun(o: TrainOptions, log: Logger): Promise<Run> {
           (logScale ? `from the residuals: ${[...logScale].map((v) => v.toFixed(2)).join(', ')}` : model.hasVae ? '0 (--aux-scale-init zero)' : 'none (no VAE)'),
       );
     }
+    await tuneKernels(engine, o, r, startStep, () => {
+      const idx = Array.from({ length: r.batch }, (_, i) => i % trainSet.count);
+      const x = engine.tensor(gatherBatch(trainSet, idx), [r.batch, cfg.imageSize, cfg.imageSize, channels]);
+      ps.zeroGrad();
+      const t = model.loss(new Ctx(engine, ps, { seed: o.seed, streamBase: 0xfffd0000, training: true }), x, { lambda: r.lambda, phase: phaseAt(o, r, startStep), useAux: true });
+      engine.backward(t.loss);
+    }, log);
     const emaDecayOf = (name: string, cap: number): number => Math.min(cap, Agave.partOf(name) === 'pixelcnn' ? r.ema.pixelcnn : r.ema.vae);
     const run: Run = {
       o,
@@ -301,6 +308,29 @@ export async function setupRun(o: TrainOptions, log: Logger): Promise<Run> {
     engine.dispose();
     throw e;
   }
+}
+
+/** The wall-time budget of tuning at the start of a run (the buckets left over keep the static choice). */
+export const TUNE_BUDGET_MS = 90_000;
+
+/**
+ * Tuning at the start of a run (--tune on): the kernel choices of one training step (its forward and backward at
+ * the run's batch, in the starting phase, recorded as a dry run) are raced on this device within TUNE_BUDGET_MS
+ * and cached; the log says how many buckets were raced, how long it took and what the cache held. --tune cached
+ * reports the cached winners found; --tune off says nothing.
+ */
+async function tuneKernels(engine: Engine, o: TrainOptions, r: Resolved, startStep: number, record: () => void, log: Logger): Promise<void> {
+  const mode = o.tune ?? 'off';
+  if (mode === 'off') return;
+  const rep = await engine.tune(record, { totalMs: TUNE_BUDGET_MS });
+  const cached = `${rep.cached} bucket${rep.cached === 1 ? '' : 's'} from the tuning cache`;
+  if (mode === 'cached') {
+    log(`tuning: --tune cached: ${cached}; ${engine.tuner.winnerCount} winners cached for this device`);
+    return;
+  }
+  const differ = rep.changed ? `, ${rep.changed} winner${rep.changed === 1 ? '' : 's'} differ from the static choice` : '';
+  const left = rep.skipped ? `; ${rep.skipped} left on the static choice (the ${TUNE_BUDGET_MS / 1000} s budget ran out)` : '';
+  log(`tuning: ${rep.tuned} bucket${rep.tuned === 1 ? '' : 's'} raced in ${(rep.ms / 1000).toFixed(1)} s${differ}${left}; ${cached} (batch ${r.batch}, from step ${startStep})`);
 }
 
 /**

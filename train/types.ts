@@ -2,6 +2,7 @@
 // in their own module so the job's parts (setup, loop, evaluation, experiments) import them from here and not
 // from the orchestrator (train/trainer.ts).
 import type { AuxVariant } from '../engine/generative/index.js';
+import type { TuneMode } from '../engine/index.js';
 import type { ModelKind, Phase } from '../model/agave.js';
 import type { ConfigName } from '../model/config.js';
 import type { SamplerKind } from '../model/sampler.js';
@@ -53,6 +54,10 @@ export interface TrainOptions extends RunFolderOptions {
   sampler?: SamplerKind;
   /** Importance samples for the final evaluation's IWAE bound (docs/MODEL.md §4; the paper used 150). */
   iwSamples?: number;
+  /** Kernel choices by measurement (Engine's `tune`): the CLI's default 'on'; absent: 'off'. Not part of the run signature: it changes speed, not what is computed beyond float rounding. */
+  tune?: TuneMode;
+  /** The tuning cache folder (default: the engine's, $XDG_CACHE_HOME/agave-webgpu). */
+  tuneCache?: string;
 }
 
 export interface StepRecord {

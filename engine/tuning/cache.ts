@@ -25,7 +25,7 @@ export interface TuneCacheKey {
 export interface TuneCacheEntry {
   winner: string;
   staticChoice: string;
-  /** Median ms per call of each candidate timed. */
+  /** Fastest sample's ms per call of each candidate timed. */
   ms: Record<string, number>;
   rejected?: Record<string, number>;
   at: string;

@@ -9,7 +9,9 @@
 //     the static choice's on the same inputs (a wrong kernel never wins), then the valid ones are timed in
 //     interleaved rounds (A B C A B C ...: load noise on a shared machine hits all alike), by GPU timestamps
 //     where the engine times kernels, else by wall time around onSubmittedWorkDone with enough calls per sample;
-//     a candidate replaces the static choice only when its median beats it by WIN_MARGIN and it won most rounds;
+//     a candidate's time is its fastest sample (noise from other work only ever adds time, so the minimum is the
+//     estimate least disturbed by it), and it replaces the static choice only when that beats the static
+//     choice's by WIN_MARGIN and it also won most rounds against it, sample by sample;
 //   - winners persist in a cache keyed by the device and the kernels' sources (engine/tuning/cache.ts).
 // Modes: 'off' (the static choices), 'cached' (cached winners only; the library's default: a library never
 // spends time measuring unless asked, and only the application knows a representative workload to tune), 'on'
@@ -68,7 +70,7 @@ export interface BucketResult {
   problem: string;
   staticChoice: string;
   winner: string;
-  /** Median ms per call of each timed candidate. */
+  /** Fastest sample's ms per call of each timed candidate. */
   ms: Record<string, number>;
   /** Candidates refused by the output check, with the relative error they had. */
   rejected: Record<string, number>;
@@ -119,7 +121,7 @@ const MAX_ROUNDS = 25;
 /** One timed sample is at least this long (calls repeated within it), so submit latency and timer jitter are small against it. */
 const SAMPLE_MS = 4;
 const MAX_CALLS_PER_SAMPLE = 64;
-/** A candidate must beat the static choice's median by this fraction, and win most rounds, to replace it. */
+/** A candidate must beat the static choice's fastest sample by this fraction, and win most rounds, to replace it. */
 const WIN_MARGIN = 0.05;
 /** A candidate this many times slower than the best after the first rounds is dropped from the race. */
 const DROP_FACTOR = 3;
@@ -128,12 +130,6 @@ interface Pending {
   op: TunableOp<unknown>;
   problem: unknown;
 }
-
-const median = (xs: readonly number[]): number => {
-  const s = [...xs].sort((a, b) => a - b);
-  const m = s.length >> 1;
-  return s.length % 2 ? s[m]! : (s[m - 1]! + s[m]!) / 2;
-};
 
 /** max |a - b| / max |b|: the candidate's error against the static choice's output (NaN anywhere fails). */
 export function relativeError(out: Float32Array, ref: Float32Array): number {
@@ -340,11 +336,11 @@ export class Tuner {
         for (const c of order) times.get(c)!.push(await sample(c, calls));
         result.rounds = round + 1;
         if (round === 1) {
-          const best = Math.min(...racing.map((c) => median(times.get(c)!)));
-          racing = racing.filter((c) => c === staticChoice || median(times.get(c)!) <= DROP_FACTOR * best);
+          const best = Math.min(...racing.map((c) => Math.min(...times.get(c)!)));
+          racing = racing.filter((c) => c === staticChoice || Math.min(...times.get(c)!) <= DROP_FACTOR * best);
         }
       }
-      for (const [c, ts] of times) result.ms[c] = median(ts);
+      for (const [c, ts] of times) result.ms[c] = Math.min(...ts);
       const base = times.get(staticChoice)!;
       let best = staticChoice;
       for (const c of racing) {
