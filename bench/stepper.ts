@@ -113,8 +113,8 @@ export async function createStepper(opts: StepperOptions): Promise<Stepper> {
   params.initEma();
   await engine.sync();
   const initMs = performance.now() - t0;
-  // Tuning (Engine.tune, where this engine has it): the buckets of one step's forward and backward, raced now.
-  const tuneFn = (engine as unknown as { tune?: (record: () => void, budget?: { bucketMs?: number }) => Promise<E.TuneReport> }).tune?.bind(engine);
+  // Tuning (Engine.tune, where this engine has it): the buckets of one step's forward and backward, all raced now.
+  const tuneFn = (engine as unknown as { tune?: (record: () => void, budget?: { bucketMs?: number; totalMs?: number }) => Promise<E.TuneReport> }).tune?.bind(engine);
   let tuned: E.TuneReport | undefined;
   if (tuneFn && (opts.tune ?? 'off') !== 'off') {
     tuned = await tuneFn(() => {
@@ -122,7 +122,7 @@ export async function createStepper(opts: StepperOptions): Promise<Stepper> {
       const x = engine.tensor(data, [batch, S, S, 3]);
       const t = model.loss(makeCtx(engine, params, { seed: 1, training: true }), x, { lambda: 1, phase: 'joint', useAux: true });
       engine.backward(t.loss);
-    }, opts.tuneBucketMs !== undefined ? { bucketMs: opts.tuneBucketMs } : {});
+    }, { totalMs: 1e9, ...(opts.tuneBucketMs !== undefined ? { bucketMs: opts.tuneBucketMs } : {}) });
   }
   if (opts.profile) await engine.timings(true);
   engine.resetPeak();

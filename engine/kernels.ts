@@ -41,6 +41,7 @@ import philox from '../shaders/philox.wgsl';
 import reduce from '../shaders/reduce.wgsl';
 import reduceBackward from '../shaders/reduce_backward.wgsl';
 import reduceSubgroup from '../shaders/reduce_subgroup.wgsl';
+import scaleInPlace from '../shaders/scale_in_place.wgsl';
 import stridedCopy from '../shaders/strided_copy.wgsl';
 import unary from '../shaders/unary.wgsl';
 import unaryBackward from '../shaders/unary_backward.wgsl';
@@ -143,6 +144,7 @@ function register<T extends Record<string, Row>>(family: RegisteredKernel['famil
 const CORE = register('core', {
   fill: { code: fill },
   accumulate: { code: accumulate },
+  scale_in_place: { code: scaleInPlace },
   ddi_update: { code: ddiUpdate },
   unary: { code: unary, libs: ['math'], codes: ['unary'] },
   unary_backward: { code: unaryBackward, libs: ['math'], codes: ['unary'] },

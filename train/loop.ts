@@ -1,7 +1,7 @@
 // The training loop of a run: one step = forward, backward, Adamax, EMA; a progress line every few steps;
 // evaluation, curves.svg and checkpoints on their cadence; the NaN stop and the time limit.
 import { existsSync } from 'node:fs';
-import { ops, ReadbackRing, type FinitenessReport } from '../engine/index.js';
+import { ops, ReadbackRing, type FinitenessReport, type Tensor } from '../engine/index.js';
 import { Ctx } from '../model/agave.js';
 import { gatherBatch } from './data.js';
 import { evaluate } from './evaluate.js';
@@ -95,6 +95,43 @@ export async function trainSteps(run: Run, result: TrainResult, log: Logger): Pr
 
   const lastChecked = (): number => result.steps.at(-1)?.step ?? run.startStep;
 
+  /** One step's forward and backward (from `lossScale` instead of 1 with --precision mixed); returns its packed loss terms (kept). */
+  const recordForwardBackward = (s: number, phase: Phase, useAux: boolean, idx: ReturnType<typeof run.order.next>, lossScale: number): Tensor => {
+    // Zeroed before the forward, so the weight norm lets weight gradients land in place (engine/weight_norm.ts).
+    params.zeroGrad();
+    const x = engine.tensor(gatherBatch(trainSet, idx), [r.batch, cfg.imageSize, cfg.imageSize, model.channels]);
+    const ctx = new Ctx(engine, params, { seed: o.seed, streamBase: s * STREAMS_PER_STEP, training: true });
+    const t = model.loss(ctx, x, { lambda: r.lambda, phase, useAux });
+    // The terms, packed for the step's one readback (kept: backward frees intermediates).
+    // (Terms a model kind lacks are packed as the loss and reported as null.)
+    const parts = [t.loss, t.pixelcnnNll ?? t.loss, t.auxNll ?? t.loss, t.klTrue, t.klObjective].map((p) => ops.reshape(p, [1]));
+    const packed = engine.noGrad(() => ops.concat(parts, 0)).keep();
+    engine.backward(t.loss, lossScale === 1 ? undefined : engine.full(t.loss.shape, lossScale));
+    return packed;
+  };
+
+  /**
+   * The update of step s (gradients first multiplied by `unscale` unless it is 1; null: no update, a skipped
+   * step), the state check, and the step's one readback.
+   */
+  const recordUpdate = (s: number, phase: Phase, packed: Tensor, unscale: number | null): InFlight => {
+    if (unscale !== null) {
+      if (unscale !== 1) for (const g of params.gradWindows) ops.scaleInPlace(g, unscale);
+      // The update is recorded before the loss is known: a non-finite loss stops the run when its values come
+      // back, before any evaluation or checkpoint of a later state (the state check below covers the update).
+      params.adamaxStep({ lr: r.lr });
+      // EMA warm-up as TF's ExponentialMovingAverage(num_updates): early averages are not dominated by the
+      // initial weights; a function of the step, so resumed runs match.
+      const cap = (1 + s) / (10 + s);
+      params.emaUpdate((name) => run.emaDecayOf(name, cap));
+    }
+    const check = params.recordNonFiniteCheck();
+    const values = ring.read([packed, check.flags]);
+    packed.dispose();
+    check.flags.dispose();
+    return { step: s + 1, phase, values, report: check.report };
+  };
+
   let step = run.startStep;
   try {
     while (step < r.steps) {
@@ -102,30 +139,19 @@ export async function trainSteps(run: Run, result: TrainResult, log: Logger): Pr
       const useAux = o.dropAuxAt === undefined || step < o.dropAuxAt;
       const idx = run.order.next(r.batch);
       const s = step;
-      inFlight.push(engine.scope(() => {
-        // Zeroed before the forward, so the weight norm lets weight gradients land in place (engine/weight_norm.ts).
-        params.zeroGrad();
-        const x = engine.tensor(gatherBatch(trainSet, idx), [r.batch, cfg.imageSize, cfg.imageSize, model.channels]);
-        const ctx = new Ctx(engine, params, { seed: o.seed, streamBase: s * STREAMS_PER_STEP, training: true });
-        const t = model.loss(ctx, x, { lambda: r.lambda, phase, useAux });
-        // The terms, packed for the step's one readback (kept: backward frees intermediates).
-        // (Terms a model kind lacks are packed as the loss and reported as null.)
-        const parts = [t.loss, t.pixelcnnNll ?? t.loss, t.auxNll ?? t.loss, t.klTrue, t.klObjective].map((p) => ops.reshape(p, [1]));
-        const packed = engine.noGrad(() => ops.concat(parts, 0)).keep();
-        engine.backward(t.loss);
-        // The update is recorded before the loss is known: a non-finite loss stops the run when its values come
-        // back, before any evaluation or checkpoint of a later state (the state check below covers the update).
-        params.adamaxStep({ lr: r.lr });
-        // EMA warm-up as TF's ExponentialMovingAverage(num_updates): early averages are not dominated by the
-        // initial weights; a function of the step, so resumed runs match.
-        const cap = (1 + s) / (10 + s);
-        params.emaUpdate((name) => run.emaDecayOf(name, cap));
-        const check = params.recordNonFiniteCheck();
-        const values = ring.read([packed, check.flags]);
-        packed.dispose();
-        check.flags.dispose();
-        return { step: s + 1, phase, values, report: check.report };
-      }));
+      if (run.lossScaler) {
+        // --precision mixed: the backward starts from the loss scale, and the update waits for the gradients'
+        // overflow check (one readback per step: the price of skipping overflowed steps; train/loss-scale.ts).
+        const scaler = run.lossScaler;
+        const scale = scaler.scale;
+        const packed = engine.scope(() => recordForwardBackward(s, phase, useAux, idx, scale));
+        const grads = await params.gradientStats();
+        const apply = scaler.update(grads.finite);
+        if (!apply) log(`step ${s + 1}: gradients overflowed at loss scale ${scale} (${grads.nonFinite} non-finite values): update skipped, loss scale now ${scaler.scale} (${scaler.skipped} skipped so far)`);
+        inFlight.push(engine.scope(() => recordUpdate(s, phase, packed, apply ? 1 / scale : null)));
+      } else {
+        inFlight.push(engine.scope(() => recordUpdate(s, phase, recordForwardBackward(s, phase, useAux, idx, 1), 1)));
+      }
       step++;
       // Step `step` runs on the GPU while the one before it is checked and logged.
       if (!(await settleUntil(STEPS_IN_FLIGHT - 1))) return lastChecked();

@@ -101,6 +101,12 @@ output and control
                         choices (measured on lavapipe)
   --tune-cache DIR      where tuned winners are cached (default $XDG_CACHE_HOME/agave-webgpu, else
                         ~/.cache/agave-webgpu)
+  --precision P         f32 (default) | mixed: matmuls and convolutions hold their operands in f16 and accumulate
+                        in f32 (needs the adapter feature shader-f16); master weights, Adamax state, the loss and
+                        the likelihoods stay f32; dynamic loss scaling, a step whose gradients overflow is skipped
+                        (logged). Part of the run's settings (a resume keeps it)
+  --tune-budget S       seconds tuning may take at the start of a run (default 90); buckets left over keep the
+                        static choice and are tuned by a later run
   Ctrl-C / SIGTERM      finish the current step, write a checkpoint, print how to continue, exit 130 / 143;
                         a second one exits at once (the last checkpoint is intact)
   -h, --help            this help
@@ -213,6 +219,8 @@ const OPTIONS = {
   'check-gpu': { type: 'boolean' },
   tune: { type: 'string' },
   'tune-cache': { type: 'string' },
+  'tune-budget': { type: 'string' },
+  precision: { type: 'string' },
   help: { type: 'boolean', short: 'h' },
 } as const;
 
@@ -311,6 +319,11 @@ export function parseOptions(argv: string[]): TrainOptions | 'help' | 'check-gpu
     if (values['tune-cache'].trim() === '') throw new Error(`--tune-cache must name a folder, got '${values['tune-cache']}'`);
     o.tuneCache = values['tune-cache'];
   }
+  if (values.precision !== undefined) {
+    if (values.precision !== 'f32' && values.precision !== 'mixed') throw new Error(`--precision must be f32 or mixed, got '${values.precision}'`);
+    if (values.precision === 'mixed') o.precision = 'mixed';
+  }
+  if (values['tune-budget'] !== undefined) o.tuneBudgetSeconds = num('tune-budget', values['tune-budget'], 90, { min: 0, gt: true });
   checkKindOptions(o);
   return o;
 }

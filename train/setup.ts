@@ -12,6 +12,7 @@ import { CHECKPOINT_FILE, METRICS_FILE } from './run-folder.js';
 import { checkResumeData, dataFingerprint } from './fingerprint.js';
 import { validateCheckpointMeta, validateRunCheckpoint, type CheckpointMeta } from './checkpoint-state.js';
 import type { Logger, TrainOptions } from './types.js';
+import { LossScaler } from './loss-scale.js';
 
 /** The settings of a run after the config's recipe is applied to the flags. */
 export interface Resolved {
@@ -93,6 +94,7 @@ export function runSignature(o: TrainOptions, r: Resolved, channels: number, siz
     channels,
     imageSize: size,
     trainImages: o.trainImages ?? null,
+    precision: o.precision ?? 'f32',
   };
 }
 
@@ -125,6 +127,8 @@ export interface Run {
   paths: { out: string; checkpoint: string; metrics: string; curves: string };
   /** Decay of the EMA by parameter name (VAE vs PixelCNN). */
   emaDecayOf: (name: string, cap: number) => number;
+  /** --precision mixed: the dynamic loss scale (train/loss-scale.ts); null in f32. */
+  lossScaler: LossScaler | null;
   save(step: number): Promise<void>;
   dispose(): void;
 }
@@ -205,10 +209,11 @@ export async function setupRun(o: TrainOptions, log: Logger): Promise<Run> {
   const signature = runSignature(o, r, channels, cfg.imageSize);
   const paths = { out: o.out, checkpoint: join(o.out, CHECKPOINT_FILE), metrics: join(o.out, METRICS_FILE), curves: join(o.out, 'curves.svg') };
 
-  const engine = await Engine.create({ seed: o.seed, tune: o.tune ?? 'off', ...(o.tuneCache !== undefined ? { tuneCache: o.tuneCache } : {}) });
+  const engine = await Engine.create({ seed: o.seed, tune: o.tune ?? 'off', precision: o.precision ?? 'f32', ...(o.tuneCache !== undefined ? { tuneCache: o.tuneCache } : {}) });
+  const lossScaler = (o.precision ?? 'f32') === 'mixed' ? new LossScaler() : null;
   let params: ParameterSet | null = null;
   try {
-    log(`WebGPU: ${engine.description}`);
+    log(`WebGPU: ${engine.description}${lossScaler ? `; precision mixed: matmul and conv operands in f16 (f32 accumulation, master weights, Adamax state, loss), dynamic loss scale from ${lossScaler.scale}` : ''}`);
     log(`data: ${data.format}, ${trainSet.count} train / ${testSet.count} test images ${cfg.imageSize}x${cfg.imageSize}x${channels} (${data.train.source}); model size: ${fit.why}; bits/dim over ${cfg.imageSize}x${cfg.imageSize}x${channels} = ${cfg.imageSize * cfg.imageSize * channels} dimensions`);
     params = ParameterSet.create(engine, model.builder.specs, o.seed);
     const ps = params;
@@ -235,7 +240,8 @@ export async function setupRun(o: TrainOptions, log: Logger): Promise<Run> {
       if (ckKind !== kind) {
         throw new Error(`--resume: the checkpoint ${paths.checkpoint} holds a ${ckKind} model (${MODEL_KIND_NAMES[ckKind] ?? ckKind}), not ${kind}; resume it with --model ${ckKind}, or start a new run in another --out`);
       }
-      ck.meta.signature = { ...ck.meta.signature, kind: ckKind };
+      // Checkpoints from before --precision were f32 runs.
+      ck.meta.signature = { ...ck.meta.signature, kind: ckKind, precision: ck.meta.signature.precision ?? 'f32' };
       const diffs = signatureDiffs(signature, ck.meta.signature, ck.meta.step);
       if (diffs.length) {
         throw new Error(`--resume: the checkpoint was made with different settings: ${diffs.map((k) => `${k} (checkpoint ${JSON.stringify(ck.meta.signature[k])}, now ${JSON.stringify(signature[k])})`).join('; ')}`);
@@ -243,6 +249,7 @@ export async function setupRun(o: TrainOptions, log: Logger): Promise<Run> {
       checkResumeData(ck.meta.data, dataId, paths.checkpoint, log);
       ps.load({ names: ck.meta.names, shapes: ck.meta.shapes, params: ck.arrays.params!, ...(ck.arrays.ema ? { ema: ck.arrays.ema } : {}), ...(ck.arrays.v ? { v: ck.arrays.v, u: ck.arrays.u! } : {}) });
       order = BatchOrder.restore(trainSet.count, ck.meta.order);
+      if (lossScaler && ck.meta.lossScale) lossScaler.restore(ck.meta.lossScale);
       startStep = ck.meta.step;
       log(`resumed from ${paths.checkpoint} at step ${startStep}`);
     } else {
@@ -286,9 +293,10 @@ export async function setupRun(o: TrainOptions, log: Logger): Promise<Run> {
       startStep,
       paths,
       emaDecayOf,
+      lossScaler,
       async save(step: number): Promise<void> {
         const ck = await ps.serialize();
-        const meta: CheckpointMeta = { version: 1, step, signature, order: run.order.state(), names: ck.names, shapes: ck.shapes, hasEma: !!ck.ema, hasState: !!ck.v, data: dataId };
+        const meta: CheckpointMeta = { version: 1, step, signature, order: run.order.state(), names: ck.names, shapes: ck.shapes, hasEma: !!ck.ema, hasState: !!ck.v, data: dataId, ...(lossScaler ? { lossScale: lossScaler.state() } : {}) };
         const arrays: Record<string, Float32Array> = { params: ck.params };
         if (ck.ema) arrays.ema = ck.ema;
         if (ck.v && ck.u) {
@@ -310,7 +318,7 @@ export async function setupRun(o: TrainOptions, log: Logger): Promise<Run> {
   }
 }
 
-/** The wall-time budget of tuning at the start of a run (the buckets left over keep the static choice). */
+/** The wall-time budget of tuning at the start of a run (--tune-budget; the buckets left over keep the static choice). */
 export const TUNE_BUDGET_MS = 90_000;
 
 /**
@@ -322,14 +330,15 @@ export const TUNE_BUDGET_MS = 90_000;
 async function tuneKernels(engine: Engine, o: TrainOptions, r: Resolved, startStep: number, record: () => void, log: Logger): Promise<void> {
   const mode = o.tune ?? 'off';
   if (mode === 'off') return;
-  const rep = await engine.tune(record, { totalMs: TUNE_BUDGET_MS });
+  const budgetMs = o.tuneBudgetSeconds !== undefined ? o.tuneBudgetSeconds * 1000 : TUNE_BUDGET_MS;
+  const rep = await engine.tune(record, { totalMs: budgetMs });
   const cached = `${rep.cached} bucket${rep.cached === 1 ? '' : 's'} from the tuning cache`;
   if (mode === 'cached') {
     log(`tuning: --tune cached: ${cached}; ${engine.tuner.winnerCount} winners cached for this device`);
     return;
   }
   const differ = rep.changed ? `, ${rep.changed} winner${rep.changed === 1 ? '' : 's'} differ from the static choice` : '';
-  const left = rep.skipped ? `; ${rep.skipped} left on the static choice (the ${TUNE_BUDGET_MS / 1000} s budget ran out)` : '';
+  const left = rep.skipped ? `; ${rep.skipped} left on the static choice (the ${budgetMs / 1000} s budget ran out)` : '';
   log(`tuning: ${rep.tuned} bucket${rep.tuned === 1 ? '' : 's'} raced in ${(rep.ms / 1000).toFixed(1)} s${differ}${left}; ${cached} (batch ${r.batch}, from step ${startStep})`);
 }
 
@@ -373,6 +382,7 @@ export function optionsOfCheckpoint(dir: string): TrainOptions {
   if (s.dropout !== null && s.dropout !== undefined) o.dropout = s.dropout as number;
   if (s.trainImages !== null && s.trainImages !== undefined) o.trainImages = s.trainImages as number;
   if (s.auxScaleInit === 'zero') o.auxScaleInit = 'zero';
+  if (s.precision === 'mixed') o.precision = 'mixed';
   if (ema && (ema.vae !== recipe.ema.vae || ema.pixelcnn !== recipe.ema.pixelcnn)) o.emaDecay = ema.vae;
   return o;
 }

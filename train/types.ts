@@ -58,6 +58,10 @@ export interface TrainOptions extends RunFolderOptions {
   tune?: TuneMode;
   /** The tuning cache folder (default: the engine's, $XDG_CACHE_HOME/agave-webgpu). */
   tuneCache?: string;
+  /** Seconds the start-of-run tuning may take (default TUNE_BUDGET_MS / 1000). */
+  tuneBudgetSeconds?: number;
+  /** 'mixed': matmuls and convs hold their operands in f16, with dynamic loss scaling (train/loss-scale.ts). Default 'f32'. Part of the run signature. */
+  precision?: 'f32' | 'mixed';
 }
 
 export interface StepRecord {

@@ -217,3 +217,8 @@ export function accumulate(target: Tensor, source: Tensor, scale = 1): void {
   target.engine.dispatch({ kernel: KERNELS.accumulate, params: { n: target.size, scale }, inputs: { x: source }, outputs: { y: target }, workgroups: groups(target.size), label: 'accumulate' });
 }
 
+
+/** t *= s in place, not recorded (e.g. unscaling gradients after a backward of a scaled loss). */
+export function scaleInPlace(t: Tensor, s: number): void {
+  if (t.size > 0) t.engine.dispatch({ kernel: KERNELS.scale_in_place, params: { n: t.size, s }, outputs: { y: t }, workgroups: groups(t.size), label: 'scaleInPlace' });
+}

@@ -123,7 +123,7 @@ const SAMPLE_MS = 4;
 const MAX_CALLS_PER_SAMPLE = 64;
 /** A candidate must beat the static choice's fastest sample by this fraction, and win most rounds, to replace it. */
 const WIN_MARGIN = 0.05;
-/** A candidate this many times slower than the best after the first rounds is dropped from the race. */
+/** A candidate this many times slower than the best after the first or second round is dropped from the race. */
 const DROP_FACTOR = 3;
 
 interface Pending {
@@ -335,7 +335,8 @@ export class Tuner {
         const order = racing.map((_, i) => racing[(i + round) % racing.length]!);
         for (const c of order) times.get(c)!.push(await sample(c, calls));
         result.rounds = round + 1;
-        if (round === 1) {
+        // A candidate far slower than the best after its first samples cannot win: it leaves the race.
+        if (round <= 1) {
           const best = Math.min(...racing.map((c) => Math.min(...times.get(c)!)));
           racing = racing.filter((c) => c === staticChoice || Math.min(...times.get(c)!) <= DROP_FACTOR * best);
         }
