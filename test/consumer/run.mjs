@@ -11,7 +11,8 @@
 //            / bundler; own-device.ts (the application's device and buffers) wherever WebGPU types exist (DOM
 //            on TypeScript >= 6; DOM + @webgpu/types on 5.9); api-types.ts also with nothing but ES2022.
 //   browser: headless Chromium (SwiftShader WebGPU) loads a page that imports the packed dist/engine.js and
-//            checks ops against float64 CPU references (test/consumer/browser/page.ts); the page reports each
+//            checks ops against float64 CPU references, and tunes a small problem set on SwiftShader (winners
+//            valid, IndexedDB cache round trip, tuned = static results) (test/consumer/browser/page.ts); the page reports each
 //            check back to this script's server on 127.0.0.1 (--dump-dom would return before the GPU work ends).
 // Prints one line per check and ends with `consumer: N passed, N failed`; exits 1 if anything failed.
 // Options: --only node|browser, --bundle FILE (serve FILE to the browser instead of the packed bundle),
@@ -311,7 +312,7 @@ async function browserChecks(bundle) {
   else {
     const list = outcome.results ?? [];
     for (const r of list) record(`browser: ${r.name}`, r.ok, r.detail);
-    const expected = 6;
+    const expected = 9;
     if (list.length !== expected) record(`browser: all ${expected} checks reported`, false, `got ${list.length}`);
   }
 }
