@@ -106,8 +106,9 @@ function convTunable(kind: ConvKernelKind): TunableOp<Geometry> {
         },
       };
     },
-    // f32 kernels differ only in summation order; an f16-operand kernel rounds each operand to 11 bits.
-    tolerance: (c) => (list.find((v) => v.name === c)?.precision === 'f16' ? 1e-2 : 1e-4),
+    // f32 kernels differ only in summation order; an f16-operand kernel (the candidate or, with mixed precision,
+    // the static choice it is compared with) rounds each operand to 11 bits.
+    tolerance: (c, g, caps) => ([c, op.staticChoice(g, caps)].some((n) => list.find((v) => v.name === n)?.precision === 'f16') ? 1e-2 : 1e-4),
     describe: (g) => `${kind} [${g.B}x${g.H}x${g.W}x${g.Cin}] ${g.T} taps s${g.stride} -> [${g.Ho}x${g.Wo}x${g.Cout}]`,
   };
   return op;

@@ -81,8 +81,9 @@ export const MATMUL_TUNABLE: TunableOp<MatmulProblem> = {
       },
     };
   },
-  // f32 kernels differ only in summation order; an f16-operand kernel rounds each operand to 11 bits.
-  tolerance: (c) => (ALL_VARIANTS.find((v) => v.name === c)?.precision === 'f16' ? 1e-2 : 1e-4),
+  // f32 kernels differ only in summation order; an f16-operand kernel (the candidate or, with mixed precision,
+  // the static choice it is compared with) rounds each operand to 11 bits.
+  tolerance: (c, p, caps) => ([c, MATMUL_TUNABLE.staticChoice(p, caps)].some((n) => ALL_VARIANTS.find((v) => v.name === n)?.precision === 'f16') ? 1e-2 : 1e-4),
   describe: (p) => `${p.batch > 1 ? `${p.batch}x ` : ''}[${p.M}x${p.K}]${p.transA ? 'T' : ''} @ [${p.K}x${p.N}]${p.transB ? 'T' : ''}${p.bias ? ' +bias' : ''}${p.addend ? ' +addend' : ''}`,
 };
 

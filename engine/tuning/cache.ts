@@ -148,7 +148,8 @@ export function nodeTuneCache(dir: string): TuneCache {
       try {
         text = m.fs.readFileSync(file, 'utf8');
       } catch (e) {
-        if (code(e) === 'ENOENT') return { entries: {} };
+        // Nothing stored there (a folder that does not exist, or a path through a file: the write says so).
+        if (code(e) === 'ENOENT' || code(e) === 'ENOTDIR') return { entries: {} };
         return { entries: {}, warning: `tuning cache ${file} cannot be read (${code(e)}): tuning from scratch` };
       }
       return parseStored(text, key, file);

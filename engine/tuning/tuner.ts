@@ -58,7 +58,7 @@ export interface TunableOp<P> {
   /** Inputs for p on `engine` (random, deterministic); run(candidate) returns the op's output, which the tuner disposes. */
   harness(p: P, engine: Engine): TuneHarness;
   /** Largest accepted max|candidate - static| / max|static| (0-size outputs always pass). */
-  tolerance(candidate: string, p: P): number;
+  tolerance(candidate: string, p: P, caps: TuneCapabilities): number;
   /** The problem in words, for the bench table. */
   describe(p: P): string;
 }
@@ -307,7 +307,7 @@ export class Tuner {
           this.warn(`tuning ${op.name} ${op.describe(p)}: candidate '${c}' failed (${(e as Error).message.split('\n')[0]}); it is left out`);
           err = Infinity;
         }
-        if (err <= op.tolerance(c, p)) valid.push(c);
+        if (err <= op.tolerance(c, p, this.caps)) valid.push(c);
         else result.rejected[c] = err;
       }
       if (valid.length < 2) return result;

@@ -156,7 +156,8 @@ describe('a device the application requested itself (default limits, no globals)
     expect((globalThis as { GPUBufferUsage?: unknown }).GPUBufferUsage, 'this file must run without the webgpu globals').toBeUndefined();
     const adapter = await gpu.requestAdapter();
     device = await adapter!.requestDevice();
-    featureDevice = await adapter!.requestDevice({ requiredFeatures: (['shader-f16', 'subgroups'] as const).filter((f) => adapter!.features.has(f)) });
+    const featureAdapter = await gpu.requestAdapter(); // an adapter makes one device
+    featureDevice = await featureAdapter!.requestDevice({ requiredFeatures: (['shader-f16', 'subgroups'] as const).filter((f) => featureAdapter!.features.has(f)) });
     expect(device.limits.maxStorageBuffersPerShaderStage).toBe(8);
     engine = await Engine.create({ device, seed: 7 });
   });

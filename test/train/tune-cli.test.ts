@@ -1,14 +1,27 @@
 // Tuning as `node train.js` does it (--tune on, the CLI's default; the suite sets AGAVE_TUNE=off, so these runs
 // ask for it): the first run races the step's buckets within --tune-budget and caches the winners, the second
 // reads them; a garbage cache file, an unwritable cache folder and two runs tuning at once each end with a working
-// run and one clear warning line. Tiny config, one step, a few seconds of tuning each.
+// run and one clear warning line. Tiny config, one step, two seconds of tuning each (six runs in all).
 import { chmodSync, mkdirSync, mkdtempSync, readFileSync, readdirSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
+import { create } from 'webgpu';
 import { describe, expect, it } from 'vitest';
+import { Engine, cacheName } from '../../engine/index.js';
 import { REPO, runCli } from '../helpers/cli.js';
 
-const RUN = ['--config', 'tiny', '--steps', '1', '--batch', '2', '--eval-images', '4', '--pixelcnn-recon', '0', '--tune', 'on', '--tune-budget', '4'];
+const RUN = ['--config', 'tiny', '--steps', '1', '--batch', '2', '--eval-images', '4', '--pixelcnn-recon', '0', '--tune', 'on', '--tune-budget', '2'];
+
+/** The cache file a run on this machine's adapter uses (its name hashes the adapter and the WebGPU implementation). */
+async function cacheFileName(): Promise<string> {
+  const gpu = create([]);
+  const device = await (await gpu.requestAdapter())!.requestDevice();
+  const engine = await Engine.create({ device, tune: 'cached', tuneCache: null });
+  const name = cacheName(engine.tuner.cacheKey);
+  engine.dispose();
+  device.destroy();
+  return name;
+}
 
 function tmp(): string {
   const d = mkdtempSync(join(tmpdir(), 'agave-tune-cli-'));
@@ -29,30 +42,26 @@ describe('node train.js --tune', () => {
     expect(l1).toMatch(/^tuning: [1-9]\d* buckets? raced in \d+\.\d s/);
     const seconds = Number(/raced in (\d+\.\d) s/.exec(l1)![1]);
     // The budget is checked between buckets: one bucket's race may run past it.
-    expect(seconds, l1).toBeLessThan(4 + 10);
+    expect(seconds, l1).toBeLessThan(2 + 30);
     expect(warnings(first.output)).toEqual([]);
     const files = readdirSync(cache);
-    expect(files.filter((f) => /^tuning-[0-9a-f]{16}\.json$/.test(f))).toHaveLength(1);
-    const second = await runCli([...RUN, '--out', join(base, 'r2'), '--tune-cache', cache]);
+    expect(files).toEqual([await cacheFileName()]);
+    const second = await runCli([...RUN.slice(0, -4), '--tune', 'cached', '--out', join(base, 'r2'), '--tune-cache', cache]);
     expect(second.code, second.output).toBe(0);
-    expect(tuningLine(second.output)).toMatch(/; [1-9]\d* buckets? from the tuning cache/);
-    const cached = await runCli([...RUN.slice(0, -4), '--tune', 'cached', '--out', join(base, 'r3'), '--tune-cache', cache]);
-    expect(cached.code, cached.output).toBe(0);
-    expect(tuningLine(cached.output)).toMatch(/^tuning: --tune cached: [1-9]\d* buckets? from the tuning cache/);
-  }, 300_000);
+    expect(tuningLine(second.output)).toMatch(/^tuning: --tune cached: [1-9]\d* buckets? from the tuning cache/);
+  }, 600_000);
 
   it('a garbage cache file: one warning line, the run works and the file is rewritten', async () => {
     const base = tmp();
     const cache = join(base, 'cache');
-    const probe = await runCli([...RUN, '--out', join(base, 'r0'), '--tune-cache', cache]);
-    expect(probe.code, probe.output).toBe(0);
-    const file = join(cache, readdirSync(cache).find((f) => f.endsWith('.json'))!);
+    mkdirSync(cache);
+    const file = join(cache, await cacheFileName());
     writeFileSync(file, '\u0000garbage{{{');
     const r = await runCli([...RUN, '--out', join(base, 'r1'), '--tune-cache', cache]);
     expect(r.code, r.output).toBe(0);
     expect(warnings(r.output)).toEqual([`tuning cache ${file} is not valid JSON: ignored, it will be rewritten`]);
     expect(() => JSON.parse(readFileSync(file, 'utf8'))).not.toThrow();
-  }, 300_000);
+  }, 600_000);
 
   it('an unwritable cache folder: one warning line, and the run works', async () => {
     const base = tmp();
@@ -76,7 +85,7 @@ describe('node train.js --tune', () => {
       expect(warnings(n.output)).toHaveLength(1);
       expect(warnings(n.output)[0]).toMatch(/cannot be written \(EACCES\)/);
     }
-  }, 300_000);
+  }, 600_000);
 
   it('two runs tuning into one cache at once both work and leave one valid cache file', async () => {
     const base = tmp();
@@ -95,7 +104,7 @@ describe('node train.js --tune', () => {
     expect(json).toHaveLength(1);
     const stored = JSON.parse(readFileSync(join(cache, json[0]!), 'utf8')) as { entries: Record<string, unknown> };
     expect(Object.keys(stored.entries).length).toBeGreaterThan(0);
-  }, 300_000);
+  }, 600_000);
 
   it('bad values are refused naming the flag (or AGAVE_TUNE)', async () => {
     const r = await runCli(['--tune', 'fast']);
