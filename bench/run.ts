@@ -15,7 +15,7 @@ import { browserTune } from './browser.js';
 
 const { values, positionals } = parseArgs({
   allowPositionals: true,
-  options: { sizes: { type: 'string' }, configs: { type: 'string' }, batch: { type: 'string' }, steps: { type: 'string' }, profile: { type: 'boolean' }, compare: { type: 'string' }, rounds: { type: 'string' }, 'no-pipeline': { type: 'boolean' }, prepare: { type: 'boolean' }, census: { type: 'boolean' }, 'build-only': { type: 'boolean' }, 'naive-pixels': { type: 'string' }, rows: { type: 'string' }, check: { type: 'boolean' }, 'bucket-ms': { type: 'string' }, 'tables-only': { type: 'boolean' }, browser: { type: 'boolean' }, filter: { type: 'string' }, variants: { type: 'string' }, help: { type: 'boolean', short: 'h' } },
+  options: { sizes: { type: 'string' }, configs: { type: 'string' }, batch: { type: 'string' }, steps: { type: 'string' }, profile: { type: 'boolean' }, compare: { type: 'string' }, rounds: { type: 'string' }, 'no-pipeline': { type: 'boolean' }, prepare: { type: 'boolean' }, census: { type: 'boolean' }, 'build-only': { type: 'boolean' }, 'naive-pixels': { type: 'string' }, rows: { type: 'string' }, check: { type: 'boolean' }, 'bucket-ms': { type: 'string' }, 'tables-only': { type: 'boolean' }, browser: { type: 'boolean' }, 'tune-cache': { type: 'string' }, filter: { type: 'string' }, variants: { type: 'string' }, help: { type: 'boolean', short: 'h' } },
 });
 const BENCHES = ['matmul', 'nin', 'elementwise', 'reduce', 'dispatch', 'core', 'conv', 'optim', 'vae', 'dmol', 'step', 'sample', 'tune'];
 if (values.help || positionals.length === 0) {
@@ -31,7 +31,8 @@ if (values.help || positionals.length === 0) {
   tune: per config (--configs, default small:8,paper:1) tune one step's kernel choices from scratch and print every
     bucket's candidates (ms), static choice and winner; then the tuned step beside --tune off, alternated
     (--rounds N blocks of --steps N); --bucket-ms MS the race budget per bucket; --tables-only skips the steps;
-    --browser: the same in headless Chromium (its WebGPU: SwiftShader here; default config small:8)`);
+    --browser: the same in headless Chromium (its WebGPU: SwiftShader here; default config small:8);
+    --tune-cache DIR: read and write that tuning cache (a second run races only what is missing)`);
   process.exit(values.help ? 0 : 1);
 }
 for (const p of positionals) if (!BENCHES.includes(p)) throw new Error(`unknown benchmark '${p}' (have ${BENCHES.join(', ')})`);
@@ -63,7 +64,7 @@ if (positionals.includes('tune')) {
   const rounds = num('rounds');
   const bucketMs = num('bucket-ms');
   if (values.browser) await browserTune(stepConfigs(values.configs ?? 'small:8'), { ...(num('steps') ? { steps: num('steps')! } : {}), ...(num('rounds') ? { rounds: num('rounds')! } : {}), ...(num('bucket-ms') ? { bucketMs: num('bucket-ms')! } : {}) });
-  else await benchTune(stepConfigs(values.configs ?? 'small:8,paper:1'), { ...(steps ? { steps } : {}), ...(rounds ? { rounds } : {}), ...(bucketMs ? { bucketMs } : {}), tablesOnly: values['tables-only'] ?? false });
+  else await benchTune(stepConfigs(values.configs ?? 'small:8,paper:1'), { ...(steps ? { steps } : {}), ...(rounds ? { rounds } : {}), ...(bucketMs ? { bucketMs } : {}), tablesOnly: values['tables-only'] ?? false, ...(values['tune-cache'] ? { cache: values['tune-cache'] } : {}) });
   if (positionals.length === 1) process.exit(0);
 }
 

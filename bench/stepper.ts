@@ -123,6 +123,9 @@ export async function createStepper(opts: StepperOptions): Promise<Stepper> {
       const t = model.loss(makeCtx(engine, params, { seed: 1, training: true }), x, { lambda: 1, phase: 'joint', useAux: true });
       engine.backward(t.loss);
     }, { totalMs: 1e9, ...(opts.tuneBucketMs !== undefined ? { bucketMs: opts.tuneBucketMs } : {}) });
+    // With a cache, the buckets read from it are reported too (their times as cached).
+    const withResults = engine as unknown as { tuner?: { results(): E.BucketResult[] } };
+    if (withResults.tuner) tuned = { ...tuned, results: withResults.tuner.results() };
   }
   if (opts.profile) await engine.timings(true);
   engine.resetPeak();

@@ -18,6 +18,8 @@ export interface TuneBenchOptions {
   bucketMs?: number;
   /** Only the tables: skip the alternated step comparison. */
   tablesOnly?: boolean;
+  /** A tuning cache folder to read and write (default none: every bucket raced afresh). */
+  cache?: string;
 }
 
 const fmtMs = (ms: number): string => (ms >= 10 ? ms.toFixed(1) : ms >= 1 ? ms.toFixed(2) : ms.toFixed(3));
@@ -41,15 +43,15 @@ export async function benchTune(configs: StepConfig[], o: TuneBenchOptions = {})
   const rounds = o.rounds ?? 5;
   const rows: BenchRow[] = [];
   for (const { config, batch } of configs) {
-    progress(`${config}${batch ? ` batch ${batch}` : ''}: init and tuning (no cache: every bucket raced)`);
-    const tuned = await createStepper({ config, ...(batch ? { batch } : {}), tune: 'on', tuneCache: null, ...(o.bucketMs ? { tuneBucketMs: o.bucketMs } : {}) });
+    progress(`${config}${batch ? ` batch ${batch}` : ''}: init and tuning (${o.cache ? `cache ${o.cache}` : 'no cache: every bucket raced'})`);
+    const tuned = await createStepper({ config, ...(batch ? { batch } : {}), tune: 'on', tuneCache: o.cache ?? null, ...(o.bucketMs ? { tuneBucketMs: o.bucketMs } : {}) });
     try {
       const rep = tuned.info.tune;
       if (!rep) throw new Error('bench tune: this engine has no tuner');
       const timer = rep.results[0]?.timer ?? 'wall';
       tuneTable(
-        `tuned kernel choices, ${config} batch ${tuned.info.batch} on ${tuned.adapter()}: ${rep.tuned} buckets raced in ${(rep.ms / 1000).toFixed(1)} s (${timer} time), ` +
-          `${rep.changed} winners differ from the static choice${rep.skipped ? `, ${rep.skipped} left static (budget)` : ''}`,
+        `tuned kernel choices, ${config} batch ${tuned.info.batch} on ${tuned.adapter()}: ${rep.tuned} buckets raced in ${(rep.ms / 1000).toFixed(1)} s (${timer} time)${rep.cached ? `, ${rep.cached} from the cache` : ''}, ` +
+          `${rep.results.filter((r) => r.winner !== r.staticChoice).length} winners differ from the static choice${rep.skipped ? `, ${rep.skipped} left static (budget)` : ''}`,
         rep.results,
       );
       if (o.tablesOnly) continue;

@@ -80,14 +80,21 @@ async function nodeGpu(timing: boolean): Promise<GPU> {
   // Timestamps are quantised to 65,536 ns by default; per-kernel timing needs them exact.
   const flags = timing ? ['disable-dawn-features=timestamp_quantization'] : [];
   dawnGpu = mod.create(flags);
+  await readDawnVersion();
+  return dawnGpu;
+}
+
+/** The `webgpu` package's version (Dawn for Node), once: it refines the tuning cache's key ('unknown' if unreadable). */
+async function readDawnVersion(): Promise<void> {
+  if (dawnVersion !== 'unknown') return;
   try {
     const moduleApi = 'node:module';
     const { createRequire } = (await import(/* @vite-ignore */ moduleApi)) as { createRequire(from: string): (id: string) => { version?: string } };
-    dawnVersion = createRequire(`${(globalThis as unknown as { process: { cwd(): string } }).process.cwd()}/`)('webgpu/package.json').version ?? 'unknown';
+    // Resolved from this module, as its import of 'webgpu' is (not from the working directory).
+    dawnVersion = createRequire(import.meta.url)('webgpu/package.json').version ?? 'unknown';
   } catch {
     // the version only refines the cache key
   }
-  return dawnGpu;
 }
 
 function isNode(): boolean {
@@ -142,6 +149,7 @@ const LIMITS_TO_REQUEST = [
 export async function acquireDevice(options: DeviceOptions = {}): Promise<AcquiredDevice> {
   if (options.device) {
     const info = (options.device as GPUDevice & { adapterInfo?: GPUAdapterInfo }).adapterInfo;
+    if (isNode()) await readDawnVersion(); // a device made in Node comes from the webgpu package
     return { device: options.device, features: featuresOf(options.device), description: 'device supplied by the application', identity: identityOf(info, isNode()), owned: false };
   }
   let gpu: GPU | undefined;

@@ -165,7 +165,10 @@ export class Engine {
    */
   async tune(record?: () => void, budget: TuneBudget = {}): Promise<TuneReport> {
     if (record) await this.preparePipelines(record);
-    return this.tuner.tunePending(this, budget);
+    const report = await this.tuner.tunePending(this, budget);
+    // The races' inputs and outputs went back to the pool; the workload will not reuse most of them.
+    if (report.tuned > 0) this.trimPool();
+    return report;
   }
 
   // ---- tensors -------------------------------------------------------------------------------------------

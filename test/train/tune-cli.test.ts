@@ -12,9 +12,11 @@ import { REPO, runCli } from '../helpers/cli.js';
 
 const RUN = ['--config', 'tiny', '--steps', '1', '--batch', '2', '--eval-images', '4', '--pixelcnn-recon', '0', '--tune', 'on', '--tune-budget', '2'];
 
+/** Dawn's GPU object stays referenced while its devices live, and after (docs/ENGINE.md §1). */
+const gpu = create([]);
+
 /** The cache file a run on this machine's adapter uses (its name hashes the adapter and the WebGPU implementation). */
 async function cacheFileName(): Promise<string> {
-  const gpu = create([]);
   const device = await (await gpu.requestAdapter())!.requestDevice();
   const engine = await Engine.create({ device, tune: 'cached', tuneCache: null });
   const name = cacheName(engine.tuner.cacheKey);
