@@ -15,7 +15,7 @@ import { browserTune } from './browser.js';
 
 const { values, positionals } = parseArgs({
   allowPositionals: true,
-  options: { sizes: { type: 'string' }, configs: { type: 'string' }, batch: { type: 'string' }, steps: { type: 'string' }, profile: { type: 'boolean' }, compare: { type: 'string' }, rounds: { type: 'string' }, 'no-pipeline': { type: 'boolean' }, prepare: { type: 'boolean' }, census: { type: 'boolean' }, 'build-only': { type: 'boolean' }, 'naive-pixels': { type: 'string' }, rows: { type: 'string' }, check: { type: 'boolean' }, 'bucket-ms': { type: 'string' }, 'tables-only': { type: 'boolean' }, browser: { type: 'boolean' }, 'tune-cache': { type: 'string' }, filter: { type: 'string' }, variants: { type: 'string' }, help: { type: 'boolean', short: 'h' } },
+  options: { sizes: { type: 'string' }, configs: { type: 'string' }, batch: { type: 'string' }, steps: { type: 'string' }, profile: { type: 'boolean' }, compare: { type: 'string' }, rounds: { type: 'string' }, 'no-pipeline': { type: 'boolean' }, prepare: { type: 'boolean' }, census: { type: 'boolean' }, 'build-only': { type: 'boolean' }, 'naive-pixels': { type: 'string' }, rows: { type: 'string' }, check: { type: 'boolean' }, 'bucket-ms': { type: 'string' }, 'tables-only': { type: 'boolean' }, browser: { type: 'boolean' }, 'tune-cache': { type: 'string' }, tune: { type: 'string' }, filter: { type: 'string' }, variants: { type: 'string' }, help: { type: 'boolean', short: 'h' } },
 });
 const BENCHES = ['matmul', 'nin', 'elementwise', 'reduce', 'dispatch', 'core', 'conv', 'optim', 'vae', 'dmol', 'step', 'sample', 'tune'];
 if (values.help || positionals.length === 0) {
@@ -26,6 +26,7 @@ if (values.help || positionals.length === 0) {
     --profile (GPU time per kernel family and kernel) --no-pipeline (the old loop's sequential step)
     --prepare (create the step's pipelines ahead, asynchronously; the start-up table shows what it saves)
     --census (dispatches per step by op label: where they come from)
+    --tune off|cached|on, --tune-cache DIR (the kernel choices the step runs with; default off)
     --compare REV: REV's step beside this tree's in this process, alternated (--rounds N blocks of --steps N each);
     REV is a commit (main, HEAD~1, a hash; bundled into .bench-cache/) or a stepper bundle .js; --build-only builds it
   tune: per config (--configs, default small:8,paper:1) tune one step's kernel choices from scratch and print every
@@ -86,8 +87,10 @@ try {
     const steps = num('steps');
     const rounds = num('rounds');
     const pipeline = !values['no-pipeline'];
+    const tune = values.tune ?? 'off';
+    if (tune !== 'off' && tune !== 'cached' && tune !== 'on') throw new Error(`--tune must be off, cached or on, got '${tune}'`);
     if (values.compare) await compareStep(configs, { rev: values.compare, ...(batch ? { batch } : {}), ...(steps ? { steps } : {}), ...(rounds ? { rounds } : {}), pipeline });
-    else await benchStep(configs, { ...(batch ? { batch } : {}), ...(steps ? { steps } : {}), profile: values.profile ?? false, pipeline, prepare: values.prepare ?? false, census: values.census ?? false });
+    else await benchStep(configs, { ...(batch ? { batch } : {}), ...(steps ? { steps } : {}), profile: values.profile ?? false, pipeline, prepare: values.prepare ?? false, census: values.census ?? false, tune, ...(values['tune-cache'] ? { tuneCache: values['tune-cache'] } : {}) });
   }
   if (positionals.includes('sample')) {
     await benchSample({
