@@ -2,3 +2,4 @@
 import type { BuildOptions } from 'esbuild';
 
 export declare const nodeBundle: BuildOptions & { external: string[] };
+export declare const browserBundle: BuildOptions;

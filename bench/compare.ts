@@ -35,10 +35,10 @@ export async function stepperBundle(rev: string, root = process.cwd()): Promise<
   } catch {
     throw new Error(`--compare ${rev}: not a commit of the repository at ${root} (git rev-parse found nothing)`);
   }
-  // This tree's stepper source is part of the key: the same REV is rebuilt when the stepper changes.
+  // This tree's stepper and step sources are part of the key: the same REV is rebuilt when they change.
   const here = join(root, 'bench', 'stepper.ts');
   if (!existsSync(here)) throw new Error(`--compare: ${here} not found (run from the repository root)`);
-  const key = createHash('sha256').update(readFileSync(here)).digest('hex').slice(0, 10);
+  const key = createHash('sha256').update(readFileSync(here)).update(readFileSync(join(root, 'train', 'step', 'step.ts'))).digest('hex').slice(0, 10);
   const dir = join(root, '.bench-cache', `${sha.slice(0, 12)}-${key}`);
   const out = join(dir, 'stepper.js');
   if (existsSync(out)) return out;
@@ -47,6 +47,9 @@ export async function stepperBundle(rev: string, root = process.cwd()): Promise<
   mkdirSync(src, { recursive: true });
   execFileSync('sh', ['-c', `git archive --format=tar ${sha} | tar -x -C "${src}"`], { cwd: root, stdio: ['ignore', 'inherit', 'inherit'] });
   copyFileSync(here, join(src, 'bench', 'stepper.ts'));
+  // The step itself (train/step/step.ts), which the stepper runs: this tree's, on REV's engine/ and model/.
+  mkdirSync(join(src, 'train', 'step'), { recursive: true });
+  copyFileSync(join(root, 'train', 'step', 'step.ts'), join(src, 'train', 'step', 'step.ts'));
   let build: (o: Record<string, unknown>) => Promise<unknown>;
   try {
     ({ build } = (await import('esbuild')) as unknown as { build: typeof build });

@@ -8,13 +8,17 @@ import { printTable, row, timeIt, type BenchRow } from './harness.js';
 /** Parameters in the optimizer benchmark (60M: the arenas p, g, v, u, ema take 1.2 GB). */
 export const OPTIM_BENCH_PARAMS = 60_000_000;
 
-export async function benchOptim(engine: Engine, totalParams = OPTIM_BENCH_PARAMS): Promise<void> {
-  const rows: BenchRow[] = [];
-  // ~1M-scalar tensors, like the model's conv weights (no single parameter exceeds one binding).
+/** A parameter set of `totalParams` scalars in ~1M-scalar tensors, like the model's conv weights (no single parameter exceeds one binding). */
+export function benchArena(engine: Engine, totalParams: number): ParameterSet {
   const per = 1 << 20;
   const specs: ParamSpec[] = [];
   for (let left = totalParams, i = 0; left > 0; left -= per, i++) specs.push({ name: `w${i}`, shape: [Math.min(per, left)], init: { normal: 0.05 } });
-  const set = ParameterSet.create(engine, specs, 1);
+  return ParameterSet.create(engine, specs, 1);
+}
+
+export async function benchOptim(engine: Engine, totalParams = OPTIM_BENCH_PARAMS): Promise<void> {
+  const rows: BenchRow[] = [];
+  const set = benchArena(engine, totalParams);
   const n = set.arenaSize;
   const mParams = `${(set.count / 1e6).toFixed(1)}M params, ${set.chunkCount} chunks`;
   // Non-zero gradients: a sinusoid written once (the values do not change the memory traffic).
@@ -61,13 +65,15 @@ export async function benchGated(engine: Engine, shape: number[] = [16, 32, 32, 
   const noise = { p: 0.5, seed: 7, stream: 1 };
   ms = await timeIt(engine, () => fresh(concatElu(x, { dropout: noise })));
   rows.push(row(`concatElu+dropout fwd ${tag}`, ms, undefined, 12 * n, '2 Philox draws per input element'));
-  const ceParams = { n, c, stream: 0, key0: 0, key1: 0, p: 0, scale: 1 };
+  // The backward as the engine dispatches it without PAIR: x2 and dx2 are bound but not read or written.
+  const ceParams = { n, c, c1: c, stream: 0, key0: 0, key1: 0, p: 0, scale: 1, offset: 0 };
+  const unusedDx2 = engine.empty([1], 'bench');
   ms = await timeIt(engine, () =>
-    engine.dispatch({ kernel: KERNELS.concat_elu_backward, overrides: { DROPOUT: false }, params: ceParams, inputs: { x, g: g2 }, outputs: { dx }, workgroups: Math.ceil(n / 256) }),
+    engine.dispatch({ kernel: KERNELS.concat_elu_backward, overrides: { DROPOUT: false }, params: ceParams, inputs: { x, g: g2, x2: x }, outputs: { dx, dx2: unusedDx2 }, workgroups: Math.ceil(n / 256) }),
   );
   rows.push(row(`concatElu bwd ${tag}`, ms, 4 * n, 16 * n));
   ms = await timeIt(engine, () =>
-    engine.dispatch({ kernel: KERNELS.concat_elu_backward, overrides: { DROPOUT: true }, params: { ...ceParams, key0: 7, stream: 1, p: 0.5, scale: 2 }, inputs: { x, g: g2 }, outputs: { dx }, workgroups: Math.ceil(n / 256) }),
+    engine.dispatch({ kernel: KERNELS.concat_elu_backward, overrides: { DROPOUT: true }, params: { ...ceParams, key0: 7, stream: 1, p: 0.5, scale: 2 }, inputs: { x, g: g2, x2: x }, outputs: { dx, dx2: unusedDx2 }, workgroups: Math.ceil(n / 256) }),
   );
   rows.push(row(`concatElu+dropout bwd ${tag}`, ms, undefined, 16 * n));
   // gate: c2 [..., 2F] with F = c, residual [..., F]

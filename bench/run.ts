@@ -5,6 +5,7 @@ import { Engine } from '../engine/index.js';
 import { benchDispatch, benchElementwise, benchMatmul, benchNin, benchReduce } from './core.js';
 import { benchConv } from './conv.js';
 import { benchOptim } from './optim.js';
+import { benchClassify, benchOptimizers } from './classify.js';
 import { benchVaeOps } from './vae_ops.js';
 import { benchDmol } from './likelihood.js';
 import { benchStep } from './step.js';
@@ -12,15 +13,18 @@ import { benchSample } from './sample.js';
 import { compareStep, stepperBundle } from './compare.js';
 import { benchTune } from './tune.js';
 import { browserTune } from './browser.js';
+import { benchAllreduce } from './allreduce.js';
+import { DataParallel } from '../train/distributed/data-parallel.js';
 
 const { values, positionals } = parseArgs({
   allowPositionals: true,
   options: { sizes: { type: 'string' }, configs: { type: 'string' }, batch: { type: 'string' }, steps: { type: 'string' }, profile: { type: 'boolean' }, compare: { type: 'string' }, rounds: { type: 'string' }, 'no-pipeline': { type: 'boolean' }, prepare: { type: 'boolean' }, census: { type: 'boolean' }, 'build-only': { type: 'boolean' }, 'naive-pixels': { type: 'string' }, rows: { type: 'string' }, check: { type: 'boolean' }, 'bucket-ms': { type: 'string' }, 'tables-only': { type: 'boolean' }, browser: { type: 'boolean' }, 'tune-cache': { type: 'string' }, tune: { type: 'string' }, filter: { type: 'string' }, variants: { type: 'string' }, help: { type: 'boolean', short: 'h' } },
 });
-const BENCHES = ['matmul', 'nin', 'elementwise', 'reduce', 'dispatch', 'core', 'conv', 'optim', 'vae', 'dmol', 'step', 'sample', 'tune'];
+const BENCHES = ['matmul', 'nin', 'elementwise', 'reduce', 'dispatch', 'core', 'conv', 'optim', 'optimizers', 'classify', 'vae', 'dmol', 'step', 'sample', 'tune', 'allreduce'];
 if (values.help || positionals.length === 0) {
   console.log(`usage: npm run bench -- <${BENCHES.join('|')}> [--sizes 256,512,1024,2048] [--filter substring] [--variants a,b]
-  core = matmul + nin + elementwise + reduce + dispatch; nin: the nin layers' matmuls of the training step; conv: --filter selects cases by name, --variants auto (default),direct64,tiled64,naive,...;
+  core = matmul + nin + elementwise + reduce + dispatch; classify: softmax, crossEntropy, argmax, layerNorm, maxPool2d,
+  gather forward and backward; optimizers: one SGD / Adam / AdamW / Adamax step over a 16M-parameter arena; nin: the nin layers' matmuls of the training step; conv: --filter selects cases by name, --variants auto (default),direct64,tiled64,naive,...;
   step: the training loop's step: ms, img/s, dispatches/step, peak memory; --configs tiny,small,paper (or small:8,paper:1,
     each with its own batch) --batch N --steps N
     --profile (GPU time per kernel family and kernel) --no-pipeline (the old loop's sequential step)
@@ -33,7 +37,9 @@ if (values.help || positionals.length === 0) {
     bucket's candidates (ms), static choice and winner; then the tuned step beside --tune off, alternated
     (--rounds N blocks of --steps N); --bucket-ms MS the race budget per bucket; --tables-only skips the steps;
     --browser: the same in headless Chromium (its WebGPU: SwiftShader here; default config small:8);
-    --tune-cache DIR: read and write that tuning cache (a second run races only what is missing)`);
+    --tune-cache DIR: read and write that tuning cache (a second run races only what is missing)
+  allreduce: under  mpirun -np N node dist/bench.js allreduce [--configs small,paper]  the data-parallel gradient
+    all-reduce of each config's parameter arena (GPU -> host -> MPI_Allreduce -> GPU, and MPI alone); needs Open MPI and koffi`);
   process.exit(values.help ? 0 : 1);
 }
 for (const p of positionals) if (!BENCHES.includes(p)) throw new Error(`unknown benchmark '${p}' (have ${BENCHES.join(', ')})`);
@@ -69,6 +75,8 @@ if (positionals.includes('tune')) {
   if (positionals.length === 1) process.exit(0);
 }
 
+// The all-reduce bench runs as one MPI rank; its GPU is chosen (train/distributed/gpu-select.ts) before WebGPU starts.
+const dp = positionals.includes('allreduce') ? await DataParallel.start({ backend: 'mpi', checksumEvery: Number.MAX_SAFE_INTEGER, timeoutSeconds: 600 }, console.log) : null;
 const engine = await Engine.create();
 console.log(`adapter: ${engine.description}`);
 try {
@@ -79,6 +87,8 @@ try {
   if (want('reduce')) await benchReduce(engine);
   if (want('dispatch')) await benchDispatch(engine);
   if (positionals.includes('optim')) await benchOptim(engine);
+  if (positionals.includes('optimizers')) await benchOptimizers(engine);
+  if (positionals.includes('classify')) await benchClassify(engine);
   if (positionals.includes('vae')) await benchVaeOps(engine);
   if (positionals.includes('dmol')) await benchDmol(engine);
   if (positionals.includes('step')) {
@@ -102,6 +112,11 @@ try {
     });
   }
   if (positionals.includes('conv')) await benchConv(engine, values.filter, values.variants?.split(','));
+  if (dp) {
+    const configs = (values.configs ?? 'small,paper').split(',') as ('tiny' | 'quick' | 'small' | 'paper')[];
+    await benchAllreduce(engine, dp, configs, num('steps') ?? 5);
+  }
 } finally {
   engine.dispose();
+  dp?.finish();
 }

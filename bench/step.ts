@@ -1,5 +1,5 @@
 // Training-step benchmark: the loop's step (forward + backward + Adamax + EMA + the NaN/Inf check, pipelined as
-// train/loop.ts runs it; bench/stepper.ts) for model configs: ms and images per second, dispatches and submits
+// train/step/loop.ts runs it; bench/stepper.ts) for model configs: ms and images per second, dispatches and submits
 // per step, peak GPU memory; with --profile GPU time per kernel family and per kernel (timestamp queries).
 // `--compare REV` runs an older commit's step beside this tree's in one process (bench/compare.ts).
 import type { KernelTiming } from '../engine/index.js';
@@ -45,7 +45,7 @@ export function kernelFamily(kernel: string): string {
   if (k === 'strided_copy') return 'copy (pad/slice/concat)';
   if (['binary', 'binary_backward', 'unary', 'unary_backward', 'accumulate', 'fill'].includes(k)) return 'elementwise';
   if (['concat_elu', 'concat_elu_backward', 'gate', 'gate_backward', 'dropout'].includes(k)) return 'activations (elu, gate, dropout)';
-  if (['adamax', 'ema', 'nonfinite_check', 'grad_stats', 'ddi_update'].includes(k)) return 'optimizer (adamax, ema, checks)';
+  if (['optimizer', 'clip_scale', 'ema', 'nonfinite_check', 'grad_stats', 'ddi_update'].includes(k)) return 'optimizer (adamax, ema, checks)';
   if (k === 'philox') return 'rng';
   return 'likelihoods, KL, IAF';
 }

@@ -2,11 +2,12 @@
 // the engine (this tree and an older commit, bundled separately) both provide, so one process can alternate
 // them. This file is also bundled on its own against an older commit's engine/ and model/ (bench/compare.ts), so
 // it only uses APIs that existed before issue 11 and detects the newer ones (ReadbackRing,
-// recordNonFiniteCheck) at run time: with them the step is pipelined as train/loop.ts does it, without them it
+// recordNonFiniteCheck) at run time: with them the step is pipelined as train/step/loop.ts does it, without them it
 // is the old loop's step (await the loss, update, await the NaN/Inf check).
 import * as E from '../engine/index.js';
-import { Engine, ParameterSet, ops, type FinitenessReport, type KernelTiming, type Tensor } from '../engine/index.js';
+import { Engine, ParameterSet, type FinitenessReport, type KernelTiming, type Tensor } from '../engine/index.js';
 import { Agave, Ctx } from '../model/agave.js';
+import { forwardBackward as stepForwardBackward, update as stepUpdate, type StepModel } from '../train/step/step.js';
 import { CONFIGS, type ConfigName } from '../model/config.js';
 
 /** Bumped when the interface below changes: bench/compare.ts refuses a bundle of another version. */
@@ -77,7 +78,7 @@ function makeCtx(engine: Engine, params: ParameterSet, o: { seed: number; stream
   if (Old.length > 3) return new Old(engine, params, o.init ?? false, o.training ?? false, { p: 0, seed: o.seed }, o.streamBase ?? 0);
   return new Ctx(engine, params, o);
 }
-/** As train/loop.ts STEPS_IN_FLIGHT. */
+/** As train/step/loop.ts STEPS_IN_FLIGHT. */
 const IN_FLIGHT = 2;
 
 export async function createStepper(opts: StepperOptions): Promise<Stepper> {
@@ -135,24 +136,15 @@ export async function createStepper(opts: StepperOptions): Promise<Stepper> {
   const pipelined = (opts.pipeline ?? true) && Ring !== undefined && record !== undefined;
   const ring = pipelined ? new Ring!(engine, IN_FLIGHT + 1) : null;
   const decayOf = (name: string, cap: number): number => Math.min(cap, Agave.partOf(name) === 'pixelcnn' ? 0.9995 : 0.999);
+  const stepModel: StepModel = { params, model, lr: 0.002, lambda: 1, emaDecayOf: decayOf };
   let step = 0;
 
-  /** Forward and backward of one step; returns the packed loss terms (kept). */
-  const forwardBackward = (s: number): Tensor => {
-    params.zeroGrad(); // before the forward: weight gradients then land in place (engine/weight_norm.ts)
+  /** Forward and backward of one step (train/step/step.ts); returns the packed loss terms (kept). */
+  const forwardBackward = (s: number): Promise<Tensor> => {
     const x = engine.tensor(data, [batch, S, S, 3]);
-    const ctx = makeCtx(engine, params, { seed: 1, streamBase: (s + 1) * STREAMS_PER_STEP, training: true });
-    const t = model.loss(ctx, x, { lambda: 1, phase: 'joint', useAux: true });
-    const parts = [t.loss, t.pixelcnnNll ?? t.loss, t.auxNll ?? t.loss, t.klTrue, t.klObjective].map((p) => ops.reshape(p, [1]));
-    const packed = engine.noGrad(() => ops.concat(parts, 0)).keep();
-    engine.backward(t.loss);
-    return packed;
+    return stepForwardBackward(stepModel, makeCtx(engine, params, { seed: 1, streamBase: (s + 1) * STREAMS_PER_STEP, training: true }), x, 'joint', true);
   };
-  const update = (s: number): void => {
-    params.adamaxStep({ lr: 0.002 });
-    const cap = (1 + s) / (10 + s);
-    params.emaUpdate((name) => decayOf(name, cap));
-  };
+  const update = (s: number): void => stepUpdate(stepModel, s);
   const check = (terms: ArrayLike<number>, report: FinitenessReport | null, s: number): void => {
     // A benchmark of steps that went NaN would time something else: refuse.
     for (let i = 0; i < 5; i++) if (!Number.isFinite(terms[i]!)) throw new Error(`bench step ${s + 1} (${opts.config} batch ${batch}): non-finite loss term ${i} (${terms[i]})`);
@@ -162,7 +154,7 @@ export async function createStepper(opts: StepperOptions): Promise<Stepper> {
   async function sequentialStep(): Promise<void> {
     const s = step++;
     await engine.asyncScope(async () => {
-      const packed = forwardBackward(s);
+      const packed = await forwardBackward(s);
       const v = await packed.read();
       packed.dispose();
       update(s);
@@ -195,8 +187,8 @@ export async function createStepper(opts: StepperOptions): Promise<Stepper> {
         };
         for (let i = 0; i < n; i++) {
           const s = step++;
-          inFlight.push(engine.scope(() => {
-            const packed = forwardBackward(s);
+          inFlight.push(await engine.asyncScope(async () => {
+            const packed = await forwardBackward(s);
             update(s);
             const c = record!();
             const values = ring!.read([packed, c.flags]);

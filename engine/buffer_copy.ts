@@ -10,7 +10,7 @@ export function copyTensor(e: TensorEngine, from: Tensor, to: Tensor): void {
 
 /** A new tensor holding the values of `t`. */
 export function cloneTensor(e: TensorEngine, t: Tensor, producer: string): Tensor {
-  const c = e.empty(t.shape, producer);
+  const c = e.empty(t.shape, producer, t.dtype);
   copyTensor(e, t, c);
   return c;
 }

@@ -3,12 +3,11 @@
 // knows its engine. Nothing here knows about models.
 import { acquireDevice, type DeviceFeatures, type DeviceOptions } from './device.js';
 import { BufferPool } from './pool.js';
-import type { KernelSource } from './kernels.js';
-import { Runner, bindingBytes, type DispatchArgs, type KernelTiming, type OverrideValue, type ParamValue } from './runner/runner.js';
-import { Storage, Tensor, checkShape, fmtShape, shapeSize, type Shape } from './tensor.js';
+import { Runner, bindingBytes, type KernelDispatch, type KernelTiming } from './runner/runner.js';
+import { Storage, Tensor, checkShape, fmtShape, shapeSize, type DType, type Shape } from './tensor.js';
 import { Tape } from './tape.js';
 import { checkDeviceLimits } from './limits.js';
-import { KERNELS } from './kernels.js';
+import { KERNELS, counterOffset } from './kernels.js';
 import { BufferUsage, MapMode, ShaderStage } from './webgpu_constants.js';
 import { Tuner, TUNE_MODES, type TuneBudget, type TuneMode, type TuneReport } from './tuning/tuner.js';
 import { browserTuneCache, defaultCacheDir, nodeTuneCache, type TuneCache } from './tuning/cache.js';
@@ -50,15 +49,8 @@ export interface MemoryStats {
   poolAllocatedBytes: number;
 }
 
-export interface TensorDispatch {
-  kernel: KernelSource;
-  overrides?: Record<string, OverrideValue>;
-  params?: Record<string, ParamValue>;
-  inputs?: Record<string, Tensor>;
-  outputs?: Record<string, Tensor>;
-  workgroups: DispatchArgs['workgroups'];
-  label?: string;
-}
+/** A dispatch of your own kernel with tensors bound by name (Engine.dispatch). */
+export type TensorDispatch = KernelDispatch<Tensor>;
 
 export interface FromGPUBufferOptions {
   /**
@@ -68,6 +60,8 @@ export interface FromGPUBufferOptions {
   offset?: number;
   /** Names the tensor in errors (default 'fromGPUBuffer'). */
   label?: string;
+  /** Element type of the buffer's contents (default 'float32'; 'int32' for labels or indices). */
+  dtype?: DType;
 }
 
 /** Where a tensor's elements lie (Engine.gpuBufferBinding): a GPUBufferBinding for the application's own passes. */
@@ -75,7 +69,7 @@ export interface TensorGPUBinding {
   readonly buffer: GPUBuffer;
   /** Bytes from the start of the buffer (a multiple of minStorageBufferOffsetAlignment). */
   readonly offset: number;
-  /** 4 bytes per element, row-major float32. */
+  /** 4 bytes per element, row-major (float32, or int32 for an int32 tensor). */
   readonly size: number;
 }
 
@@ -83,9 +77,32 @@ export interface RandomOptions {
   /** Explicit seed; without it the engine's seed is used with a fresh stream number per call. */
   seed?: number;
   stream?: number;
+  /**
+   * Counter offset (a non-negative integer, default 0): element i draws the value element offset + i of the
+   * same draw has, so a part of a larger tensor (a data-parallel rank's images of a global batch: offset =
+   * images before its part x elements per image) gets exactly that part's values.
+   */
+  offset?: number;
 }
 
 type Tracked = Set<Tensor>;
+
+function checkDType(dtype: DType, what: string): void {
+  if (dtype !== 'float32' && dtype !== 'int32') throw new Error(`${what}: dtype must be 'float32' or 'int32', got ${String(dtype)}`);
+}
+
+/** CPU values as the bytes of a tensor of `dtype`: float32 rounded; int32 checked to be integers in range. */
+function hostData(data: ArrayLike<number>, dtype: DType, what: string): Float32Array | Int32Array {
+  if (dtype === 'float32') return data instanceof Float32Array ? data : Float32Array.from(data);
+  if (data instanceof Int32Array) return data;
+  const out = new Int32Array(data.length);
+  for (let i = 0; i < data.length; i++) {
+    const v = data[i]!;
+    if (!Number.isInteger(v) || v < -0x80000000 || v > 0x7fffffff) throw new Error(`${what}: int32 value ${v} at index ${i} is not an integer in [-2^31, 2^31)`);
+    out[i] = v;
+  }
+  return out;
+}
 
 export class Engine {
   readonly tape = new Tape(this);
@@ -188,11 +205,12 @@ export class Engine {
     return s;
   }
 
-  /** An uninitialised tensor (NaN-filled when poisoning is on); kernels write it. */
-  empty(shape: Shape, producer: string): Tensor {
+  /** An uninitialised tensor (NaN-filled when poisoning is on: for int32, 0x7fc00000); kernels write it. */
+  empty(shape: Shape, producer: string, dtype: DType = 'float32'): Tensor {
     checkShape(shape, producer);
+    checkDType(dtype, producer);
     const n = shapeSize(shape);
-    const t = this.register(new Tensor(this, [...shape], this.newStorage(n * 4, producer), producer));
+    const t = this.register(new Tensor(this, [...shape], this.newStorage(n * 4, producer), producer, 0, dtype));
     if (this.poison && n > 0) this.fillRaw(t, 0x7fc00000);
     return t;
   }
@@ -202,7 +220,7 @@ export class Engine {
     source.assertLive(producer);
     if (shapeSize(shape) !== source.size) throw new Error(`${producer}: a view of ${fmtShape(shape)} cannot alias ${fmtShape(source.shape)}`);
     source.storage.refs++;
-    return this.register(new Tensor(this, [...shape], source.storage, producer, source.byteOffset));
+    return this.register(new Tensor(this, [...shape], source.storage, producer, source.byteOffset, source.dtype));
   }
 
   /**
@@ -235,7 +253,7 @@ export class Engine {
     if (offset < 0 || offset + n > source.size) throw new Error(`${producer}: window [${offset}, ${offset + n}) is outside ${fmtShape(source.shape)}`);
     if (byteOffset % Math.max(256, this.limits.minStorageBufferOffsetAlignment) !== 0) throw new Error(`${producer}: window offset ${offset} is not 256-byte aligned`);
     source.storage.refs++;
-    return this.register(new Tensor(this, [...shape], source.storage, producer, byteOffset));
+    return this.register(new Tensor(this, [...shape], source.storage, producer, byteOffset, source.dtype));
   }
 
   releaseStorage(s: Storage): void {
@@ -270,15 +288,19 @@ export class Engine {
     return this.full(shape, 1);
   }
 
-  /** A tensor from CPU data (copied; float64 input is rounded to float32). */
-  tensor(data: ArrayLike<number>, shape?: Shape): Tensor {
+  /**
+   * A tensor from CPU data (copied). float32 (the default; float64 input is rounded) or int32 (the default for an
+   * Int32Array: labels, indices; every value must be an integer in the int32 range).
+   */
+  tensor(data: ArrayLike<number>, shape?: Shape, dtype: DType = data instanceof Int32Array ? 'int32' : 'float32'): Tensor {
     const s = shape ?? [data.length];
     checkShape(s, 'tensor');
+    checkDType(dtype, 'tensor');
     const n = shapeSize(s);
     if (data.length !== n) throw new Error(`tensor: ${data.length} values do not fill shape ${fmtShape(s)} (${n} elements)`);
-    const f32 = data instanceof Float32Array ? data : Float32Array.from(data);
-    const t = this.register(new Tensor(this, [...s], this.newStorage(n * 4, 'tensor'), 'tensor'));
-    if (n > 0) this.device.queue.writeBuffer(t.storage.buffer.buffer, 0, f32.buffer, f32.byteOffset, n * 4);
+    const bytes = hostData(data, dtype, 'tensor');
+    const t = this.register(new Tensor(this, [...s], this.newStorage(n * 4, 'tensor'), 'tensor', 0, dtype));
+    if (n > 0) this.device.queue.writeBuffer(t.storage.buffer.buffer, 0, bytes.buffer, bytes.byteOffset, n * 4);
     return t;
   }
 
@@ -300,6 +322,8 @@ export class Engine {
       throw new Error(`${what}: expected a GPUBuffer (device.createBuffer(...)), got ${b === null ? 'null' : typeof b}`);
     }
     checkShape(shape, what);
+    const dtype = options.dtype ?? 'float32';
+    checkDType(dtype, what);
     const offset = options.offset ?? 0;
     const align = this.limits.minStorageBufferOffsetAlignment;
     if (!Number.isSafeInteger(offset) || offset < 0 || offset % align !== 0) {
@@ -327,8 +351,7 @@ export class Engine {
       throw new Error(`${what}: the buffer is ${buffer.mapState} (mappedAtCreation or mapAsync); unmap() it first`);
     }
     this.checkBufferDevice(buffer, offset, span, what);
-    const t = this.register(new Tensor(this, [...shape], new Storage(this.pool.external(buffer), bytes, true), what, offset));
-    return t;
+    return this.register(new Tensor(this, [...shape], new Storage(this.pool.external(buffer), bytes, true), what, offset, dtype));
   }
 
   /**
@@ -380,13 +403,13 @@ export class Engine {
     if (t.storage.external && (t.gpuBuffer.buffer.usage & BufferUsage.COPY_DST) === 0) {
       throw new Error(`write: tensor ${fmtShape(t.shape)} (from ${t.producer}) views a GPUBuffer without GPUBufferUsage.COPY_DST; create the buffer with COPY_DST to write() it`);
     }
+    const bytes = hostData(data, t.dtype, 'write');
     this.writes++;
     this.runner.flush();
-    const f32 = data instanceof Float32Array ? data : Float32Array.from(data);
-    this.device.queue.writeBuffer(t.storage.buffer.buffer, t.byteOffset, f32.buffer, f32.byteOffset, t.size * 4);
+    this.device.queue.writeBuffer(t.storage.buffer.buffer, t.byteOffset, bytes.buffer, bytes.byteOffset, t.size * 4);
   }
 
-  private nextRandom(opts: RandomOptions): { key0: number; key1: number; stream: number } {
+  private nextRandom(opts: RandomOptions): { key0: number; key1: number; stream: number; offset: number } {
     let seed: number;
     let stream: number;
     if (opts.seed !== undefined) {
@@ -397,25 +420,25 @@ export class Engine {
       stream = opts.stream ?? this.rng.stream++;
     }
     if (!Number.isSafeInteger(seed) || seed < 0) throw new Error(`random: seed must be a non-negative safe integer, got ${seed}`);
-    return { key0: seed % 0x100000000, key1: Math.floor(seed / 0x100000000), stream: stream >>> 0 };
+    return { key0: seed % 0x100000000, key1: Math.floor(seed / 0x100000000), stream: stream >>> 0, offset: counterOffset(opts.offset ?? 0, 'random') };
   }
 
   /** Uniform in (lo, hi) from the counter-based Philox RNG. */
   uniform(shape: Shape, lo = 0, hi = 1, opts: RandomOptions = {}): Tensor {
-    const t = this.empty(shape, 'uniform');
-    const r = this.nextRandom(opts);
-    if (t.size > 0) {
-      this.dispatch({ kernel: KERNELS.philox, overrides: { NORMAL: false }, params: { n: t.size, ...r, a: lo, b: hi }, outputs: { y: t }, workgroups: Math.ceil(t.size / 256) });
-    }
-    return t;
+    return this.philox(shape, false, lo, hi, opts);
   }
 
   /** Normal(mean, std^2) from the counter-based Philox RNG (Box-Muller). */
   normal(shape: Shape, mean = 0, std = 1, opts: RandomOptions = {}): Tensor {
-    const t = this.empty(shape, 'normal');
+    return this.philox(shape, true, mean, std, opts);
+  }
+
+  /** A tensor drawn by shaders/philox.wgsl: uniform in (a, b), or (normal) Normal(a, b^2). */
+  private philox(shape: Shape, normal: boolean, a: number, b: number, opts: RandomOptions): Tensor {
+    const t = this.empty(shape, normal ? 'normal' : 'uniform');
     const r = this.nextRandom(opts);
     if (t.size > 0) {
-      this.dispatch({ kernel: KERNELS.philox, overrides: { NORMAL: true }, params: { n: t.size, ...r, a: mean, b: std }, outputs: { y: t }, workgroups: Math.ceil(t.size / 256) });
+      this.dispatch({ kernel: KERNELS.philox, overrides: { NORMAL: normal }, params: { n: t.size, ...r, a, b }, outputs: { y: t }, workgroups: Math.ceil(t.size / 256) });
     }
     return t;
   }
@@ -599,3 +622,4 @@ export class Engine {
     if (this.ownsDevice) this.device.destroy();
   }
 }
+

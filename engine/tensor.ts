@@ -1,8 +1,8 @@
-// A GPU tensor: float32, contiguous row-major, any rank. Several tensors may share one storage (reshape is a
+// A GPU tensor: float32 (or int32, for labels and indices), contiguous row-major, any rank. Several tensors may share one storage (reshape is a
 // view; so are the parameters carved out of one arena at 256-byte-aligned offsets); the storage's buffer goes
 // back to the pool when the last tensor using it is disposed (unless it is the application's own buffer, wrapped
 // by Engine.fromGPUBuffer: then the engine only forgets it).
-import type { Binding } from './runner/bind_groups.js';
+import type { Binding } from './runner/types.js';
 import type { PooledBuffer } from './pool.js';
 
 /**
@@ -16,6 +16,13 @@ export interface EngineRegistry {}
 export type TensorEngine = EngineRegistry extends { engine: infer E } ? E : never;
 
 export type Shape = readonly number[];
+
+/**
+ * Element type. 'float32' is what every differentiable op computes with; 'int32' holds labels and indices
+ * (crossEntropy's labels, gather's indices, argmax's result, oneHot's input). 4 bytes per element either way; a
+ * kernel's storage binding of f32 elements takes only float32 tensors, of i32 only int32 (checked per dispatch).
+ */
+export type DType = 'float32' | 'int32';
 
 export function shapeSize(shape: Shape): number {
   let n = 1;
@@ -59,8 +66,7 @@ let nextTensorId = 1;
 export class Tensor implements Binding {
   readonly id = nextTensorId++;
   readonly size: number;
-  /** When true, ops on this tensor are recorded on the tape and backward() fills `grad`. */
-  requiresGrad = false;
+  private needsGrad = false;
   /** Accumulated gradient (leaf tensors with requiresGrad only). */
   grad: Tensor | null = null;
   /** `grad` holds zeros nobody has put a gradient into yet (set by its owner, e.g. WeightNorm; see tape.ts sinks). */
@@ -78,9 +84,21 @@ export class Tensor implements Binding {
     producer: string,
     /** Offset into the storage in bytes (a multiple of 256: sub-views of an arena). */
     readonly byteOffset = 0,
+    /** Element type: 'int32' tensors hold labels and indices and never take part in autodiff. */
+    readonly dtype: DType = 'float32',
   ) {
     this.size = shapeSize(shape);
     this.producer = producer;
+  }
+
+  /** When true, ops on this tensor are recorded on the tape and backward() fills `grad` (float32 tensors only). */
+  get requiresGrad(): boolean {
+    return this.needsGrad;
+  }
+
+  set requiresGrad(value: boolean) {
+    if (value && this.dtype !== 'float32') throw new Error(`requiresGrad: tensor ${fmtShape(this.shape)} (from ${this.producer}) is ${this.dtype}; only float32 tensors have gradients`);
+    this.needsGrad = value;
   }
 
   get rank(): number {
@@ -107,10 +125,19 @@ export class Tensor implements Binding {
     return this.size * 4;
   }
 
-  /** Copy to the CPU. Submits pending GPU work. */
-  read(): Promise<Float32Array> {
+  /** Copy to the CPU. Submits pending GPU work. An int32 tensor's values come as numbers (exact below 2^24; readInt32() for all). */
+  async read(): Promise<Float32Array> {
     this.assertLive('read');
+    if (this.dtype === 'int32') return Float32Array.from(await this.readInt32());
     return this.engine.readTensor(this);
+  }
+
+  /** Copy an int32 tensor to the CPU, exactly. Submits pending GPU work. */
+  async readInt32(): Promise<Int32Array> {
+    this.assertLive('readInt32');
+    if (this.dtype !== 'int32') throw new Error(`readInt32: tensor ${fmtShape(this.shape)} (from ${this.producer}) is ${this.dtype}; use read()`);
+    const f = await this.engine.readTensor(this);
+    return new Int32Array(f.buffer, f.byteOffset, f.length);
   }
 
   /** Read a one-element tensor as a number. */
@@ -137,6 +164,6 @@ export class Tensor implements Binding {
   }
 
   toString(): string {
-    return `Tensor${fmtShape(this.shape)}(${this.producer})`;
+    return `Tensor${fmtShape(this.shape)}${this.dtype === 'int32' ? ':int32' : ''}(${this.producer})`;
   }
 }

@@ -70,6 +70,13 @@ export interface LossTerms {
   auxMean: Tensor | null;
   auxTarget: Tensor | null;
   klLayers: Tensor[];
+  /**
+   * The free-bits statistics, for data-parallel training (train/distributed/): per stochastic layer the batch
+   * mean of each channel's KL [Z] (its free-bits gate: the backward passes gradient to the channels above
+   * klMin), and the weight of klObjective in `loss` (lambda, or 0 where the phase has no KL term). Empty / 0
+   * for 'pixelcnn'. A rank overwrites the means with the global batch's before its backward.
+   */
+  freeBits: { channelMeans: Tensor[]; klMin: number; weight: number };
 }
 
 export class Agave {
@@ -184,8 +191,10 @@ export class Agave {
     const auxNll = ops.neg(ops.mean(auxLl));
     let klTrue: Tensor | null = null;
     let klObjective: Tensor | null = null;
+    const channelMeans: Tensor[] = [];
     for (const kl of vae.kl) {
       const fb = gen.freeBitsKL(kl, this.cfg.vae.klMin);
+      channelMeans.push(fb.channelKL);
       klTrue = klTrue ? ops.add(klTrue, fb.trueKL) : fb.trueKL;
       klObjective = klObjective ? ops.add(klObjective, fb.objective) : fb.objective;
     }
@@ -201,10 +210,12 @@ export class Agave {
     }
     const parts: Tensor[] = [];
     if (pixelcnnNll) parts.push(pixelcnnNll);
+    let klWeight = 0;
     if (phase !== 'pixelcnn') {
       // The VAE alone always has its reconstruction term: it is the model of x.
       if (opt.useAux || this.kind === 'vae') parts.push(auxNll);
       parts.push(ops.mulScalar(klObjective, opt.lambda));
+      klWeight = opt.lambda;
     }
     let loss = parts[0]!;
     for (const p of parts.slice(1)) loss = ops.add(loss, p);
@@ -218,6 +229,7 @@ export class Agave {
       auxMean: fz,
       auxTarget: y,
       klLayers: vae.kl,
+      freeBits: { channelMeans, klMin: this.cfg.vae.klMin, weight: klWeight },
     };
   }
 
@@ -239,6 +251,7 @@ export class Agave {
       auxMean: null,
       auxTarget: null,
       klLayers: [],
+      freeBits: { channelMeans: [], klMin: 0, weight: 0 },
     };
   }
 
@@ -277,9 +290,14 @@ export class Agave {
   }
 }
 
-/** IAF units (-0.5, 0.5) -> pixel values 0..255. */
+/** IAF units -> pixel units: the inverse of Agave.vaeInput ((x + 0.5) / 256 - 0.5), not clamped. */
+export function pixelsOf(mean: Tensor): Tensor {
+  return ops.addScalar(ops.mulScalar(ops.addScalar(mean, 0.5), 256), -0.5);
+}
+
+/** IAF units (-0.5, 0.5) -> pixel values 0..255 (pixelsOf, clamped: for display). */
 export function toPixels(mean: Tensor): Tensor {
-  return ops.clamp(ops.mulScalar(ops.addScalar(mean, 0.5), 256), 0, 255);
+  return ops.clamp(pixelsOf(mean), 0, 255);
 }
 
 export { Ctx };

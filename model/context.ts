@@ -2,6 +2,7 @@
 //   settings       init (data-dependent init pass), training (dropout on), seed (of every noise draw);
 //   noise streams  nextStream(): a fresh Philox stream per dropout site or latent draw, from streamBase (the
 //                  loop advances it per step, so masks and noise differ between steps and a resume repeats them);
+//                  noiseOffset(): where a data-parallel rank's images sit in the global batch's draws;
 //   weights        weight(): the effective weights of every weight-normed layer, materialised once per pass
 //                  (engine WeightNorm) and made again when the parameters change;
 //   frozen memo    freeze() / memo(): for autoregressive sampling, keep what does not change between passes
@@ -22,6 +23,11 @@ export interface CtxOptions {
   init?: boolean;
   /** Dropout on: a training pass (default false: evaluation). */
   training?: boolean;
+  /**
+   * Images of the whole batch before this pass's images (default 0): a data-parallel rank's part of a global
+   * batch draws the dropout masks and latent noise those images get in the whole batch (train/distributed/).
+   */
+  batchOffset?: number;
 }
 
 /** One WeightNorm (channel table) per parameter set and model. */
@@ -41,6 +47,7 @@ export class Ctx {
   readonly training: boolean;
   readonly seed: number;
   readonly streamBase: number;
+  readonly batchOffset: number;
   private stream = 0;
   private readonly scope: object | null;
   private weights: MadeWeights | null = null;
@@ -56,6 +63,7 @@ export class Ctx {
     this.training = options.training ?? false;
     this.seed = options.seed;
     this.streamBase = options.streamBase ?? 0;
+    this.batchOffset = options.batchOffset ?? 0;
     this.scope = engine.currentScope();
   }
 
@@ -63,6 +71,15 @@ export class Ctx {
     const t = this.params.get(name);
     if (!t) throw new Error(`model: parameter '${name}' is not in the parameter set`);
     return t;
+  }
+
+  /**
+   * The noise counter offset of a draw of `shape` (batch first): the elements of the images before this pass's
+   * images (batchOffset), so the draw equals that part of the whole batch's draw.
+   */
+  noiseOffset(shape: readonly number[]): number {
+    if (this.batchOffset === 0) return 0;
+    return this.batchOffset * shape.slice(1).reduce((a, d) => a * d, 1);
   }
 
   /** A fresh noise stream number for one dropout site / sampling call. */

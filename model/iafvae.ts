@@ -110,11 +110,12 @@ class IafLayer {
     } else if (mode === 'prior') {
       const pMean = channels(t, 0, Z);
       const pLogSd = channels(t, Z, 2 * Z);
-      z = gen.gaussianSample(pMean, pLogSd, e.normal(pMean.shape, 0, 1, { seed: ctx.seed, stream: ctx.nextStream() }));
+      z = gen.gaussianSample(pMean, pLogSd, e.normal(pMean.shape, 0, 1, { seed: ctx.seed, stream: ctx.nextStream(), offset: ctx.noiseOffset(pMean.shape) }));
     } else {
       // down_a's channels are [pMean | pLogSd | rMean | rLogSd | context | hDet]; the posterior's parameters are
       // sums of up_a's and down_a's windows (the fused ops read them in place: no slices).
-      const eps = e.normal([...t.shape.slice(0, -1), Z], 0, 1, { seed: ctx.seed, stream: ctx.nextStream() });
+      const epsShape = [...t.shape.slice(0, -1), Z];
+      const eps = e.normal(epsShape, 0, 1, { seed: ctx.seed, stream: ctx.nextStream(), offset: ctx.noiseOffset(epsShape) });
       const post = gen.iafPosterior(this.upOut!, t, eps, {
         latent: Z,
         context: H,

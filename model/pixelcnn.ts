@@ -68,7 +68,9 @@ export class GatedResnet {
     if (this.ninA && a) h = this.ninA.forward(ctx, Array.isArray(a) ? gen.concatEluPair(a[0], a[1]) : gen.concatElu(a), h);
     const ninC = this.ninC;
     if (ninC && c) h = ctx.frozen ? ops.add(h, this.injection(ctx, c.c)) : ninC.forward(ctx, c.elu(), h);
-    const drop = (ctx.training || ctx.init) && dropout > 0 ? { dropout: { p: dropout, seed: ctx.seed, stream: ctx.nextStream() } } : {};
+    // The mask is drawn on concat_elu(h): [..., 2C]; a batch part draws its images' part of the whole batch's mask.
+    const noiseShape = [...h.shape.slice(0, -1), 2 * h.shape[h.rank - 1]!];
+    const drop = (ctx.training || ctx.init) && dropout > 0 ? { dropout: { p: dropout, seed: ctx.seed, stream: ctx.nextStream(), offset: ctx.noiseOffset(noiseShape) } } : {};
     h = gen.concatElu(h, drop);
     return gen.gate(this.conv2.forward(ctx, h), x);
   }

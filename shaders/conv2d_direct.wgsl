@@ -13,27 +13,14 @@
 //          of k_chunk (z = split * T + tap; partial sums [splits, T, Cin, Cout] are summed afterwards, so small
 //          layers still spread over many workgroups). Per K step one shifted input pixel (one bounds check)
 //          feeds all 8 rows, whose channels are contiguous.
-struct Params {
-  B: u32, H: u32, W: u32, Cin: u32,
-  Ho: u32, Wo: u32, Cout: u32, T: u32,
-  stride: u32, pad_top: u32, pad_left: u32, k_chunk: u32,
-  taps: array<vec4<u32>, 7>,
-}
+// Params, tap(), HAS_BIAS, STRIDE, bias, out and the register block (acc00..acc11, fma_block) come from conv2d_lib.wgsl,
+// prepended by the engine. The operands pass through operand4 (f32_operands_lib.wgsl; f16_operands_lib.wgsl rounds
+// them to f16 for the mixed-precision conv2d_direct_f16).
 override MODE: u32 = 0u;
-override HAS_BIAS: bool = false;
-override STRIDE: u32 = 1u;
 override WGX: u32 = 8u;
 override WGY: u32 = 8u;
-@group(0) @binding(0) var<uniform> params: Params;
 @group(0) @binding(1) var<storage, read> lhs: array<f32>;
 @group(0) @binding(2) var<storage, read> rhs: array<f32>;
-@group(0) @binding(3) var<storage, read> bias: array<f32>;
-@group(0) @binding(4) var<storage, read_write> out: array<f32>;
-
-fn tap(t: u32) -> vec2i {
-  let v = params.taps[t / 4u][t % 4u];
-  return vec2i(i32(v >> 16u), i32(v & 0xffffu));
-}
 
 fn mn() -> vec2u {
   switch MODE {
@@ -96,25 +83,6 @@ fn inside(y: vec4i, x: vec4i, h: u32, w: u32) -> vec4<bool> {
   return (y >= vec4i(0)) & (x >= vec4i(0)) & (y < vec4i(i32(h))) & (x < vec4i(i32(w)));
 }
 
-var<private> acc00: mat4x4<f32>;
-var<private> acc01: mat4x4<f32>;
-var<private> acc10: mat4x4<f32>;
-var<private> acc11: mat4x4<f32>;
-
-// The operands pass through operand4 (f32_operands_lib.wgsl; f16_operands_lib.wgsl rounds them to f16 for the
-// mixed-precision conv2d_direct_f16).
-fn fma_block(a0_: vec4f, a1_: vec4f, b0_: vec4f, b1_: vec4f) {
-  let a0 = operand4(a0_); let a1 = operand4(a1_); let b0 = operand4(b0_); let b1 = operand4(b1_);
-  acc00[0] = fma(vec4f(a0.x), b0, acc00[0]); acc01[0] = fma(vec4f(a0.x), b1, acc01[0]);
-  acc00[1] = fma(vec4f(a0.y), b0, acc00[1]); acc01[1] = fma(vec4f(a0.y), b1, acc01[1]);
-  acc00[2] = fma(vec4f(a0.z), b0, acc00[2]); acc01[2] = fma(vec4f(a0.z), b1, acc01[2]);
-  acc00[3] = fma(vec4f(a0.w), b0, acc00[3]); acc01[3] = fma(vec4f(a0.w), b1, acc01[3]);
-  acc10[0] = fma(vec4f(a1.x), b0, acc10[0]); acc11[0] = fma(vec4f(a1.x), b1, acc11[0]);
-  acc10[1] = fma(vec4f(a1.y), b0, acc10[1]); acc11[1] = fma(vec4f(a1.y), b1, acc11[1]);
-  acc10[2] = fma(vec4f(a1.z), b0, acc10[2]); acc11[2] = fma(vec4f(a1.z), b1, acc11[2]);
-  acc10[3] = fma(vec4f(a1.w), b0, acc10[3]); acc11[3] = fma(vec4f(a1.w), b1, acc11[3]);
-}
-
 fn gather4(base: vec4u, k: u32, mask: vec4f) -> vec4f {
   return vec4f(lhs[base.x + k], lhs[base.y + k], lhs[base.z + k], lhs[base.w + k]) * mask;
 }
@@ -159,7 +127,7 @@ fn main(@builtin(local_invocation_id) lid: vec3u, @builtin(workgroup_id) wid: ve
         let a1 = gather4(base1, ci, f1);
         let b0 = vec4f(rhs[wrow + n0.x], rhs[wrow + n0.y], rhs[wrow + n0.z], rhs[wrow + n0.w]);
         let b1 = vec4f(rhs[wrow + n1.x], rhs[wrow + n1.y], rhs[wrow + n1.z], rhs[wrow + n1.w]);
-        fma_block(a0, a1, b0, b1);
+        fma_block(operand4(a0), operand4(a1), operand4(b0), operand4(b1));
         wrow += Cout;
       }
     }
@@ -192,7 +160,7 @@ fn main(@builtin(local_invocation_id) lid: vec3u, @builtin(workgroup_id) wid: ve
         let a1 = gather4(base1, co, f1);
         let b0 = vec4f(rhs[w0.x + co], rhs[w0.y + co], rhs[w0.z + co], rhs[w0.w + co]);
         let b1 = vec4f(rhs[w1.x + co], rhs[w1.y + co], rhs[w1.z + co], rhs[w1.w + co]);
-        fma_block(a0, a1, b0, b1);
+        fma_block(operand4(a0), operand4(a1), operand4(b0), operand4(b1));
       }
     }
   } else {
@@ -215,7 +183,7 @@ fn main(@builtin(local_invocation_id) lid: vec3u, @builtin(workgroup_id) wid: ve
         let a1 = vec4f(lhs[xb + m1.x], lhs[xb + m1.y], lhs[xb + m1.z], lhs[xb + m1.w]);
         let b0 = vec4f(rhs[g + n0.x], rhs[g + n0.y], rhs[g + n0.z], rhs[g + n0.w]);
         let b1 = vec4f(rhs[g + n1.x], rhs[g + n1.y], rhs[g + n1.z], rhs[g + n1.w]);
-        fma_block(a0, a1, b0, b1);
+        fma_block(operand4(a0), operand4(a1), operand4(b0), operand4(b1));
       }
       g += Cout;
       ox += 1u;

@@ -6,31 +6,16 @@
 // A workgroup of 16x16 invocations computes a 64x64 output tile, 4x4 outputs per invocation (a vec4 of N
 // per row), staging 16-deep K slices of A and B in workgroup memory. Row decodes are hoisted out of the K
 // loop. Taps (kh, kw) come from the tap list, so masked/shifted kernels never load a missing tap.
-struct Params {
-  B: u32, H: u32, W: u32, Cin: u32,
-  Ho: u32, Wo: u32, Cout: u32, T: u32,
-  stride: u32, pad_top: u32, pad_left: u32, k_chunk: u32,
-  taps: array<vec4<u32>, 7>,
-}
+// Params, tap(), HAS_BIAS, STRIDE, bias and out come from conv2d_lib.wgsl, prepended by the engine.
 override MODE: u32 = 0u;
-override HAS_BIAS: bool = false;
-override STRIDE: u32 = 1u;
 const TK: u32 = 16u;
 const BM: u32 = 64u;
 const BN: u32 = 64u;
-@group(0) @binding(0) var<uniform> params: Params;
 @group(0) @binding(1) var<storage, read> lhs: array<f32>;
 @group(0) @binding(2) var<storage, read> rhs: array<f32>;
-@group(0) @binding(3) var<storage, read> bias: array<f32>;
-@group(0) @binding(4) var<storage, read_write> out: array<f32>;
 
 var<workgroup> As: array<f32, 1024>; // [TK][BM]
 var<workgroup> Bs: array<f32, 1024>; // [TK][BN]
-
-fn tap(t: u32) -> vec2i {
-  let v = params.taps[t / 4u][t % 4u];
-  return vec2i(i32(v >> 16u), i32(v & 0xffffu));
-}
 
 fn dims() -> vec3u {
   switch MODE {

@@ -7,23 +7,14 @@
 // workgroup memory after one barrier (16 invocations, one vec4 of the block each) and stored, masked, into
 // the partial sums [splits, T, Cin, Cout] (workgroup z = split * T + tap, x over Cout / 8, y over Cin / 8),
 // exactly like conv2d_direct.wgsl's MODE 2. Channel indices are clamped for loads (no branches in the K
-// loop); padding pixels load pixel 0 and are zeroed by a mask.
-struct Params {
-  B: u32, H: u32, W: u32, Cin: u32,
-  Ho: u32, Wo: u32, Cout: u32, T: u32,
-  stride: u32, pad_top: u32, pad_left: u32, k_chunk: u32,
-  taps: array<vec4<u32>, 7>,
-}
-override HAS_BIAS: bool = false;
-override STRIDE: u32 = 1u;
+// loop); padding pixels load pixel 0 and are zeroed by a mask. No bias term (HAS_BIAS is ignored).
+// Params, tap(), STRIDE, bias, out and the register block (acc00..acc11, fma_block) come from conv2d_lib.wgsl, prepended
+// by the engine.
 override CONTIG: bool = false;
 // Cin and Cout multiples of 4: each 8-channel row is two aligned vec4 loads (else 8 component loads).
 override VEC4: bool = false;
-@group(0) @binding(0) var<uniform> params: Params;
 @group(0) @binding(1) var<storage, read> lhs: array<vec4f>;
 @group(0) @binding(2) var<storage, read> rhs: array<vec4f>;
-@group(0) @binding(3) var<storage, read> bias: array<f32>;
-@group(0) @binding(4) var<storage, read_write> out: array<f32>;
 
 // The 64 partial blocks: vec4 i (row i / 2, columns 4 (i % 2) .. + 3) of invocation p at p * 16 + i.
 var<workgroup> red: array<vec4f, 1024>;
@@ -31,11 +22,6 @@ var<workgroup> red: array<vec4f, 1024>;
 // Element i of a float array bound as vec4s (bindings cover whole vec4s: the runner rounds sizes up to 16 bytes).
 fn lx(i: u32) -> f32 { return lhs[i / 4u][i % 4u]; }
 fn ldy(i: u32) -> f32 { return rhs[i / 4u][i % 4u]; }
-
-fn tap(t: u32) -> vec2i {
-  let v = params.taps[t / 4u][t % 4u];
-  return vec2i(i32(v >> 16u), i32(v & 0xffffu));
-}
 
 @compute @workgroup_size(64)
 fn main(@builtin(local_invocation_index) l: u32, @builtin(workgroup_id) wid: vec3u) {
@@ -88,10 +74,7 @@ fn main(@builtin(local_invocation_index) l: u32, @builtin(workgroup_id) wid: vec
   let dy0 = kk.x - i32(params.pad_top);
   let dx0 = kk.y - i32(params.pad_left);
 
-  var acc00 = mat4x4<f32>();
-  var acc01 = mat4x4<f32>();
-  var acc10 = mat4x4<f32>();
-  var acc11 = mat4x4<f32>();
+  acc00 = mat4x4<f32>(); acc01 = mat4x4<f32>(); acc10 = mat4x4<f32>(); acc11 = mat4x4<f32>();
   for (var j = 0u; j < n; j++) {
     let iy = i32(oy) * s + dy0;
     let ix = i32(ox) * s + dx0;
@@ -112,14 +95,7 @@ fn main(@builtin(local_invocation_index) l: u32, @builtin(workgroup_id) wid: vec
       b0 = vec4f(ldy(g + n0.x), ldy(g + n0.y), ldy(g + n0.z), ldy(g + n0.w));
       b1 = vec4f(ldy(g + n1.x), ldy(g + n1.y), ldy(g + n1.z), ldy(g + n1.w));
     }
-    acc00[0] = fma(vec4f(a0.x), b0, acc00[0]); acc01[0] = fma(vec4f(a0.x), b1, acc01[0]);
-    acc00[1] = fma(vec4f(a0.y), b0, acc00[1]); acc01[1] = fma(vec4f(a0.y), b1, acc01[1]);
-    acc00[2] = fma(vec4f(a0.z), b0, acc00[2]); acc01[2] = fma(vec4f(a0.z), b1, acc01[2]);
-    acc00[3] = fma(vec4f(a0.w), b0, acc00[3]); acc01[3] = fma(vec4f(a0.w), b1, acc01[3]);
-    acc10[0] = fma(vec4f(a1.x), b0, acc10[0]); acc11[0] = fma(vec4f(a1.x), b1, acc11[0]);
-    acc10[1] = fma(vec4f(a1.y), b0, acc10[1]); acc11[1] = fma(vec4f(a1.y), b1, acc11[1]);
-    acc10[2] = fma(vec4f(a1.z), b0, acc10[2]); acc11[2] = fma(vec4f(a1.z), b1, acc11[2]);
-    acc10[3] = fma(vec4f(a1.w), b0, acc10[3]); acc11[3] = fma(vec4f(a1.w), b1, acc11[3]);
+    fma_block(a0, a1, b0, b1);
     g += gs;
     ox += sx;
     let cx = ox >= Wo;

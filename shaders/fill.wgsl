@@ -1,12 +1,15 @@
 // Fill a buffer with one f32 value, passed as raw bits so NaN can be written (used to poison fresh
 // allocations in tests, so an element a kernel forgot to write shows up as NaN).
+// element() is one element's work; each_element() (the bounds check, GROUP) comes from elementwise_lib.wgsl.
 struct Params { n: u32, bits: u32, _p0: u32, _p1: u32 }
 @group(0) @binding(0) var<uniform> params: Params;
 @group(0) @binding(1) var<storage, read_write> y: array<u32>;
 
+fn element(i: u32) {
+  y[i] = params.bits;
+}
+
 @compute @workgroup_size(256)
 fn main(@builtin(workgroup_id) wid: vec3u, @builtin(num_workgroups) nwg: vec3u, @builtin(local_invocation_index) lid: u32) {
-  let i = (wid.y * nwg.x + wid.x) * 256u + lid;
-  if (i >= params.n) { return; }
-  y[i] = params.bits;
+  each_element((wid.y * nwg.x + wid.x) * 256u + lid);
 }

@@ -46,3 +46,17 @@ fn store4(c_off: u32, row: u32, col: u32, acc: vec4<f32>) {
   if (col + 3u < N) { c[base] = v.x; c[base + 1u] = v.y; c[base + 2u] = v.z; c[base + 3u] = v.w; }
   else { if (col < N) { c[base] = v.x; } if (col + 1u < N) { c[base + 1u] = v.y; } if (col + 2u < N) { c[base + 2u] = v.z; } }
 }
+
+// An invocation's whole 8x8 block of C, built once after the K loop (its accumulators stay named variables in the
+// loop: on lavapipe an array there spills registers): acc[8 h + 2 q + j] holds C[rows[h] + q, cols[j] .. + 3]
+// (h, j < 2, q < 4), stored row by row (one line a row) through store4.
+fn store_block(c_off: u32, rows: vec2u, cols: vec2u, acc: array<vec4<f32>, 16>) {
+  store4(c_off, rows.x + 0u, cols.x, acc[0]); store4(c_off, rows.x + 0u, cols.y, acc[1]);
+  store4(c_off, rows.x + 1u, cols.x, acc[2]); store4(c_off, rows.x + 1u, cols.y, acc[3]);
+  store4(c_off, rows.x + 2u, cols.x, acc[4]); store4(c_off, rows.x + 2u, cols.y, acc[5]);
+  store4(c_off, rows.x + 3u, cols.x, acc[6]); store4(c_off, rows.x + 3u, cols.y, acc[7]);
+  store4(c_off, rows.y + 0u, cols.x, acc[8]); store4(c_off, rows.y + 0u, cols.y, acc[9]);
+  store4(c_off, rows.y + 1u, cols.x, acc[10]); store4(c_off, rows.y + 1u, cols.y, acc[11]);
+  store4(c_off, rows.y + 2u, cols.x, acc[12]); store4(c_off, rows.y + 2u, cols.y, acc[13]);
+  store4(c_off, rows.y + 3u, cols.x, acc[14]); store4(c_off, rows.y + 3u, cols.y, acc[15]);
+}

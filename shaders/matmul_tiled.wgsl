@@ -18,8 +18,8 @@
 // operand4 (f32_operands_lib.wgsl, or f16_operands_lib.wgsl for the mixed-precision matmul_tiled_f16) holds the
 // loaded operands as f32 or f16.
 // Params, the bindings (a, b, c, bias, addend), TRANS_A/TRANS_B/HAS_BIAS/HAS_ADDEND and the epilogue
-// helpers (bias_at, bias4, addend_at, addend4, and store4, the whole store of 4 outputs) come from matmul_lib.wgsl,
-// prepended by the engine.
+// helpers (bias_at, bias4, addend_at, addend4, store4, the store of 4 outputs, and store_block, of the invocation's
+// 8x8 block) come from matmul_lib.wgsl, prepended by the engine.
 // The workgroup's shape (engine/matmul_variants.ts picks it per problem): WGX x WGY invocations of 8x8 outputs
 // each, a (8 WGY) x (8 WGX) tile of C. 8x8 (64x64) for wide outputs; thin ones (nin layers with 16 or 32 output
 // channels, or a weight gradient's 32x16 block) use 2x32 (256x16), 4x16 (128x32) or fewer rows, so no lane
@@ -91,21 +91,9 @@ fn main(@builtin(local_invocation_id) lid: vec3<u32>, @builtin(workgroup_id) wid
       acc_1_3_1 = fma(vec4<f32>(a1[3]), b1, acc_1_3_1);
     }
   }
-  let cOff = wid.z * params.c_batch_stride;
-  store4(cOff, row0 + 4u * (ty + 0u * WGY) + 0u, col0 + 4u * (tx + 0u * WGX), acc_0_0_0);
-  store4(cOff, row0 + 4u * (ty + 0u * WGY) + 0u, col0 + 4u * (tx + 1u * WGX), acc_0_0_1);
-  store4(cOff, row0 + 4u * (ty + 0u * WGY) + 1u, col0 + 4u * (tx + 0u * WGX), acc_0_1_0);
-  store4(cOff, row0 + 4u * (ty + 0u * WGY) + 1u, col0 + 4u * (tx + 1u * WGX), acc_0_1_1);
-  store4(cOff, row0 + 4u * (ty + 0u * WGY) + 2u, col0 + 4u * (tx + 0u * WGX), acc_0_2_0);
-  store4(cOff, row0 + 4u * (ty + 0u * WGY) + 2u, col0 + 4u * (tx + 1u * WGX), acc_0_2_1);
-  store4(cOff, row0 + 4u * (ty + 0u * WGY) + 3u, col0 + 4u * (tx + 0u * WGX), acc_0_3_0);
-  store4(cOff, row0 + 4u * (ty + 0u * WGY) + 3u, col0 + 4u * (tx + 1u * WGX), acc_0_3_1);
-  store4(cOff, row0 + 4u * (ty + 1u * WGY) + 0u, col0 + 4u * (tx + 0u * WGX), acc_1_0_0);
-  store4(cOff, row0 + 4u * (ty + 1u * WGY) + 0u, col0 + 4u * (tx + 1u * WGX), acc_1_0_1);
-  store4(cOff, row0 + 4u * (ty + 1u * WGY) + 1u, col0 + 4u * (tx + 0u * WGX), acc_1_1_0);
-  store4(cOff, row0 + 4u * (ty + 1u * WGY) + 1u, col0 + 4u * (tx + 1u * WGX), acc_1_1_1);
-  store4(cOff, row0 + 4u * (ty + 1u * WGY) + 2u, col0 + 4u * (tx + 0u * WGX), acc_1_2_0);
-  store4(cOff, row0 + 4u * (ty + 1u * WGY) + 2u, col0 + 4u * (tx + 1u * WGX), acc_1_2_1);
-  store4(cOff, row0 + 4u * (ty + 1u * WGY) + 3u, col0 + 4u * (tx + 0u * WGX), acc_1_3_0);
-  store4(cOff, row0 + 4u * (ty + 1u * WGY) + 3u, col0 + 4u * (tx + 1u * WGX), acc_1_3_1);
+  let rows = vec2u(row0 + 4u * (ty + 0u * WGY), row0 + 4u * (ty + 1u * WGY));
+  let cols = vec2u(col0 + 4u * (tx + 0u * WGX), col0 + 4u * (tx + 1u * WGX));
+  store_block(wid.z * params.c_batch_stride, rows, cols, array<vec4<f32>, 16>(
+    acc_0_0_0, acc_0_0_1, acc_0_1_0, acc_0_1_1, acc_0_2_0, acc_0_2_1, acc_0_3_0, acc_0_3_1,
+    acc_1_0_0, acc_1_0_1, acc_1_1_0, acc_1_1_1, acc_1_2_0, acc_1_2_1, acc_1_3_0, acc_1_3_1));
 }

@@ -6,6 +6,8 @@
 // ACCUMULATE=true adds the result to y instead of overwriting it (a gradient summed straight into a leaf's .grad).
 // RANK_OUT and RANK_RED (pipeline constants, the ranks after engine/ops/reduce.ts merged neighbouring axes) fix
 // the offset loops' trip counts, so they unroll and read the parameter arrays at constant indices.
+// OP and strided_offset() come from reduce_lib.wgsl; workgroup_sum() and workgroup_max() from workgroup_reduce_lib.wgsl
+// (both prepended by the engine).
 struct Params {
   n_out: u32, n_red: u32, rank_out: u32, rank_red: u32,
   out_shape: array<vec4<u32>, 2>,
@@ -13,7 +15,6 @@ struct Params {
   red_shape: array<vec4<u32>, 2>,
   red_strides: array<vec4<u32>, 2>,
 }
-override OP: u32 = 0u;
 override PER_THREAD: bool = false;
 override ACCUMULATE: bool = false;
 override RANK_OUT: u32;
@@ -25,27 +26,11 @@ override RANK_RED: u32;
 var<workgroup> scratch: array<f32, 64>;
 
 fn base_offset(o: u32) -> u32 {
-  var rem = o;
-  var off = 0u;
-  for (var d = 0u; d < RANK_OUT; d++) {
-    let k = RANK_OUT - 1u - d;
-    let extent = params.out_shape[k / 4u][k % 4u];
-    off += (rem % extent) * params.out_strides[k / 4u][k % 4u];
-    rem = rem / extent;
-  }
-  return off;
+  return strided_offset(o, RANK_OUT, params.out_shape, params.out_strides);
 }
 
 fn red_offset(r: u32) -> u32 {
-  var rem = r;
-  var off = 0u;
-  for (var d = 0u; d < RANK_RED; d++) {
-    let k = RANK_RED - 1u - d;
-    let extent = params.red_shape[k / 4u][k % 4u];
-    off += (rem % extent) * params.red_strides[k / 4u][k % 4u];
-    rem = rem / extent;
-  }
-  return off;
+  return strided_offset(r, RANK_RED, params.red_shape, params.red_strides);
 }
 
 fn neg_inf() -> f32 { return -3.40282e38; }
@@ -96,12 +81,7 @@ fn reduce_workgroup(o: u32, lid: u32) {
   if (OP >= REDUCE_MAX) {
     var local_max = neg_inf();
     for (var r = lid; r < params.n_red; r += 64u) { local_max = max(local_max, x[base + red_offset(r)]); }
-    scratch[lid] = local_max;
-    workgroupBarrier();
-    for (var s = 32u; s > 0u; s = s >> 1u) {
-      if (lid < s) { scratch[lid] = max(scratch[lid], scratch[lid + s]); }
-      workgroupBarrier();
-    }
+    workgroup_max(lid, 32u, local_max);
     m = scratch[0];
     workgroupBarrier();
   }
@@ -112,12 +92,7 @@ fn reduce_workgroup(o: u32, lid: u32) {
       let v = x[base + red_offset(r)];
       if (OP == REDUCE_LOGSUMEXP) { local_sum += exp(v - m); } else { local_sum += v; }
     }
-    scratch[lid] = local_sum;
-    workgroupBarrier();
-    for (var s = 32u; s > 0u; s = s >> 1u) {
-      if (lid < s) { scratch[lid] = scratch[lid] + scratch[lid + s]; }
-      workgroupBarrier();
-    }
+    workgroup_sum(lid, 32u, local_sum);
     total = scratch[0];
   }
   if (lid == 0u) { store(o, finish(total, m)); }

@@ -3,12 +3,13 @@
 // g[o]/ties[o] where x == y[o], else 0: the gradient is split equally among tied maxima (the rule of TF's
 // reduce_max and of the elementwise maximum). REDUCE_TIES writes the tie indicator (x == y[o]) that engine/ops/reduce.ts
 // sums into ties[]; the other ops ignore `ties`.
+// element() is one element's work; each_element() (the bounds check, GROUP) comes from elementwise_lib.wgsl.
 struct Params {
   n: u32, rank: u32, count: u32, _p0: u32,
   shape: array<vec4<u32>, 2>,
   out_strides: array<vec4<u32>, 2>,
 }
-override OP: u32 = 0u;
+// OP and strided_offset() come from reduce_lib.wgsl, prepended by the engine.
 // The rank after engine/ops/reduce.ts merged neighbouring axes; a pipeline constant, so the loop unrolls.
 override RANK: u32;
 @group(0) @binding(0) var<uniform> params: Params;
@@ -18,18 +19,8 @@ override RANK: u32;
 @group(0) @binding(4) var<storage, read> ties: array<f32>;
 @group(0) @binding(5) var<storage, read_write> dx: array<f32>;
 
-@compute @workgroup_size(256)
-fn main(@builtin(workgroup_id) wid: vec3u, @builtin(num_workgroups) nwg: vec3u, @builtin(local_invocation_index) lid: u32) {
-  let i = (wid.y * nwg.x + wid.x) * 256u + lid;
-  if (i >= params.n) { return; }
-  var rem = i;
-  var o = 0u;
-  for (var d = 0u; d < RANK; d++) {
-    let k = RANK - 1u - d;
-    let extent = params.shape[k / 4u][k % 4u];
-    o += (rem % extent) * params.out_strides[k / 4u][k % 4u];
-    rem = rem / extent;
-  }
+fn element(i: u32) {
+  let o = strided_offset(i, RANK, params.shape, params.out_strides);
   let go = g[o];
   switch OP {
     case REDUCE_MEAN: { dx[i] = go / f32(params.count); }
@@ -38,4 +29,9 @@ fn main(@builtin(workgroup_id) wid: vec3u, @builtin(num_workgroups) nwg: vec3u, 
     case REDUCE_TIES: { dx[i] = select(0.0, 1.0, x[i] == y[o]); }
     default: { dx[i] = go; }
   }
+}
+
+@compute @workgroup_size(256)
+fn main(@builtin(workgroup_id) wid: vec3u, @builtin(num_workgroups) nwg: vec3u, @builtin(local_invocation_index) lid: u32) {
+  each_element((wid.y * nwg.x + wid.x) * 256u + lid);
 }

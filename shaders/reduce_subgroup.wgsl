@@ -5,7 +5,8 @@
 // workgroup memory and invocation 0 folds those. A lane's slot is its own index (non-electing lanes leave the
 // identity), so nothing assumes how the device lays subgroups over the workgroup or what size they are.
 // logsumexp subtracts the maximum before exponentiating. ACCUMULATE adds to y instead of overwriting.
-// The input is (kept axes) x (reduced axes) through strides; RANK_OUT / RANK_RED as in reduce.wgsl.
+// The input is (kept axes) x (reduced axes) through strides; RANK_OUT / RANK_RED as in reduce.wgsl. OP and
+// strided_offset() come from reduce_lib.wgsl (prepended by the engine).
 struct Params {
   n_out: u32, n_red: u32, rank_out: u32, rank_red: u32,
   out_shape: array<vec4<u32>, 2>,
@@ -13,7 +14,6 @@ struct Params {
   red_shape: array<vec4<u32>, 2>,
   red_strides: array<vec4<u32>, 2>,
 }
-override OP: u32 = 0u;
 override ACCUMULATE: bool = false;
 override RANK_OUT: u32;
 override RANK_RED: u32;
@@ -22,18 +22,6 @@ override RANK_RED: u32;
 @group(0) @binding(2) var<storage, read_write> y: array<f32>;
 
 var<workgroup> partial: array<f32, 64>;
-
-// The offset of output o's first element, and of reduced element r from it.
-fn strided_offset(i: u32, rank: u32, shape: array<vec4<u32>, 2>, strides: array<vec4<u32>, 2>) -> u32 {
-  var rem = i;
-  var off = 0u;
-  for (var d = 0u; d < rank; d++) {
-    let k = rank - 1u - d;
-    off += (rem % shape[k / 4u][k % 4u]) * strides[k / 4u][k % 4u];
-    rem = rem / shape[k / 4u][k % 4u];
-  }
-  return off;
-}
 
 const NEG_BIG: f32 = -3.40282e38;
 

@@ -1,16 +1,15 @@
 // Input gradient of the ops in unary.wgsl: dx = dy * f'(x), using the saved input x and output y, whichever
 // gives the cheaper and more accurate derivative. Same op codes as unary.wgsl.
-struct Params { n: u32, s: f32, _p0: u32, _p1: u32 }
-override OP: u32 = 0u;
+// Params, OP and the binding x come from unary_lib.wgsl; GROUP and each_element() from elementwise_lib.wgsl (both
+// prepended by the engine).
 // ACCUMULATE: dx += the gradient (dx is a pending gradient of x the tape lets this kernel add to).
 override ACCUMULATE: bool = false;
-@group(0) @binding(0) var<uniform> params: Params;
-@group(0) @binding(1) var<storage, read> x: array<f32>;
 @group(0) @binding(2) var<storage, read> y: array<f32>;
 @group(0) @binding(3) var<storage, read> dy: array<f32>;
 @group(0) @binding(4) var<storage, read_write> dx: array<f32>;
 
-// log1p_, expm1_, sigmoid_, softplus_, tanh_ and sech2_ come from math_lib.wgsl (prepended by the engine).
+// log1p_, expm1_, sigmoid_, softplus_, tanh_, sech2_, normal_cdf_, normal_pdf_ and GELU_TANH_C come from
+// math_lib.wgsl (prepended by the engine). relu's and leakyRelu's derivative at 0 is the left one (0, s), as PyTorch's.
 // sigmoid, tanh and elu derive from x, not y: y (1 - y), 1 - y^2 and y + 1 cancel to 0 where the derivative is
 // tiny but not 0 (sigmoid'(20) = 2e-9, tanh'(10) = 8e-9, elu'(-20) = 2e-9).
 
@@ -26,6 +25,13 @@ fn grad(a: f32, out: f32, g: f32, s: f32) -> f32 {
     case UNARY_ELU: { if (a > 0.0) { return g; } return g * exp(a); }
     case UNARY_SOFTPLUS: { return g * sigmoid_(a); }
     case UNARY_ABS: { return g * sign(a); }
+    case UNARY_RELU: { if (a > 0.0) { return g; } return 0.0; }
+    case UNARY_GELU: { return g * (normal_cdf_(a) + a * normal_pdf_(a)); }
+    case UNARY_GELU_TANH: {
+      let u = GELU_TANH_C * (a + 0.044715 * a * a * a);
+      return g * (0.5 * (1.0 + tanh_(u)) + 0.5 * a * sech2_(u) * GELU_TANH_C * (1.0 + 3.0 * 0.044715 * a * a));
+    }
+    case UNARY_SILU: { let s1 = sigmoid_(a); return g * (s1 + a * s1 * sigmoid_(-a)); }
     case UNARY_ADD_SCALAR: { return g; }
     case UNARY_SUB_SCALAR: { return g; }
     case UNARY_RSUB_SCALAR: { return -g; }
@@ -35,22 +41,17 @@ fn grad(a: f32, out: f32, g: f32, s: f32) -> f32 {
     case UNARY_MAXIMUM_SCALAR: { if (a > s) { return g; } if (a == s) { return 0.5 * g; } return 0.0; }
     case UNARY_POW_SCALAR: { return g * s * pow(a, s - 1.0); }
     case UNARY_COPY: { return g; }
+    case UNARY_LEAKY_RELU: { if (a > 0.0) { return g; } return g * s; }
     default: { return 0.0; }
   }
 }
 
-// GROUP (1 or 4): elements per invocation. On lavapipe an invocation's fixed cost (index math, a division, the
-// lanes' scalarised memory accesses) is most of an elementwise kernel's time, so 4 consecutive elements per
-// invocation run ~3x faster; the engine asks for 4 where the element count (and channel count) allow it.
-override GROUP: u32 = 1u;
+fn element(i: u32) {
+  let d = grad(x[i], y[i], dy[i], params.s);
+  if (ACCUMULATE) { dx[i] += d; } else { dx[i] = d; }
+}
 
 @compute @workgroup_size(256)
 fn main(@builtin(workgroup_id) wid: vec3u, @builtin(num_workgroups) nwg: vec3u, @builtin(local_invocation_index) lid: u32) {
-  let t = (wid.y * nwg.x + wid.x) * 256u + lid;
-  for (var k = 0u; k < GROUP; k++) {
-    let i = t * GROUP + k;
-    if (i >= params.n) { return; }
-    let d = grad(x[i], y[i], dy[i], params.s);
-    if (ACCUMULATE) { dx[i] += d; } else { dx[i] = d; }
-  }
+  each_element((wid.y * nwg.x + wid.x) * 256u + lid);
 }

@@ -3,7 +3,7 @@
 // one invocation per element) and the bias gradient (db[c] = sum_p dy[p, c] over all pixels or rows, one
 // workgroup per channel, a tree in workgroup memory). Workgroups [0, dw_groups) do the first, the next
 // `channels` workgroups the second. ACCUMULATE_DB adds to db (a leaf's .grad that already holds a gradient)
-// instead of overwriting it.
+// instead of overwriting it. workgroup_sum() comes from workgroup_reduce_lib.wgsl (prepended by the engine).
 struct Params { n_w: u32, splits: u32, dw_groups: u32, channels: u32, pixels: u32, _p0: u32, _p1: u32, _p2: u32 }
 override ACCUMULATE_DB: bool = false;
 @group(0) @binding(0) var<uniform> params: Params;
@@ -30,12 +30,7 @@ fn main(@builtin(workgroup_id) wid: vec3u, @builtin(num_workgroups) nwg: vec3u, 
   if (c >= params.channels) { return; }
   var s = 0.0;
   for (var p = lid; p < params.pixels; p += 64u) { s += dy[p * params.channels + c]; }
-  scratch[lid] = s;
-  workgroupBarrier();
-  for (var h = 32u; h > 0u; h >>= 1u) {
-    if (lid < h) { scratch[lid] += scratch[lid + h]; }
-    workgroupBarrier();
-  }
+  workgroup_sum(lid, 32u, s);
   if (lid == 0u) {
     if (ACCUMULATE_DB) { db[c] += scratch[0]; } else { db[c] = scratch[0]; }
   }

@@ -5,11 +5,8 @@
 // inner 1, outer_stride Cout; transposed-conv weights [KH, KW, Cout, Cin]: inner Cin, outer_stride Cout * Cin).
 // w mirrors the parameter arena's layout, so a layer's effective weight is a window at its V's offset. The
 // norm of each channel is kept for the backward pass (weight_norm_backward.wgsl).
-// Params, Channel and element() come from weight_norm_lib.wgsl, prepended by the engine.
-@group(0) @binding(0) var<uniform> params: Params;
-@group(0) @binding(1) var<storage, read> table: array<Channel>;
-@group(0) @binding(2) var<storage, read> v: array<f32>;
-@group(0) @binding(3) var<storage, read> mask: array<f32>;
+// Params, Channel, element() and the inputs table, v, mask come from weight_norm_lib.wgsl; workgroup_sum() from
+// workgroup_reduce_lib.wgsl (both prepended by the engine).
 @group(0) @binding(4) var<storage, read_write> w: array<f32>;
 @group(0) @binding(5) var<storage, read_write> norms: array<f32>;
 
@@ -30,12 +27,7 @@ fn main(@builtin(workgroup_id) wid: vec3u, @builtin(num_workgroups) nwg: vec3u, 
     let x = masked(c, element(c, r));
     ss += x * x;
   }
-  scratch[lid] = ss;
-  workgroupBarrier();
-  for (var s = 32u; s > 0u; s >>= 1u) {
-    if (lid < s) { scratch[lid] += scratch[lid + s]; }
-    workgroupBarrier();
-  }
+  workgroup_sum(lid, 32u, ss);
   let norm = sqrt(scratch[0]);
   let scale = v[c.g] / norm;
   for (var r = lid; r < c.r; r += 64u) {

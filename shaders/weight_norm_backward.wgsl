@@ -4,11 +4,8 @@
 // both ACCUMULATED into the gradient arena (leaf gradients accumulate, engine/tape.ts), at v's and g's offsets.
 // IN_PLACE: dL/dw was put in the gradient arena's V slots themselves (they held zeros: ParameterSet.gradsAreZero),
 // so it is read there and replaced by dL/dv (dw is not read); dL/dg is still accumulated.
-// Params, Channel and element() come from weight_norm_lib.wgsl, prepended by the engine.
-@group(0) @binding(0) var<uniform> params: Params;
-@group(0) @binding(1) var<storage, read> table: array<Channel>;
-@group(0) @binding(2) var<storage, read> v: array<f32>;
-@group(0) @binding(3) var<storage, read> mask: array<f32>;
+// Params, Channel, element() and the inputs table, v, mask come from weight_norm_lib.wgsl; workgroup_sum() from
+// workgroup_reduce_lib.wgsl (both prepended by the engine).
 @group(0) @binding(4) var<storage, read> dw: array<f32>;
 @group(0) @binding(5) var<storage, read> norms: array<f32>;
 @group(0) @binding(6) var<storage, read_write> grads: array<f32>;
@@ -37,12 +34,7 @@ fn main(@builtin(workgroup_id) wid: vec3u, @builtin(num_workgroups) nwg: vec3u, 
     let i = element(c, r);
     dot += dw_at(i) * mask_at(c, i) * v[i];
   }
-  scratch[lid] = dot;
-  workgroupBarrier();
-  for (var s = 32u; s > 0u; s >>= 1u) {
-    if (lid < s) { scratch[lid] += scratch[lid + s]; }
-    workgroupBarrier();
-  }
+  workgroup_sum(lid, 32u, dot);
   let n = norms[k];
   let d = scratch[0];
   let g = v[c.g];

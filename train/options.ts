@@ -4,9 +4,9 @@ import { CONFIGS, configTable, type ConfigName } from '../model/config.js';
 import type { AuxVariant } from '../engine/generative/index.js';
 import { MODEL_KINDS, type ModelKind } from '../model/agave.js';
 import { SAMPLER_KINDS, type SamplerKind } from '../model/sampler.js';
-import { checkKindOptions } from './setup.js';
+import { checkKindOptions } from './step/setup.js';
 import type { TrainOptions } from './types.js';
-import { newRunFolder } from './run-folder.js';
+import { newRunFolder } from './run/folder.js';
 import { TUNE_MODES, type TuneMode } from '../engine/index.js';
 
 export const HELP = `usage: node train.js [options]
@@ -107,6 +107,20 @@ output and control
                         (logged). Part of the run's settings (a resume keeps it)
   --tune-budget S       seconds tuning may take at the start of a run (default 90); buckets left over keep the
                         static choice and are tuned by a later run
+
+data-parallel training over several GPUs and machines (docs/DISTRIBUTED.md)
+  --distributed mpi     run as one rank of  mpirun -np N node train.js --distributed mpi [flags]  (or srun
+                        --mpi=pmix): each rank trains on its own GPU, --batch (and the recipe's batch) is per
+                        rank, the global batch N times it (the learning rate is not scaled); gradients are
+                        averaged with MPI_Allreduce; rank 0 alone writes the run folder. Needs Open MPI
+                        (apt-get install openmpi-bin) and koffi (npm install koffi@3), loaded only by this flag
+  --checksum-every K    verify every K steps (and before every checkpoint) that all ranks hold the same
+                        parameters, EMA and Adamax state; a mismatch stops the run (default 100)
+  --collective-timeout S  a rank that does not reach a collective within S seconds ends the job, named
+                        (default 600)
+  --rescale-batch HOW   resume on another number of ranks (or one process) than the checkpoint's: global
+                        (keep its global batch: per-rank batch = global / N; without --batch it is derived) or
+                        per-rank (keep --batch per rank: the global batch changes)
   Ctrl-C / SIGTERM      finish the current step, write a checkpoint, print how to continue, exit 130 / 143;
                         a second one exits at once (the last checkpoint is intact)
   -h, --help            this help
@@ -221,6 +235,10 @@ const OPTIONS = {
   'tune-cache': { type: 'string' },
   'tune-budget': { type: 'string' },
   precision: { type: 'string' },
+  distributed: { type: 'string' },
+  'checksum-every': { type: 'string' },
+  'collective-timeout': { type: 'string' },
+  'rescale-batch': { type: 'string' },
   help: { type: 'boolean', short: 'h' },
 } as const;
 
@@ -324,6 +342,22 @@ export function parseOptions(argv: string[]): TrainOptions | 'help' | 'check-gpu
     if (values.precision === 'mixed') o.precision = 'mixed';
   }
   if (values['tune-budget'] !== undefined) o.tuneBudgetSeconds = num('tune-budget', values['tune-budget'], 90, { min: 0, gt: true });
+  if (values.distributed !== undefined) {
+    if (values.distributed !== 'mpi') throw new Error(`--distributed must be mpi (the only backend), got '${values.distributed}'`);
+    o.distributed = {
+      backend: 'mpi',
+      checksumEvery: int('checksum-every', values['checksum-every'], 100, 1),
+      timeoutSeconds: num('collective-timeout', values['collective-timeout'], 600, { min: 1 }),
+    };
+  } else {
+    for (const f of ['checksum-every', 'collective-timeout'] as const) if (values[f] !== undefined) throw new Error(`--${f} only applies with --distributed mpi`);
+  }
+  if (values['rescale-batch'] !== undefined) {
+    const v = values['rescale-batch'];
+    if (v !== 'global' && v !== 'per-rank') throw new Error(`--rescale-batch must be global or per-rank, got '${v}'`);
+    if (!resume) throw new Error('--rescale-batch only applies with --resume (a checkpoint trained on another number of ranks)');
+    o.rescaleBatch = v;
+  }
   checkKindOptions(o);
   return o;
 }

@@ -6,7 +6,8 @@ import type { TuneMode } from '../engine/index.js';
 import type { ModelKind, Phase } from '../model/agave.js';
 import type { ConfigName } from '../model/config.js';
 import type { SamplerKind } from '../model/sampler.js';
-import type { RunFolderOptions } from './run-folder.js';
+import type { RunFolderOptions } from './run/folder.js';
+import type { DataParallelRank, DistributedOptions, RescaleBatch } from './distributed/types.js';
 
 export interface TrainOptions extends RunFolderOptions {
   data?: string;
@@ -60,8 +61,14 @@ export interface TrainOptions extends RunFolderOptions {
   tuneCache?: string;
   /** Seconds the start-of-run tuning may take (default TUNE_BUDGET_MS / 1000). */
   tuneBudgetSeconds?: number;
-  /** 'mixed': matmuls and convs hold their operands in f16, with dynamic loss scaling (train/loss-scale.ts). Default 'f32'. Part of the run signature. */
+  /** 'mixed': matmuls and convs hold their operands in f16, with dynamic loss scaling (train/step/loss-scale.ts). Default 'f32'. Part of the run signature. */
   precision?: 'f32' | 'mixed';
+  /** `--distributed mpi`: data-parallel training over MPI ranks (train/distributed/, docs/DISTRIBUTED.md). */
+  distributed?: DistributedOptions;
+  /** This process's rank of a data-parallel run (set by the CLI after MPI started; `batch` is per rank). */
+  dataParallel?: DataParallelRank;
+  /** A resume on another number of ranks than the checkpoint's: keep the global batch, or the per-rank batch. */
+  rescaleBatch?: RescaleBatch;
 }
 
 export interface StepRecord {

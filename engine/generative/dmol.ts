@@ -95,10 +95,7 @@ function scaleGradInPlace(g: Tensor, grad: Tensor, group: number, op: string): T
 export function dmolLogLikelihood(params: Tensor, x: Tensor, nrMix: number): Tensor {
   const op = 'dmolLogLikelihood';
   const e = params.engine;
-  channelsOf(params, nrMix, op);
-  const nc = checkData(params, x, nrMix, op);
-  const wantGrad = params.requiresGrad && e.tape.recording;
-  const { logp, grad } = dmolForward(params, x, nrMix, nc, wantGrad, op);
+  const { logp, grad } = dmolPixels(params, x, nrMix, op);
   const ll = e.noGrad(() => sum(logp, [1, 2]));
   logp.dispose('reduced to the per-image sum');
   if (!grad) return ll;
@@ -109,13 +106,17 @@ export function dmolLogLikelihood(params: Tensor, x: Tensor, nrMix: number): Ten
 /** Per-pixel DMOL log-likelihood log p(pixel) in nats, shape [B, H, W] (summed over channels). Differentiable wrt params. */
 export function dmolLogProbPixels(params: Tensor, x: Tensor, nrMix: number): Tensor {
   const op = 'dmolLogProbPixels';
-  const e = params.engine;
+  const { logp, grad } = dmolPixels(params, x, nrMix, op);
+  if (!grad) return logp;
+  return params.engine.tape.record(op, logp, [params, x], (g) => [scaleGradInPlace(g, grad, 1, op), null]);
+}
+
+/** The checked inputs' per-pixel log p [B, H, W], and d log p / d params when the tape records a gradient for params. */
+function dmolPixels(params: Tensor, x: Tensor, nrMix: number, op: string): { logp: Tensor; grad: Tensor | null } {
   channelsOf(params, nrMix, op);
   const nc = checkData(params, x, nrMix, op);
-  const wantGrad = params.requiresGrad && e.tape.recording;
-  const { logp, grad } = dmolForward(params, x, nrMix, nc, wantGrad, op);
-  if (!grad) return logp;
-  return e.tape.record(op, logp, [params, x], (g) => [scaleGradInPlace(g, grad, 1, op), null]);
+  const wantGrad = params.requiresGrad && params.engine.tape.recording;
+  return dmolForward(params, x, nrMix, nc, wantGrad, op);
 }
 
 export interface DmolSampleOptions {

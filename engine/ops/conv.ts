@@ -129,22 +129,22 @@ function pick(kind: ConvKernelKind, g: Geometry, requested: string | undefined, 
 
 /** y = conv(x, w) (+ bias): the forward kernel. */
 function runForward(x: Tensor, w: Tensor, bias: Tensor | null, g: Geometry, variant?: string): Tensor {
-  const e = x.engine;
-  const y = e.empty([g.B, g.Ho, g.Wo, g.Cout], 'conv2d');
-  if (y.size === 0) return y;
-  const kernel = pick('fwd', g, variant, e);
-  e.dispatch({ kernel: kernel.kernel, overrides: { ...kernel.overrides?.(g), HAS_BIAS: bias !== null }, params: params(g), inputs: { lhs: x, rhs: w, bias: bias ?? w }, outputs: { out: y }, workgroups: kernel.dispatch(g), label: `conv2d.fwd:${kernel.name}` });
-  return y;
+  return runData('fwd', x, w, bias, g, [g.B, g.Ho, g.Wo, g.Cout], 'conv2d', variant);
 }
 
 /** dx = conv^T(dy, w) (+ bias on dx's channels): the data-gradient kernel. */
 function runDgrad(dy: Tensor, w: Tensor, bias: Tensor | null, g: Geometry, variant?: string): Tensor {
-  const e = dy.engine;
-  const dx = e.empty([g.B, g.H, g.W, g.Cin], 'conv2d.dgrad');
-  if (dx.size === 0) return dx;
-  const kernel = pick('dgrad', g, variant, e);
-  e.dispatch({ kernel: kernel.kernel, overrides: { ...kernel.overrides?.(g), HAS_BIAS: bias !== null }, params: params(g), inputs: { lhs: dy, rhs: w, bias: bias ?? w }, outputs: { out: dx }, workgroups: kernel.dispatch(g), label: `conv2d.dgrad:${kernel.name}` });
-  return dx;
+  return runData('dgrad', dy, w, bias, g, [g.B, g.H, g.W, g.Cin], 'conv2d.dgrad', variant);
+}
+
+/** The forward or data-gradient kernel (both map lhs through w to an image, plus an optional bias) into a new tensor. */
+function runData(kind: 'fwd' | 'dgrad', lhs: Tensor, w: Tensor, bias: Tensor | null, g: Geometry, shape: number[], label: string, variant?: string): Tensor {
+  const e = lhs.engine;
+  const out = e.empty(shape, label);
+  if (out.size === 0) return out;
+  const kernel = pick(kind, g, variant, e);
+  e.dispatch({ kernel: kernel.kernel, overrides: { ...kernel.overrides?.(g), HAS_BIAS: bias !== null }, params: params(g), inputs: { lhs, rhs: w, bias: bias ?? w }, outputs: { out }, workgroups: kernel.dispatch(g), label: `conv2d.${kind}:${kernel.name}` });
+  return out;
 }
 
 /**

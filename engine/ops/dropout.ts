@@ -2,9 +2,10 @@
 // Noise: Philox4x32-10 with key = the seed's two 32-bit halves and counter (element index, stream,
 // DROPOUT_KIND = 2, 0); word 0 mapped to (0,1) as (w >> 8 + 0.5) / 2^24; an element is kept when it is >= p.
 // Kind 2 is distinct from the engine's uniform (0) and normal (1) draws. The backward regenerates the mask
-// from the counter instead of storing it. Fused variants (engine/generative/gated.ts concatElu) draw the same
+// from the counter instead of storing it. The counter's element index is offset + i (offset 0 unless given: a
+// part of a larger tensor, e.g. a data-parallel rank's images, draws that part of the whole mask). Fused variants (engine/generative/gated.ts concatElu) draw the same
 // noise from these parameters.
-import { KERNELS } from '../kernels.js';
+import { KERNELS, counterOffset } from '../kernels.js';
 import { type Tensor, fmtShape } from '../tensor.js';
 
 /** The Philox counter `kind` word used by dropout (0 and 1 are the engine's uniform and normal). */
@@ -17,6 +18,11 @@ export interface DropoutNoise {
   seed: number;
   /** Stream number (u32): use a different one per dropout site and step. */
   stream: number;
+  /**
+   * Counter offset (default 0): element i is masked as element offset + i of the same draw, so a part of a
+   * larger batch (a data-parallel rank's images) gets the mask those images get in the whole batch.
+   */
+  offset?: number;
 }
 
 export interface DropoutOptions extends DropoutNoise {
@@ -25,11 +31,11 @@ export interface DropoutOptions extends DropoutNoise {
 }
 
 /** The dropout kernels' noise parameters, checked (each error names `op`). */
-export function dropoutNoiseParams(d: DropoutNoise, op: string): { stream: number; key0: number; key1: number; p: number; scale: number } {
+export function dropoutNoiseParams(d: DropoutNoise, op: string): { stream: number; key0: number; key1: number; p: number; scale: number; offset: number } {
   if (!(d.p >= 0 && d.p < 1)) throw new Error(`${op}: dropout probability must be in [0, 1), got ${d.p}`);
   if (!Number.isSafeInteger(d.seed) || d.seed < 0) throw new Error(`${op}: dropout seed must be a non-negative safe integer, got ${d.seed}`);
   if (!Number.isInteger(d.stream) || d.stream < 0 || d.stream > 0xffffffff) throw new Error(`${op}: dropout stream must be a u32, got ${d.stream}`);
-  return { stream: d.stream, key0: d.seed % 0x100000000, key1: Math.floor(d.seed / 0x100000000), p: d.p, scale: 1 / (1 - d.p) };
+  return { stream: d.stream, key0: d.seed % 0x100000000, key1: Math.floor(d.seed / 0x100000000), p: d.p, scale: 1 / (1 - d.p), offset: counterOffset(d.offset ?? 0, op) };
 }
 
 function dropoutRaw(x: Tensor, params: ReturnType<typeof dropoutNoiseParams>, label: string): Tensor {
@@ -43,8 +49,8 @@ function dropoutRaw(x: Tensor, params: ReturnType<typeof dropoutNoiseParams>, la
  * Inverted dropout: keep each element with probability 1 - p and scale kept values by 1/(1 - p) (as f32).
  * When !training or p = 0 it is the identity and returns `x` itself (no copy, nothing recorded).
  */
-export function dropout(x: Tensor, p: number, opts: { seed: number; stream: number; training: boolean }): Tensor {
-  const params = dropoutNoiseParams({ p, seed: opts.seed, stream: opts.stream }, 'dropout');
+export function dropout(x: Tensor, p: number, opts: { seed: number; stream: number; training: boolean; offset?: number }): Tensor {
+  const params = dropoutNoiseParams({ p, seed: opts.seed, stream: opts.stream, ...(opts.offset !== undefined ? { offset: opts.offset } : {}) }, 'dropout');
   if (!opts.training || p === 0) return x;
   if (x.size > 0xffffffff) throw new Error(`dropout: ${fmtShape(x.shape)} is too large for u32 indexing`);
   const y = dropoutRaw(x, params, 'dropout');

@@ -12,6 +12,8 @@ import type { TunableOp } from '../tuning/tuner.js';
 
 export type UnaryOp = keyof typeof UNARY_CODES;
 export type BinaryOp = keyof typeof BINARY_CODES;
+/** The comparisons among the binary ops: 1 where the relation holds, else 0; not differentiable. */
+export type CompareOp = 'equal' | 'notEqual' | 'less' | 'lessEqual' | 'greater' | 'greaterEqual';
 
 const groups = (n: number): number => Math.ceil(n / 256);
 
@@ -54,8 +56,17 @@ export const ELEMENTWISE_TUNABLE: TunableOp<ElementwiseProblem> = {
 function groupFor(e: Tensor['engine'], kernel: 'unary' | 'binary', n: number): number {
   return Number(e.tuner.choose(ELEMENTWISE_TUNABLE, { kernel, n }).slice(5));
 }
-/** The binary kernels' group: tuned on their same-shape path, 1 when broadcasting. */
-const groupOf = (e: Tensor['engine'], broadcast: boolean, n: number): number => (broadcast ? 1 : groupFor(e, 'binary', n));
+/** Elements per invocation of the binary kernels (forward and backward) for output y: tuned on the same-shape path, 1 when broadcasting. */
+const binaryGroup = (y: Tensor, broadcast: boolean): number => (broadcast ? 1 : groupFor(y.engine, 'binary', y.size));
+
+/**
+ * The binary kernel y = a OP b into y (nothing for an empty y).
+ */
+function dispatchBinary(code: number, broadcast: boolean, params: Record<string, number | number[]>, a: Tensor, b: Tensor, y: Tensor, label: string): void {
+  if (y.size === 0) return;
+  const group = binaryGroup(y, broadcast);
+  y.engine.dispatch({ kernel: KERNELS.binary, overrides: { OP: code, BROADCAST: broadcast, GROUP: group }, params, inputs: { a, b }, outputs: { y }, workgroups: groups(Math.ceil(y.size / group)), label });
+}
 
 function unary(op: UnaryOp, a: Tensor, s = 0): Tensor {
   const e = a.engine;
@@ -84,6 +95,16 @@ export const tanh = (a: Tensor): Tensor => unary('tanh', a);
 export const elu = (a: Tensor): Tensor => unary('elu', a);
 export const softplus = (a: Tensor): Tensor => unary('softplus', a);
 export const abs = (a: Tensor): Tensor => unary('abs', a);
+/** max(a, 0); its derivative at 0 is 0. */
+export const relu = (a: Tensor): Tensor => unary('relu', a);
+/** a for a > 0, slope * a otherwise (default slope 0.01, PyTorch's). */
+export const leakyRelu = (a: Tensor, slope = 0.01): Tensor => unary('leakyRelu', a, slope);
+/** The exact GELU, a * Phi(a) (Phi the standard normal CDF; PyTorch's default). */
+export const gelu = (a: Tensor): Tensor => unary('gelu', a);
+/** GELU's tanh approximation, 0.5 a (1 + tanh(sqrt(2/pi) (a + 0.044715 a^3))). */
+export const geluTanh = (a: Tensor): Tensor => unary('geluTanh', a);
+/** SiLU (swish): a * sigmoid(a). */
+export const silu = (a: Tensor): Tensor => unary('silu', a);
 /** A new tensor with the same values (differentiable). */
 export const copy = (a: Tensor): Tensor => unary('copy', a);
 export const addScalar = (a: Tensor, s: number): Tensor => unary('addScalar', a, s);
@@ -128,7 +149,8 @@ function binaryParams(a: Tensor, b: Tensor, out: Shape): { broadcast: boolean; p
   const broadcast = !(sameShape(a.shape, out) && sameShape(b.shape, out));
   return {
     broadcast,
-    params: { n: shapeSize(out), rank: out.length, shape: [...out], a_strides: broadcastStrides(a.shape, out), b_strides: broadcastStrides(b.shape, out) },
+    // s: the factor of addScaled (0 for the other ops; binary_lib.wgsl's Params, shared by the backward).
+    params: { n: shapeSize(out), rank: out.length, s: 0, shape: [...out], a_strides: broadcastStrides(a.shape, out), b_strides: broadcastStrides(b.shape, out) },
   };
 }
 
@@ -139,12 +161,12 @@ function binary(op: BinaryOp, a: Tensor, b: Tensor): Tensor {
   const y = e.empty(out, op);
   const code = BINARY_CODES[op];
   const { broadcast, params } = binaryParams(a, b, out);
-  const group = groupOf(e, broadcast, y.size);
-  if (y.size > 0) e.dispatch({ kernel: KERNELS.binary, overrides: { OP: code, BROADCAST: broadcast, GROUP: group }, params: { ...params, s: 0 }, inputs: { a, b }, outputs: { y }, workgroups: groups(Math.ceil(y.size / group)), label: op });
+  dispatchBinary(code, broadcast, params, a, b, y, op);
   return e.tape.record(op, y, [a, b], (g) => {
     const da = e.empty(out, `${op}.backward`);
     const db = e.empty(out, `${op}.backward`);
     if (y.size > 0) {
+      const group = binaryGroup(y, broadcast);
       e.dispatch({ kernel: KERNELS.binary_backward, overrides: { OP: code, BROADCAST: broadcast, GROUP: group }, params, inputs: { a, b, g }, outputs: { da, db }, workgroups: groups(Math.ceil(y.size / group)), label: `${op}.backward` });
     }
     return [reduceGrad(da, a), reduceGrad(db, b)];
@@ -173,8 +195,7 @@ export function add(a: Tensor, b: Tensor): Tensor {
   const out = broadcastShapes(a.shape, b.shape, 'add');
   const y = e.empty(out, 'add');
   const { broadcast, params } = binaryParams(a, b, out);
-  const group = groupOf(e, broadcast, y.size);
-  if (y.size > 0) e.dispatch({ kernel: KERNELS.binary, overrides: { OP: BINARY_CODES.add, BROADCAST: broadcast, GROUP: group }, params: { ...params, s: 0 }, inputs: { a, b }, outputs: { y }, workgroups: groups(Math.ceil(y.size / group)), label: 'add' });
+  dispatchBinary(BINARY_CODES.add, broadcast, params, a, b, y, 'add');
   return e.tape.record('add', y, [a, b], (g, sinks) => [addGrad(g, a, sinks[0] ?? null), addGrad(g, b, sinks[1] ?? null)]);
 }
 
@@ -188,8 +209,7 @@ export function addScaled(a: Tensor, b: Tensor, s: number): Tensor {
   if (!sameShape(a.shape, b.shape)) throw new Error(`addScaled: shapes ${fmtShape(a.shape)} and ${fmtShape(b.shape)} differ`);
   const y = e.empty(a.shape, 'addScaled');
   const { params } = binaryParams(a, b, a.shape);
-  const group = groupOf(e, false, y.size);
-  if (y.size > 0) e.dispatch({ kernel: KERNELS.binary, overrides: { OP: BINARY_CODES.addScaled, BROADCAST: false, GROUP: group }, params: { ...params, s }, inputs: { a, b }, outputs: { y }, workgroups: groups(Math.ceil(y.size / group)), label: 'addScaled' });
+  dispatchBinary(BINARY_CODES.addScaled, false, { ...params, s }, a, b, y, 'addScaled');
   return e.tape.record('addScaled', y, [a, b], (g) => [a.requiresGrad ? e.view(g, a.shape, 'addScaled.backward') : null, b.requiresGrad ? mulScalar(g, s) : null]);
 }
 
@@ -209,6 +229,81 @@ export const sub = (a: Tensor, b: Tensor): Tensor => binary('sub', a, b);
 export const mul = (a: Tensor, b: Tensor): Tensor => binary('mul', a, b);
 export const div = (a: Tensor, b: Tensor): Tensor => binary('div', a, b);
 export const maximum = (a: Tensor, b: Tensor): Tensor => binary('maximum', a, b);
+export const minimum = (a: Tensor, b: Tensor): Tensor => binary('minimum', a, b);
+
+/**
+ * A comparison with numpy broadcasting: a float32 tensor of 1 where the relation holds, 0 elsewhere (NaN
+ * compares unequal to everything). int32 operands are compared as numbers (exact below 2^24 in magnitude).
+ * Not differentiable: nothing is recorded, the result is a constant.
+ */
+function compare(op: CompareOp, a: Tensor, b: Tensor): Tensor {
+  const e = a.engine;
+  if (b.engine !== e) throw new Error(`${op}: tensors belong to different engines`);
+  const out = broadcastShapes(a.shape, b.shape, op);
+  return e.scope(() => {
+    const fa = a.dtype === 'int32' ? cast(a, 'float32') : a;
+    const fb = b.dtype === 'int32' ? cast(b, 'float32') : b;
+    const y = e.empty(out, op);
+    const { broadcast, params } = binaryParams(fa, fb, out);
+    dispatchBinary(BINARY_CODES[op], broadcast, params, fa, fb, y, op);
+    return y;
+  });
+}
+export const equal = (a: Tensor, b: Tensor): Tensor => compare('equal', a, b);
+export const notEqual = (a: Tensor, b: Tensor): Tensor => compare('notEqual', a, b);
+export const less = (a: Tensor, b: Tensor): Tensor => compare('less', a, b);
+export const lessEqual = (a: Tensor, b: Tensor): Tensor => compare('lessEqual', a, b);
+export const greater = (a: Tensor, b: Tensor): Tensor => compare('greater', a, b);
+export const greaterEqual = (a: Tensor, b: Tensor): Tensor => compare('greaterEqual', a, b);
+
+/**
+ * Elementwise choice with numpy broadcasting of all three: a where cond != 0, else b (cond is a float32 0/1
+ * mask, e.g. from a comparison). Differentiable in a and b (the gradient goes to the operand chosen; none
+ * flows through cond); the operand not chosen is never evaluated into the result, so NaN or Inf there stays out.
+ */
+export function where(cond: Tensor, a: Tensor, b: Tensor): Tensor {
+  const e = a.engine;
+  if (cond.engine !== e || b.engine !== e) throw new Error('where: tensors belong to different engines');
+  if (cond.dtype !== 'float32') throw new Error(`where: cond ${fmtShape(cond.shape)} is ${cond.dtype}; a float32 0/1 mask is expected (a comparison's result, or ops.cast)`);
+  const out = broadcastShapes(broadcastShapes(cond.shape, a.shape, 'where'), b.shape, 'where');
+  const y = whereRaw(cond, a, b, out, 'where');
+  return e.tape.record('where', y, [a, b], (g) => {
+    const zero = e.zeros([1]);
+    const da = a.requiresGrad ? reduceGrad(whereRaw(cond, g, zero, out, 'where.backward'), a) : null;
+    const db = b.requiresGrad ? reduceGrad(whereRaw(cond, zero, g, out, 'where.backward'), b) : null;
+    zero.dispose();
+    return [da, db];
+  });
+}
+
+function whereRaw(cond: Tensor, a: Tensor, b: Tensor, out: Shape, label: string): Tensor {
+  const e = a.engine;
+  const y = e.empty(out, label);
+  if (y.size > 0) {
+    e.dispatch({
+      kernel: KERNELS.where,
+      overrides: { RANK: out.length },
+      params: { n: y.size, shape: [...out], c_strides: broadcastStrides(cond.shape, out), a_strides: broadcastStrides(a.shape, out), b_strides: broadcastStrides(b.shape, out) },
+      inputs: { cond, a, b },
+      outputs: { y },
+      workgroups: groups(y.size),
+      label,
+    });
+  }
+  return y;
+}
+
+/**
+ * A new tensor of another element type: float32 -> int32 rounds toward zero (values outside the int32 range
+ * saturate, above at 2^31 - 128, the largest float32 below 2^31); int32 -> float32 is exact below 2^24 in magnitude. Not differentiable. Same dtype: a copy.
+ */
+export function cast(a: Tensor, dtype: Tensor['dtype']): Tensor {
+  const e = a.engine;
+  if (dtype !== 'float32' && dtype !== 'int32') throw new Error(`cast: dtype must be 'float32' or 'int32', got ${String(dtype)}`);
+  const y = e.empty(a.shape, 'cast', dtype);
+  if (y.size > 0) e.dispatch({ kernel: KERNELS.cast, overrides: { FROM_INT: a.dtype === 'int32', TO_INT: dtype === 'int32' }, params: { n: a.size }, inputs: { x: a }, outputs: { y }, workgroups: groups(a.size), label: 'cast' });
+  return y;
+}
 
 /** target += scale * source, in place (not recorded on the tape): gradient accumulation, optimizer math. */
 export function accumulate(target: Tensor, source: Tensor, scale = 1): void {

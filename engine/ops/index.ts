@@ -8,4 +8,7 @@ export * from './conv.js';
 export * from './nn.js';
 export * from './dropout.js';
 export * from './window.js';
+export * from './classify.js';
+export * from './pool.js';
+export * from './norm.js';
 export { unusedOutput } from './scratch.js';

@@ -3,14 +3,19 @@
 import type { Engine } from '../engine.js';
 import type { Tensor } from '../tensor.js';
 
-const unused = new WeakMap<Engine, Tensor>();
-/** A one-element tensor bound where a kernel's optional output is not written (bindings must not alias). */
-export function unusedOutput(e: Engine): Tensor {
-  let t = unused.get(e);
+const unused = new WeakMap<Engine, Tensor[]>();
+/**
+ * A one-element tensor bound where a kernel's optional output is not written (bindings must not alias: a kernel
+ * with two unused outputs binds `slot` 0 and 1).
+ */
+export function unusedOutput(e: Engine, slot = 0): Tensor {
+  let list = unused.get(e);
+  if (!list) unused.set(e, (list = []));
+  let t = list[slot];
   if (!t || t.disposed) {
     t = e.noGrad(() => e.zeros([1])).keep();
     e.untrack(t);
-    unused.set(e, t);
+    list[slot] = t;
   }
   return t;
 }

@@ -43,34 +43,24 @@ export function emaUpdatePass(set: ParameterArenas, decay: number | ((name: stri
     chunkPass(set, 0, decay);
     return;
   }
-  const { names, offsets, arenaSize, chunkElements } = set.layout;
-  const ranges: { start: number; end: number; decay: number }[] = [];
-  names.forEach((name, i) => {
-    const d = decay(name);
-    checkDecay(d, name);
-    const start = offsets[i]!;
-    const last = ranges[ranges.length - 1];
-    if (last && last.decay === d) return;
-    if (last) last.end = start;
-    ranges.push({ start, end: arenaSize, decay: d });
-  });
   const e = set.engine;
   const ema = set.stateArena(EMA_STATE);
-  for (const r of ranges) {
-    for (let o = r.start; o < r.end; o += chunkElements) {
-      const n = Math.min(chunkElements, r.end - o);
-      const p = e.window(set.paramArena, o, [n], 'ema.range');
-      const m = e.window(ema.whole, o, [n], 'ema.range');
-      e.dispatch({
-        kernel: KERNELS.ema,
-        overrides: { MODE: 0 },
-        params: { n, decay: r.decay, one_minus_decay: 1 - r.decay },
-        outputs: { p, ema: m },
-        workgroups: Math.ceil(n / 256),
-        label: 'ema',
-      });
-      p.dispose();
-      m.dispose();
-    }
+  for (const r of set.layout.ranges((name) => {
+    const d = decay(name);
+    checkDecay(d, name);
+    return d;
+  })) {
+    const p = e.window(set.paramArena, r.offset, [r.size], 'ema.range');
+    const m = e.window(ema.whole, r.offset, [r.size], 'ema.range');
+    e.dispatch({
+      kernel: KERNELS.ema,
+      overrides: { MODE: 0 },
+      params: { n: r.size, decay: r.value, one_minus_decay: 1 - r.value },
+      outputs: { p, ema: m },
+      workgroups: Math.ceil(r.size / 256),
+      label: 'ema',
+    });
+    p.dispose();
+    m.dispose();
   }
 }

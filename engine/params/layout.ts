@@ -57,6 +57,26 @@ export class ArenaLayout {
     return { parameter: '', element: index, packedIndex: -1 };
   }
 
+  /**
+   * The arena cut where a per-parameter value changes: runs of consecutive parameters with the same
+   * `valueOf(name)` (the gap after a parameter goes with it), each split into pieces of at most chunkElements,
+   * so a per-parameter setting (an EMA decay, a weight decay) costs one dispatch per run and chunk.
+   */
+  ranges(valueOf: (name: string) => number): { offset: number; size: number; value: number }[] {
+    const runs: { start: number; end: number; value: number }[] = [];
+    this.names.forEach((name, i) => {
+      const value = valueOf(name);
+      const start = this.offsets[i]!;
+      const last = runs[runs.length - 1];
+      if (last && last.value === value) return;
+      if (last) last.end = start;
+      runs.push({ start, end: this.arenaSize, value });
+    });
+    const out: { offset: number; size: number; value: number }[] = [];
+    for (const r of runs) for (let o = r.start; o < r.end; o += this.chunkElements) out.push({ offset: o, size: Math.min(this.chunkElements, r.end - o), value: r.value });
+    return out;
+  }
+
   /** An arena's values packed in spec order (no gaps). */
   pack(arena: Float32Array): Float32Array {
     const out = new Float32Array(this.count);

@@ -1,27 +1,31 @@
 // A model's parameters and everything a training step keeps per parameter, in arenas (Engine.arena) that share
 // one layout (params/layout.ts): the parameters, their gradients, and named state arenas made on first use (the
-// Polyak EMA, the optimizer's moments). Every per-parameter pass (the optimizer step, the EMA update and swap,
+// Polyak EMA, the optimizers' moments). Every per-parameter pass (an optimizer step, the EMA update and swap,
 // zeroing, the health checks) is then one dispatch per arena chunk, whatever the number of parameters.
-// The passes live beside this file, one job each: adamax.ts, ema.ts, health.ts, checkpoint.ts (packing for
-// checkpoints), weight_norm.ts (the effective weights of every weight-normed layer); ParameterSet holds the
-// arenas and the state flags, and its methods call them.
+// The passes live beside this file, one job each: optimizers.ts (SGD, Adam, AdamW, Adamax), schedules.ts
+// (learning rates), ema.ts, health.ts (norms, clipping, finiteness), checkpoint.ts (packing for checkpoints),
+// weight_norm.ts (the effective weights of every weight-normed layer); ParameterSet holds the arenas, the state
+// flags and the optimizers' step counts, and its methods call them.
 import { clearTensor } from '../buffer_copy.js';
 import type { Engine } from '../engine.js';
 import { KERNELS } from '../kernels.js';
 import { type Tensor, fmtShape, shapeSize } from '../tensor.js';
-import { adamaxPass, type AdamaxOptions } from './adamax.js';
+import { adamaxPass, adamPass, sgdPass, OPTIMIZER_STATE, type AdamaxOptions, type AdamOptions, type OptimizerKind, type SgdOptions } from './optimizers.js';
 import { loadCheckpoint, serializeSet, type ParameterCheckpoint } from './checkpoint.js';
 import { emaSwapPass, emaUpdatePass, initEmaArena } from './ema.js';
-import { gradientStats, recordNonFiniteCheck, type FinitenessReport, type GradientStats } from './health.js';
+import { clipFactorPass, gradientStats, recordNonFiniteCheck, type FinitenessReport, type GradientStats } from './health.js';
 import type { LayoutArena, ParameterArenas } from './arenas.js';
 import { ArenaLayout, type Chunk } from './layout.js';
 
-export type ParamInit = 'zeros' | 'ones' | { normal: number } | Float32Array;
+export type ParamInit = 'zeros' | 'ones' | { normal: number } | { uniform: number } | Float32Array;
 
 export interface ParamSpec {
   name: string;
   shape: number[];
-  /** zeros, ones, N(0, std^2) from Philox (seed, stream = index of the spec), or explicit values. */
+  /**
+   * zeros, ones, N(0, std^2) or U(-limit, limit) from Philox (seed, stream = index of the spec), or explicit
+   * values. Named initialisers (He, Glorot: layers/init.ts) give one of these.
+   */
   init: ParamInit;
 }
 
@@ -45,6 +49,11 @@ export class ParameterSet implements ParameterArenas {
   private mutations = 0;
   private zeroedAt: string | null = null;
   private disposers: (() => void)[] = [];
+  /** Steps each optimizer took (its counter's name: 'adam', 'sgd', 'adamax'). */
+  private steps = new Map<string, number>();
+  private lastOptimizer: OptimizerKind | null = null;
+  /** [factor, norm, 0, 0] of the last step's gradient clipping (clipNorm), or null. */
+  private lastClip: Tensor | null = null;
 
   private constructor(
     readonly engine: Engine,
@@ -83,7 +92,8 @@ export class ParameterSet implements ParameterArenas {
       names.add(s.name);
       const n = shapeSize(s.shape);
       if (s.init instanceof Float32Array && s.init.length !== n) throw new Error(`ParameterSet: '${s.name}' ${fmtShape(s.shape)} needs ${n} initial values, got ${s.init.length}`);
-      if (typeof s.init === 'object' && !(s.init instanceof Float32Array) && !(s.init.normal >= 0)) throw new Error(`ParameterSet: '${s.name}': normal std must be >= 0, got ${s.init.normal}`);
+      if (typeof s.init === 'object' && 'normal' in s.init && !(s.init.normal >= 0)) throw new Error(`ParameterSet: '${s.name}': normal std must be >= 0, got ${s.init.normal}`);
+      if (typeof s.init === 'object' && 'uniform' in s.init && !(s.init.uniform >= 0)) throw new Error(`ParameterSet: '${s.name}': uniform limit must be >= 0, got ${s.init.uniform}`);
       if (n * 4 > engine.limits.maxStorageBufferBindingSize && s.init !== 'zeros') throw new Error(`ParameterSet: '${s.name}' ${fmtShape(s.shape)} is larger than one binding; only 'zeros' init is supported for it`);
     }
     if (!Number.isSafeInteger(seed) || seed < 0) throw new Error(`ParameterSet: seed must be a non-negative safe integer, got ${seed}`);
@@ -114,11 +124,11 @@ export class ParameterSet implements ParameterArenas {
     } else if (init instanceof Float32Array) {
       e.write(p, init);
     } else {
-      const std = init.normal;
+      const normal = 'normal' in init;
       e.dispatch({
         kernel: KERNELS.philox,
-        overrides: { NORMAL: true },
-        params: { n, stream: index, key0: seed % 0x100000000, key1: Math.floor(seed / 0x100000000), a: 0, b: std },
+        overrides: { NORMAL: normal },
+        params: { n, stream: index, key0: seed % 0x100000000, key1: Math.floor(seed / 0x100000000), a: normal ? 0 : -init.uniform, b: normal ? init.normal : init.uniform, offset: 0 },
         outputs: { y: p },
         workgroups: Math.ceil(n / 256),
         label: `init ${spec.name}`,
@@ -212,6 +222,11 @@ export class ParameterSet implements ParameterArenas {
     this.disposers.push(fn);
   }
 
+  /** true once dispose() ran. */
+  get isDisposed(): boolean {
+    return this.disposed;
+  }
+
   get hasEma(): boolean {
     return this.emaReady;
   }
@@ -235,11 +250,57 @@ export class ParameterSet implements ParameterArenas {
     return `${this.engine.tape.generation}:${this.engine.writeCount}`;
   }
 
-  /** One Adamax step over all parameters (params/adamax.ts; v and u made zeroed on first use). */
+  /** One Adamax step over all parameters (TF form by default; params/optimizers.ts; v and u made zeroed on first use). */
   adamaxStep(opts: AdamaxOptions = {}): void {
-    this.assertUsable('adamaxStep');
+    this.optimizerStep('adamaxStep', 'adamax', opts.clipNorm, (step, clip) => adamaxPass(this, opts, step, clip));
+  }
+
+  /** One SGD step (momentum, dampening, Nesterov, weight decay, clipNorm; PyTorch's rule; lr default 0.01). */
+  sgdStep(opts: SgdOptions = {}): void {
+    this.optimizerStep('sgdStep', 'sgd', opts.clipNorm, (step, clip) => sgdPass(this, opts, step, clip));
+  }
+
+  /** One Adam step (bias-corrected; L2 weight decay; lr default 0.001, betas 0.9 / 0.999, eps 1e-8). */
+  adamStep(opts: AdamOptions = {}): void {
+    this.optimizerStep('adamStep', 'adam', opts.clipNorm, (step, clip) => adamPass(this, opts, step, clip, false));
+  }
+
+  /** One AdamW step: Adam with decoupled weight decay p <- p (1 - lr wd) (default wd 0.01). Shares Adam's state and step count. */
+  adamwStep(opts: AdamOptions = {}): void {
+    this.optimizerStep('adamwStep', 'adam', opts.clipNorm, (step, clip) => adamPass(this, opts, step, clip, true));
+  }
+
+  /** Steps an optimizer has taken on this set ('adam' counts Adam and AdamW steps); restored by load(). */
+  optimizerSteps(kind: OptimizerKind): number {
+    return this.steps.get(OPTIMIZER_STATE[kind].counter) ?? 0;
+  }
+
+  /**
+   * The global gradient norm of the last step that clipped (clipNorm) and the factor it scaled the gradient by
+   * (1 when the norm was within the bound; NaN both when a gradient element was not finite), or null.
+   */
+  async lastClipping(): Promise<{ norm: number; factor: number } | null> {
+    if (!this.lastClip) return null;
+    const [factor, norm] = await this.lastClip.read();
+    return { norm: norm!, factor: factor! };
+  }
+
+  private optimizerStep(what: string, kind: OptimizerKind, clipNorm: number | undefined, pass: (step: number, clip: Tensor | null) => void): void {
+    this.assertUsable(what);
+    const counter = OPTIMIZER_STATE[kind].counter;
+    const step = this.steps.get(counter) ?? 0;
+    const clip = clipNorm === undefined ? null : this.engine.noGrad(() => clipFactorPass(this, clipNorm)).keep();
+    try {
+      pass(step, clip);
+    } catch (err) {
+      clip?.dispose();
+      throw err;
+    }
+    this.lastClip?.dispose();
+    this.lastClip = clip;
     this.mutations++;
-    adamaxPass(this, opts);
+    this.steps.set(counter, step + 1);
+    this.lastOptimizer = kind;
   }
 
   /** Copy the parameters into the EMA arena (after data-dependent init: the average starts from the initialised weights). */
@@ -300,8 +361,9 @@ export class ParameterSet implements ParameterArenas {
   }
 
   /**
-   * NaN/Inf check of the whole training state (parameters, EMA, Adamax v and u, those that exist): one fused
-   * reduction into four u32 flags, then one 16-byte readback. Names the first bad element of each arena.
+   * NaN/Inf check of the whole training state (parameters, EMA, and the two state arenas of the optimizer that
+   * stepped last, Adamax's v and u when none has; those that exist): one fused reduction into four u32 flags,
+   * then one 16-byte readback. Names the first bad element of each arena.
    */
   async nonFiniteCheck(): Promise<FinitenessReport> {
     const check = this.recordNonFiniteCheck();
@@ -320,22 +382,26 @@ export class ParameterSet implements ParameterArenas {
    */
   recordNonFiniteCheck(): { flags: Tensor; report(bits: Uint32Array): FinitenessReport } {
     this.assertUsable('nonFiniteCheck');
-    return recordNonFiniteCheck(this, this.emaReady);
+    return recordNonFiniteCheck(this, this.emaReady, this.lastOptimizer);
   }
 
-  /** Read back the whole arenas (parameters, and EMA / optimizer state where they exist), packed. */
+  /** Read back the whole arenas (parameters, and EMA / optimizer state where they exist) packed, and the optimizers' step counts. */
   async serialize(): Promise<ParameterCheckpoint> {
     this.assertUsable('serialize');
-    return serializeSet(this, this.emaReady);
+    return serializeSet(this, { emaReady: this.emaReady, steps: this.steps, stateNames: [...this.states.keys()] });
   }
 
   /**
-   * Write a checkpoint back (names and shapes must match, in order). Parts the checkpoint lacks are reset:
-   * no ema -> the EMA is marked uninitialised; no v/u -> the optimizer state is zeroed. Gradients are zeroed.
+   * Write a checkpoint back (names and shapes must match, in order; all is checked before anything is written).
+   * Parts the checkpoint lacks are reset: no ema -> the EMA is marked uninitialised; an optimizer state arena it
+   * lacks (v/u for Adamax) is zeroed; step counts it lacks are 0. Gradients are zeroed.
    */
   load(ck: ParameterCheckpoint): void {
     this.assertUsable('load');
-    this.emaReady = loadCheckpoint(this, ck);
+    const loaded = loadCheckpoint(this, ck, [...this.states.keys()]);
+    this.emaReady = loaded.emaReady;
+    this.steps = loaded.steps;
+    this.lastOptimizer = null;
     this.zeroGrad();
   }
 
@@ -347,6 +413,7 @@ export class ParameterSet implements ParameterArenas {
     const all: Tensor[] = [...this.paramWindows, ...this.gradWindows, this.paramArena, this.gradArena];
     for (const p of this.params.values()) all.push(p); // disposes p.grad too
     for (const a of this.states.values()) all.push(a.whole, ...a.windows);
+    if (this.lastClip) all.push(this.lastClip);
     for (const t of all) t.dispose('ParameterSet disposed');
     this.params.clear();
     this.states.clear();

@@ -3,30 +3,21 @@
 // name; what is wrong with a dispatch's bindings is explained exactly (cold path).
 import type { KernelSource } from '../kernels.js';
 import type { PooledBuffer } from '../pool.js';
-import type { PipelineEntry, ShaderInfo } from './shaders.js';
-
-/** Anything bindable as a storage buffer (a Tensor is one): the pooled buffer and the byte range used. */
-export interface Binding {
-  readonly gpuBuffer: PooledBuffer;
-  /** Multiple of minStorageBufferOffsetAlignment (256). */
-  readonly byteOffset: number;
-  readonly byteLength: number;
-  /** Throws if the data was freed; called with the kernel's name. */
-  assertLive?(usedBy: string): void;
-}
-
-/**
- * The bytes a storage binding of `byteLength` bytes spans: whole 16-byte units (some kernels read array<vec4f>),
- * at least one. Pooled buffers always have them; Engine.fromGPUBuffer requires them of the application's buffer.
- */
-export function bindingBytes(byteLength: number): number {
-  return Math.max(16, Math.ceil(byteLength / 16) * 16);
-}
+import type { PipelineEntry, ShaderInfo, StorageInfo } from './shaders.js';
+import { bindingBytes, type Binding } from './types.js';
 
 /** Bytes bound for a binding: bindingBytes of its length, within its buffer. */
 function boundSize(b: Binding): number {
   return Math.min(b.gpuBuffer.size - b.byteOffset, bindingBytes(b.byteLength));
 }
+
+/**
+ * Bind groups kept for reuse, least recently used dropped first. Each live bind group costs the driver a
+ * descriptor set (lavapipe: a 4 KiB memory mapping, against Linux's default of 65,530 per process), and a
+ * dropped one lives on until garbage collection: a cap in the thousands keeps the hits of a training step's
+ * repeated dispatches without holding tens of thousands.
+ */
+const MAX_BIND_GROUPS = 4096;
 
 export class BindGroupCache {
   private groups = new Map<string, GPUBindGroup>();
@@ -48,20 +39,25 @@ export class BindGroupCache {
       const b = s.readOnly ? inputs[s.name] : outputs[s.name];
       if (!b) bindingError(kernel, shader, inputs, outputs);
       b.assertLive?.(label);
+      if (s.element !== 'raw' && (s.element === 'i32') !== (b.dtype === 'int32')) dtypeError(kernel, label, s, b);
       const size = boundSize(b);
-      if (size > maxBinding) throw new Error(`kernel '${kernel.name}': binding '${s.name}' is ${size} bytes, over maxStorageBufferBindingSize (${maxBinding})`);
+      if (size > maxBinding) throw new Error(`${label === kernel.name ? '' : `${label}: `}kernel '${kernel.name}': binding '${s.name}' is ${size} bytes, over maxStorageBufferBindingSize (${maxBinding})`);
       key += `|${b.gpuBuffer.id}:${b.byteOffset}:${size}`;
     }
     if (given !== shader.storage.length) bindingError(kernel, shader, inputs, outputs);
     let bg = this.groups.get(key);
-    if (!bg) {
+    if (bg) {
+      // most recently used last (Map keeps insertion order)
+      this.groups.delete(key);
+      this.groups.set(key, bg);
+    } else {
       const entries: GPUBindGroupEntry[] = [];
       for (const s of shader.storage) {
         const b = (s.readOnly ? inputs[s.name] : outputs[s.name])!;
         entries.push({ binding: s.binding, resource: { buffer: b.gpuBuffer.buffer, offset: b.byteOffset, size: boundSize(b) } });
       }
       if (shader.uniform) entries.push({ binding: shader.uniform.binding, resource: { buffer: this.uniformBuffer, offset: 0, size: shader.uniform.size } });
-      if (this.groups.size > 20000) this.groups.clear();
+      if (this.groups.size >= MAX_BIND_GROUPS) this.groups.delete(this.groups.keys().next().value!);
       bg = this.device.createBindGroup({ layout: shader.bindGroupLayout, entries, label: kernel.name });
       this.groups.set(key, bg);
     }
@@ -73,6 +69,12 @@ export class BindGroupCache {
     const tag = `|${pb.id}:`;
     for (const k of this.groups.keys()) if (k.includes(tag)) this.groups.delete(k);
   }
+}
+
+function dtypeError(kernel: KernelSource, label: string, s: StorageInfo, b: Binding): never {
+  const want = s.element === 'i32' ? 'int32' : 'float32';
+  throw new Error(`${label === kernel.name ? '' : `${label}: `}kernel '${kernel.name}': binding '${s.name}' holds ${s.element} elements and takes ${want} tensors, but was given ${b.dtype ?? 'float32'} ${String(b)}` +
+    (want === 'float32' ? ' (ops.cast(t, \'float32\') converts int32 labels or indices to numbers)' : ''));
 }
 
 /** Explain exactly what is wrong with the bindings given for a kernel. */

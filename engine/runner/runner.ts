@@ -10,27 +10,14 @@
 //   naming the kernel they belong to.
 import type { KernelSource } from '../kernels.js';
 import type { BufferPool, PooledBuffer } from '../pool.js';
-import { BindGroupCache, type Binding } from './bind_groups.js';
-import { PipelineCache, pipelineKey, type OverrideValue, type PipelineEntry } from './shaders.js';
-import { GpuTimer, type KernelTiming } from './timing.js';
-import { UniformArena, type ParamValue } from './uniforms.js';
+import { BindGroupCache } from './bind_groups.js';
+import { PipelineCache, pipelineKey, type PipelineEntry } from './shaders.js';
+import { GpuTimer } from './timing.js';
+import type { DispatchArgs, KernelTiming, OverrideValue } from './types.js';
+import { UniformArena } from './uniforms.js';
 
-export { bindingBytes, type Binding } from './bind_groups.js';
-export type { OverrideValue } from './shaders.js';
-export type { KernelTiming } from './timing.js';
-export type { ParamValue } from './uniforms.js';
+export { bindingBytes, type Binding, type DispatchArgs, type KernelDispatch, type KernelTiming, type OverrideValue, type ParamValue } from './types.js';
 
-export interface DispatchArgs {
-  kernel: KernelSource;
-  overrides?: Record<string, OverrideValue>;
-  params?: Record<string, ParamValue>;
-  inputs?: Record<string, Binding>;
-  outputs?: Record<string, Binding>;
-  /** Workgroup counts, or a total count of workgroups that is folded into 2-D (65,535 per dimension). */
-  workgroups: [number, number, number] | number;
-  /** Extra label for errors and timings (e.g. the op name). */
-  label?: string;
-}
 
 const MAX_WORKGROUPS_PER_DIM = 65535;
 const NONE: Record<string, never> = Object.freeze({}) as Record<string, never>;

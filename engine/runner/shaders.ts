@@ -5,8 +5,8 @@
 import { WgslReflect } from 'wgsl_reflect';
 import { fullSource, type KernelSource } from '../kernels.js';
 import { ShaderStage } from '../webgpu_constants.js';
+import type { OverrideValue } from './types.js';
 
-export type OverrideValue = number | boolean;
 
 type ScalarKind = 'u32' | 'i32' | 'f32';
 export interface UniformMember {
@@ -28,6 +28,8 @@ export interface StorageInfo {
   name: string;
   binding: number;
   readOnly: boolean;
+  /** Element type: 'f32' (f32 or vecN<f32>) binds float32 tensors only, 'i32' int32 only, 'raw' (u32, atomics, structs) any. */
+  element: 'f32' | 'i32' | 'raw';
 }
 export interface ShaderInfo {
   module: GPUShaderModule;
@@ -47,6 +49,15 @@ export interface PipelineEntry {
 function scalarKind(name: string | undefined, where: string): ScalarKind {
   if (name === 'u32' || name === 'i32' || name === 'f32') return name;
   throw new Error(`${where}: unsupported uniform member type '${name}' (use u32/i32/f32, vec4 or array<vec4<T>, n>)`);
+}
+
+/** The element type of a storage array, from its reflected type (array<f32>, array<vec4f>, array<vec4<i32>>, ...). */
+function elementKind(type: ReflectType): StorageInfo['element'] {
+  const f = type.name === 'array' ? type.format : type;
+  const name = f?.format?.name ?? f?.name ?? '';
+  if (/^(f32|vec[234]f)$/.test(name)) return 'f32';
+  if (/^(i32|vec[234]i)$/.test(name)) return 'i32';
+  return 'raw';
 }
 
 interface ReflectType {
@@ -94,7 +105,7 @@ function reflectShader(device: GPUDevice, kernel: KernelSource): ShaderInfo {
   for (const s of reflect.storage) {
     if (s.group !== 0) throw new Error(`shader '${kernel.name}': storage '${s.name}' must be in @group(0)`);
     const readOnly = s.access !== 'read_write';
-    storage.push({ name: s.name, binding: s.binding, readOnly });
+    storage.push({ name: s.name, binding: s.binding, readOnly, element: elementKind(s.type as unknown as ReflectType) });
     layoutEntries.push({ binding: s.binding, visibility: ShaderStage.COMPUTE, buffer: { type: readOnly ? 'read-only-storage' : 'storage' } });
   }
   const module = device.createShaderModule({ code, label: kernel.name });

@@ -2,12 +2,7 @@
 // with a begin/end timestamp; at each submit the queries are resolved and read back asynchronously, and summed
 // per kernel (and label). Only where the adapter has 'timestamp-query'.
 import { BufferUsage, MapMode } from '../webgpu_constants.js';
-
-export interface KernelTiming {
-  kernel: string;
-  calls: number;
-  totalMs: number;
-}
+import type { KernelTiming } from './types.js';
 
 export class GpuTimer {
   private readonly querySet: GPUQuerySet;

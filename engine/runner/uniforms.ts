@@ -4,8 +4,7 @@
 import type { KernelSource } from '../kernels.js';
 import type { UniformInfo } from './shaders.js';
 import { BufferUsage } from '../webgpu_constants.js';
-
-export type ParamValue = number | ArrayLike<number>;
+import type { ParamValue } from './types.js';
 
 const ARENA_BYTES = 1 << 20;
 const NONE: Record<string, never> = Object.freeze({}) as Record<string, never>;

@@ -4,6 +4,7 @@
 // MODE 2 gray4: x is [rows, 3] RGB, y is [rows] with luma L = 0.299 R + 0.587 G + 0.114 B (ITU-R BT.601),
 // level = floor(L / 16) (0..15), y = 16 * level. L is formed exactly in integers (299 R + 587 G + 114 B,
 // inputs rounded to integers) so gray levels R = G = B = 16 k land on level k, not k - 1.
+// element() is one element's work; each_element() (the bounds check, GROUP) comes from elementwise_lib.wgsl.
 struct Params { n: u32, c: f32, _p0: u32, _p1: u32 }
 override MODE: u32 = 0u;
 @group(0) @binding(0) var<uniform> params: Params;
@@ -12,10 +13,7 @@ override MODE: u32 = 0u;
 
 fn px(v: f32) -> u32 { return u32(clamp(round(v), 0.0, 255.0)); }
 
-@compute @workgroup_size(256)
-fn main(@builtin(workgroup_id) wid: vec3u, @builtin(num_workgroups) nwg: vec3u, @builtin(local_invocation_index) lid: u32) {
-  let i = (wid.y * nwg.x + wid.x) * 256u + lid;
-  if (i >= params.n) { return; }
+fn element(i: u32) {
   switch MODE {
     case 0u: { y[i] = params.c * floor(x[i] / params.c); }
     case 1u: { y[i] = clamp(floor(x[i] + 0.5), 0.0, 255.0); }
@@ -24,4 +22,9 @@ fn main(@builtin(workgroup_id) wid: vec3u, @builtin(num_workgroups) nwg: vec3u, 
       y[i] = 16.0 * f32(luma1000 / 16000u);
     }
   }
+}
+
+@compute @workgroup_size(256)
+fn main(@builtin(workgroup_id) wid: vec3u, @builtin(num_workgroups) nwg: vec3u, @builtin(local_invocation_index) lid: u32) {
+  each_element((wid.y * nwg.x + wid.x) * 256u + lid);
 }

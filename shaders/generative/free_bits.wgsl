@@ -2,6 +2,7 @@
 //   channel_kl[c] = (1/B) sum over partials of chan_partial[., c]   (batch mean of the (h, w) sums)
 //   objective     = sum_c max(channel_kl[c], kl_min)
 //   true_kl[b]    = sum over the image's chunks of img_partial
+// workgroup_sum() comes from workgroup_reduce_lib.wgsl (prepended by the engine).
 struct Params { channels: u32, parts: u32, batch: u32, chunks: u32, kl_min: f32, _p0: u32, _p1: u32, _p2: u32 }
 @group(0) @binding(0) var<uniform> params: Params;
 @group(0) @binding(1) var<storage, read> chan_partial: array<f32>;
@@ -28,11 +29,6 @@ fn main(@builtin(local_invocation_index) lid: u32) {
     for (var q = 0u; q < params.chunks; q++) { t += img_partial[b * params.chunks + q]; }
     true_kl[b] = t;
   }
-  scratch[lid] = s;
-  workgroupBarrier();
-  for (var w = 32u; w > 0u; w = w >> 1u) {
-    if (lid < w) { scratch[lid] = scratch[lid] + scratch[lid + w]; }
-    workgroupBarrier();
-  }
+  workgroup_sum(lid, 32u, s);
   if (lid == 0u) { objective[0] = scratch[0]; }
 }

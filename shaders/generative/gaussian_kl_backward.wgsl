@@ -3,12 +3,8 @@
 // r - 1 via an accurate expm1 (small when q ~ p).
 // Two dispatches, one per pair of outputs (MODE 0: d mq, d mp; MODE 1: d lsq, d lsp): the five inputs and all
 // four outputs would be 9 storage buffers, over WebGPU's default limit of 8 per shader stage.
-struct Params { n: u32, _p0: u32, _p1: u32, _p2: u32 }
-@group(0) @binding(0) var<uniform> params: Params;
-@group(0) @binding(1) var<storage, read> mean_q: array<f32>;
-@group(0) @binding(2) var<storage, read> log_std_q: array<f32>;
-@group(0) @binding(3) var<storage, read> mean_p: array<f32>;
-@group(0) @binding(4) var<storage, read> log_std_p: array<f32>;
+// Params and the inputs mean_q, log_std_q, mean_p, log_std_p come from gaussian_kl_lib.wgsl, prepended by the engine.
+// element() is one element's work; each_element() (the bounds check, GROUP) comes from elementwise_lib.wgsl.
 @group(0) @binding(5) var<storage, read> g: array<f32>;
 @group(0) @binding(6) var<storage, read_write> d_q: array<f32>;
 @group(0) @binding(7) var<storage, read_write> d_p: array<f32>;
@@ -17,10 +13,7 @@ override MODE: u32 = 0u;
 
 // log1p_, expm1_, sigmoid_, softplus_ and tanh_ come from math_lib.wgsl (prepended by the engine).
 
-@compute @workgroup_size(256)
-fn main(@builtin(workgroup_id) wid: vec3u, @builtin(num_workgroups) nwg: vec3u, @builtin(local_invocation_index) lid: u32) {
-  let i = (wid.y * nwg.x + wid.x) * 256u + lid;
-  if (i >= params.n) { return; }
+fn element(i: u32) {
   let gi = g[i];
   let inv = exp(-log_std_p[i]);
   let v = (mean_q[i] - mean_p[i]) * inv;
@@ -32,4 +25,9 @@ fn main(@builtin(workgroup_id) wid: vec3u, @builtin(num_workgroups) nwg: vec3u, 
     d_q[i] = gi * rm1;
     d_p[i] = -gi * (rm1 + v * v);
   }
+}
+
+@compute @workgroup_size(256)
+fn main(@builtin(workgroup_id) wid: vec3u, @builtin(num_workgroups) nwg: vec3u, @builtin(local_invocation_index) lid: u32) {
+  each_element((wid.y * nwg.x + wid.x) * 256u + lid);
 }

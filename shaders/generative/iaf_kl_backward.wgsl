@@ -4,24 +4,19 @@
 // One invocation per element of d_prior [P, cp] and of dz [P, Z] (index i < P max(cp, Z)); prior channels
 // outside the two windows get 0, or are left alone with ACC_PRIOR (adding into a pending gradient the tape
 // offers, engine/tape.ts sinks); ACC_Z adds dz into z's pending gradient.
-struct Params { pixels: u32, z: u32, cp: u32, prior_mean: u32, prior_logsd: u32, _p0: u32, _p1: u32, _p2: u32 }
+// Params, z, prior and standardized() come from iaf_kl_lib.wgsl, prepended by the engine.
 override ACC_Z: bool = false;
 override ACC_PRIOR: bool = false;
-@group(0) @binding(0) var<uniform> params: Params;
-@group(0) @binding(1) var<storage, read> z: array<f32>;
-@group(0) @binding(2) var<storage, read> prior: array<f32>;
 @group(0) @binding(3) var<storage, read> g: array<f32>;
 @group(0) @binding(4) var<storage, read_write> dz: array<f32>;
 @group(0) @binding(5) var<storage, read_write> d_prior: array<f32>;
 
 // (dz, dpMean, dpLogSd) of latent channel j at pixel p.
 fn grads(p: u32, j: u32) -> vec3f {
-  let i = p * params.z + j;
-  let pm = prior[p * params.cp + params.prior_mean + j];
-  let ps = prior[p * params.cp + params.prior_logsd + j];
-  let inv = exp(-ps);
-  let u = (z[i] - pm) * inv;
-  let gi = g[i];
+  let q = standardized(p, j);
+  let u = q.x;
+  let inv = q.z;
+  let gi = g[p * params.z + j];
   return vec3f(gi * u * inv, -gi * u * inv, gi * (1.0 - u * u));
 }
 

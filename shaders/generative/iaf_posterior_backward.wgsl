@@ -33,6 +33,17 @@ fn in_window(c: u32, start: u32, width: u32) -> bool {
   return c >= start && c < start + width;
 }
 
+// The gradient of channel c at pixel p of a conv output holding the posterior's mean, log-sd and context windows
+// (starting at mean, logsd, ctx); hit = false outside them.
+struct WindowGrad { v: f32, hit: bool }
+
+fn posterior_window_grad(p: u32, c: u32, mean: u32, logsd: u32, ctx: u32) -> WindowGrad {
+  if (in_window(c, mean, params.z)) { return WindowGrad(latent_grads(p, c - mean).x, true); }
+  if (in_window(c, logsd, params.z)) { return WindowGrad(latent_grads(p, c - logsd).y, true); }
+  if (in_window(c, ctx, params.h)) { return WindowGrad(g_context[p * params.h + c - ctx], true); }
+  return WindowGrad(0.0, false);
+}
+
 @compute @workgroup_size(256)
 fn main(@builtin(workgroup_id) wid: vec3u, @builtin(num_workgroups) nwg: vec3u, @builtin(local_invocation_index) lid: u32) {
   let i = (wid.y * nwg.x + wid.x) * 256u + lid;
@@ -40,27 +51,18 @@ fn main(@builtin(workgroup_id) wid: vec3u, @builtin(num_workgroups) nwg: vec3u, 
   if (i >= params.pixels * width) { return; }
   let p = i / width;
   let c = i - p * width;
-  let Z = params.z;
   if (c < params.cu) {
-    var v = 0.0;
-    var hit = true;
-    if (in_window(c, params.up_mean, Z)) { v = latent_grads(p, c - params.up_mean).x; }
-    else if (in_window(c, params.up_logsd, Z)) { v = latent_grads(p, c - params.up_logsd).y; }
-    else if (in_window(c, params.up_ctx, params.h)) { v = g_context[p * params.h + c - params.up_ctx]; }
-    else { hit = false; }
+    let w = posterior_window_grad(p, c, params.up_mean, params.up_logsd, params.up_ctx);
     let o = p * params.cu + c;
-    if (ACC_UP) { if (hit) { d_up[o] += v; } } else { d_up[o] = v; }
+    if (ACC_UP) { if (w.hit) { d_up[o] += w.v; } } else { d_up[o] = w.v; }
   }
   if (c < params.cd) {
-    var v = 0.0;
-    var hit = true;
-    if (in_window(c, params.down_mean, Z)) { v = latent_grads(p, c - params.down_mean).x; }
-    else if (in_window(c, params.down_logsd, Z)) { v = latent_grads(p, c - params.down_logsd).y; }
-    else if (in_window(c, params.down_ctx, params.h)) { v = g_context[p * params.h + c - params.down_ctx]; }
-    else if (FROM_PRIOR && in_window(c, params.prior_mean, Z)) { v = latent_grads(p, c - params.prior_mean).z; }
-    else if (FROM_PRIOR && in_window(c, params.prior_logsd, Z)) { v = latent_grads(p, c - params.prior_logsd).w; }
-    else { hit = false; }
+    var w = posterior_window_grad(p, c, params.down_mean, params.down_logsd, params.down_ctx);
+    if (FROM_PRIOR && !w.hit) {
+      if (in_window(c, params.prior_mean, params.z)) { w = WindowGrad(latent_grads(p, c - params.prior_mean).z, true); }
+      else if (in_window(c, params.prior_logsd, params.z)) { w = WindowGrad(latent_grads(p, c - params.prior_logsd).w, true); }
+    }
     let o = p * params.cd + c;
-    if (ACC_DOWN) { if (hit) { d_down[o] += v; } } else { d_down[o] = v; }
+    if (ACC_DOWN) { if (w.hit) { d_down[o] += w.v; } } else { d_down[o] = w.v; }
   }
 }

@@ -5,33 +5,23 @@
 // The CDF difference never subtracts two sigmoids: with d = width / s,
 //   sigmoid(b) - sigmoid(a) = exp(-m) * (1 - exp(-d)) / ((1 + exp(-|a|)) (1 + exp(-|b|))),
 //   m = a if a >= 0, -b if b <= 0, else 0 (exact for every sign pattern; 1 - exp(-d) via an accurate expm1).
-// Grid: (chunk, image). Each workgroup sums the log-likelihood of CHUNK = T * ITEMS elements of one image, with
-// T = floor(256 / C) * C n_active threads (so a thread always sees the same channel); one partial per workgroup.
-struct Params { n_per_image: u32, channels: u32, n_active: u32, chunks: u32, levels: u32, cw: f32, _p0: u32, _p1: u32 }
-override TAILS: bool = false;
-const ITEMS: u32 = 8u;
-@group(0) @binding(0) var<uniform> params: Params;
-@group(0) @binding(1) var<storage, read> mean: array<f32>;
-@group(0) @binding(2) var<storage, read> log_scale: array<f32>;
-@group(0) @binding(3) var<storage, read> pixels: array<f32>;
+// Each workgroup of the (chunk, image) grid sums the log-likelihood of its chunk's elements: one partial per workgroup.
+// Params, TAILS, mean, log_scale, pixels and bin_of() come from logistic_lib.wgsl; ITEMS and chunk_of() from
+// image_chunks_lib.wgsl; workgroup_sum() from workgroup_reduce_lib.wgsl; log1p_, expm1_ and sigmoid_ from
+// math_lib.wgsl (all prepended by the engine).
 @group(0) @binding(4) var<storage, read_write> partial: array<f32>;
 
 var<workgroup> scratch: array<f32, 256>;
-
-
-// log1p_, expm1_, sigmoid_, softplus_ and tanh_ come from math_lib.wgsl (prepended by the engine).
 
 // log(D + 1e-7), D = the probability mass of the bin. Where D > 1/2 (only possible when the bin straddles
 // the mean, or for a tail bin) it is log1p(1e-7 - Q) with the complement Q = 1 - D = sigmoid(a) + sigmoid(-b)
 // formed directly, so log p near 0 keeps its relative accuracy.
 fn log_bin_mass(yv: f32, mu: f32, inv_s: f32) -> f32 {
-  let kmax = params.levels - 1u;
-  let k = min(u32(max(floor(yv / (256.0 * params.cw)), 0.0)), kmax);
-  let lower = f32(k) * params.cw - 0.5;
-  let a = (lower - mu) * inv_s;
-  let b = (lower + params.cw - mu) * inv_s;
-  let lo_inf = TAILS && k == 0u;
-  let hi_inf = TAILS && k == kmax;
+  let bin = bin_of(yv, mu, inv_s);
+  let a = bin.a;
+  let b = bin.b;
+  let lo_inf = bin.lo_inf;
+  let hi_inf = bin.hi_inf;
   var D = 1.0;
   var Q = 0.0;
   if (lo_inf && hi_inf) {
@@ -58,28 +48,18 @@ fn log_bin_mass(yv: f32, mu: f32, inv_s: f32) -> f32 {
 
 @compute @workgroup_size(256)
 fn main(@builtin(workgroup_id) wid: vec3u, @builtin(local_invocation_index) lid: u32) {
-  let chunk = wid.x;
-  let img = wid.y;
-  let n = params.n_per_image;
-  let t = params.n_active;
+  let k = chunk_of(wid, lid);
   var acc = 0.0;
-  if (lid < t) {
-    let ch = lid % params.channels;
-    let inv_s = exp(-log_scale[ch]);
-    let start = chunk * t * ITEMS + lid;
+  if (lid < k.t) {
+    let inv_s = exp(-log_scale[lid % params.channels]);
     for (var it = 0u; it < ITEMS; it++) {
-      let j = start + it * t;
-      if (j < n) {
-        let e = img * n + j;
+      let j = k.start + it * k.t;
+      if (j < k.n) {
+        let e = k.img * k.n + j;
         acc += log_bin_mass(pixels[e], mean[e], inv_s);
       }
     }
   }
-  scratch[lid] = acc;
-  workgroupBarrier();
-  for (var s = 128u; s > 0u; s = s >> 1u) {
-    if (lid < s) { scratch[lid] = scratch[lid] + scratch[lid + s]; }
-    workgroupBarrier();
-  }
-  if (lid == 0u) { partial[img * params.chunks + chunk] = scratch[0]; }
+  workgroup_sum(lid, 128u, acc);
+  if (lid == 0u) { partial[k.slot] = scratch[0]; }
 }

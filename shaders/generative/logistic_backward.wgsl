@@ -9,30 +9,22 @@
 // Tails: bin 0 -> log sigmoid(b): (-sigmoid(-b) / s, -b sigmoid(-b)); bin K-1 -> log sigmoid(-a):
 // (sigmoid(a) / s, a sigmoid(a)). Writes dmean per element and, per workgroup, one partial d(log_scale) per
 // channel (same grid and thread->channel mapping as the forward; summed over partials by the caller).
-struct Params { n_per_image: u32, channels: u32, n_active: u32, chunks: u32, levels: u32, cw: f32, _p0: u32, _p1: u32 }
-override TAILS: bool = false;
-const ITEMS: u32 = 8u;
-@group(0) @binding(0) var<uniform> params: Params;
-@group(0) @binding(1) var<storage, read> mean: array<f32>;
-@group(0) @binding(2) var<storage, read> log_scale: array<f32>;
-@group(0) @binding(3) var<storage, read> pixels: array<f32>;
+// Params, TAILS, mean, log_scale, pixels and bin_of() come from logistic_lib.wgsl; ITEMS and chunk_of() from
+// image_chunks_lib.wgsl; channel_sum() from workgroup_reduce_lib.wgsl; expm1_ and sigmoid_ from math_lib.wgsl (all
+// prepended by the engine).
 @group(0) @binding(4) var<storage, read> g: array<f32>;
 @group(0) @binding(5) var<storage, read_write> dmean: array<f32>;
 @group(0) @binding(6) var<storage, read_write> partial: array<f32>;
 
 var<workgroup> scratch: array<f32, 256>;
 
-// log1p_, expm1_, sigmoid_, softplus_ and tanh_ come from math_lib.wgsl (prepended by the engine).
-
 // (dlogp/dmu, dlogp/dlog_s) of one element.
 fn grads(yv: f32, mu: f32, inv_s: f32) -> vec2<f32> {
-  let kmax = params.levels - 1u;
-  let k = min(u32(max(floor(yv / (256.0 * params.cw)), 0.0)), kmax);
-  let lower = f32(k) * params.cw - 0.5;
-  let a = (lower - mu) * inv_s;
-  let b = (lower + params.cw - mu) * inv_s;
-  let lo_inf = TAILS && k == 0u;
-  let hi_inf = TAILS && k == kmax;
+  let bin = bin_of(yv, mu, inv_s);
+  let a = bin.a;
+  let b = bin.b;
+  let lo_inf = bin.lo_inf;
+  let hi_inf = bin.hi_inf;
   if (lo_inf && hi_inf) { return vec2<f32>(0.0, 0.0); }
   if (lo_inf) {
     let D = sigmoid_(b);
@@ -67,21 +59,16 @@ fn grads(yv: f32, mu: f32, inv_s: f32) -> vec2<f32> {
 
 @compute @workgroup_size(256)
 fn main(@builtin(workgroup_id) wid: vec3u, @builtin(local_invocation_index) lid: u32) {
-  let chunk = wid.x;
-  let img = wid.y;
-  let n = params.n_per_image;
-  let t = params.n_active;
+  let k = chunk_of(wid, lid);
   let c = params.channels;
   var acc = 0.0;
-  if (lid < t) {
-    let ch = lid % c;
-    let inv_s = exp(-log_scale[ch]);
-    let gi = g[img];
-    let start = chunk * t * ITEMS + lid;
+  if (lid < k.t) {
+    let inv_s = exp(-log_scale[lid % c]);
+    let gi = g[k.img];
     for (var it = 0u; it < ITEMS; it++) {
-      let j = start + it * t;
-      if (j < n) {
-        let e = img * n + j;
+      let j = k.start + it * k.t;
+      if (j < k.n) {
+        let e = k.img * k.n + j;
         let r = grads(pixels[e], mean[e], inv_s);
         dmean[e] = gi * r.x;
         acc += gi * r.y;
@@ -92,8 +79,6 @@ fn main(@builtin(workgroup_id) wid: vec3u, @builtin(local_invocation_index) lid:
   workgroupBarrier();
   // Thread ch < C sums the partials of every thread with that channel (lid % C == ch).
   if (lid < c) {
-    var s = 0.0;
-    for (var j = lid; j < t; j += c) { s += scratch[j]; }
-    partial[(img * params.chunks + chunk) * c + lid] = s;
+    partial[k.slot * c + lid] = channel_sum(lid, k.t, c);
   }
 }

@@ -10,15 +10,19 @@
 //            of the repository) x lib with DOM / Node-only lib (ES2022 + @types/node) x moduleResolution NodeNext
 //            / bundler; own-device.ts (the application's device and buffers) wherever WebGPU types exist (DOM
 //            on TypeScript >= 6; DOM + @webgpu/types on 5.9); api-types.ts also with nothing but ES2022.
+//   examples: the repository's examples/ copied into the project, type-checked (strict, skipLibCheck off),
+//            compiled and run with a small step count (EXAMPLES below): the Fashion-MNIST MLP must reach 85% test
+//            accuracy; the Fashion-MNIST ones need AGAVE_DATA_DIR, else they are recorded as skipped.
 //   browser: headless Chromium (SwiftShader WebGPU) loads a page that imports the packed dist/engine.js and
 //            checks ops against float64 CPU references, and tunes a small problem set on SwiftShader (winners
 //            valid, IndexedDB cache round trip, tuned = static results) (test/consumer/browser/page.ts); the page reports each
 //            check back to this script's server on 127.0.0.1 (--dump-dom would return before the GPU work ends).
+//            Then the examples' MLP page (examples/browser/) trains on Fashion-MNIST served from AGAVE_DATA_DIR.
 // Prints one line per check and ends with `consumer: N passed, N failed`; exits 1 if anything failed.
 // Options: --only node|browser, --bundle FILE (serve FILE to the browser instead of the packed bundle),
 //          --keep (keep the temp folder).
 import { spawn, spawnSync } from 'node:child_process';
-import { createReadStream, existsSync, mkdirSync, mkdtempSync, readFileSync, rmSync, statSync, writeFileSync } from 'node:fs';
+import { createReadStream, existsSync, mkdirSync, mkdtempSync, readFileSync, readdirSync, rmSync, statSync, writeFileSync } from 'node:fs';
 import http from 'node:http';
 import { tmpdir } from 'node:os';
 import { delimiter, join, resolve } from 'node:path';
@@ -39,6 +43,9 @@ const TARBALL_LIMIT = 1_000_000;
 // from the platform package @typescript/typescript-<platform>-<arch>, an optional dependency npm installs.
 const MATRIX_TYPESCRIPTS = ['6.0.3', '7.0.2'];
 const BROWSER_TIMEOUT_MS = 300_000;
+// The examples' browser MLP page: steps in CI and the accuracy it must reach (the Node MLP: 1,000 steps, 85%).
+const BROWSER_MLP_STEPS = 300;
+const BROWSER_MLP_MIN_ACCURACY = 0.8;
 
 const results = [];
 function record(name, ok, detail = '') {
@@ -208,6 +215,45 @@ async function typesMatrix(app) {
   console.log(`        types matrix: ${configs.length} configurations in ${((performance.now() - t1) / 1000).toFixed(1)} s, after ${installSeconds.toFixed(1)} s of npm install`);
 }
 
+// ---- examples ----------------------------------------------------------------------------------------------
+/** What CI runs of examples/: arguments and what each must show (the MLP: the issue's 85% test accuracy). */
+const EXAMPLES = [
+  { file: 'fashion-mnist-mlp', args: ['--steps', '1000', '--min-accuracy', '0.85'], what: 'Fashion-MNIST MLP, 1,000 steps, test accuracy >= 85%' },
+  { file: 'conv-net', args: ['--steps', '300', '--min-accuracy', '0.8'], what: 'Fashion-MNIST conv net, 300 steps, test accuracy >= 80%' },
+  { file: 'custom-op', args: [], what: 'a WGSL op of its own with its backward: float64 gradient check, then trained' },
+  { file: 'interop', args: [], what: "the application's device and buffers both ways; its buffers outlive engine.dispose()" },
+];
+
+/**
+ * The repository's examples/ as a user runs them against the installed package: copied into the consumer
+ * project (after the types matrix installed @types/node and @webgpu/types), type-checked strictly with
+ * skipLibCheck off, compiled and run with Node on Dawn. The Fashion-MNIST ones find the data through
+ * AGAVE_DATA_DIR (CI sets it); without it they say so and exit 0, recorded as skipped.
+ */
+function examplesChecks(app) {
+  const dir = join(app, 'examples');
+  mkdirSync(dir);
+  const sources = readdirSync(join(REPO, 'examples')).filter((f) => f.endsWith('.ts'));
+  for (const f of sources) writeFileSync(join(dir, f), readFileSync(join(REPO, 'examples', f), 'utf8'));
+  writeFileSync(join(dir, 'package.json'), JSON.stringify({ type: 'module', private: true }));
+  writeFileSync(join(dir, 'tsconfig.json'), JSON.stringify({
+    compilerOptions: { target: 'ES2022', module: 'NodeNext', moduleResolution: 'NodeNext', lib: ['ES2022', 'DOM'], types: ['node', '@webgpu/types'], strict: true,
+      exactOptionalPropertyTypes: true, noUncheckedIndexedAccess: true, verbatimModuleSyntax: true, skipLibCheck: false, outDir: 'js' },
+    files: sources,
+  }, null, 2));
+  const build = run(process.execPath, [tsc, '-p', '.'], dir);
+  record(`examples/: ${sources.length} files type-check (TypeScript ${JSON.parse(readFileSync(join(REPO, 'node_modules', 'typescript', 'package.json'), 'utf8')).version}, strict, skipLibCheck off) and compile against the package`, build.ok, build.ok ? '' : tail(build.out));
+  if (!build.ok) return;
+  for (const ex of EXAMPLES) {
+    const t0 = performance.now();
+    const r = run(process.execPath, [join('js', `${ex.file}.js`), ...ex.args], dir, 600_000);
+    const seconds = ((performance.now() - t0) / 1000).toFixed(1);
+    const lines = r.out.split('\n').filter((l) => !/^Warning: max\w+ artificially reduced/.test(l));
+    const skipped = r.ok && lines.some((l) => / skipped, /.test(l));
+    record(`example ${ex.file}: ${ex.what}${skipped ? ' (skipped: no data)' : ''} (${seconds} s)`, r.ok, tail(lines.join('\n'), r.ok ? 3 : 25));
+  }
+}
+
 // ---- browser -----------------------------------------------------------------------------------------------
 function findChromium() {
   if (process.env.CHROMIUM) return process.env.CHROMIUM;
@@ -227,27 +273,23 @@ const PAGE = `<!doctype html>
   import('/page.js').then((m) => m.main()).catch((e) => fatal((e && e.stack) || e));
 </script>`;
 
-async function browserChecks(bundle) {
-  const chromium = findChromium();
-  if (!chromium) {
-    record('browser: Chromium found', false, 'no chromium on PATH (Debian: apt-get install chromium; or set $CHROMIUM)');
-    return;
-  }
-  if (!bundle || !existsSync(bundle)) {
-    record('browser: bundle to serve', false, `no bundle at ${bundle}`);
-    return;
-  }
-  const dir = join(tmp, 'browser');
-  mkdirSync(dir, { recursive: true });
-  const { build } = await import(join(REPO, 'node_modules', 'esbuild', 'lib', 'main.js'));
-  try {
-    await build({ entryPoints: [join(REPO, 'test', 'consumer', 'browser', 'page.ts')], outfile: join(dir, 'page.js'), bundle: true, format: 'esm',
-      platform: 'browser', target: 'es2022', external: ['agave-webgpu'], logLevel: 'error' });
-  } catch (err) {
-    record('browser: build the test page', false, String(err));
-    return;
-  }
-  const files = { '/page.js': join(dir, 'page.js'), '/engine.js': bundle, '/engine.js.map': `${bundle}.map` };
+/** The examples' MLP page (examples/browser/mlp-page.ts) under a harness that reports its result back. */
+const MLP_PAGE = (steps) => `<!doctype html>
+<meta charset="utf-8"><title>agave-webgpu: Fashion-MNIST MLP example</title>
+<script type="importmap">{ "imports": { "agave-webgpu": "/engine.js" } }</script>
+<script>
+  const report = (r) => fetch('/report', { method: 'POST', body: JSON.stringify(r) });
+  addEventListener('error', (e) => report({ fatal: e.message }));
+  addEventListener('unhandledrejection', (e) => report({ fatal: String((e.reason && e.reason.stack) || e.reason) }));
+  import('/mlp-page.js').then((m) => m.runMlpPage({ dataUrl: '/data', steps: ${steps} })).then((result) => report({ result }))
+    .catch((e) => report({ fatal: String((e && e.stack) || e) }));
+</script>`;
+
+/**
+ * Serves `files` (url path -> file) and `html` at / on 127.0.0.1, opens it in headless Chromium and resolves to
+ * what the page POSTs to /report: { fatal } or the page's own object; { timeout } or { exited } otherwise.
+ */
+async function runPage(chromium, dir, html, files) {
   let settle;
   const reported = new Promise((r) => (settle = r));
   const server = http.createServer((req, res) => {
@@ -267,12 +309,12 @@ async function browserChecks(bundle) {
     const path = (req.url ?? '/').split('?')[0];
     if (path === '/' || path === '/index.html') {
       res.writeHead(200, { 'content-type': 'text/html; charset=utf-8' });
-      res.end(PAGE);
+      res.end(html);
       return;
     }
     const file = files[path];
     if (file && existsSync(file)) {
-      res.writeHead(200, { 'content-type': path.endsWith('.js') ? 'text/javascript' : 'application/json' });
+      res.writeHead(200, { 'content-type': path.endsWith('.js') ? 'text/javascript' : path.endsWith('.map') ? 'application/json' : 'application/octet-stream' });
       createReadStream(file).pipe(res);
       return;
     }
@@ -281,8 +323,7 @@ async function browserChecks(bundle) {
   });
   await new Promise((r) => server.listen(0, '127.0.0.1', r));
   const url = `http://127.0.0.1:${server.address().port}/`;
-  const profile = join(dir, 'profile');
-  const log = join(dir, 'chromium.log');
+  const profile = mkdtempSync(join(dir, 'profile-'));
   const flags = ['--headless', '--no-sandbox', '--enable-unsafe-webgpu', '--enable-features=Vulkan', '--disable-quic', '--no-first-run',
     '--disable-background-networking', '--disable-component-update', '--disable-sync', `--user-data-dir=${profile}`, url];
   const out = [];
@@ -304,10 +345,39 @@ async function browserChecks(bundle) {
     // already gone
   }
   server.close();
-  writeFileSync(log, Buffer.concat(out));
+  writeFileSync(join(dir, 'chromium.log'), Buffer.concat(out));
   const chromeLog = () => tail(Buffer.concat(out).toString('utf8').split('\n').filter((l) => !/dbus|Fontconfig/.test(l)).join('\n'), 12);
-  if (outcome.timeout) record('browser: the page reported back', false, `no report within ${BROWSER_TIMEOUT_MS / 1000} s\n${chromeLog()}`);
-  else if ('exited' in outcome) record('browser: the page reported back', false, `chromium exited (${outcome.exited}) before the page reported\n${chromeLog()}`);
+  if (outcome.timeout) return { failure: `no report within ${BROWSER_TIMEOUT_MS / 1000} s\n${chromeLog()}` };
+  if ('exited' in outcome) return { failure: `chromium exited (${outcome.exited}) before the page reported\n${chromeLog()}` };
+  return outcome;
+}
+
+async function bundlePage(entry, outfile) {
+  const { build } = await import(join(REPO, 'node_modules', 'esbuild', 'lib', 'main.js'));
+  await build({ entryPoints: [entry], outfile, bundle: true, format: 'esm', platform: 'browser', target: 'es2022', external: ['agave-webgpu'], logLevel: 'error' });
+}
+
+async function browserChecks(bundle) {
+  const chromium = findChromium();
+  if (!chromium) {
+    record('browser: Chromium found', false, 'no chromium on PATH (Debian: apt-get install chromium; or set $CHROMIUM)');
+    return;
+  }
+  if (!bundle || !existsSync(bundle)) {
+    record('browser: bundle to serve', false, `no bundle at ${bundle}`);
+    return;
+  }
+  const dir = join(tmp, 'browser');
+  mkdirSync(dir, { recursive: true });
+  try {
+    await bundlePage(join(REPO, 'test', 'consumer', 'browser', 'page.ts'), join(dir, 'page.js'));
+  } catch (err) {
+    record('browser: build the test page', false, String(err));
+    return;
+  }
+  const engineFiles = { '/engine.js': bundle, '/engine.js.map': `${bundle}.map` };
+  const outcome = await runPage(chromium, dir, PAGE, { ...engineFiles, '/page.js': join(dir, 'page.js') });
+  if (outcome.failure) record('browser: the page reported back', false, outcome.failure);
   else if (outcome.fatal) record('browser: the page loaded the bundle and ran', false, outcome.fatal);
   else {
     const list = outcome.results ?? [];
@@ -315,6 +385,33 @@ async function browserChecks(bundle) {
     const expected = 9;
     if (list.length !== expected) record(`browser: all ${expected} checks reported`, false, `got ${list.length}`);
   }
+  await browserMlpExample(chromium, dir, engineFiles);
+}
+
+/** The examples' MLP page (examples/browser/) trains on Fashion-MNIST served from $AGAVE_DATA_DIR. */
+async function browserMlpExample(chromium, dir, engineFiles) {
+  const name = `browser: examples/browser Fashion-MNIST MLP page, ${BROWSER_MLP_STEPS} steps (test accuracy >= ${BROWSER_MLP_MIN_ACCURACY})`;
+  const data = process.env.AGAVE_DATA_DIR ? join(process.env.AGAVE_DATA_DIR, 'fashion-mnist') : null;
+  if (!data || !existsSync(join(data, 'train-images-idx3-ubyte.gz'))) {
+    record(`${name}: skipped, Fashion-MNIST not found (AGAVE_DATA_DIR${data ? `: no ${data}/train-images-idx3-ubyte.gz` : ' not set'})`, true);
+    return;
+  }
+  try {
+    await bundlePage(join(REPO, 'examples', 'browser', 'mlp-page.ts'), join(dir, 'mlp-page.js'));
+  } catch (err) {
+    record(`${name}: build`, false, String(err));
+    return;
+  }
+  const files = { ...engineFiles, '/mlp-page.js': join(dir, 'mlp-page.js') };
+  for (const f of ['train-images-idx3-ubyte.gz', 'train-labels-idx1-ubyte.gz', 't10k-images-idx3-ubyte.gz', 't10k-labels-idx1-ubyte.gz']) files[`/data/${f}`] = join(data, f);
+  const outcome = await runPage(chromium, dir, MLP_PAGE(BROWSER_MLP_STEPS), files);
+  if (outcome.failure || outcome.fatal) {
+    record(name, false, outcome.failure ?? outcome.fatal);
+    return;
+  }
+  const r = outcome.result;
+  record(name, r.testAccuracy >= BROWSER_MLP_MIN_ACCURACY,
+    `test accuracy ${(100 * r.testAccuracy).toFixed(2)}%, ${r.msPerStep.toFixed(1)} ms per step, final loss ${r.finalLoss.toFixed(4)} (${r.description})`);
 }
 
 // ---- main --------------------------------------------------------------------------------------------------
@@ -322,7 +419,10 @@ try {
   if (!bundleOverride || only !== 'browser') pack();
   if (only !== 'browser' && tarball) {
     const app = nodeChecks();
-    if (app) await typesMatrix(app);
+    if (app) {
+      await typesMatrix(app);
+      examplesChecks(app);
+    }
   }
   if (only !== 'node') await browserChecks(bundleOverride ?? packedBundle);
 } catch (err) {

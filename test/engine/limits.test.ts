@@ -34,7 +34,7 @@ function overrideSets(kernel: string): Record<string, number>[] {
   const p: ConvProblem = { B: 1, H: 8, W: 8, Cin: 8, Ho: 8, Wo: 8, Cout: 8, T: 9, stride: 1, padTop: 1, padLeft: 1 };
   const ranks = [0, 1, 2, 3, 4, 5, 6, 7, 8];
   if (kernel === 'strided_copy') return ranks.slice(1).map((RANK) => ({ RANK }));
-  if (kernel === 'reduce_backward') return ranks.map((RANK) => ({ RANK }));
+  if (kernel === 'reduce_backward' || kernel === 'where') return ranks.map((RANK) => ({ RANK }));
   if (kernel === 'reduce') return ranks.flatMap((RANK_OUT) => [0, 1, 4, 8].map((RANK_RED) => ({ RANK_OUT, RANK_RED })));
   const sets: Record<string, number>[] = [{}];
   for (const v of CONV_VARIANTS) if (v.kernel.name === kernel && v.overrides) sets.push(v.overrides(p));

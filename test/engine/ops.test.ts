@@ -5,22 +5,15 @@
 // matmul kernel variant forced in turn (several tiles), checked to have run; max backward with ties.
 import { afterAll, describe, expect, it } from 'vitest';
 import { ops, type Engine, type Tensor } from '../../engine/index.js';
-import { REF_OPS, type RefAttrs, type RefOp } from '../reference/ops.js';
-import { type RefTensor, broadcastTo as refBroadcastTo, ref, shapeStr } from '../reference/tensor.js';
+import { REF_OPS, type RefOp } from '../reference/ops.js';
+import { type RefTensor, broadcastTo as refBroadcastTo, ref } from '../reference/tensor.js';
 import { MATMUL_VARIANTS } from '../../engine/index.js';
-import { compare, directionalCheck, mulberry32, randomData, randomInt, randomPositive, randomShape, type Rng } from '../reference/gradcheck.js';
+import { compare, mulberry32, randomData, randomInt, randomPositive, randomShape, type Rng } from '../reference/gradcheck.js';
 import { disposeTestEngine, f16, roundF16, roundF32, testEngine, toGpu } from '../helpers/gpu.js';
+import { checkOpCase, type OpCase } from '../helpers/opcheck.js';
 
-const FWD_TOL = 1e-5;
-const BWD_TOL = 1e-4;
-const DIR_TOL = 1e-4;
 
-interface Case {
-  inputs: RefTensor[];
-  attrs: RefAttrs;
-  /** Runs the GPU op on GPU tensors. */
-  run: (xs: Tensor[]) => Tensor;
-}
+type Case = OpCase;
 
 type CaseGen = (rng: Rng) => Case;
 
@@ -35,9 +28,9 @@ function broadcastable(rng: Rng, out: number[]): number[] {
   return out.slice(drop).map((d) => (rng() < 0.35 ? 1 : d));
 }
 
-const UNARY = ['neg', 'exp', 'log', 'sqrt', 'square', 'sigmoid', 'tanh', 'elu', 'softplus', 'abs'] as const;
-const SCALAR = ['addScalar', 'subScalar', 'rsubScalar', 'mulScalar', 'divScalar', 'rdivScalar', 'maximumScalar', 'powScalar'] as const;
-const BINARY = ['add', 'sub', 'mul', 'div', 'maximum'] as const;
+const UNARY = ['neg', 'exp', 'log', 'sqrt', 'square', 'sigmoid', 'tanh', 'elu', 'softplus', 'abs', 'relu', 'gelu', 'geluTanh', 'silu'] as const;
+const SCALAR = ['addScalar', 'subScalar', 'rsubScalar', 'mulScalar', 'divScalar', 'rdivScalar', 'maximumScalar', 'powScalar', 'leakyRelu'] as const;
+const BINARY = ['add', 'sub', 'mul', 'div', 'maximum', 'minimum'] as const;
 const REDUCE = ['sum', 'mean', 'max', 'logsumexp'] as const;
 
 const GENERATORS: Record<string, CaseGen> = {};
@@ -45,7 +38,7 @@ const GENERATORS: Record<string, CaseGen> = {};
 for (const op of UNARY) {
   GENERATORS[op] = (rng) => {
     const shape = randomShape(rng, randomInt(rng, 1, 4), 40);
-    const scale = op === 'exp' || op === 'sigmoid' || op === 'tanh' || op === 'softplus' || op === 'elu' ? 3 : 1;
+    const scale = op === 'exp' || op === 'sigmoid' || op === 'tanh' || op === 'softplus' || op === 'elu' || op === 'gelu' || op === 'geluTanh' || op === 'silu' ? 3 : 1;
     const x = input(rng, op, 0, shape);
     if (scale !== 1) x.data.forEach((v, i) => (x.data[i] = Math.fround(v * scale)));
     return { inputs: [x], attrs: {}, run: ([a]) => (ops[op] as (t: Tensor) => Tensor)(a!) };
@@ -146,39 +139,10 @@ afterAll(async () => {
 });
 
 /** `storage` rounds the inputs and the cotangent to what the kernel holds (f16 for the f16-operand variants). */
-async function checkCase(op: string, refName: string | RefOp, c: Case, rng: Rng, storage: (t: RefTensor) => RefTensor = (t) => t): Promise<void> {
-  const { attrs, run } = c;
-  const inputs = c.inputs.map(storage);
+async function checkCase(op: string, refName: string | RefOp, c: Case, rng: Rng, storage?: (t: RefTensor) => RefTensor): Promise<void> {
   const refOp = typeof refName === 'string' ? REF_OPS[refName] : refName;
   if (!refOp) throw new Error(`no reference for ${String(refName)}`);
-  const shapes = inputs.map((t) => t.shape);
-  const label = `${op} ${shapes.map(shapeStr).join(' ')} ${JSON.stringify(attrs)}`;
-  await engine.asyncScope(async () => {
-    const xs = inputs.map((t) => toGpu(engine, t, true));
-    const y = run(xs);
-    const expected = refOp.fwd(inputs, attrs);
-    expect(y.shape, `${label}: output shape`).toEqual(expected.shape);
-    const fwd = compare(op, shapes, await y.read(), expected.data, FWD_TOL);
-    expect(fwd.err, `forward: ${fwd.message}`).toBeLessThanOrEqual(FWD_TOL);
-
-    const cot = storage(roundF32(randomData(rng, expected.shape)));
-    engine.backward(y, toGpu(engine, cot));
-    const refGrads = refOp.vjp(inputs, cot, attrs);
-    const gpuGrads: Float32Array[] = [];
-    for (let i = 0; i < xs.length; i++) {
-      const g = xs[i]!.grad;
-      expect(g, `${label}: input ${i} got no gradient`).not.toBeNull();
-      expect(g!.shape, `${label}: gradient ${i} shape`).toEqual(inputs[i]!.shape);
-      const data = await g!.read();
-      gpuGrads.push(data);
-      const bwd = compare(`${op} backward (input ${i})`, shapes, data, refGrads[i]!.data, BWD_TOL);
-      expect(bwd.err, `backward: ${bwd.message}`).toBeLessThanOrEqual(BWD_TOL);
-    }
-    const tangents = inputs.map((t) => randomData(rng, t.shape));
-    const dir = directionalCheck((xsRef) => refOp.fwd(xsRef, attrs), inputs, tangents, cot, gpuGrads);
-    expect(dir.relErr, `${label}: directional <t, J^T c> = ${dir.lhs} vs <J t, c> = ${dir.rhs}`).toBeLessThanOrEqual(DIR_TOL);
-    for (const x of xs) x.dispose();
-  });
+  await checkOpCase(engine, op, refOp, c, rng, storage);
 }
 
 function seedOf(op: string): number {

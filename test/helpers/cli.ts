@@ -31,7 +31,6 @@ export interface CliRun {
   exit: Promise<{ code: number | null; signal: NodeJS.Signals | null; output: string }>;
 }
 
-
 export interface CliOptions {
   cwd?: string;
   env?: NodeJS.ProcessEnv;
@@ -39,11 +38,14 @@ export interface CliOptions {
   gid?: number;
   /** Kill the process (SIGKILL) after this many ms: a hang ends the test with `timedOut` instead of stalling it. */
   timeoutMs?: number;
+  /** A launcher that runs `node <bundle> args` (e.g. ['mpirun', '-np', '2']: the data-parallel tests). */
+  launcher?: string[];
 }
 
 export async function startCli(args: string[], opts: CliOptions = {}): Promise<CliRun> {
   const bundle = await cliBundle();
-  const child = spawn(process.execPath, [bundle, ...args], {
+  const command = opts.launcher ? [...opts.launcher, process.execPath, bundle, ...args] : [process.execPath, bundle, ...args];
+  const child = spawn(command[0]!, command.slice(1), {
     cwd: opts.cwd ?? REPO,
     env: { ...process.env, ...opts.env },
     stdio: ['ignore', 'pipe', 'pipe'],

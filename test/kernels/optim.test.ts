@@ -148,7 +148,7 @@ describe('ParameterSet', () => {
       else if (s.init === 'ones') expect(got.every((v) => v === 1), s.name).toBe(true);
       else if (s.init instanceof Float32Array) expect([...got]).toEqual([...s.init]);
       else {
-        const r = compare(`init normal '${s.name}' (stream ${i})`, s.shape, got, refNormal(SIZES[i]!, 4242, i, 0, s.init.normal), 1e-5);
+        const r = compare(`init normal '${s.name}' (stream ${i})`, s.shape, got, refNormal(SIZES[i]!, 4242, i, 0, (s.init as { normal: number }).normal), 1e-5);
         expect(r.err, r.message).toBeLessThanOrEqual(1e-5);
       }
       k += SIZES[i]!;

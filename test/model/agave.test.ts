@@ -5,9 +5,9 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { expectCausal } from '../helpers/causality.js';
 import { Engine, ParameterSet, ops, type Tensor } from '../../engine/index.js';
-import { Agave, Ctx } from '../../model/agave.js';
+import { Agave, Ctx, pixelsOf, toPixels } from '../../model/agave.js';
 import { CONFIGS } from '../../model/config.js';
-import { loadBundledSample, gatherBatch } from '../../train/data.js';
+import { loadBundledSample, gatherBatch } from '../../train/data/datasets.js';
 import { fitImages } from '../../train/trainer.js';
 
 let engine: Engine;
@@ -91,5 +91,17 @@ describe('AGAVE tiny model', () => {
     expect(() => model.pixelcnn.forward(ctx(), bad, bad)).toThrow(/must be divisible by 4/);
     bad.dispose();
     void ops;
+  });
+});
+
+describe('pixel units', () => {
+  it('pixelsOf inverts the VAE input mapping: a perfect reconstruction is every pixel value exactly (PSNR infinite)', async () => {
+    const x = engine.tensor(Float32Array.from({ length: 256 }, (_, i) => i), [1, 16, 16, 1]);
+    const back = await engine.noGrad(() => pixelsOf(Agave.vaeInput(x))).read();
+    const worst = Math.max(...back.map((v, i) => Math.abs(v - i)));
+    expect(worst, `pixelsOf(vaeInput(k)) - k over k = 0..255: worst ${worst}`).toBeLessThan(1e-4);
+    const shown = await engine.noGrad(() => toPixels(Agave.vaeInput(x))).read();
+    expect(Math.max(...shown.map((v, i) => Math.abs(v - i)))).toBeLessThan(1e-4);
+    x.dispose();
   });
 });

@@ -1,6 +1,8 @@
 // Float64 CPU reference of the whole AGAVE loss (docs/MODEL.md §1-§3): the IAF ResNet-VAE (bidirectional inference,
 // one IAF step per stochastic layer, free bits), the K-level discretized logistic of the auxiliary image, and the
-// PixelCNN++ with the spatial conditioning stream (§1.4 "light stream"), its DMOL loss, per training phase.
+// PixelCNN++ with the spatial conditioning stream (§1.4 "light stream"), its DMOL loss, per training phase; and
+// the paper's baselines from the same parts: PixelCNN++ alone (refPixelcnnLoss) and the IAF-VAE alone (the
+// 'vae' phase with the identity aux image: its decoder models x itself).
 // Why: the GPU model (model/*.ts) had no independent forward reference and only a float32 wiring check of its
 // gradients. This file is written from the spec and composed from the float64 references next to it (conv,
 // gated, gaussian, iaf, logistic, dmol, aux_image, ops, philox); it imports nothing from engine/ or model/.
@@ -417,10 +419,11 @@ function gatedResnet(m: Builder, name: string, kind: Shifted, x: Var, a: Var | n
 }
 
 /**
- * PixelCNN++ (§2.5) with the light conditioning stream (§1.4): x [B,S,S,3] in [-1,1], cond [B,S,S,Cc] in [-1,1].
- * Returns the DMOL parameters [B,S,S,10M].
+ * PixelCNN++ (§2.5) with the light conditioning stream (§1.4): x [B,S,S,3] in [-1,1], cond [B,S,S,Cc] in [-1,1],
+ * or cond null: PixelCNN++ alone as in its paper (no stream, no conditioning shortcuts). Returns the DMOL
+ * parameters [B,S,S,10M].
  */
-function pixelcnn(m: Builder, cfg: RefAgaveConfig, x: RefTensor, cond: Var, dropout: number): Var {
+function pixelcnn(m: Builder, cfg: RefAgaveConfig, x: RefTensor, cond: Var | null, dropout: number): Var {
   const t = m.t;
   const R = cfg.pixelcnn.resnets;
   const [B, S] = x.shape as [number, number, number, number];
@@ -431,9 +434,10 @@ function pixelcnn(m: Builder, cfg: RefAgaveConfig, x: RefTensor, cond: Var, drop
   const UL: Var[] = [add(t, ulDown, ulRight)];
   // The stream: c_0 = conv3x3(cond); c_l = c_{l-1} + conv3x3(elu(c_{l-1})) before each gated-resnet pair; stride-2
   // conv / transposed conv with the PixelCNN's resolution changes (wiring: TF SAME geometry for both).
-  let c = m.conv('cond.stem', cond, fullTaps(3, 3), 1, [1, 1, 1, 1]);
+  let c: Var | null = cond ? m.conv('cond.stem', cond, fullTaps(3, 3), 1, [1, 1, 1, 1]) : null;
   let layer = 0;
   const step = (): void => {
+    if (!c) return;
     const i = layer++;
     c = add(t, c, m.conv(`cond.layer${i}`, elu(t, c), fullTaps(3, 3), 1, [1, 1, 1, 1]));
   };
@@ -447,8 +451,7 @@ function pixelcnn(m: Builder, cfg: RefAgaveConfig, x: RefTensor, cond: Var, drop
     if (s < 2) {
       U.push(shiftedConv(m, `pcnn.downsample${s}.u`, U[U.length - 1]!, 'down', 2, 3, 2));
       UL.push(shiftedConv(m, `pcnn.downsample${s}.ul`, UL[UL.length - 1]!, 'downRight', 2, 2, 2));
-      const [, h] = c.v.shape as [number, number];
-      c = m.conv(`cond.down${s}`, c, fullTaps(3, 3), 2, samePad(h, 3, 2));
+      if (c) c = m.conv(`cond.down${s}`, c, fullTaps(3, 3), 2, samePad(c.v.shape[1]!, 3, 2));
     }
   }
   let u = U.pop()!;
@@ -465,7 +468,7 @@ function pixelcnn(m: Builder, cfg: RefAgaveConfig, x: RefTensor, cond: Var, drop
       u = m.deconv(`pcnn.upsample${s}.u`, u, 2, [0, 1]);
       ul = m.deconv(`pcnn.upsample${s}.ul`, ul, 2, [0, 0]);
       // TF SAME transposed conv, 3x3 stride 2 to twice the size: total padding 1, top 0.
-      c = m.deconv(`cond.up${s}`, c, 2, [0, 0]);
+      if (c) c = m.deconv(`cond.up${s}`, c, 2, [0, 0]);
     }
   }
   if (U.length !== 0 || UL.length !== 0) throw new Error('AGAVE reference: PixelCNN skip lists not consumed');
@@ -553,6 +556,18 @@ function iafVae(m: Builder, cfg: RefAgaveConfig, x: Var): VaeOut {
   const crop = samePad(S, 5, 2)[0];
   const mean = clamp(t, m.deconv('vae.head', elu(t, h), 2, [crop, crop]), -0.5 + 1 / 512, 0.5 - 1 / 512);
   return { mean, kl: kl.reverse() };
+}
+
+/**
+ * PixelCNN++ alone (the paper's baseline, model kind 'pixelcnn'): the DMOL NLL of x, unconditional, per-image mean
+ * minimised. Its dropout streams start at streamBase (there is no VAE drawing noise before it).
+ */
+export function refPixelcnnLoss(t: Tape, P: RefParams, cfg: RefAgaveConfig, x255: RefTensor, o: Pick<RefAgaveOptions, 'dropout' | 'seed' | 'streamBase'>): { loss: Var; pixelcnnNll: RefTensor } {
+  const m = new Builder(t, P, o.seed, o.streamBase);
+  const B = x255.shape[0]!;
+  const x = ref(x255.shape, (i) => (x255.data[i]! - 127.5) / 127.5);
+  const ll = dmolLogLikelihood(t, pixelcnn(m, cfg, x, null, o.dropout ? cfg.pixelcnn.dropout : 0), x, cfg.pixelcnn.mixtures);
+  return { loss: neg(t, mean(t, ll)), pixelcnnNll: ref([B], (b) => -ll.v.data[b]!) };
 }
 
 /** The auxiliary image y (0..255) and its likelihood's K (§1.1, §1.3; the 4-bit grayscale: aux_image.ts). */

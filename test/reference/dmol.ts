@@ -12,16 +12,21 @@ const LOG_127_5 = Math.log(127.5);
 const sigmoid = (a: number): number => 1 / (1 + Math.exp(-a));
 const softplus = (a: number): number => Math.max(a, 0) + Math.log1p(Math.exp(-Math.abs(a)));
 
-/** Which of the four §2.6 branches were taken (tests check that their inputs reach every branch). */
+/**
+ * Which of the four §2.6 branches were taken (tests check that their inputs reach every branch), and how many of
+ * the fallback channels had a raw log-scale above the -7 clamp (below it the log-scale's gradient is zero, so
+ * only those check the fallback's d/d log-scale).
+ */
 export interface BranchCounts {
   low: number;
   high: number;
   interior: number;
   fallback: number;
+  fallbackAboveClamp: number;
 }
 
 export function emptyCounts(): BranchCounts {
-  return { low: 0, high: 0, interior: 0, fallback: 0 };
+  return { low: 0, high: 0, interior: 0, fallback: 0, fallbackAboveClamp: 0 };
 }
 
 /** log p of one channel of one component: x in [-1, 1], coupled mean mu, raw (unclamped) log-scale. */
@@ -50,7 +55,10 @@ export function refChannelLogProb(x: number, mu: number, rawLogScale: number, co
     if (counts) counts.interior++;
     return Math.log(Math.max(cdfDelta, 1e-12));
   }
-  if (counts) counts.fallback++;
+  if (counts) {
+    counts.fallback++;
+    if (rawLogScale > -7) counts.fallbackAboveClamp++;
+  }
   return logPdfMid - LOG_127_5;
 }
 

@@ -97,6 +97,54 @@ function softplusScalar(a: number): number {
   return Math.max(a, 0) + Math.log1p(Math.exp(-Math.abs(a)));
 }
 
+/**
+ * erf in float64, independent of the GPU's Chebyshev fit: the Maclaurin series below |x| = 3 (terms stay below
+ * ~1e4, so ~1e-12 absolute), and erfc's continued fraction (Lentz) above, where it converges fast.
+ */
+export function erfScalar(x: number): number {
+  const a = Math.abs(x);
+  if (a < 3) {
+    let term = x;
+    let s = x;
+    for (let n = 1; n < 200; n++) {
+      term *= (-x * x) / n;
+      const add = term / (2 * n + 1);
+      s += add;
+      if (Math.abs(add) < 1e-17 * Math.abs(s)) break;
+    }
+    return (2 / Math.sqrt(Math.PI)) * s;
+  }
+  return Math.sign(x) * (1 - erfcContinuedFraction(a));
+}
+
+/** erfc(a) for a >= 3: exp(-a^2)/sqrt(pi) * 1/(a + (1/2)/(a + 1/(a + (3/2)/(a + ...)))). */
+function erfcContinuedFraction(a: number): number {
+  // Modified Lentz on erfc(a) = exp(-a^2)/sqrt(pi) * K, K = 1/(a + k1/(a + k2/(a + ...))), k_n = n/2.
+  const tiny = 1e-300;
+  let f = a;
+  let C = a;
+  let D = 0;
+  for (let n = 1; n < 500; n++) {
+    const k = n / 2;
+    D = a + k * D;
+    D = Math.abs(D) < tiny ? tiny : D;
+    C = a + k / C;
+    C = Math.abs(C) < tiny ? tiny : C;
+    D = 1 / D;
+    const delta = C * D;
+    f *= delta;
+    if (Math.abs(delta - 1) < 1e-16) break;
+  }
+  return Math.exp(-a * a) / Math.sqrt(Math.PI) / f;
+}
+
+/** The standard normal CDF. */
+export function normalCdf(x: number): number {
+  return x < -3 * Math.SQRT2 ? 0.5 * erfcContinuedFraction(-x / Math.SQRT2) : 0.5 * (1 + erfScalar(x / Math.SQRT2));
+}
+
+const GELU_TANH_C = Math.sqrt(2 / Math.PI);
+
 function signScalar(a: number): number {
   return a > 0 ? 1 : a < 0 ? -1 : 0;
 }
@@ -143,6 +191,17 @@ const UNARY: Record<string, { f: UnaryF; d: UnaryD; domain: InputDomain }> = {
   elu: { f: (a) => (a > 0 ? a : Math.expm1(a)), d: (a) => (a > 0 ? 1 : Math.exp(a)), domain: 'real' },
   softplus: { f: softplusScalar, d: sigmoidScalar, domain: 'real' },
   abs: { f: Math.abs, d: signScalar, domain: 'real' },
+  relu: { f: (a) => Math.max(a, 0), d: (a) => (a > 0 ? 1 : 0), domain: 'real' },
+  gelu: { f: (a) => a * normalCdf(a), d: (a) => normalCdf(a) + (a * Math.exp(-0.5 * a * a)) / Math.sqrt(2 * Math.PI), domain: 'real' },
+  geluTanh: {
+    f: (a) => 0.5 * a * (1 + Math.tanh(GELU_TANH_C * (a + 0.044715 * a ** 3))),
+    d: (a) => {
+      const t = Math.tanh(GELU_TANH_C * (a + 0.044715 * a ** 3));
+      return 0.5 * (1 + t) + 0.5 * a * (1 - t * t) * GELU_TANH_C * (1 + 3 * 0.044715 * a * a);
+    },
+    domain: 'real',
+  },
+  silu: { f: (a) => a * sigmoidScalar(a), d: (a) => sigmoidScalar(a) * (1 + a * sigmoidScalar(-a)), domain: 'real' },
 };
 
 export const neg = (a: RefTensor): RefTensor => mapUnary(a, UNARY.neg.f);
@@ -198,6 +257,7 @@ const BINARY: Record<string, { f: BinaryF; d: BinaryD; domain: InputDomain[] }> 
   mul: { f: (a, b) => a * b, d: (a, b) => [b, a], domain: ['real', 'real'] },
   div: { f: (a, b) => a / b, d: (a, b) => [1 / b, -a / (b * b)], domain: ['real', 'positive'] },
   maximum: { f: (a, b) => (a >= b ? a : b), d: maxD, domain: ['real', 'real'] },
+  minimum: { f: (a, b) => (a <= b ? a : b), d: (a, b) => (a < b ? [1, 0] : b < a ? [0, 1] : [0.5, 0.5]), domain: ['real', 'real'] },
 };
 
 export const add = (a: RefTensor, b: RefTensor): RefTensor => mapBinary(a, b, BINARY.add.f);
@@ -222,6 +282,7 @@ const SCALAR: Record<string, { f: ScalarF; d: ScalarD; domain: InputDomain }> = 
   rdivScalar: { f: (a, s) => s / a, d: (a, s) => -s / (a * a), domain: 'positive' },
   maximumScalar: { f: (a, s) => (a >= s ? a : s), d: (a, s) => (a > s ? 1 : a < s ? 0 : 0.5), domain: 'real' },
   powScalar: { f: Math.pow, d: (a, p) => (p === 0 ? 0 : p * Math.pow(a, p - 1)), domain: 'positive' },
+  leakyRelu: { f: (a, s) => (a > 0 ? a : s * a), d: (a, s) => (a > 0 ? 1 : s), domain: 'real' },
 };
 
 function mapScalar(a: RefTensor, s: number, f: ScalarF): RefTensor {

@@ -7,6 +7,7 @@
 import { describe, it, expect } from 'vitest';
 import { type RefTensor, ref, scalar, size, broadcastTo, sumToShape } from './tensor.js';
 import * as ops from './ops.js';
+import * as cls from './classify.js';
 import { REF_OPS, type RefAttrs, type RefOp, UNARY_OPS, BINARY_OPS, SCALAR_OPS, REDUCE_OPS } from './ops.js';
 import { philox4x32, mulhilo32, refUniform, refNormal, refUniformWords, seedToKey } from './philox.js';
 import {
@@ -176,6 +177,37 @@ describe('reference ops: vjp vs finite differences', () => {
   }
 });
 
+describe('classification, indexing, pooling and normalisation references (classify.ts): vjp vs finite differences', () => {
+  const rng = mulberry32(777);
+  const cases: [string, RefTensor[], (xs: RefTensor[]) => RefTensor, (xs: RefTensor[], g: RefTensor) => RefTensor[]][] = [];
+  for (const axis of [0, 1, 2]) {
+    for (const log of [false, true]) {
+      const x = randomData(rng, [3, 4, 5], -3, 3);
+      cases.push([`${log ? 'logSoftmax' : 'softmax'} axis ${axis}`, [x], ([a]) => cls.refSoftmax(a, axis, log), ([a], g) => [cls.refSoftmaxVjp(a, g, axis, log)]]);
+    }
+  }
+  const labels = [2, 0, 4, 1, 3, 3];
+  cases.push(['crossEntropy', [randomData(rng, [2, 3, 5], -3, 3)], ([a]) => cls.refCrossEntropy(a, labels), ([a], g) => [cls.refCrossEntropyVjp(a, labels, g)]]);
+  const indices = [3, 0, 3, -1, 1];
+  cases.push(['gather axis 1', [randomData(rng, [2, 4, 3])], ([a]) => cls.refGather(a, indices, [5], 1), ([a], g) => [cls.refGatherVjp(a, indices, 1, g)]]);
+  const geom = { kh: 3, kw: 2, sh: 2, sw: 1, pad: [1, 2, 1, 0] as [number, number, number, number] };
+  cases.push(['maxPool2d', [randomData(rng, [2, 6, 5, 3])], ([a]) => cls.refMaxPool2d(a, geom).y, ([a], g) => [cls.refMaxPool2dVjp(a, geom, g)]]);
+  cases.push(['layerNorm', [randomData(rng, [4, 7], -2, 2), randomData(rng, [7]), randomData(rng, [7])], ([a, g, b]) => cls.refLayerNorm(a, g, b, 1e-5), ([a, g, b], dy) => cls.refLayerNormVjp(a, g, b, 1e-5, dy)]);
+  const cond = ref([3, 1], [1, 0, 1]);
+  cases.push(['where', [randomData(rng, [3, 4]), randomData(rng, [4])], ([a, b]) => cls.refWhere(cond, a, b), ([a, b], g) => cls.refWhereVjp(cond, a, b, g)]);
+  for (const [name, inputs, f, vjp] of cases) {
+    it(name, () => {
+      const c = randomData(rng, f(inputs).shape);
+      const got = vjp(inputs, c);
+      const num = numericalVjp(f, inputs, c);
+      inputs.forEach((x, i) => {
+        const r = compare(`${name} vjp[${i}]`, x.shape, got[i].data, num[i].data, TOL);
+        expect(r.err, r.message).toBeLessThan(TOL);
+      });
+    });
+  }
+});
+
 describe('reference ops: forward values', () => {
   const T = (shape: number[], data: number[]): RefTensor => ref(shape, data);
 
@@ -191,6 +223,14 @@ describe('reference ops: forward values', () => {
     expect(gs / Math.exp(-40)).toBeCloseTo(1, 10);
     const gt = REF_OPS.tanh.vjp([T([1], [20])], T([1], [1]))[0].data[0];
     expect(gt / (4 * Math.exp(-40))).toBeCloseTo(1, 10);
+  });
+
+  it('erf and the normal CDF (gelu) against tabulated values, tails included', () => {
+    const table: [number, number][] = [[0.5, 0.5204998778130465], [1, 0.8427007929497149], [2.9, 0.9999589021219005], [3, 0.9999779095030014], [-1.5, -0.9661051464753108], [4, 0.9999999845827421]];
+    for (const [x, v] of table) expect(Math.abs(ops.erfScalar(x) - v), `erf(${x})`).toBeLessThan(1e-13);
+    for (const [x, v] of [[-6, 9.865876450376946e-10], [-10, 7.61985302416047e-24], [0, 0.5], [1.5, 0.9331927987311419]] as const) {
+      expect(Math.abs(ops.normalCdf(x) - v) / v, `Phi(${x})`).toBeLessThan(1e-12);
+    }
   });
 
   it('abs / maximum / max tie rules', () => {

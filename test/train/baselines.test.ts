@@ -9,7 +9,7 @@ import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
 import { train, type TrainOptions } from '../../train/trainer.js';
 import { parseOptions } from '../../train/options.js';
-import { loadCheckpoint } from '../../train/checkpoint-io.js';
+import { loadCheckpoint } from '../../train/run/checkpoint-file.js';
 import { runExperiment } from '../../train/experiments/index.js';
 
 function opts(out: string, extra: Partial<TrainOptions> = {}): TrainOptions {

@@ -5,7 +5,7 @@ import { join } from 'node:path';
 import { afterAll, describe, expect, it } from 'vitest';
 import {
   CheckpointError, decodeCheckpoint, encodeCheckpoint, loadCheckpoint, saveCheckpoint, writeFileAtomic,
-} from '../../train/checkpoint-io.js';
+} from '../../train/run/checkpoint-file.js';
 
 const tmp = mkdtempSync(join(tmpdir(), 'agave-ckpt-'));
 afterAll(() => rmSync(tmp, { recursive: true, force: true }));

@@ -7,7 +7,7 @@ import { chmodSync, existsSync, mkdirSync, mkdtempSync, readFileSync, readdirSyn
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
-import { loadCheckpoint } from '../../train/checkpoint-io.js';
+import { loadCheckpoint } from '../../train/run/checkpoint-file.js';
 import { REPO, runCli, startCli } from '../helpers/cli.js';
 
 const TINY = ['--config', 'tiny', '--batch', '4', '--eval-images', '8', '--eval-every', '1000', '--log-every', '1'];

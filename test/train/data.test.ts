@@ -12,7 +12,7 @@ import { idxFile } from '../helpers/causality.js';
 import {
   BatchOrder, CIFAR10_RECORD_BYTES, DataError, epochPermutation, gatherBatch, gatherLabels, loadBundledSample, loadCifar10,
   loadDataset, loadFashionMnist, type ImageSet,
-} from '../../train/data.js';
+} from '../../train/data/datasets.js';
 
 /** Optional folder with the full data sets: cifar10/ (data_batch_1, test_batch) and fashion-mnist/ (the four IDX files). */
 const DATA_DIR = process.env.AGAVE_DATA_DIR ? resolve(process.env.AGAVE_DATA_DIR) : '';

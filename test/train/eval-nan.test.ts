@@ -7,8 +7,8 @@ import { join } from 'node:path';
 import { describe, expect, it, vi } from 'vitest';
 import { train } from '../../train/trainer.js';
 
-vi.mock('../../train/evaluate.js', async (importOriginal) => {
-  const real = await importOriginal<typeof import('../../train/evaluate.js')>();
+vi.mock('../../train/evaluate/evaluate.js', async (importOriginal) => {
+  const real = await importOriginal<typeof import('../../train/evaluate/evaluate.js')>();
   return {
     ...real,
     evaluate: async (...args: Parameters<typeof real.evaluate>) => {
@@ -32,7 +32,7 @@ describe('non-finite evaluation', () => {
     expect(text).not.toMatch(/^done:/m);
     expect(r.steps.map((s) => s.step)).toEqual([1, 2]);
     expect(existsSync(join(out, 'checkpoint.agave'))).toBe(true);
-    const { readCheckpointMeta } = await import('../../train/checkpoint-io.js');
+    const { readCheckpointMeta } = await import('../../train/run/checkpoint-file.js');
     expect(readCheckpointMeta<{ step: number }>(join(out, 'checkpoint.agave')).step).toBe(1);
   }, 120_000);
 });

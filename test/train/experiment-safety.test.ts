@@ -9,8 +9,8 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { gunzipSync } from 'node:zlib';
 import { describe, expect, it } from 'vitest';
-import { readCheckpointMeta } from '../../train/checkpoint-io.js';
-import { bundledDataDirs, CIFAR10_RECORD_BYTES, SAMPLE_TEST_FILE, SAMPLE_TRAIN_FILE } from '../../train/data.js';
+import { readCheckpointMeta } from '../../train/run/checkpoint-file.js';
+import { bundledDataDirs, CIFAR10_RECORD_BYTES, SAMPLE_TEST_FILE, SAMPLE_TRAIN_FILE } from '../../train/data/datasets.js';
 import { runExperiment } from '../../train/experiments/index.js';
 import { runCli, startCli } from '../helpers/cli.js';
 

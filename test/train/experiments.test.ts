@@ -5,7 +5,7 @@ import { existsSync, mkdtempSync, readFileSync, readdirSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
-import { readCheckpointMeta } from '../../train/checkpoint-io.js';
+import { readCheckpointMeta } from '../../train/run/checkpoint-file.js';
 import { EXPERIMENTS, runExperiment } from '../../train/experiments/index.js';
 
 /** The settings signature a run's checkpoint records (what really trained it). */

@@ -5,9 +5,10 @@ import { mkdtempSync, readFileSync, writeFileSync, existsSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
-import { chartSvg, niceTicks, type Panel } from '../../train/svg.js';
-import { curvesPanels, readMetrics, smooth, writeCurves } from '../../train/curves.js';
-import { loadRows, psnr, saveRows, upscale } from '../../train/evaluate.js';
+import { chartSvg, niceTicks, type Panel } from '../../train/figures/svg.js';
+import { curvesPanels, readMetrics, smooth, writeCurves } from '../../train/figures/curves.js';
+import { psnr } from '../../train/evaluate/evaluate.js';
+import { loadRows, saveRows, upscale } from '../../train/evaluate/images.js';
 
 /** Every opening tag is closed (or self-closing) in order: a minimal well-formedness check. */
 function wellFormed(svg: string): boolean {

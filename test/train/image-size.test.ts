@@ -11,9 +11,9 @@ import { expectCausal, idxFile } from '../helpers/causality.js';
 import { Engine, ParameterSet } from '../../engine/index.js';
 import { Agave, Ctx } from '../../model/agave.js';
 import { CONFIGS } from '../../model/config.js';
-import { fitImages, modelImageSize } from '../../train/setup.js';
+import { fitImages, modelImageSize } from '../../train/step/setup.js';
 import { train } from '../../train/trainer.js';
-import type { ImageSet } from '../../train/data.js';
+import type { ImageSet } from '../../train/data/datasets.js';
 import { mulberry32 } from '../reference/gradcheck.js';
 
 /** Fashion-MNIST-format files (gzip'd IDX) of smooth random 28x28 images. */

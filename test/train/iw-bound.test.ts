@@ -1,9 +1,9 @@
-// Why: the importance-weighted bound was only checked for finiteness. Here importanceWeightedNats (train/evaluate.ts)
+// Why: the importance-weighted bound was only checked for finiteness. Here importanceWeightedNats (train/evaluate/evaluate.ts)
 // against a float64 logsumexp on known log-weights: K = 1 is exactly the single-sample bound, closed forms where
 // exp() of the raw log-weights underflows (log-weights near -5000, spreads of 1e4), random sets against the
 // direct sum, and Jensen's inequality (never above the mean of the single-sample bounds).
 import { describe, expect, it } from 'vitest';
-import { importanceWeightedNats } from '../../train/evaluate.js';
+import { importanceWeightedNats } from '../../train/evaluate/evaluate.js';
 import { mulberry32 } from '../reference/gradcheck.js';
 
 describe('importance-weighted bound', () => {

@@ -5,7 +5,7 @@ import { mkdtempSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
-import { GROWTH_INTERVAL, INITIAL_LOSS_SCALE, LossScaler } from '../../train/loss-scale.js';
+import { GROWTH_INTERVAL, INITIAL_LOSS_SCALE, LossScaler } from '../../train/step/loss-scale.js';
 import { parseOptions } from '../../train/options.js';
 import { runCli } from '../helpers/cli.js';
 

@@ -2,7 +2,7 @@ import { mkdtempSync, readFileSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, describe, expect, it } from 'vitest';
-import { appendJsonl, bitsPerDim, formatDuration } from '../../train/metrics.js';
+import { appendJsonl, bitsPerDim, formatDuration } from '../../train/run/metrics.js';
 
 const tmp = mkdtempSync(join(tmpdir(), 'agave-metrics-'));
 afterAll(() => rmSync(tmp, { recursive: true, force: true }));

@@ -1,4 +1,4 @@
-// The pipelined loop (train/loop.ts: step N's values are read while step N+1 runs): a NaN found one step late
+// The pipelined loop (train/step/loop.ts: step N's values are read while step N+1 runs): a NaN found one step late
 // still names its own step, stops before any checkpoint of a later state, and the run records exactly what the
 // unpipelined run does (a checkpoint every step drains the pipeline at every step: the reference).
 import { existsSync, mkdtempSync } from 'node:fs';
@@ -6,7 +6,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
 import { train, type TrainOptions } from '../../train/trainer.js';
-import { loadCheckpoint } from '../../train/checkpoint-io.js';
+import { loadCheckpoint } from '../../train/run/checkpoint-file.js';
 
 function opts(out: string, extra: Partial<TrainOptions>): TrainOptions {
   return {

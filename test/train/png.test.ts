@@ -4,8 +4,8 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { inflateSync } from 'node:zlib';
 import { afterAll, describe, expect, it } from 'vitest';
-import { crc32 } from '../../train/checkpoint-io.js';
-import { encodePng, imageGrid, toUint8, writePngAtomic } from '../../train/png.js';
+import { crc32 } from '../../train/common/crc32.js';
+import { encodePng, imageGrid, toUint8, writePngAtomic } from '../../train/figures/png.js';
 
 /** Bitwise CRC-32 (no table), independent of the implementation under test. */
 function crcRef(b: Uint8Array): number {

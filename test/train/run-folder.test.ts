@@ -1,22 +1,23 @@
-// One run per folder (train/run-folder.ts), first without a GPU: the lock (a live holder refused by
-// name, a stale one taken over, another host's refused with how to clear it), stale temporary files of dead
-// writers removed, a folder with an earlier run refused without --resume and moved aside with --overwrite,
-// runs/latest, metrics trimmed to the checkpoint's step, finite-verified checkpoint writes, ENOSPC/EROFS/EACCES
-// messages, the graceful-stop handler. Then through train() on the tiny config: forgetting --resume, two runs on
-// one folder, a resume after a kill, a resume on other data, nothing to do, the time-limit summary.
+// One run per folder (train/run/folder.ts), first without a GPU: the lock (a live holder refused by name, also a
+// live one of another user, whose probe fails with EPERM; a stale one taken over, another host's refused with how
+// to clear it), stale temporary files of dead writers removed, a folder with an earlier run refused without
+// --resume and moved aside with --overwrite, runs/latest, metrics trimmed to the checkpoint's step,
+// finite-verified checkpoint writes, ENOSPC/EROFS/EACCES messages, the graceful-stop handler. Then through train()
+// on the tiny config: forgetting --resume, two runs on one folder, a resume after a kill, a resume on other data,
+// nothing to do, the time-limit summary.
 import { spawnSync } from 'node:child_process';
 import { copyFileSync, existsSync, lstatSync, mkdtempSync, readFileSync, readdirSync, readlinkSync, writeFileSync } from 'node:fs';
 import { hostname, tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { gunzipSync } from 'node:zlib';
-import { describe, expect, it } from 'vitest';
-import { loadCheckpoint, readCheckpointMeta, saveCheckpoint, NonFiniteCheckpointError } from '../../train/checkpoint-io.js';
-import { explainFsError } from '../../train/fs-errors.js';
-import { appendJsonl, truncateJsonlAfterStep } from '../../train/metrics.js';
-import { newRunFolder, openRunFolder, timeStamp, type LockInfo } from '../../train/run-folder.js';
-import { continueCommand, installGracefulStop } from '../../train/signals.js';
+import { describe, expect, it, vi } from 'vitest';
+import { loadCheckpoint, readCheckpointMeta, saveCheckpoint, NonFiniteCheckpointError } from '../../train/run/checkpoint-file.js';
+import { explainFsError } from '../../train/common/fs-errors.js';
+import { appendJsonl, truncateJsonlAfterStep } from '../../train/run/metrics.js';
+import { newRunFolder, openRunFolder, removeStaleTemps, timeStamp, type LockInfo } from '../../train/run/folder.js';
+import { continueCommand, installGracefulStop } from '../../train/run/signals.js';
 import { train, type TrainOptions } from '../../train/trainer.js';
-import { bundledDataDirs, SAMPLE_TEST_FILE, SAMPLE_TRAIN_FILE } from '../../train/data.js';
+import { bundledDataDirs, SAMPLE_TEST_FILE, SAMPLE_TRAIN_FILE } from '../../train/data/datasets.js';
 
 const quiet = (): void => {};
 const fresh = (name: string): string => mkdtempSync(join(tmpdir(), `agave-${name}-`));
@@ -65,6 +66,36 @@ describe('run folder (no GPU)', () => {
     writeFileSync(join(dir, 'run.lock'), JSON.stringify(lockOf(process.ppid)));
     expect(() => openRunFolder({ out: dir, resume: false }, quiet)).toThrow(new RegExp(`process ${process.ppid} on ${hostname()}.*wait for it to finish or stop it, or choose another --out`));
     expect((JSON.parse(readFileSync(join(dir, 'run.lock'), 'utf8')) as LockInfo).pid).toBe(process.ppid);
+  });
+
+  it("a live holder of another user (kill(pid, 0) fails with EPERM: alive, not ours to signal) is refused, not taken over; its temporary files are kept", () => {
+    // Tests run as root, where kill(pid, 0) never fails with EPERM: process.kill is stubbed to answer as the
+    // kernel does for a live process of another user. The pid is really dead, so without the stub (and with a
+    // pidAlive that took EPERM for dead) the lock would be taken over and the temp file removed.
+    const dir = fresh('eperm');
+    const pid = deadPid();
+    writeFileSync(join(dir, 'run.lock'), JSON.stringify(lockOf(pid)));
+    writeFileSync(join(dir, `checkpoint.agave.tmp-${pid}`), 'being written by the other user');
+    const realKill = process.kill.bind(process);
+    const kill = vi.spyOn(process, 'kill').mockImplementation((target: number, signal?: string | number) => {
+      if (target === pid) throw Object.assign(new Error(`kill EPERM`), { code: 'EPERM', errno: -1, syscall: 'kill' });
+      return realKill(target, signal);
+    });
+    try {
+      expect(() => openRunFolder({ out: dir, resume: false }, quiet)).toThrow(new RegExp(`--out ${dir} is in use by another run: process ${pid} on ${hostname()}.*wait for it to finish or stop it, or choose another --out`));
+      expect(kill.mock.calls.filter(([p]) => p === pid), 'the holder was probed with signal 0').toContainEqual([pid, 0]);
+      expect((JSON.parse(readFileSync(join(dir, 'run.lock'), 'utf8')) as LockInfo).pid, 'the lock is untouched').toBe(pid);
+      const lines: string[] = [];
+      expect(removeStaleTemps(dir, (l) => lines.push(l)), 'temporary files of a live writer are kept').toEqual([]);
+      expect(existsSync(join(dir, `checkpoint.agave.tmp-${pid}`))).toBe(true);
+    } finally {
+      kill.mockRestore();
+    }
+    // The same folder once that process is gone (the real kill: ESRCH): its temp file is removed, the lock taken over.
+    expect(removeStaleTemps(dir, quiet)).toEqual([join(dir, `checkpoint.agave.tmp-${pid}`)]);
+    const lines: string[] = [];
+    openRunFolder({ out: dir, resume: false }, (l) => lines.push(l)).release();
+    expect(lines.join('\n')).toMatch(new RegExp(`taking over the stale lock of ${dir}: process ${pid}`));
   });
 
   it('removes temporary files of dead writers at start and keeps those of live ones', () => {

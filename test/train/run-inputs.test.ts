@@ -7,9 +7,9 @@ import { existsSync, mkdirSync, mkdtempSync, readdirSync, symlinkSync, writeFile
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
-import { loadCheckpoint, saveCheckpoint } from '../../train/checkpoint-io.js';
+import { loadCheckpoint, saveCheckpoint } from '../../train/run/checkpoint-file.js';
 import { parseOptions } from '../../train/options.js';
-import { openRunFolder } from '../../train/run-folder.js';
+import { openRunFolder } from '../../train/run/folder.js';
 import { train, type TrainOptions } from '../../train/trainer.js';
 import { runCli, startCli } from '../helpers/cli.js';
 

@@ -6,10 +6,10 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { describe, expect, it, vi } from 'vitest';
 import { PixelCnn } from '../../model/pixelcnn.js';
-import { SAMPLE_LABELS } from '../../train/evaluate.js';
+import { SAMPLE_LABELS } from '../../train/evaluate/sampling.js';
 import { resolveRecipe, train, type TrainOptions } from '../../train/trainer.js';
 import { parseOptions, HELP } from '../../train/options.js';
-import { loadCheckpoint } from '../../train/checkpoint-io.js';
+import { loadCheckpoint } from '../../train/run/checkpoint-file.js';
 
 const quiet = (): void => {};
 

@@ -1,7 +1,7 @@
 // Figure 9 / section 4.5 of the paper: low-resolution and grayscale auxiliary images.
 import { writeFileSync } from 'node:fs';
 import { join } from 'node:path';
-import { chartSvg, type Panel } from '../svg.js';
+import { chartSvg, type Panel } from '../figures/svg.js';
 import type { TrainOptions } from '../types.js';
 import { composeGrids, runsTable, sweepPanel, type Experiment } from './common.js';
 

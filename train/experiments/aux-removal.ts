@@ -1,10 +1,10 @@
 // Figure 7 of the paper: the KL collapses once the auxiliary loss is removed (a run forked at half way).
 import { existsSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
-import { loadRows, writeLabelledRows, type ImageRows } from '../evaluate.js';
-import { readMetrics } from '../curves.js';
-import { METRICS_FILE } from '../run-folder.js';
-import { chartSvg, type Panel, type Series } from '../svg.js';
+import { loadRows, writeLabelledRows, type ImageRows } from '../evaluate/images.js';
+import { readMetrics } from '../figures/curves.js';
+import { METRICS_FILE } from '../run/folder.js';
+import { chartSvg, type Panel, type Series } from '../figures/svg.js';
 import { fix, runsTable, type Experiment, type RunOutcome } from './common.js';
 
 export const AUX_REMOVAL: Experiment = {

@@ -2,13 +2,13 @@
 // the helpers its report draws with (sweep panels, grids of several runs, the results tables).
 import { existsSync } from 'node:fs';
 import { join } from 'node:path';
-import { readCheckpointMeta } from '../checkpoint-io.js';
-import { validateCheckpointMeta } from '../checkpoint-state.js';
-import { readMetrics } from '../curves.js';
-import { loadRows, writeLabelledRows } from '../evaluate.js';
-import { formatDuration } from '../metrics.js';
-import { CHECKPOINT_FILE, METRICS_FILE } from '../run-folder.js';
-import type { Panel, Series } from '../svg.js';
+import { readCheckpointMeta } from '../run/checkpoint-file.js';
+import { validateCheckpointMeta } from '../run/checkpoint-state.js';
+import { readMetrics } from '../figures/curves.js';
+import { loadRows, writeLabelledRows } from '../evaluate/images.js';
+import { formatDuration } from '../run/metrics.js';
+import { CHECKPOINT_FILE, METRICS_FILE } from '../run/folder.js';
+import type { Panel, Series } from '../figures/svg.js';
 import type { EvalRecord, Logger, TrainOptions } from '../types.js';
 
 export type PresetName = 'quick' | 'paper';

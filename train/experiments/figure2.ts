@@ -3,10 +3,11 @@
 import { writeFileSync } from 'node:fs';
 import { basename, dirname, join, resolve } from 'node:path';
 import { MODEL_KIND_NAMES } from '../../model/agave.js';
-import { modelSamples, writeLabelledRows } from '../evaluate.js';
-import { formatDuration } from '../metrics.js';
-import type { StopSignal } from '../run-folder.js';
-import { optionsOfCheckpoint, setupRun } from '../setup.js';
+import { writeLabelledRows } from '../evaluate/images.js';
+import { modelSamples } from '../evaluate/sampling.js';
+import { formatDuration } from '../run/metrics.js';
+import type { StopSignal } from '../run/folder.js';
+import { optionsOfCheckpoint, setupRun } from '../step/setup.js';
 import type { Logger } from '../types.js';
 import { evalsOf, fix, KIND_LABEL } from './common.js';
 
@@ -14,7 +15,7 @@ import { evalsOf, fix, KIND_LABEL } from './common.js';
  * The paper's Figure 2 from finished runs: `experiment samples --checkpoints DIR,DIR,...` (run folders or
  * their checkpoint.agave files, typically one per model kind: --model vae, pixelcnn, agave). Each run is
  * reopened with its own settings (from its checkpoint) and its EMA weights, and draws n samples
- * (train/evaluate.ts modelSamples: the VAE's decoder mean and a draw from p(x|z), the PixelCNN++'s
+ * (train/evaluate/sampling.ts modelSamples: the VAE's decoder mean and a draw from p(x|z), the PixelCNN++'s
  * unconditional samples, AGAVE's f(z) and x); one PNG with a block of rows per run, and results.md with each
  * run's last test bits/dim.
  */

@@ -1,5 +1,5 @@
 // An experiment's folder and the runs in it, held to the same rules as a training run's folder
-// (train/run-folder.ts): the --out path is checked before anything is created (pseudo-filesystems, read-only
+// (train/run/folder.ts): the --out path is checked before anything is created (pseudo-filesystems, read-only
 // folders and dangling links are refused at once, naming the cause), the folder is locked for the experiment's
 // duration, a folder holding another experiment is refused, and --overwrite moves everything aside into
 // OUT/replaced-<time>/. experiment.json records which experiment, with which command and settings, the folder
@@ -13,15 +13,16 @@
 // checkpoint has nothing to resume: it is started again, its files moved aside.
 import { existsSync, readdirSync, readFileSync } from 'node:fs';
 import { join } from 'node:path';
-import { readCheckpointMeta, writeFileAtomic } from '../checkpoint-io.js';
-import { validateCheckpointMeta } from '../checkpoint-state.js';
-import { readMetrics } from '../curves.js';
-import { describeData, sameData, type DataFingerprint } from '../fingerprint.js';
+import { writeFileAtomic } from '../common/files.js';
+import { readCheckpointMeta } from '../run/checkpoint-file.js';
+import { validateCheckpointMeta } from '../run/checkpoint-state.js';
+import { readMetrics } from '../figures/curves.js';
+import { describeData, sameData, type DataFingerprint } from '../data/fingerprint.js';
 import {
   acquireLock, CHECKPOINT_FILE, existingRun, LOCK_FILE, METRICS_FILE, moveIntoReplaced, newLockInfo, prepareOut, removeCreated, RunFolder,
   RunFolderError,
-} from '../run-folder.js';
-import { signatureDiffs } from '../setup.js';
+} from '../run/folder.js';
+import { signatureDiffs } from '../step/setup.js';
 
 export const EXPERIMENT_FILE = 'experiment.json';
 

@@ -10,14 +10,14 @@ import { copyFileSync, existsSync, mkdirSync } from 'node:fs';
 import { join } from 'node:path';
 import { parseArgs } from 'node:util';
 import { CONFIGS, type ModelConfig } from '../../model/config.js';
-import { writeFileAtomic } from '../checkpoint-io.js';
-import { readCheckpointStep } from '../checkpoint-state.js';
-import { loadDataset } from '../data.js';
-import { dataFingerprint, describeData, type DataFingerprint } from '../fingerprint.js';
-import { formatDuration } from '../metrics.js';
-import { CHECKPOINT_FILE, METRICS_FILE, StopRequested, type StopSignal } from '../run-folder.js';
-import { configAt, modelImageSize, resolveRecipe, runSignature } from '../setup.js';
-import { signalExitCode } from '../signals.js';
+import { writeFileAtomic } from '../common/files.js';
+import { readCheckpointStep } from '../run/checkpoint-file.js';
+import { loadDataset } from '../data/datasets.js';
+import { dataFingerprint, describeData, type DataFingerprint } from '../data/fingerprint.js';
+import { formatDuration } from '../run/metrics.js';
+import { CHECKPOINT_FILE, METRICS_FILE, StopRequested, type StopSignal } from '../run/folder.js';
+import { configAt, modelImageSize, resolveRecipe, runSignature } from '../step/setup.js';
+import { signalExitCode } from '../run/signals.js';
 import { train, type Logger, type TrainOptions } from '../trainer.js';
 import { AUX_IMAGES } from './aux-images.js';
 import { AUX_REMOVAL } from './aux-removal.js';
@@ -143,7 +143,7 @@ const EXPERIMENT_OPTIONS = {
 
 /**
  * `node train.js experiment ...`. Returns the exit code: 0 done, 1 usage, 130 / 143 after a graceful stop
- * (`stop`, from train/signals.ts: the current run finished its step and wrote a checkpoint; the same command
+ * (`stop`, from train/run/signals.ts: the current run finished its step and wrote a checkpoint; the same command
  * continues). Throws (an Error naming the cause and the ways out) on bad flags or a refused folder.
  */
 export async function runExperiment(argv: string[], log: Logger = console.log, stop?: StopSignal): Promise<number> {
@@ -222,7 +222,7 @@ export async function runExperiment(argv: string[], log: Logger = console.log, s
   ];
   // The data and the model size the runs will really have (checked against each run's checkpoint).
   const data = loadDataset(base.data);
-  const dataId = dataFingerprint(data);
+  const dataId = await dataFingerprint(data);
   const fit = modelImageSize(data.train.height, CONFIGS[base.config].imageSize, base.imageSize);
   const cfg = configAt(CONFIGS[base.config], fit.size);
   const runs = exp.runs(presetName, steps, fit.size);

@@ -1,7 +1,7 @@
 // Figure 4 / Figure 3 of the paper: the KL weight lambda swept over 1..12.
 import { writeFileSync } from 'node:fs';
 import { join } from 'node:path';
-import { chartSvg, type Panel } from '../svg.js';
+import { chartSvg, type Panel } from '../figures/svg.js';
 import { composeGrids, fix, runsTable, sweepPanel, type Experiment } from './common.js';
 
 export const LAMBDA: Experiment = {

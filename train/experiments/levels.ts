@@ -1,7 +1,7 @@
 // Figure 8 of the paper: colour levels K of the auxiliary likelihood.
 import { writeFileSync } from 'node:fs';
 import { join } from 'node:path';
-import { chartSvg, type Panel } from '../svg.js';
+import { chartSvg, type Panel } from '../figures/svg.js';
 import { composeGrids, runsTable, sweepPanel, type Experiment } from './common.js';
 
 export const LEVELS: Experiment = {

@@ -1,10 +1,10 @@
 // Figures 5 and 6 of the paper: samples for z from the prior, and latent interpolations between test images.
 import { join } from 'node:path';
 import { ops } from '../../engine/index.js';
-import { Agave, Ctx, toPixels } from '../../model/agave.js';
-import { gatherBatch } from '../data.js';
-import { auxToDisplay, samplePixelcnn, writeLabelledRows } from '../evaluate.js';
-import { setupRun } from '../setup.js';
+import { Ctx, toPixels } from '../../model/agave.js';
+import { auxToDisplay, writeLabelledRows } from '../evaluate/images.js';
+import { interpolateLatents, samplePixelcnn } from '../evaluate/sampling.js';
+import { setupRun } from '../step/setup.js';
 import { runsTable, type Experiment } from './common.js';
 
 export const SAMPLES: Experiment = {
@@ -49,32 +49,12 @@ export const SAMPLES: Experiment = {
       const pairs: [number, number][] = [[0, 1], [2, 3]];
       const T = 7;
       const fig6 = await params.withEma(async () => {
-        const ctx = new Ctx(engine, params, { seed: 7, streamBase: 0xb2000000 });
-        const idx = pairs.flat();
-        const xb = engine.tensor(gatherBatch(run.testSet, idx), [idx.length, S, S, C]);
-        const zs = engine.noGrad(() => model.vae.encodeLatents(ctx, Agave.vaeInput(xb)));
-        const interp = engine.noGrad(() =>
-          zs.map((z) => {
-            const parts: ReturnType<typeof ops.add>[] = [];
-            const shape = z.shape.slice(1);
-            pairs.forEach((_, p) => {
-              const a = ops.slice(z, [2 * p, 0, 0, 0], [2 * p + 1, ...shape]);
-              const b = ops.slice(z, [2 * p + 1, 0, 0, 0], [2 * p + 2, ...shape]);
-              for (let t = 0; t < T; t++) parts.push(ops.add(ops.mulScalar(a, 1 - t / (T - 1)), ops.mulScalar(b, t / (T - 1))));
-            });
-            return ops.concat(parts, 0);
-          }),
-        );
-        const fz = engine.noGrad(() => model.auxMean(model.vae.decodeLatents(ctx, interp))).keep();
-        const f = await engine.noGrad(() => toPixels(fz)).read();
-        const originals = gatherBatch(run.testSet, idx);
-        xb.dispose();
-        for (const t of [...zs, ...interp]) t.dispose();
+        const path = await interpolateLatents(run, pairs, T, { seed: 7, streamBase: 0xb2000000 });
         try {
-          const xs = await samplePixelcnn(run, fz, 0xb3000000, x.log, `Figure 6 interpolations (${pairs.length} x ${T})`);
-          return { f, xs, originals };
+          const xs = await samplePixelcnn(run, path.fz, 0xb3000000, x.log, `Figure 6 interpolations (${pairs.length} x ${T})`);
+          return { f: path.f, xs, originals: path.originals };
         } finally {
-          fz.dispose();
+          path.fz.dispose();
         }
       });
       const fShow6 = auxToDisplay(fig6.f, pairs.length * T, model, S, C);

@@ -1,7 +1,7 @@
 // Table 1 of the paper: the importance-weighted bound (150 samples) beside the paper's values.
-import { evaluate } from '../evaluate.js';
-import { formatDuration } from '../metrics.js';
-import { setupRun } from '../setup.js';
+import { evaluate } from '../evaluate/evaluate.js';
+import { formatDuration } from '../run/metrics.js';
+import { setupRun } from '../step/setup.js';
 import type { EvalRecord } from '../types.js';
 import { fix, runsTable, type Experiment } from './common.js';
 
