@@ -36,6 +36,7 @@ import f16OperandsLib from '../shaders/f16_operands_lib.wgsl';
 import matmulLib from '../shaders/matmul_lib.wgsl';
 import maxPoolLib from '../shaders/max_pool_lib.wgsl';
 import reduceLib from '../shaders/reduce_lib.wgsl';
+import reduceForwardLib from '../shaders/reduce_forward_lib.wgsl';
 import weightNormLib from '../shaders/weight_norm_lib.wgsl';
 import concatEluLib from '../shaders/generative/concat_elu_lib.wgsl';
 import gateLib from '../shaders/generative/gate_lib.wgsl';
@@ -177,7 +178,8 @@ export const DECLARATION_LIBS = {
   layer_norm: [layerNormLib],
   matmul: [matmulLib],
   max_pool: [maxPoolLib],
-  reduce: [reduceLib],
+  reduce: [reduceLib, reduceForwardLib],
+  reduce_backward: [reduceLib],
   weight_norm: [weightNormLib],
   concat_elu: [concatEluLib],
   gate: [gateLib],

@@ -5,32 +5,16 @@
 // workgroup memory and invocation 0 folds those. A lane's slot is its own index (non-electing lanes leave the
 // identity), so nothing assumes how the device lays subgroups over the workgroup or what size they are.
 // logsumexp subtracts the maximum before exponentiating. ACCUMULATE adds to y instead of overwriting.
-// The input is (kept axes) x (reduced axes) through strides; RANK_OUT / RANK_RED as in reduce.wgsl. OP and
-// strided_offset() come from reduce_lib.wgsl (prepended by the engine).
-struct Params {
-  n_out: u32, n_red: u32, rank_out: u32, rank_red: u32,
-  out_shape: array<vec4<u32>, 2>,
-  out_strides: array<vec4<u32>, 2>,
-  red_shape: array<vec4<u32>, 2>,
-  red_strides: array<vec4<u32>, 2>,
-}
-override ACCUMULATE: bool = false;
-override RANK_OUT: u32;
-override RANK_RED: u32;
-@group(0) @binding(0) var<uniform> params: Params;
-@group(0) @binding(1) var<storage, read> x: array<f32>;
-@group(0) @binding(2) var<storage, read_write> y: array<f32>;
-
+// OP comes from reduce_lib.wgsl; Params, ACCUMULATE, RANK_OUT, RANK_RED, x, y, the offsets, the strided loops
+// max_from() / sum_from() and store_result() from reduce_forward_lib.wgsl (both prepended by the engine).
 var<workgroup> partial: array<f32, 64>;
-
-const NEG_BIG: f32 = -3.40282e38;
 
 // The whole workgroup's max (max = true) or sum of `v`; every invocation gets it.
 fn workgroup_fold(v: f32, lid: u32, sid: u32, is_max: bool) -> f32 {
   var s: f32;
   if (is_max) { s = subgroupMax(v); } else { s = subgroupAdd(v); }
   var mine = 0.0;
-  if (is_max) { mine = NEG_BIG; }
+  if (is_max) { mine = neg_inf(); }
   if (sid == 0u) { mine = s; }
   partial[lid] = mine;
   workgroupBarrier();
@@ -51,30 +35,14 @@ fn main(@builtin(workgroup_id) wid: vec3u, @builtin(num_workgroups) nwg: vec3u, 
   let o = wid.y * nwg.x + wid.x;
   // o is the same for the whole workgroup: the early exit keeps barriers and subgroup operations uniform.
   if (o >= params.n_out) { return; }
-  let base = strided_offset(o, RANK_OUT, params.out_shape, params.out_strides);
-  var m = NEG_BIG;
+  let base = base_offset(o);
+  var m = neg_inf();
   if (OP >= REDUCE_MAX) {
-    var local_max = NEG_BIG;
-    for (var r = lid; r < params.n_red; r += 64u) { local_max = max(local_max, x[base + strided_offset(r, RANK_RED, params.red_shape, params.red_strides)]); }
-    m = workgroup_fold(local_max, lid, sid, true);
+    m = workgroup_fold(max_from(base, lid, 64u), lid, sid, true);
   }
   var total = 0.0;
   if (OP != REDUCE_MAX) {
-    var local_sum = 0.0;
-    for (var r = lid; r < params.n_red; r += 64u) {
-      let v = x[base + strided_offset(r, RANK_RED, params.red_shape, params.red_strides)];
-      if (OP == REDUCE_LOGSUMEXP) { local_sum += exp(v - m); } else { local_sum += v; }
-    }
-    total = workgroup_fold(local_sum, lid, sid, false);
+    total = workgroup_fold(sum_from(base, lid, 64u, m), lid, sid, false);
   }
-  if (lid == 0u) {
-    var result = total;
-    switch OP {
-      case REDUCE_MEAN: { result = total / f32(params.n_red); }
-      case REDUCE_MAX: { result = m; }
-      case REDUCE_LOGSUMEXP: { result = m + log(total); }
-      default: {}
-    }
-    if (ACCUMULATE) { y[o] += result; } else { y[o] = result; }
-  }
+  if (lid == 0u) { store_result(o, total, m); }
 }

@@ -15,7 +15,7 @@ import { sum, sumInto } from './reduce.js';
 import type { GradSink } from '../tape.js';
 import { finishWeightGrad } from './weight_grad.js';
 import { CONV_VARIANTS, type ConvKernelKind, type ConvProblem, type ConvVariant } from '../conv_variants.js';
-import { CONV_ORDER, CONV_ORDER_MIXED } from '../tuning/static.js';
+import { CONV_ORDER, CONV_ORDER_MIXED, bucketPow2 } from '../tuning/static.js';
 import type { TunableOp, TuneCapabilities } from '../tuning/tuner.js';
 
 export interface ConvOptions {
@@ -72,8 +72,6 @@ function usable(v: ConvVariant, caps: TuneCapabilities): boolean {
   return (v.precision ?? 'f32') === 'f32' || caps.mixedPrecision;
 }
 
-const pow2 = (x: number): number => 2 ** Math.ceil(Math.log2(Math.max(1, x)));
-
 /**
  * The race of one conv kernel kind. Bucket: the taps, stride and channel counts exact (they decide the tile
  * shapes and whether kpar8 or a direct tile suits a weight gradient), the output pixels B*Ho*Wo rounded up to a
@@ -83,7 +81,7 @@ function convTunable(kind: ConvKernelKind): TunableOp<Geometry> {
   const list = CONV_VARIANTS.filter((v) => v.kind === kind);
   const op: TunableOp<Geometry> = {
     name: `conv.${kind}`,
-    bucket: (g) => `T${g.T} s${g.stride} ${g.Cin}->${g.Cout} px${pow2(g.B * g.Ho * g.Wo)}`,
+    bucket: (g) => `T${g.T} s${g.stride} ${g.Cin}->${g.Cout} px${bucketPow2(g.B * g.Ho * g.Wo)}`,
     staticChoice: (g, caps) => {
       const order = caps.mixedPrecision ? CONV_ORDER_MIXED[kind] : CONV_ORDER[kind];
       for (const n of order) {

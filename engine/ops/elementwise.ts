@@ -7,7 +7,7 @@ import { BINARY_CODES, UNARY_CODES } from '../op_codes.js';
 import type { GradSink } from '../tape.js';
 import { type Tensor, fmtShape, shapeSize, stridesOf, type Shape } from '../tensor.js';
 import { sumInto, sumTo } from './reduce.js';
-import { ELEMENTWISE_GROUP, GROUP_CANDIDATES } from '../tuning/static.js';
+import { ELEMENTWISE_GROUP, GROUP_CANDIDATES, bucketPow2 } from '../tuning/static.js';
 import type { TunableOp } from '../tuning/tuner.js';
 
 export type UnaryOp = keyof typeof UNARY_CODES;
@@ -23,8 +23,6 @@ export interface ElementwiseProblem {
   n: number;
 }
 
-const pow2 = (x: number): number => 2 ** Math.ceil(Math.log2(Math.max(1, x)));
-
 /**
  * Elements per invocation of the unary kernels and of the binary kernels' same-shape path ('group1' ... 'group8';
  * shaders/unary.wgsl GROUP; static: engine/tuning/static.ts ELEMENTWISE_GROUP). Bucket: the kernel and the
@@ -33,7 +31,7 @@ const pow2 = (x: number): number => 2 ** Math.ceil(Math.log2(Math.max(1, x)));
  */
 export const ELEMENTWISE_TUNABLE: TunableOp<ElementwiseProblem> = {
   name: 'elementwise.group',
-  bucket: (p) => `${p.kernel} n${pow2(p.n)}`,
+  bucket: (p) => `${p.kernel} n${bucketPow2(p.n)}`,
   staticChoice: () => `group${ELEMENTWISE_GROUP}`,
   candidates: () => GROUP_CANDIDATES.map((g) => `group${g}`),
   harness: (p, e) => {
@@ -311,7 +309,6 @@ export function accumulate(target: Tensor, source: Tensor, scale = 1): void {
   if (target.size === 0) return;
   target.engine.dispatch({ kernel: KERNELS.accumulate, params: { n: target.size, scale }, inputs: { x: source }, outputs: { y: target }, workgroups: groups(target.size), label: 'accumulate' });
 }
-
 
 /** t *= s in place, not recorded (e.g. unscaling gradients after a backward of a scaled loss). */
 export function scaleInPlace(t: Tensor, s: number): void {

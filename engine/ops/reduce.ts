@@ -3,7 +3,7 @@
 import { KERNELS } from '../kernels.js';
 import { REDUCE_CODES } from '../op_codes.js';
 import { type Tensor, fmtShape, shapeSize, stridesOf, type Shape } from '../tensor.js';
-import { REDUCE_PER_THREAD_MAX_REDUCED, REDUCE_PER_THREAD_MIN_OUTPUTS } from '../tuning/static.js';
+import { REDUCE_PER_THREAD_MAX_REDUCED, REDUCE_PER_THREAD_MIN_OUTPUTS, bucketPow2 } from '../tuning/static.js';
 import type { TunableOp } from '../tuning/tuner.js';
 
 export type ReduceOp = Exclude<keyof typeof REDUCE_CODES, 'ties'>;
@@ -61,8 +61,6 @@ export interface ReduceProblem {
   contiguous: boolean;
 }
 
-const pow2 = (x: number): number => 2 ** Math.ceil(Math.log2(Math.max(1, x)));
-
 /**
  * How a reduction runs: 'per_thread' (one invocation per output, a serial loop), 'workgroup' (one 64-wide workgroup
  * per output, a tree in workgroup memory) or 'subgroup' (one workgroup per output, combined with subgroup
@@ -73,7 +71,7 @@ const pow2 = (x: number): number => 2 ** Math.ceil(Math.log2(Math.max(1, x)));
  */
 export const REDUCE_TUNABLE: TunableOp<ReduceProblem> = {
   name: 'reduce',
-  bucket: (p) => `out${pow2(p.nOut)} red${pow2(p.nRed)} ${p.contiguous ? 'contiguous' : 'strided'}`,
+  bucket: (p) => `out${bucketPow2(p.nOut)} red${bucketPow2(p.nRed)} ${p.contiguous ? 'contiguous' : 'strided'}`,
   staticChoice: (p) => (p.nRed <= REDUCE_PER_THREAD_MAX_REDUCED && p.nOut >= REDUCE_PER_THREAD_MIN_OUTPUTS ? 'per_thread' : 'workgroup'),
   candidates: (_p, caps) => ['per_thread', 'workgroup', ...(caps.features.subgroups ? ['subgroup'] : [])],
   harness: (p, e) => {
