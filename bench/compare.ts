@@ -86,6 +86,42 @@ const median = (xs: number[]): number => {
   return s.length % 2 ? s[m]! : (s[m - 1]! + s[m]!) / 2;
 };
 
+/**
+ * Runs two steppers alternately, `rounds` blocks of `steps` steps each (after a warm-up step each), the order
+ * swapped every round; returns both rows (median ms per step) and a summary: the speed of b against a (ratio of
+ * medians), the median and the spread of the per-round ratios, and b's dispatches per step against a's.
+ */
+export async function alternate(a: Stepper, b: Stepper, o: { steps: number; rounds: number; labels: [string, string]; config: string }): Promise<{ rowA: BenchRow; rowB: BenchRow; summary: string; ratio: number }> {
+  await a.run(1);
+  await b.run(1);
+  const ta: number[] = [];
+  const tb: number[] = [];
+  let [da, db, sa, sb] = [0, 0, 0, 0];
+  for (let r = 0; r < o.rounds; r++) {
+    // Alternate which side goes first, so neither always follows the other's GPU work.
+    const order = r % 2 === 0 ? [a, b] : [b, a];
+    for (const s of order) {
+      const x = await s.run(o.steps);
+      if (s === a) [da, sa] = [x.dispatchesPerStep, x.submitsPerStep];
+      else [db, sb] = [x.dispatchesPerStep, x.submitsPerStep];
+      (s === a ? ta : tb).push(x.msPerStep);
+      progress(`${o.config} round ${r + 1}/${o.rounds}: ${s === a ? o.labels[0] : o.labels[1]} ${x.msPerStep.toFixed(0)} ms/step`);
+    }
+  }
+  const ma = median(ta);
+  const mb = median(tb);
+  // Blocks r of A and B ran back to back: their ratios share the load of that moment.
+  const ratios = ta.map((t, i) => t / tb[i]!);
+  console.log(`${o.config}: ${o.labels[0]} ${ta.map((t) => t.toFixed(0)).join(' ')} ms/step; ${o.labels[1]} ${tb.map((t) => t.toFixed(0)).join(' ')} ms/step`);
+  return {
+    rowA: stepRow(a, ma, da, sa),
+    rowB: stepRow(b, mb, db, sb),
+    ratio: ma / mb,
+    summary: `speed ${(ma / mb).toFixed(3)}x ${o.labels[0]}'s (ratio of medians; per-block ratios median ${median(ratios).toFixed(3)}, ` +
+      `spread ${Math.min(...ratios).toFixed(2)}-${Math.max(...ratios).toFixed(2)}: ${ratios.map((x) => x.toFixed(2)).join(' ')}), ${(db / da).toFixed(3)}x its dispatches/step`,
+  };
+}
+
 export async function compareStep(configs: StepConfig[], o: CompareOptions): Promise<void> {
   const path = await stepperBundle(o.rev);
   const old = await loadStepperModule(path);
@@ -99,35 +135,9 @@ export async function compareStep(configs: StepConfig[], o: CompareOptions): Pro
     const b = await createStepper({ ...opts, pipeline: o.pipeline ?? true });
     try {
       progress(`${config} batch ${b.info.batch}: warm-up steps (${o.rev}: ${a.info.mode}; this tree: ${b.info.mode})`);
-      await a.run(1);
-      await b.run(1);
-      const ta: number[] = [];
-      const tb: number[] = [];
-      let da = 0;
-      let db = 0;
-      let sa = 0;
-      let sb = 0;
-      for (let r = 0; r < rounds; r++) {
-        // Alternate which side goes first, so neither always follows the other's GPU work.
-        const order = r % 2 === 0 ? [a, b] : [b, a];
-        for (const s of order) {
-          const x = await s.run(steps);
-          if (s === a) [da, sa] = [x.dispatchesPerStep, x.submitsPerStep];
-          else [db, sb] = [x.dispatchesPerStep, x.submitsPerStep];
-          (s === a ? ta : tb).push(x.msPerStep);
-          progress(`${config} round ${r + 1}/${rounds}: ${s === a ? o.rev : 'this tree'} ${x.msPerStep.toFixed(0)} ms/step`);
-        }
-      }
-      const ma = median(ta);
-      const mb = median(tb);
-      const ra = stepRow(a, ma, da, sa);
-      const rb = stepRow(b, mb, db, sb);
-      rows.push({ ...ra, name: `${o.rev}: ${ra.name}` });
-      // Blocks r of A and B ran back to back: their ratios share the load of that moment.
-      const ratios = ta.map((t, i) => t / tb[i]!);
-      rows.push({ ...rb, name: `this tree: ${rb.name}`, note: `${rb.note}; speed ${(ma / mb).toFixed(3)}x ${o.rev}'s (ratio of medians; median of ` +
-        `per-block ratios ${median(ratios).toFixed(3)}: ${ratios.map((x) => x.toFixed(2)).join(' ')}), ${(db / da).toFixed(3)}x its dispatches/step` });
-      console.log(`${config}: ${o.rev} ${ta.map((t) => t.toFixed(0)).join(' ')} ms/step; this tree ${tb.map((t) => t.toFixed(0)).join(' ')} ms/step`);
+      const r = await alternate(a, b, { steps, rounds, labels: [o.rev, 'this tree'], config });
+      rows.push({ ...r.rowA, name: `${o.rev}: ${r.rowA.name}` });
+      rows.push({ ...r.rowB, name: `this tree: ${r.rowB.name}`, note: `${r.rowB.note}; ${r.summary}` });
     } finally {
       a.dispose();
       b.dispose();

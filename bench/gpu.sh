@@ -1,12 +1,15 @@
 #!/usr/bin/env bash
 # Why: a lent GPU machine is there for minutes, has no npm registry and often no Node; this one script prints
-# what the project wants to know from it in one run: the adapter, the matmul, nin and conv tables, and the training
-# step (ms, img/s, dispatches/step, peak memory) for small and paper at batch 16 and 32; optionally the kernel
-# profile and an old commit's step beside this tree's.
+# what the project wants to know from it in one run: first the tuner (every kernel choice of a small and a paper
+# step raced on this GPU: each bucket's candidates, the static choice and the winner, then the tuned step beside
+# the static one, alternated), then the adapter, the matmul, nin and conv tables, and the training step (ms,
+# img/s, dispatches/step, peak memory) for small and paper at batch 16 and 32; optionally the kernel profile and
+# an old commit's step beside this tree's.
 #
 # Needs a prebuilt dist/bench.js (`node esbuild.config.mjs` here) and, on a bare box, .dev/ and .gl/ from
 # /work/shared/tools/device-pack.sh (sourced below when node or the webgpu package is missing). No npm, git
 # or esbuild is used. Settings (environment; defaults in brackets):
+#   GPU_BENCH_TUNE [small:16,paper:16]  configs:batches the tuner races first ('' skips); GPU_BENCH_TUNE_ROUNDS [3]
 #   GPU_BENCH_CONFIGS [small,paper]  GPU_BENCH_BATCHES [16,32]  GPU_BENCH_STEPS [5]  step configs, batches, steps
 #   GPU_BENCH_SIZES [1024,2048,4096]  matmul sizes ('' skips matmul)
 #   GPU_BENCH_NIN [1]  0 skips the nin table (the nin layers' thin matmuls, forward and backward)
@@ -20,7 +23,7 @@
 # `/work/shared/tools/device-pack.sh` (.dev/, .gl/; ~40 MB), optionally `node dist/bench.js step --compare main
 # --build-only` (prints the bundle for GPU_BENCH_COMPARE); carry .dev .gl dist train.js .bench-cache and run
 # `source .dev/device-prelude.sh && bench/gpu.sh` (defaults: a few minutes on a GPU; 600 s per command at most).
-# Example on lavapipe (small settings): GPU_BENCH_CONFIGS=tiny GPU_BENCH_BATCHES=2 GPU_BENCH_STEPS=1 \
+# Example on lavapipe (small settings): GPU_BENCH_TUNE=tiny:2 GPU_BENCH_CONFIGS=tiny GPU_BENCH_BATCHES=2 GPU_BENCH_STEPS=1 \
 #   GPU_BENCH_SIZES=256 GPU_BENCH_CONV_FILTER='8x8' GPU_BENCH_STARTUP= bench/gpu.sh
 set -uo pipefail
 cd "$(dirname "$0")/.."
@@ -62,6 +65,10 @@ section() { # section TITLE COMMAND...: run with a time limit; report a failure 
 echo "bench/gpu.sh on $(hostname) at $(date -u '+%Y-%m-%d %H:%M:%S') UTC; node $(node --version)"
 command -v nvidia-smi >/dev/null 2>&1 && nvidia-smi --query-gpu=name,driver_version,memory.total --format=csv,noheader
 [ -f train.js ] && section 'adapter' node train.js --check-gpu
+# The tuner first: what the static order (measured on lavapipe) leaves on the table on this GPU.
+tune=${GPU_BENCH_TUNE-small:16,paper:16}
+[ -n "$tune" ] && section 'tune (tuned kernel choices beside the static order; tuned step beside --tune off)' \
+  node dist/bench.js tune --configs "$tune" --steps 2 --rounds "${GPU_BENCH_TUNE_ROUNDS:-3}"
 section 'dispatch (CPU cost per dispatch)' node dist/bench.js dispatch
 [ -n "$sizes" ] && section 'matmul' node dist/bench.js matmul --sizes "$sizes"
 [ "${GPU_BENCH_NIN:-1}" != 0 ] && section 'nin (the thin matmuls of a step)' node dist/bench.js nin

@@ -24,6 +24,9 @@ export interface StepBenchOptions {
   prepare?: boolean;
   /** Print the dispatches of a step by op label (where a step's dispatches come from). */
   census?: boolean;
+  /** Kernel choices: 'off' (static; the default here), 'cached' or 'on' (bench/stepper.ts), with this tuning cache folder. */
+  tune?: 'off' | 'cached' | 'on';
+  tuneCache?: string;
 }
 
 const MiB = (b: number): string => `${(b / 2 ** 20).toFixed(0)} MiB`;
@@ -84,7 +87,7 @@ export async function benchStep(configs: StepConfig[], opts: StepBenchOptions = 
   for (const { config: name, batch: own } of configs) {
     const batch = own ?? opts.batch;
     const t0 = performance.now();
-    const s = await createStepper({ config: name, ...(batch ? { batch } : {}), profile: opts.profile ?? false, pipeline: opts.pipeline ?? true, prepare: opts.prepare ?? false, census: opts.census ?? false });
+    const s = await createStepper({ config: name, ...(batch ? { batch } : {}), profile: opts.profile ?? false, pipeline: opts.pipeline ?? true, prepare: opts.prepare ?? false, census: opts.census ?? false, tune: opts.tune ?? 'off', ...(opts.tuneCache ? { tuneCache: opts.tuneCache } : {}) });
     try {
       progress(`${name} batch ${s.info.batch}: init ${(s.info.initMs / 1000).toFixed(1)} s; warm-up step`);
       const first = await s.run(1); // warm-up: pipelines, pool

@@ -24,6 +24,12 @@ export interface StepperOptions {
   prepare?: boolean;
   /** Count the dispatches of run() by label (census()). */
   census?: boolean;
+  /** Kernel choices: 'off' (static, the default here), 'cached', or 'on': tune the step's buckets after init (Engine.tune; ignored where it is missing). */
+  tune?: 'off' | 'cached' | 'on';
+  /** The tuning cache folder; null: none (a fresh measurement). */
+  tuneCache?: string | null;
+  /** Time budget of one bucket's race, ms (Engine.tune). */
+  tuneBucketMs?: number;
 }
 
 export interface StepperInfo {
@@ -36,6 +42,8 @@ export interface StepperInfo {
   initMs: number;
   /** preparePipelines: wall ms and pipelines created (absent without --prepare). */
   prepare?: { ms: number; created: number };
+  /** What tuning did (tune 'on' or 'cached'; absent otherwise or where the engine has no tuner). */
+  tune?: E.TuneReport;
 }
 
 export interface Stepper {
@@ -76,7 +84,7 @@ const IN_FLIGHT = 2;
 export async function createStepper(opts: StepperOptions): Promise<Stepper> {
   const cfg = CONFIGS[opts.config];
   if (!cfg) throw new Error(`unknown config '${opts.config}'`);
-  const engine = await Engine.create({ seed: 1, timing: opts.profile ?? false });
+  const engine = await Engine.create({ seed: 1, timing: opts.profile ?? false, tune: opts.tune ?? 'off', ...(opts.tuneCache !== undefined ? { tuneCache: opts.tuneCache } : {}) });
   const batch = opts.batch ?? cfg.batch;
   const model = new Agave(cfg, { variant: 'identity' });
   const params = ParameterSet.create(engine, model.builder.specs, 1);
@@ -106,6 +114,20 @@ export async function createStepper(opts: StepperOptions): Promise<Stepper> {
   params.initEma();
   await engine.sync();
   const initMs = performance.now() - t0;
+  // Tuning (Engine.tune, where this engine has it): the buckets of one step's forward and backward, all raced now.
+  const tuneFn = (engine as unknown as { tune?: (record: () => void, budget?: { bucketMs?: number; totalMs?: number }) => Promise<E.TuneReport> }).tune?.bind(engine);
+  let tuned: E.TuneReport | undefined;
+  if (tuneFn && (opts.tune ?? 'off') !== 'off') {
+    tuned = await tuneFn(() => {
+      params.zeroGrad();
+      const x = engine.tensor(data, [batch, S, S, 3]);
+      const t = model.loss(makeCtx(engine, params, { seed: 1, training: true }), x, { lambda: 1, phase: 'joint', useAux: true });
+      engine.backward(t.loss);
+    }, { totalMs: 1e9, ...(opts.tuneBucketMs !== undefined ? { bucketMs: opts.tuneBucketMs } : {}) });
+    // With a cache, the buckets read from it are reported too (their times as cached).
+    const withResults = engine as unknown as { tuner?: { results(): E.BucketResult[] } };
+    if (withResults.tuner) tuned = { ...tuned, results: withResults.tuner.results() };
+  }
   if (opts.profile) await engine.timings(true);
   engine.resetPeak();
 
@@ -149,7 +171,7 @@ export async function createStepper(opts: StepperOptions): Promise<Stepper> {
   }
 
   return {
-    info: { config: opts.config, batch, params: params.count, mode: pipelined ? `pipelined, ${IN_FLIGHT} in flight` : 'sequential (2 readbacks/step)', initMs, ...(prepared ? { prepare: prepared } : {}) },
+    info: { config: opts.config, batch, params: params.count, mode: pipelined ? `pipelined, ${IN_FLIGHT} in flight` : 'sequential (2 readbacks/step)', initMs, ...(prepared ? { prepare: prepared } : {}), ...(tuned ? { tune: tuned } : {}) },
     async run(n: number) {
       const d0 = engine.runner.dispatchCount;
       const sub0 = engine.runner.submitCount;

@@ -1,6 +1,8 @@
-// Convolution kernel variants, fastest first; ops/conv.ts takes the first whose requirements the geometry
-// meets (or one forced by name). Every variant implements the same tap-list geometry (see ops/conv.ts).
+// Convolution kernel variants. ops/conv.ts takes the tuner's choice (engine/tuning/tuner.ts); without tuning the
+// first in the static order (engine/tuning/static.ts CONV_ORDER) whose requirements the geometry meets and that
+// prefers it; or one forced by name. Every variant implements the same tap-list geometry (see ops/conv.ts).
 import { KERNELS } from './kernels.js';
+import { KPAR_MAX_TILE, WGRAD_MIN_CHUNK, WGRAD_TARGET_WORKGROUPS } from './tuning/static.js';
 import type { KernelSource } from './kernels.js';
 
 export type ConvKernelKind = 'fwd' | 'dgrad' | 'wgrad';
@@ -25,12 +27,16 @@ export interface ConvVariant {
   dispatch(p: ConvProblem): number | [number, number, number];
   /** Weight gradient only: number of K chunks (partial sums [splits, T, Cin, Cout] summed by the caller). */
   splitK?(p: ConvProblem): number;
+  /** Adapter features the kernel needs. */
+  requires?: { subgroups?: boolean; shaderF16?: boolean };
+  /** 'f16': operands held in f16, f32 accumulation (mixed precision only). Default 'f32'. */
+  precision?: 'f32' | 'f16';
 }
 
-/** Output pixels per K chunk of a split weight gradient: at least 128, and about 64 workgroups in all. */
+/** Output pixels per K chunk of a split weight gradient: at least WGRAD_MIN_CHUNK, and about WGRAD_TARGET_WORKGROUPS workgroups in all. */
 export function wgradChunk(p: ConvProblem, tiles: number): number {
   const K = p.B * p.Ho * p.Wo;
-  const splits = Math.max(1, Math.min(Math.ceil(64 / tiles), Math.floor(K / 128)));
+  const splits = Math.max(1, Math.min(Math.ceil(WGRAD_TARGET_WORKGROUPS / tiles), Math.floor(K / WGRAD_MIN_CHUNK)));
   return Math.ceil(K / splits);
 }
 
@@ -63,15 +69,16 @@ const tiled = (kind: ConvKernelKind, mode: number): ConvVariant => ({
  * Register-blocked direct kernel with a (8 wgy) x (8 wgx) tile; narrow tiles serve layers with few output
  * columns (GEMM N), where a 64-wide tile would mostly compute discarded columns.
  */
-const direct = (kind: ConvKernelKind, mode: number, wgx: number, wgy: number, maxN: number): ConvVariant => {
+const direct = (kind: ConvKernelKind, mode: number, wgx: number, wgy: number, maxN: number, f16 = false): ConvVariant => {
   const tiles = (p: ConvProblem): number => {
     const [M, N] = gemmMN(kind, p);
     return cdiv(N, 8 * wgx) * cdiv(M, 8 * wgy) * p.T;
   };
   const v: ConvVariant = {
-    name: `direct${8 * wgx}`,
+    name: `direct${8 * wgx}${f16 ? '_f16' : ''}`,
     kind,
-    kernel: KERNELS.conv2d_direct,
+    kernel: f16 ? KERNELS.conv2d_direct_f16 : KERNELS.conv2d_direct,
+    ...(f16 ? { requires: { shaderF16: true }, precision: 'f16' as const } : {}),
     overrides: (p) => ({ MODE: mode, STRIDE: p.stride, WGX: wgx, WGY: wgy }),
     supports: (p) => gemmMN(kind, p)[1] <= maxN,
     dispatch: (p) => {
@@ -96,7 +103,7 @@ const direct = (kind: ConvKernelKind, mode: number, wgx: number, wgy: number, ma
 const kparWgrad = (name = 'kpar8', opts: { contig?: boolean; scalar?: boolean; minChunk?: number; wgs?: number; maxTile?: number } = {}): ConvVariant => {
   const minChunk = opts.minChunk ?? 1024;
   const wgs = opts.wgs ?? 64;
-  const maxTile = opts.maxTile ?? 64 * 64;
+  const maxTile = opts.maxTile ?? KPAR_MAX_TILE;
   const contig = opts.contig ?? true;
   const blocks = (p: ConvProblem): number => cdiv(p.Cin, 8) * cdiv(p.Cout, 8) * p.T;
   const v: ConvVariant = {
@@ -116,11 +123,12 @@ const kparWgrad = (name = 'kpar8', opts: { contig?: boolean; scalar?: boolean; m
   return v;
 };
 
-// The weight gradient's rows are input channels (usually >= 32), so it skips the 256-row tile.
-const directAll = (kind: ConvKernelKind, mode: number): ConvVariant[] => [
-  ...(kind === 'wgrad' ? [] : [direct(kind, mode, 2, 32, 16)]),
-  direct(kind, mode, 4, 16, 32),
-  direct(kind, mode, 8, 8, Infinity),
+// The weight gradient's rows are input channels (usually >= 32), so it skips the 256-row tile. With f16, the
+// mixed-precision variants (operands held in f16; conv2d_direct_f16).
+const directAll = (kind: ConvKernelKind, mode: number, f16 = false): ConvVariant[] => [
+  ...(kind === 'wgrad' ? [] : [direct(kind, mode, 2, 32, 16, f16)]),
+  direct(kind, mode, 4, 16, 32, f16),
+  direct(kind, mode, 8, 8, Infinity, f16),
 ];
 
 export const CONV_VARIANTS: readonly ConvVariant[] = [
@@ -134,4 +142,7 @@ export const CONV_VARIANTS: readonly ConvVariant[] = [
   { name: 'naive', kind: 'fwd', kernel: KERNELS.conv2d_naive_fwd, supports: () => true, dispatch: (p) => cdiv(p.B * p.Ho * p.Wo * p.Cout, 256) },
   { name: 'naive', kind: 'dgrad', kernel: KERNELS.conv2d_naive_dgrad, supports: () => true, dispatch: (p) => cdiv(p.B * p.H * p.W * p.Cin, 256) },
   { name: 'naive', kind: 'wgrad', kernel: KERNELS.conv2d_naive_wgrad, supports: () => true, dispatch: (p) => cdiv(p.T * p.Cin * p.Cout, 256) },
+  ...directAll('fwd', 0, true),
+  ...directAll('dgrad', 1, true),
+  ...directAll('wgrad', 2, true),
 ];

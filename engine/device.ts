@@ -8,11 +8,25 @@ export interface DeviceFeatures {
   timestampQuery: boolean;
 }
 
+/** What identifies the adapter and the WebGPU implementation (the tuning cache's key; engine/tuning/cache.ts). */
+export interface AdapterIdentity {
+  /** vendor / architecture / device / description, as the adapter reports them. */
+  device: string;
+  /** The WebGPU implementation and its version: 'dawn-node webgpu@0.6.2', or the browser's user agent. */
+  backend: string;
+  /** Smallest and largest subgroup sizes the adapter may use (0 when not reported). */
+  subgroupMinSize: number;
+  subgroupMaxSize: number;
+  /** Subgroup-matrix configurations reported (chromium-experimental-subgroup-matrix; 0 when none). */
+  subgroupMatrixConfigs: number;
+}
+
 export interface AcquiredDevice {
   device: GPUDevice;
   features: DeviceFeatures;
   /** Adapter description for logs: vendor / architecture / description where the platform reports them. */
   description: string;
+  identity: AdapterIdentity;
   /** True when this module created the device (and so must destroy it). */
   owned: boolean;
 }
@@ -40,6 +54,8 @@ const NO_ADAPTER_HELP = `No WebGPU adapter was found.
 
 /** Dawn's `create()` result must stay referenced while any adapter or device from it lives (docs/ENGINE.md §1). */
 let dawnGpu: GPU | null = null;
+/** The `webgpu` package's version, for the tuning cache's key (read once with its module). */
+let dawnVersion = 'unknown';
 
 /** The `webgpu` package is an optional peer dependency: Node users install it, browser users do not. */
 export const WEBGPU_MISSING_HELP = `Engine.create() in Node needs WebGPU from the 'webgpu' package (Dawn for Node), which is not installed.
@@ -64,7 +80,21 @@ async function nodeGpu(timing: boolean): Promise<GPU> {
   // Timestamps are quantised to 65,536 ns by default; per-kernel timing needs them exact.
   const flags = timing ? ['disable-dawn-features=timestamp_quantization'] : [];
   dawnGpu = mod.create(flags);
+  await readDawnVersion();
   return dawnGpu;
+}
+
+/** The `webgpu` package's version (Dawn for Node), once: it refines the tuning cache's key ('unknown' if unreadable). */
+async function readDawnVersion(): Promise<void> {
+  if (dawnVersion !== 'unknown') return;
+  try {
+    const moduleApi = 'node:module';
+    const { createRequire } = (await import(/* @vite-ignore */ moduleApi)) as { createRequire(from: string): (id: string) => { version?: string } };
+    // Resolved from this module, as its import of 'webgpu' is (not from the working directory).
+    dawnVersion = createRequire(import.meta.url)('webgpu/package.json').version ?? 'unknown';
+  } catch {
+    // the version only refines the cache key
+  }
 }
 
 function isNode(): boolean {
@@ -77,6 +107,21 @@ function describe(info: GPUAdapterInfo | undefined): string {
   if (!info) return 'unknown adapter';
   const parts = [info.vendor, info.architecture, info.device, info.description].filter((s) => s && s.length > 0);
   return parts.length ? parts.join(' / ') : 'unknown adapter';
+}
+
+type InfoWithSubgroups = GPUAdapterInfo & { subgroupMinSize?: number; subgroupMaxSize?: number; subgroupMatrixConfigs?: readonly unknown[] };
+
+/** The identity of the adapter behind `info` (the device's adapterInfo for a device the application made). */
+export function identityOf(info: GPUAdapterInfo | undefined, node: boolean): AdapterIdentity {
+  const i = info as InfoWithSubgroups | undefined;
+  const ua = (globalThis as { navigator?: { userAgent?: string } }).navigator?.userAgent;
+  return {
+    device: describe(info),
+    backend: node ? `dawn-node webgpu@${dawnVersion}` : `browser ${ua ?? 'unknown'}`,
+    subgroupMinSize: i?.subgroupMinSize ?? 0,
+    subgroupMaxSize: i?.subgroupMaxSize ?? 0,
+    subgroupMatrixConfigs: i?.subgroupMatrixConfigs?.length ?? 0,
+  };
 }
 
 export function featuresOf(device: GPUDevice): DeviceFeatures {
@@ -103,7 +148,9 @@ const LIMITS_TO_REQUEST = [
 
 export async function acquireDevice(options: DeviceOptions = {}): Promise<AcquiredDevice> {
   if (options.device) {
-    return { device: options.device, features: featuresOf(options.device), description: 'device supplied by the application', owned: false };
+    const info = (options.device as GPUDevice & { adapterInfo?: GPUAdapterInfo }).adapterInfo;
+    if (isNode()) await readDawnVersion(); // a device made in Node comes from the webgpu package
+    return { device: options.device, features: featuresOf(options.device), description: 'device supplied by the application', identity: identityOf(info, isNode()), owned: false };
   }
   let gpu: GPU | undefined;
   if (typeof navigator !== 'undefined' && (navigator as Navigator).gpu) gpu = (navigator as Navigator).gpu;
@@ -120,5 +167,5 @@ export async function acquireDevice(options: DeviceOptions = {}): Promise<Acquir
   for (const f of ['shader-f16', 'subgroups'] as const) if (adapter.features.has(f)) requiredFeatures.push(f);
   if (options.timing && adapter.features.has('timestamp-query')) requiredFeatures.push('timestamp-query');
   const device = await adapter.requestDevice({ requiredLimits, requiredFeatures });
-  return { device, features: featuresOf(device), description: describe(adapter.info), owned: true };
+  return { device, features: featuresOf(device), description: describe(adapter.info), identity: identityOf(adapter.info, isNode() && gpu === dawnGpu), owned: true };
 }

@@ -9,6 +9,8 @@ import { Tape } from './tape.js';
 import { checkDeviceLimits } from './limits.js';
 import { KERNELS, counterOffset } from './kernels.js';
 import { BufferUsage, MapMode, ShaderStage } from './webgpu_constants.js';
+import { Tuner, TUNE_MODES, type TuneBudget, type TuneMode, type TuneReport } from './tuning/tuner.js';
+import { browserTuneCache, defaultCacheDir, nodeTuneCache, type TuneCache } from './tuning/cache.js';
 
 // Tensors name their engine through tensor.ts's registry (so tensor.ts need not import this file): it is this Engine.
 declare module './tensor.js' {
@@ -22,6 +24,22 @@ export interface EngineOptions extends DeviceOptions {
   poison?: boolean;
   /** Seed of the engine's RNG stream (uniform()/normal() without an explicit seed). */
   seed?: number;
+  /**
+   * Kernel choices by measurement on this device (engine/tuning/tuner.ts): 'off' the static choices, 'cached'
+   * (default) the winners cached for this device, 'on' also race what `tune()` finds missing. A library default
+   * of 'cached': no time is spent measuring unless the application asks (`engine.tune(record)`).
+   */
+  tune?: TuneMode;
+  /**
+   * Where tuned winners persist. Node: a folder (default $XDG_CACHE_HOME/agave-webgpu, else
+   * ~/.cache/agave-webgpu); browsers use IndexedDB (localStorage as a fallback). null: nothing is read or written.
+   */
+  tuneCache?: string | null;
+  /**
+   * 'f32' (default), or 'mixed': matmuls and convolutions use kernels that hold their operands in f16 and
+   * accumulate in f32 (needs shader-f16); everything else stays f32. Training with it needs loss scaling.
+   */
+  precision?: 'f32' | 'mixed';
 }
 
 export interface MemoryStats {
@@ -109,6 +127,8 @@ export class Engine {
     readonly runner: Runner,
     readonly poison: boolean,
     seed: number,
+    /** Kernel choices by measurement (engine/tuning/tuner.ts); ops ask it which variant to use. */
+    readonly tuner: Tuner,
   ) {
     this.limits = device.limits;
     this.rng = { seed, stream: 0 };
@@ -128,9 +148,44 @@ export class Engine {
       if (acquired.owned) device.destroy();
       throw err;
     }
+    const mode = options.tune ?? 'cached';
+    if (!TUNE_MODES.includes(mode)) throw new Error(`Engine.create: tune must be one of ${TUNE_MODES.join(', ')}, got '${String(mode)}'`);
+    const precision = options.precision ?? 'f32';
+    if (precision !== 'f32' && precision !== 'mixed') throw new Error(`Engine.create: precision must be 'f32' or 'mixed', got '${String(precision)}'`);
+    if (precision === 'mixed' && !acquired.features.shaderF16) {
+      if (acquired.owned) device.destroy();
+      throw new Error(`Engine.create: precision 'mixed' needs the adapter feature shader-f16, which ${acquired.description} does not offer (use precision 'f32')`);
+    }
+    let cache: TuneCache | null = null;
+    if (mode !== 'off' && options.tuneCache !== null) {
+      const node = typeof (globalThis as { process?: { versions?: { node?: unknown } } }).process?.versions?.node === 'string';
+      cache = node ? nodeTuneCache(options.tuneCache ?? (await defaultCacheDir())) : browserTuneCache();
+    }
+    const id = acquired.identity;
+    const tuner = new Tuner(mode, { features: acquired.features, subgroupMinSize: id.subgroupMinSize, subgroupMatrixConfigs: id.subgroupMatrixConfigs, mixedPrecision: precision === 'mixed' }, cache, { device: id.device, backend: id.backend });
+    await tuner.load();
     const pool = new BufferPool(device, device.limits.maxBufferSize);
     const runner = new Runner(device, pool, options.timing ?? false);
-    return new Engine(device, acquired.features, acquired.description, acquired.owned, pool, runner, options.poison ?? false, options.seed ?? 1);
+    return new Engine(device, acquired.features, acquired.description, acquired.owned, pool, runner, options.poison ?? false, options.seed ?? 1, tuner);
+  }
+
+  /** 'mixed' when matmuls and convolutions hold their operands in f16 (EngineOptions.precision). */
+  get precision(): 'f32' | 'mixed' {
+    return this.tuner.caps.mixedPrecision ? 'mixed' : 'f32';
+  }
+
+  /**
+   * Tunes the kernel choices `record` needs (mode 'on'; in 'off' and 'cached' it only reports): `record` runs as
+   * a dry run (as preparePipelines: nothing executes; it must not read back), noting each op's problem bucket
+   * that has no winner yet; then each is raced on this device (candidates checked against the static choice,
+   * then timed) within `budget`, and the winners are cached. Without `record`, the buckets ops noted so far.
+   */
+  async tune(record?: () => void, budget: TuneBudget = {}): Promise<TuneReport> {
+    if (record) await this.preparePipelines(record);
+    const report = await this.tuner.tunePending(this, budget);
+    // The races' inputs and outputs went back to the pool; the workload will not reuse most of them.
+    if (report.tuned > 0) this.trimPool();
+    return report;
   }
 
   // ---- tensors -------------------------------------------------------------------------------------------

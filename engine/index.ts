@@ -5,15 +5,19 @@
 // about models: model/ and train/ build on these exports. docs/API.md describes them.
 export { Engine, type EngineOptions, type MemoryStats, type RandomOptions, type TensorDispatch, type FromGPUBufferOptions, type TensorGPUBinding } from './engine.js';
 export { Tensor, shapeSize, stridesOf, fmtShape, type Shape, type DType } from './tensor.js';
-export { acquireDevice, type DeviceOptions, type DeviceFeatures } from './device.js';
+export { acquireDevice, type DeviceOptions, type DeviceFeatures, type AdapterIdentity } from './device.js';
 export { BufferUsage, MapMode, ShaderStage } from './webgpu_constants.js';
 export { ENGINE_LIMITS, DeviceLimitsError, limitShortfalls, type EngineLimitName, type LimitShortfall } from './limits.js';
 export type { KernelTiming, DispatchArgs } from './runner/runner.js';
 export type { BackwardRule, BackwardRuleMany, GradSink } from './tape.js';
-export { KERNELS, fullSource, type KernelSource, type RegisteredKernel, type KernelName } from './kernels.js';
+export { KERNELS, fullSource, type KernelSource, type RegisteredKernel, type KernelName, type KernelFeature } from './kernels.js';
 export { OP_CODE_TABLES, UNARY_CODES, BINARY_CODES, REDUCE_CODES, OPTIMIZER_CODES } from './op_codes.js';
-export { MATMUL_VARIANTS, tiledTile, weightGradSplits, type MatmulVariant } from './matmul_variants.js';
+export { MATMUL_VARIANTS, SUBGROUP_MATRIX_VARIANTS, tiledTile, weightGradSplits, type MatmulVariant } from './matmul_variants.js';
 export { CONV_VARIANTS, type ConvVariant, type ConvProblem, type ConvKernelKind } from './conv_variants.js';
+export { Tuner, TUNE_MODES, relativeError, type TuneMode, type TuneReport, type TuneBudget, type BucketResult, type TunableOp, type TuneHarness, type TuneCapabilities } from './tuning/tuner.js';
+export { nodeTuneCache, browserTuneCache, defaultCacheDir, tuneCacheKey, cacheName, kernelSourcesHash, type TuneCache, type TuneCacheKey, type TuneCacheEntry, type TuneCacheRead } from './tuning/cache.js';
+export * as staticChoices from './tuning/static.js';
+export { ENGINE_VERSION } from './version.js';
 export * as ops from './ops/index.js';
 export type { CrossEntropyOptions, MaxPoolOptions, CompareOp } from './ops/index.js';
 export * as generative from './generative/index.js';

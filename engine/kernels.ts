@@ -31,9 +31,12 @@ import conv2dNaiveLib from '../shaders/conv2d_naive_lib.wgsl';
 import crossEntropyLib from '../shaders/cross_entropy_lib.wgsl';
 import gatherLib from '../shaders/gather_lib.wgsl';
 import layerNormLib from '../shaders/layer_norm_lib.wgsl';
+import f32OperandsLib from '../shaders/f32_operands_lib.wgsl';
+import f16OperandsLib from '../shaders/f16_operands_lib.wgsl';
 import matmulLib from '../shaders/matmul_lib.wgsl';
 import maxPoolLib from '../shaders/max_pool_lib.wgsl';
 import reduceLib from '../shaders/reduce_lib.wgsl';
+import reduceForwardLib from '../shaders/reduce_forward_lib.wgsl';
 import weightNormLib from '../shaders/weight_norm_lib.wgsl';
 import concatEluLib from '../shaders/generative/concat_elu_lib.wgsl';
 import gateLib from '../shaders/generative/gate_lib.wgsl';
@@ -70,6 +73,7 @@ import layerNormBackward from '../shaders/layer_norm_backward.wgsl';
 import matmulNaive from '../shaders/matmul_naive.wgsl';
 import matmulTiled from '../shaders/matmul_tiled.wgsl';
 import matmulTiledShared from '../shaders/matmul_tiled_shared.wgsl';
+import matmulSubgroup from '../shaders/matmul_subgroup.wgsl';
 import maxPool from '../shaders/max_pool.wgsl';
 import maxPoolBackward from '../shaders/max_pool_backward.wgsl';
 import nonfiniteCheck from '../shaders/nonfinite_check.wgsl';
@@ -78,6 +82,8 @@ import optimizer from '../shaders/optimizer.wgsl';
 import philox from '../shaders/philox.wgsl';
 import reduce from '../shaders/reduce.wgsl';
 import reduceBackward from '../shaders/reduce_backward.wgsl';
+import reduceSubgroup from '../shaders/reduce_subgroup.wgsl';
+import scaleInPlace from '../shaders/scale_in_place.wgsl';
 import softmax from '../shaders/softmax.wgsl';
 import softmaxBackward from '../shaders/softmax_backward.wgsl';
 import stridedCopy from '../shaders/strided_copy.wgsl';
@@ -121,10 +127,15 @@ export interface KernelSource {
   readonly prelude?: string;
 }
 
+/** Adapter features a kernel's WGSL enables (`enable subgroups;`, `enable f16;`): it compiles only where they are. */
+export type KernelFeature = 'subgroups' | 'shader-f16';
+
 /** A registered kernel: where its file is, and which part of the engine it belongs to. */
 export interface RegisteredKernel extends KernelSource {
   /** Path under shaders/, e.g. 'unary.wgsl' or 'generative/iaf.wgsl'. */
   readonly file: string;
+  /** Features the kernel needs (ops use it only where the device has them). */
+  readonly features: readonly KernelFeature[];
   /** 'core': the generic engine; 'generative': the PixelCNN++ / IAF-VAE / likelihood family (engine/generative/). */
   readonly family: 'core' | 'generative';
 }
@@ -134,10 +145,16 @@ export function fullSource(kernel: KernelSource): string {
   return kernel.prelude ? `${kernel.prelude}\n${kernel.code}` : kernel.code;
 }
 
-/** Shared WGSL libraries a row may list (each file's header says what a kernel listing it must declare). */
+/**
+ * Shared WGSL libraries a row may list (each file's header says what a kernel listing it must declare).
+ * f32_operands / f16_operands: how the register-blocked matmul and conv kernels hold their operands (the
+ * mixed-precision variants are the same files with f16_operands).
+ */
 export const WGSL_LIBS = {
   philox: philoxLib,
   math: mathLib,
+  f32_operands: f32OperandsLib,
+  f16_operands: f16OperandsLib,
   elementwise: elementwiseLib,
   elementwise_rows: elementwiseRowsLib,
   rows: rowsLib,
@@ -161,7 +178,8 @@ export const DECLARATION_LIBS = {
   layer_norm: [layerNormLib],
   matmul: [matmulLib],
   max_pool: [maxPoolLib],
-  reduce: [reduceLib],
+  reduce: [reduceLib, reduceForwardLib],
+  reduce_backward: [reduceLib],
   weight_norm: [weightNormLib],
   concat_elu: [concatEluLib],
   gate: [gateLib],
@@ -189,15 +207,22 @@ interface Row {
   code: string;
   libs?: readonly WgslLib[];
   codes?: readonly OpCodeTable[];
+  /** Features the WGSL needs: the prelude opens with their `enable` directives (which must precede everything). */
+  features?: readonly KernelFeature[];
+  /** The file, when a row compiles another row's file with other libraries (a mixed-precision variant). */
+  file?: string;
 }
+
+const ENABLE: Record<KernelFeature, string> = { subgroups: 'enable subgroups;', 'shader-f16': 'enable f16;' };
 
 function register<T extends Record<string, Row>>(family: RegisteredKernel['family'], rows: T): { readonly [K in keyof T]: RegisteredKernel } {
   const dir = family === 'core' ? '' : `${family}/`;
   const out: Record<string, RegisteredKernel> = {};
   for (const [name, row] of Object.entries(rows)) {
-    const file = `${dir}${name}.wgsl`;
-    const prelude = [...(row.libs ?? []).map((l) => WGSL_LIBS[l]), ...(row.codes ?? []).map(opCodesWgsl), declarationLib(file)].filter((p) => p.length > 0).join('\n');
-    out[name] = prelude ? { name, code: row.code, prelude, file, family } : { name, code: row.code, file, family };
+    const file = `${dir}${row.file ?? `${name}.wgsl`}`;
+    const features = row.features ?? [];
+    const prelude = [...features.map((f) => ENABLE[f]), ...(row.libs ?? []).map((l) => WGSL_LIBS[l]), ...(row.codes ?? []).map(opCodesWgsl), declarationLib(file)].filter((p) => p.length > 0).join('\n');
+    out[name] = prelude ? { name, code: row.code, prelude, file, family, features } : { name, code: row.code, file, family, features };
   }
   return out as { readonly [K in keyof T]: RegisteredKernel };
 }
@@ -205,6 +230,7 @@ function register<T extends Record<string, Row>>(family: RegisteredKernel['famil
 const CORE = register('core', {
   fill: { code: fill, libs: ['elementwise'] },
   accumulate: { code: accumulate, libs: ['elementwise'] },
+  scale_in_place: { code: scaleInPlace, libs: ['elementwise'] },
   ddi_update: { code: ddiUpdate, libs: ['elementwise'] },
   unary: { code: unary, libs: ['math', 'elementwise'], codes: ['unary'] },
   unary_backward: { code: unaryBackward, libs: ['math', 'elementwise'], codes: ['unary'] },
@@ -214,6 +240,7 @@ const CORE = register('core', {
   cast: { code: cast, libs: ['elementwise'] },
   reduce: { code: reduce, libs: ['workgroup_reduce'], codes: ['reduce'] },
   reduce_backward: { code: reduceBackward, libs: ['elementwise'], codes: ['reduce'] },
+  reduce_subgroup: { code: reduceSubgroup, codes: ['reduce'], features: ['subgroups'] },
   strided_copy: { code: stridedCopy },
   softmax: { code: softmax, libs: ['axis_rows', 'rows'] },
   softmax_backward: { code: softmaxBackward, libs: ['axis_rows', 'rows'] },
@@ -231,12 +258,15 @@ const CORE = register('core', {
   dropout: { code: dropout, libs: ['philox', 'elementwise'] },
   conv2d_naive_fwd: { code: conv2dNaiveFwd },
   conv2d_tiled: { code: conv2dTiled },
-  conv2d_direct: { code: conv2dDirect },
+  conv2d_direct: { code: conv2dDirect, libs: ['f32_operands'] },
+  conv2d_direct_f16: { code: conv2dDirect, libs: ['f16_operands'], features: ['shader-f16'], file: 'conv2d_direct.wgsl' },
   conv2d_wgrad_kpar: { code: conv2dWgradKpar },
   conv2d_naive_dgrad: { code: conv2dNaiveDgrad },
   conv2d_naive_wgrad: { code: conv2dNaiveWgrad },
   matmul_naive: { code: matmulNaive },
-  matmul_tiled: { code: matmulTiled },
+  matmul_tiled: { code: matmulTiled, libs: ['f32_operands'] },
+  matmul_tiled_f16: { code: matmulTiled, libs: ['f16_operands'], features: ['shader-f16'], file: 'matmul_tiled.wgsl' },
+  matmul_subgroup: { code: matmulSubgroup, features: ['subgroups'] },
   matmul_tiled_shared: { code: matmulTiledShared },
   weight_grad_finish: { code: weightGradFinish, libs: ['workgroup_reduce'] },
   weight_norm: { code: weightNorm, libs: ['workgroup_reduce'] },
@@ -278,8 +308,8 @@ const GENERATIVE = register('generative', {
 export const KERNELS = { ...CORE, ...GENERATIVE } as const;
 export type KernelName = keyof typeof KERNELS;
 
-/** Kernel sources by shader file name (matmul and conv variants name their kernel by file). */
-export const KERNELS_BY_FILE: Readonly<Record<string, RegisteredKernel>> = Object.fromEntries(Object.values(KERNELS).map((s) => [s.file, s]));
+/** Kernel sources by shader file name (matmul and conv variants name their kernel by file); a file compiled by several rows maps to the row of its own name. */
+export const KERNELS_BY_FILE: Readonly<Record<string, RegisteredKernel>> = Object.fromEntries(Object.values(KERNELS).filter((s) => s.file.endsWith(`${s.name}.wgsl`)).map((s) => [s.file, s]));
 
 /**
  * A Philox counter offset as the kernels' u32 (the counter word wraps, as the element index of one tensor

@@ -1,11 +1,20 @@
 // Matmul kernel variants (shaders/matmul_*.wgsl). All share the binding interface:
 // params (uniform), a, b, bias, addend (read storage), c (read_write storage); overrides TRANS_A, TRANS_B,
 // HAS_BIAS, HAS_ADDEND, plus a variant's own (its workgroup shape).
-// engine/ops/matmul.ts picks the first variant in MATMUL_VARIANTS whose supports() is true (or one by name).
+// engine/ops/matmul.ts takes the variant the tuner chooses (engine/tuning/tuner.ts): without tuning, the first in
+// the static order (engine/tuning/static.ts MATMUL_ORDER) whose supports() is true; or one forced by name.
+import { WGRAD_MIN_CHUNK, WGRAD_TARGET_WORKGROUPS } from './tuning/static.js';
+
 export interface MatmulVariant {
   name: string;
   /** file name relative to shaders/ */
   shader: string;
+  /** The registered kernel's name when it is not the file's (a mixed-precision variant of another kernel's file). */
+  kernel?: string;
+  /** Adapter features the kernel needs (subgroups: also a subgroup size of at least 8). */
+  requires?: { subgroups?: boolean; shaderF16?: boolean };
+  /** 'f16': operands held in f16, f32 accumulation (mixed precision only). Default 'f32'. */
+  precision?: 'f32' | 'f16';
   /** The largest workgroup the variant uses. */
   workgroupSize: readonly [number, number, number];
   /** Outputs per workgroup, rows (M) x cols (N), for wide problems (see tile() for the one a problem gets). */
@@ -55,13 +64,14 @@ export function tiledTile(M: number, N: number): MatmulTile {
 
 /**
  * K chunks of a weight gradient dW = x^T g over `rows` rows whose output (outRows x outCols) the given tile
- * covers: chunks of equal length (a power of two dividing rows), at least 128 rows each, about 64 workgroups in
- * all (engine/ops/matmul.ts sums the chunks' partial products with the bias gradient in one more dispatch).
+ * covers: chunks of equal length (a power of two dividing rows), at least WGRAD_MIN_CHUNK rows each, about
+ * WGRAD_TARGET_WORKGROUPS workgroups in all (engine/tuning/static.ts; engine/ops/matmul.ts sums the chunks'
+ * partial products with the bias gradient in one more dispatch).
  */
 export function weightGradSplits(rows: number, tile: MatmulTile, outRows: number, outCols: number): number {
   const tiles = Math.ceil(outRows / tile.m) * Math.ceil(outCols / tile.n);
   let splits = 1;
-  while (rows % (2 * splits) === 0 && rows / (2 * splits) >= 128 && 2 * splits * tiles <= 64 && 2 * splits <= 65535) splits *= 2;
+  while (rows % (2 * splits) === 0 && rows / (2 * splits) >= WGRAD_MIN_CHUNK && 2 * splits * tiles <= WGRAD_TARGET_WORKGROUPS && 2 * splits <= 65535) splits *= 2;
   return splits;
 }
 
@@ -83,6 +93,17 @@ export const MATMUL_TILED: MatmulVariant = {
 export const MATMUL_TILED_SHARED: MatmulVariant = fixed('tiled_shared', 'matmul_tiled_shared.wgsl', 16, 8, 64, 128);
 /** One output per invocation; baseline / fallback. */
 export const MATMUL_NAIVE: MatmulVariant = fixed('naive', 'matmul_naive.wgsl', 16, 16, 16, 16);
+/** The register-blocked kernel with its operands held in f16, f32 accumulation (mixed precision; shader-f16). */
+export const MATMUL_TILED_F16: MatmulVariant = { ...MATMUL_TILED, name: 'tiled_f16', kernel: 'matmul_tiled_f16', requires: { shaderF16: true }, precision: 'f16' };
+/** The register-blocked 64x64 tile with A shared through subgroup shuffles (subgroups of >= 8 lanes). */
+export const MATMUL_SUBGROUP: MatmulVariant = { ...fixed('subgroup', 'matmul_subgroup.wgsl', 8, 8, 64, 64), requires: { subgroups: true } };
 
-/** Ordered fastest-first as measured on lavapipe (CPU Vulkan); naive last. */
-export const MATMUL_VARIANTS: readonly MatmulVariant[] = [MATMUL_TILED, MATMUL_TILED_SHARED, MATMUL_NAIVE];
+/** Every matmul variant; the static order (fastest first on lavapipe) is MATMUL_ORDER, the rest join the tuner's race. */
+export const MATMUL_VARIANTS: readonly MatmulVariant[] = [MATMUL_TILED, MATMUL_TILED_SHARED, MATMUL_NAIVE, MATMUL_SUBGROUP, MATMUL_TILED_F16];
+
+/**
+ * Where a subgroup-matrix (tensor-core / simdgroup-matrix) matmul would go: a variant here joins the race only on
+ * an adapter reporting `subgroupMatrixConfigs` (TuneCapabilities; Dawn's chromium-experimental-subgroup-matrix,
+ * behind the allow_unsafe_apis toggle). None is written: no adapter available to this project reports any.
+ */
+export const SUBGROUP_MATRIX_VARIANTS: readonly MatmulVariant[] = [];

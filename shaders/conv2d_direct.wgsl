@@ -14,7 +14,8 @@
 //          layers still spread over many workgroups). Per K step one shifted input pixel (one bounds check)
 //          feeds all 8 rows, whose channels are contiguous.
 // Params, tap(), HAS_BIAS, STRIDE, bias, out and the register block (acc00..acc11, fma_block) come from conv2d_lib.wgsl,
-// prepended by the engine.
+// prepended by the engine. The operands pass through operand4 (f32_operands_lib.wgsl; f16_operands_lib.wgsl rounds
+// them to f16 for the mixed-precision conv2d_direct_f16).
 override MODE: u32 = 0u;
 override WGX: u32 = 8u;
 override WGY: u32 = 8u;
@@ -126,7 +127,7 @@ fn main(@builtin(local_invocation_id) lid: vec3u, @builtin(workgroup_id) wid: ve
         let a1 = gather4(base1, ci, f1);
         let b0 = vec4f(rhs[wrow + n0.x], rhs[wrow + n0.y], rhs[wrow + n0.z], rhs[wrow + n0.w]);
         let b1 = vec4f(rhs[wrow + n1.x], rhs[wrow + n1.y], rhs[wrow + n1.z], rhs[wrow + n1.w]);
-        fma_block(a0, a1, b0, b1);
+        fma_block(operand4(a0), operand4(a1), operand4(b0), operand4(b1));
         wrow += Cout;
       }
     }
@@ -159,7 +160,7 @@ fn main(@builtin(local_invocation_id) lid: vec3u, @builtin(workgroup_id) wid: ve
         let a1 = gather4(base1, co, f1);
         let b0 = vec4f(rhs[w0.x + co], rhs[w0.y + co], rhs[w0.z + co], rhs[w0.w + co]);
         let b1 = vec4f(rhs[w1.x + co], rhs[w1.y + co], rhs[w1.z + co], rhs[w1.w + co]);
-        fma_block(a0, a1, b0, b1);
+        fma_block(operand4(a0), operand4(a1), operand4(b0), operand4(b1));
       }
     }
   } else {
@@ -182,7 +183,7 @@ fn main(@builtin(local_invocation_id) lid: vec3u, @builtin(workgroup_id) wid: ve
         let a1 = vec4f(lhs[xb + m1.x], lhs[xb + m1.y], lhs[xb + m1.z], lhs[xb + m1.w]);
         let b0 = vec4f(rhs[g + n0.x], rhs[g + n0.y], rhs[g + n0.z], rhs[g + n0.w]);
         let b1 = vec4f(rhs[g + n1.x], rhs[g + n1.y], rhs[g + n1.z], rhs[g + n1.w]);
-        fma_block(a0, a1, b0, b1);
+        fma_block(operand4(a0), operand4(a1), operand4(b0), operand4(b1));
       }
       g += Cout;
       ox += 1u;

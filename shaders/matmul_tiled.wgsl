@@ -15,6 +15,8 @@
 // 8x8 outputs/thread beat 4x4 (3.9-4.7) and 4x8/8x4 (4.2-4.8): fewer loads per FMA. Manually
 // unrolling the k loop (x4) made it 2x slower (register spills).
 // Outputs fully unrolled by hand (16 named vec4 accumulators); dispatch = (ceil(N/BN), ceil(M/BM), batch).
+// operand4 (f32_operands_lib.wgsl, or f16_operands_lib.wgsl for the mixed-precision matmul_tiled_f16) holds the
+// loaded operands as f32 or f16.
 // Params, the bindings (a, b, c, bias, addend), TRANS_A/TRANS_B/HAS_BIAS/HAS_ADDEND and the epilogue
 // helpers (bias_at, bias4, addend_at, addend4, store4, the store of 4 outputs, and store_block, of the invocation's
 // 8x8 block) come from matmul_lib.wgsl, prepended by the engine.
@@ -67,10 +69,10 @@ fn main(@builtin(local_invocation_id) lid: vec3<u32>, @builtin(workgroup_id) wid
   var acc_1_3_1 = vec4<f32>(0.0);
   for (var k = 0u; k < K; k++) {
     { let ka = k * aS; let kb = k * bS;
-      let a0 = vec4<f32>(a[ar_0_0 + ka], a[ar_0_1 + ka], a[ar_0_2 + ka], a[ar_0_3 + ka]);
-      let a1 = vec4<f32>(a[ar_1_0 + ka], a[ar_1_1 + ka], a[ar_1_2 + ka], a[ar_1_3 + ka]);
-      let b0 = vec4<f32>(b[bc_0_0 + kb], b[bc_0_1 + kb], b[bc_0_2 + kb], b[bc_0_3 + kb]);
-      let b1 = vec4<f32>(b[bc_1_0 + kb], b[bc_1_1 + kb], b[bc_1_2 + kb], b[bc_1_3 + kb]);
+      let a0 = operand4(vec4<f32>(a[ar_0_0 + ka], a[ar_0_1 + ka], a[ar_0_2 + ka], a[ar_0_3 + ka]));
+      let a1 = operand4(vec4<f32>(a[ar_1_0 + ka], a[ar_1_1 + ka], a[ar_1_2 + ka], a[ar_1_3 + ka]));
+      let b0 = operand4(vec4<f32>(b[bc_0_0 + kb], b[bc_0_1 + kb], b[bc_0_2 + kb], b[bc_0_3 + kb]));
+      let b1 = operand4(vec4<f32>(b[bc_1_0 + kb], b[bc_1_1 + kb], b[bc_1_2 + kb], b[bc_1_3 + kb]));
       acc_0_0_0 = fma(vec4<f32>(a0[0]), b0, acc_0_0_0);
       acc_0_0_1 = fma(vec4<f32>(a0[0]), b1, acc_0_0_1);
       acc_0_1_0 = fma(vec4<f32>(a0[1]), b0, acc_0_1_0);

@@ -7,6 +7,7 @@ import { SAMPLER_KINDS, type SamplerKind } from '../model/sampler.js';
 import { checkKindOptions } from './step/setup.js';
 import type { TrainOptions } from './types.js';
 import { newRunFolder } from './run/folder.js';
+import { TUNE_MODES, type TuneMode } from '../engine/index.js';
 
 export const HELP = `usage: node train.js [options]
        node train.js experiment <name> [--preset quick|paper] [--out DIR]   (the paper's experiments; --help there)
@@ -93,6 +94,19 @@ output and control
                         no --steps is given (the quick default run), none otherwise; 0 disables
   --log-every N         progress line every N steps (default 10)
   --check-gpu           print the WebGPU adapter and exit
+  --tune MODE           kernel choices by measurement on this device: on (default; the environment variable
+                        AGAVE_TUNE sets another default): before the first step, the kernel variants of each op's
+                        problem are raced on the GPU (checked against the static choice first), within a budget,
+                        and the winners cached; cached: only winners cached earlier; off: the built-in static
+                        choices (measured on lavapipe)
+  --tune-cache DIR      where tuned winners are cached (default $XDG_CACHE_HOME/agave-webgpu, else
+                        ~/.cache/agave-webgpu)
+  --precision P         f32 (default) | mixed: matmuls and convolutions hold their operands in f16 and accumulate
+                        in f32 (needs the adapter feature shader-f16); master weights, Adamax state, the loss and
+                        the likelihoods stay f32; dynamic loss scaling, a step whose gradients overflow is skipped
+                        (logged). Part of the run's settings (a resume keeps it)
+  --tune-budget S       seconds tuning may take at the start of a run (default 90); buckets left over keep the
+                        static choice and are tuned by a later run
 
 data-parallel training over several GPUs and machines (docs/DISTRIBUTED.md)
   --distributed mpi     run as one rank of  mpirun -np N node train.js --distributed mpi [flags]  (or srun
@@ -217,6 +231,10 @@ const OPTIONS = {
   'log-every': { type: 'string' },
   overwrite: { type: 'boolean' },
   'check-gpu': { type: 'boolean' },
+  tune: { type: 'string' },
+  'tune-cache': { type: 'string' },
+  'tune-budget': { type: 'string' },
+  precision: { type: 'string' },
   distributed: { type: 'string' },
   'checksum-every': { type: 'string' },
   'collective-timeout': { type: 'string' },
@@ -309,6 +327,21 @@ export function parseOptions(argv: string[]): TrainOptions | 'help' | 'check-gpu
     if (!(MODEL_KINDS as readonly string[]).includes(values.model)) throw new Error(`--model must be one of ${MODEL_KINDS.join(', ')}, got '${values.model}'`);
     if (values.model !== 'agave') o.kind = values.model as ModelKind;
   }
+  // The CLI tunes by default; AGAVE_TUNE changes that default (the test suite sets it to off), --tune overrides both.
+  const envTune = process.env.AGAVE_TUNE;
+  const tune = values.tune ?? (envTune !== undefined && envTune !== '' ? envTune : 'on');
+  const what = values.tune !== undefined ? '--tune' : 'AGAVE_TUNE';
+  if (!(TUNE_MODES as readonly string[]).includes(tune)) throw new Error(`${what} must be one of ${TUNE_MODES.join(', ')}, got '${tune}'`);
+  o.tune = tune as TuneMode;
+  if (values['tune-cache'] !== undefined) {
+    if (values['tune-cache'].trim() === '') throw new Error(`--tune-cache must name a folder, got '${values['tune-cache']}'`);
+    o.tuneCache = values['tune-cache'];
+  }
+  if (values.precision !== undefined) {
+    if (values.precision !== 'f32' && values.precision !== 'mixed') throw new Error(`--precision must be f32 or mixed, got '${values.precision}'`);
+    if (values.precision === 'mixed') o.precision = 'mixed';
+  }
+  if (values['tune-budget'] !== undefined) o.tuneBudgetSeconds = num('tune-budget', values['tune-budget'], 90, { min: 0, gt: true });
   if (values.distributed !== undefined) {
     if (values.distributed !== 'mpi') throw new Error(`--distributed must be mpi (the only backend), got '${values.distributed}'`);
     o.distributed = {

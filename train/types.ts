@@ -2,6 +2,7 @@
 // in their own module so the job's parts (setup, loop, evaluation, experiments) import them from here and not
 // from the orchestrator (train/trainer.ts).
 import type { AuxVariant } from '../engine/generative/index.js';
+import type { TuneMode } from '../engine/index.js';
 import type { ModelKind, Phase } from '../model/agave.js';
 import type { ConfigName } from '../model/config.js';
 import type { SamplerKind } from '../model/sampler.js';
@@ -54,6 +55,14 @@ export interface TrainOptions extends RunFolderOptions {
   sampler?: SamplerKind;
   /** Importance samples for the final evaluation's IWAE bound (docs/MODEL.md §4; the paper used 150). */
   iwSamples?: number;
+  /** Kernel choices by measurement (Engine's `tune`): the CLI's default 'on'; absent: 'off'. Not part of the run signature: it changes speed, not what is computed beyond float rounding. */
+  tune?: TuneMode;
+  /** The tuning cache folder (default: the engine's, $XDG_CACHE_HOME/agave-webgpu). */
+  tuneCache?: string;
+  /** Seconds the start-of-run tuning may take (default TUNE_BUDGET_MS / 1000). */
+  tuneBudgetSeconds?: number;
+  /** 'mixed': matmuls and convs hold their operands in f16, with dynamic loss scaling (train/step/loss-scale.ts). Default 'f32'. Part of the run signature. */
+  precision?: 'f32' | 'mixed';
   /** `--distributed mpi`: data-parallel training over MPI ranks (train/distributed/, docs/DISTRIBUTED.md). */
   distributed?: DistributedOptions;
   /** This process's rank of a data-parallel run (set by the CLI after MPI started; `batch` is per rank). */

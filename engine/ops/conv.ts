@@ -15,6 +15,8 @@ import { sum, sumInto } from './reduce.js';
 import type { GradSink } from '../tape.js';
 import { finishWeightGrad } from './weight_grad.js';
 import { CONV_VARIANTS, type ConvKernelKind, type ConvProblem, type ConvVariant } from '../conv_variants.js';
+import { CONV_ORDER, CONV_ORDER_MIXED, bucketPow2 } from '../tuning/static.js';
+import type { TunableOp, TuneCapabilities } from '../tuning/tuner.js';
 
 export interface ConvOptions {
   stride?: number;
@@ -63,13 +65,63 @@ function params(g: Geometry, kChunk = 0): Record<string, number | number[]> {
   };
 }
 
-/** The variant for one kernel kind: the one named (where that family has this kind), else the first that fits. */
-function pick(kind: ConvKernelKind, g: Geometry, requested?: string): ConvVariant {
+/** Whether the adapter can run a variant (f16 ones only with mixed precision). */
+function usable(v: ConvVariant, caps: TuneCapabilities): boolean {
+  if (v.requires?.subgroups && !(caps.features.subgroups && caps.subgroupMinSize >= 8)) return false;
+  if (v.requires?.shaderF16 && !caps.features.shaderF16) return false;
+  return (v.precision ?? 'f32') === 'f32' || caps.mixedPrecision;
+}
+
+/**
+ * The race of one conv kernel kind. Bucket: the taps, stride and channel counts exact (they decide the tile
+ * shapes and whether kpar8 or a direct tile suits a weight gradient), the output pixels B*Ho*Wo rounded up to a
+ * power of two (the GEMM's long axis: a variant's cost grows smoothly with it).
+ */
+function convTunable(kind: ConvKernelKind): TunableOp<Geometry> {
   const list = CONV_VARIANTS.filter((v) => v.kind === kind);
-  const name = requested && list.some((x) => x.name === requested) ? requested : undefined;
-  const v = name ? list.find((x) => x.name === name) : list.find((x) => x.supports(g) && (x.prefer?.(g) ?? true));
-  if (!v) throw new Error(`conv ${kind}: no variant${name ? ` named '${name}'` : ''} supports ${JSON.stringify({ ...g, taps: undefined })}`);
-  if (name && !v.supports(g)) throw new Error(`conv ${kind}: variant '${name}' does not support this geometry`);
+  const op: TunableOp<Geometry> = {
+    name: `conv.${kind}`,
+    bucket: (g) => `T${g.T} s${g.stride} ${g.Cin}->${g.Cout} px${bucketPow2(g.B * g.Ho * g.Wo)}`,
+    staticChoice: (g, caps) => {
+      const order = caps.mixedPrecision ? CONV_ORDER_MIXED[kind] : CONV_ORDER[kind];
+      for (const n of order) {
+        const v = list.find((x) => x.name === n);
+        if (v && usable(v, caps) && v.supports(g) && (v.prefer?.(g) ?? true)) return n;
+      }
+      throw new Error(`conv ${kind}: no variant supports ${JSON.stringify({ ...g, taps: undefined })}`);
+    },
+    candidates: (g, caps) => list.filter((v) => usable(v, caps) && v.supports(g)).map((v) => v.name),
+    harness: (g, e) => {
+      const x = e.uniform([g.B, g.H, g.W, g.Cin], -1, 1, { seed: 23 });
+      const w = e.uniform([g.T, g.Cin, g.Cout], -1, 1, { seed: 24 });
+      const dy = e.uniform([g.B, g.Ho, g.Wo, g.Cout], -1, 1, { seed: 25 });
+      return {
+        run: (c) => (kind === 'fwd' ? runForward(x, w, null, g, c) : kind === 'dgrad' ? runDgrad(dy, w, null, g, c) : runWgrad(x, dy, g, [g.T, g.Cin, g.Cout], c).dw),
+        dispose: () => {
+          x.dispose();
+          w.dispose();
+          dy.dispose();
+        },
+      };
+    },
+    // f32 kernels differ only in summation order; an f16-operand kernel (the candidate or, with mixed precision,
+    // the static choice it is compared with) rounds each operand to 11 bits.
+    tolerance: (c, g, caps) => ([c, op.staticChoice(g, caps)].some((n) => list.find((v) => v.name === n)?.precision === 'f16') ? 1e-2 : 1e-4),
+    describe: (g) => `${kind} [${g.B}x${g.H}x${g.W}x${g.Cin}] ${g.T} taps s${g.stride} -> [${g.Ho}x${g.Wo}x${g.Cout}]`,
+  };
+  return op;
+}
+
+/** The conv kernel kinds' races (the tuner's candidates for forward, data gradient and weight gradient). */
+export const CONV_TUNABLES: Readonly<Record<ConvKernelKind, TunableOp<Geometry>>> = { fwd: convTunable('fwd'), dgrad: convTunable('dgrad'), wgrad: convTunable('wgrad') };
+
+/** The variant for one kernel kind: the one named (where that family has this kind), else the tuner's choice (the static order without tuning). */
+function pick(kind: ConvKernelKind, g: Geometry, requested: string | undefined, e: Tensor['engine']): ConvVariant {
+  const list = CONV_VARIANTS.filter((v) => v.kind === kind);
+  const name = requested && list.some((x) => x.name === requested) ? requested : e.tuner.choose(CONV_TUNABLES[kind], g);
+  const v = list.find((x) => x.name === name);
+  if (!v) throw new Error(`conv ${kind}: no variant named '${name}' supports ${JSON.stringify({ ...g, taps: undefined })}`);
+  if (!v.supports(g)) throw new Error(`conv ${kind}: variant '${name}' does not support this geometry`);
   return v;
 }
 
@@ -88,7 +140,7 @@ function runData(kind: 'fwd' | 'dgrad', lhs: Tensor, w: Tensor, bias: Tensor | n
   const e = lhs.engine;
   const out = e.empty(shape, label);
   if (out.size === 0) return out;
-  const kernel = pick(kind, g, variant);
+  const kernel = pick(kind, g, variant, e);
   e.dispatch({ kernel: kernel.kernel, overrides: { ...kernel.overrides?.(g), HAS_BIAS: bias !== null }, params: params(g), inputs: { lhs, rhs: w, bias: bias ?? w }, outputs: { out }, workgroups: kernel.dispatch(g), label: `conv2d.${kind}:${kernel.name}` });
   return out;
 }
@@ -103,7 +155,7 @@ function runWgrad(x: Tensor, dy: Tensor, g: Geometry, wShape: readonly number[],
   const e = x.engine;
   const dw = into ?? e.empty(wShape, 'conv2d.wgrad');
   if (dw.size === 0) return { dw, db: bias ? biasGrad(bias.source, bias.sink) : null };
-  const kernel = pick('wgrad', g, variant);
+  const kernel = pick('wgrad', g, variant, e);
   const splits = kernel.splitK?.(g) ?? 1;
   const K = g.B * g.Ho * g.Wo;
   const target = splits > 1 ? e.empty([splits, g.T, g.Cin, g.Cout], 'conv2d.wgrad.partial') : dw;

@@ -7,6 +7,8 @@ import { BINARY_CODES, UNARY_CODES } from '../op_codes.js';
 import type { GradSink } from '../tape.js';
 import { type Tensor, fmtShape, shapeSize, stridesOf, type Shape } from '../tensor.js';
 import { sumInto, sumTo } from './reduce.js';
+import { ELEMENTWISE_GROUP, GROUP_CANDIDATES, bucketPow2 } from '../tuning/static.js';
+import type { TunableOp } from '../tuning/tuner.js';
 
 export type UnaryOp = keyof typeof UNARY_CODES;
 export type BinaryOp = keyof typeof BINARY_CODES;
@@ -14,22 +16,68 @@ export type BinaryOp = keyof typeof BINARY_CODES;
 export type CompareOp = 'equal' | 'notEqual' | 'less' | 'lessEqual' | 'greater' | 'greaterEqual';
 
 const groups = (n: number): number => Math.ceil(n / 256);
-/** Elements per invocation of the unary kernels (shaders/unary.wgsl GROUP): 4 consecutive ones, ~3x faster on lavapipe. */
-const UNARY_GROUP = 4;
-/** The binary kernels take 4 elements per invocation on their same-shape path, 1 when broadcasting. */
-const groupOf = (broadcast: boolean): number => (broadcast ? 1 : 4);
+
+/** An elementwise kernel call as the tuner sees it: which kernel, how many elements. */
+export interface ElementwiseProblem {
+  kernel: 'unary' | 'binary';
+  n: number;
+}
+
+/**
+ * Elements per invocation of the unary kernels and of the binary kernels' same-shape path ('group1' ... 'group8';
+ * shaders/unary.wgsl GROUP; static: engine/tuning/static.ts ELEMENTWISE_GROUP). Bucket: the kernel and the
+ * element count rounded up to a power of two: GROUP trades an invocation's fixed cost against parallelism, and
+ * both sides of that trade scale with the element count.
+ */
+export const ELEMENTWISE_TUNABLE: TunableOp<ElementwiseProblem> = {
+  name: 'elementwise.group',
+  bucket: (p) => `${p.kernel} n${bucketPow2(p.n)}`,
+  staticChoice: () => `group${ELEMENTWISE_GROUP}`,
+  candidates: () => GROUP_CANDIDATES.map((g) => `group${g}`),
+  harness: (p, e) => {
+    const a = e.uniform([p.n], -2, 2, { seed: 26 });
+    const b = e.uniform([p.n], -2, 2, { seed: 27 });
+    return {
+      run: () => (p.kernel === 'unary' ? exp(a) : mul(a, b)),
+      dispose: () => {
+        a.dispose();
+        b.dispose();
+      },
+    };
+  },
+  // The same arithmetic on every element, whatever the grouping: exact.
+  tolerance: () => 0,
+  describe: (p) => `${p.kernel}, ${p.n} elements`,
+};
+
+/** Elements per invocation for an elementwise kernel over n elements (the tuner's choice; static 4). */
+function groupFor(e: Tensor['engine'], kernel: 'unary' | 'binary', n: number): number {
+  return Number(e.tuner.choose(ELEMENTWISE_TUNABLE, { kernel, n }).slice(5));
+}
+/** Elements per invocation of the binary kernels (forward and backward) for output y: tuned on the same-shape path, 1 when broadcasting. */
+const binaryGroup = (y: Tensor, broadcast: boolean): number => (broadcast ? 1 : groupFor(y.engine, 'binary', y.size));
+
+/**
+ * The binary kernel y = a OP b into y (nothing for an empty y).
+ */
+function dispatchBinary(code: number, broadcast: boolean, params: Record<string, number | number[]>, a: Tensor, b: Tensor, y: Tensor, label: string): void {
+  if (y.size === 0) return;
+  const group = binaryGroup(y, broadcast);
+  y.engine.dispatch({ kernel: KERNELS.binary, overrides: { OP: code, BROADCAST: broadcast, GROUP: group }, params, inputs: { a, b }, outputs: { y }, workgroups: groups(Math.ceil(y.size / group)), label });
+}
 
 function unary(op: UnaryOp, a: Tensor, s = 0): Tensor {
   const e = a.engine;
   const y = e.empty(a.shape, op);
   const code = UNARY_CODES[op];
-  if (y.size > 0) e.dispatch({ kernel: KERNELS.unary, overrides: { OP: code, GROUP: UNARY_GROUP }, params: { n: a.size, s }, inputs: { x: a }, outputs: { y }, workgroups: groups(Math.ceil(a.size / UNARY_GROUP)), label: op });
+  const group = groupFor(e, 'unary', a.size);
+  if (y.size > 0) e.dispatch({ kernel: KERNELS.unary, overrides: { OP: code, GROUP: group }, params: { n: a.size, s }, inputs: { x: a }, outputs: { y }, workgroups: groups(Math.ceil(a.size / group)), label: op });
   return e.tape.record(op, y, [a], (g, sinks) => {
     // Added straight into a's pending gradient when the tape offers it (engine/tape.ts sinks).
     const sink = sinks[0]?.mode === 'accumulate' ? sinks[0].tensor : null;
     const dx = sink ?? e.empty(a.shape, `${op}.backward`);
     if (dx.size > 0) {
-      e.dispatch({ kernel: KERNELS.unary_backward, overrides: { OP: code, ACCUMULATE: sink !== null, GROUP: UNARY_GROUP }, params: { n: a.size, s }, inputs: { x: a, y, dy: g }, outputs: { dx }, workgroups: groups(Math.ceil(a.size / UNARY_GROUP)), label: `${op}.backward` });
+      e.dispatch({ kernel: KERNELS.unary_backward, overrides: { OP: code, ACCUMULATE: sink !== null, GROUP: group }, params: { n: a.size, s }, inputs: { x: a, y, dy: g }, outputs: { dx }, workgroups: groups(Math.ceil(a.size / group)), label: `${op}.backward` });
     }
     return [dx];
   });
@@ -111,12 +159,13 @@ function binary(op: BinaryOp, a: Tensor, b: Tensor): Tensor {
   const y = e.empty(out, op);
   const code = BINARY_CODES[op];
   const { broadcast, params } = binaryParams(a, b, out);
-  if (y.size > 0) e.dispatch({ kernel: KERNELS.binary, overrides: { OP: code, BROADCAST: broadcast, GROUP: groupOf(broadcast) }, params, inputs: { a, b }, outputs: { y }, workgroups: groups(Math.ceil(y.size / groupOf(broadcast))), label: op });
+  dispatchBinary(code, broadcast, params, a, b, y, op);
   return e.tape.record(op, y, [a, b], (g) => {
     const da = e.empty(out, `${op}.backward`);
     const db = e.empty(out, `${op}.backward`);
     if (y.size > 0) {
-      e.dispatch({ kernel: KERNELS.binary_backward, overrides: { OP: code, BROADCAST: broadcast, GROUP: groupOf(broadcast) }, params, inputs: { a, b, g }, outputs: { da, db }, workgroups: groups(Math.ceil(y.size / groupOf(broadcast))), label: `${op}.backward` });
+      const group = binaryGroup(y, broadcast);
+      e.dispatch({ kernel: KERNELS.binary_backward, overrides: { OP: code, BROADCAST: broadcast, GROUP: group }, params, inputs: { a, b, g }, outputs: { da, db }, workgroups: groups(Math.ceil(y.size / group)), label: `${op}.backward` });
     }
     return [reduceGrad(da, a), reduceGrad(db, b)];
   });
@@ -144,7 +193,7 @@ export function add(a: Tensor, b: Tensor): Tensor {
   const out = broadcastShapes(a.shape, b.shape, 'add');
   const y = e.empty(out, 'add');
   const { broadcast, params } = binaryParams(a, b, out);
-  if (y.size > 0) e.dispatch({ kernel: KERNELS.binary, overrides: { OP: BINARY_CODES.add, BROADCAST: broadcast, GROUP: groupOf(broadcast) }, params, inputs: { a, b }, outputs: { y }, workgroups: groups(Math.ceil(y.size / groupOf(broadcast))), label: 'add' });
+  dispatchBinary(BINARY_CODES.add, broadcast, params, a, b, y, 'add');
   return e.tape.record('add', y, [a, b], (g, sinks) => [addGrad(g, a, sinks[0] ?? null), addGrad(g, b, sinks[1] ?? null)]);
 }
 
@@ -158,7 +207,7 @@ export function addScaled(a: Tensor, b: Tensor, s: number): Tensor {
   if (!sameShape(a.shape, b.shape)) throw new Error(`addScaled: shapes ${fmtShape(a.shape)} and ${fmtShape(b.shape)} differ`);
   const y = e.empty(a.shape, 'addScaled');
   const { params } = binaryParams(a, b, a.shape);
-  if (y.size > 0) e.dispatch({ kernel: KERNELS.binary, overrides: { OP: BINARY_CODES.addScaled, BROADCAST: false, GROUP: groupOf(false) }, params: { ...params, s }, inputs: { a, b }, outputs: { y }, workgroups: groups(Math.ceil(y.size / groupOf(false))), label: 'addScaled' });
+  dispatchBinary(BINARY_CODES.addScaled, false, { ...params, s }, a, b, y, 'addScaled');
   return e.tape.record('addScaled', y, [a, b], (g) => [a.requiresGrad ? e.view(g, a.shape, 'addScaled.backward') : null, b.requiresGrad ? mulScalar(g, s) : null]);
 }
 
@@ -194,7 +243,7 @@ function compare(op: CompareOp, a: Tensor, b: Tensor): Tensor {
     const fb = b.dtype === 'int32' ? cast(b, 'float32') : b;
     const y = e.empty(out, op);
     const { broadcast, params } = binaryParams(fa, fb, out);
-    if (y.size > 0) e.dispatch({ kernel: KERNELS.binary, overrides: { OP: BINARY_CODES[op], BROADCAST: broadcast, GROUP: groupOf(broadcast) }, params, inputs: { a: fa, b: fb }, outputs: { y }, workgroups: groups(Math.ceil(y.size / groupOf(broadcast))), label: op });
+    dispatchBinary(BINARY_CODES[op], broadcast, params, fa, fb, y, op);
     return y;
   });
 }
@@ -261,3 +310,7 @@ export function accumulate(target: Tensor, source: Tensor, scale = 1): void {
   target.engine.dispatch({ kernel: KERNELS.accumulate, params: { n: target.size, scale }, inputs: { x: source }, outputs: { y: target }, workgroups: groups(target.size), label: 'accumulate' });
 }
 
+/** t *= s in place, not recorded (e.g. unscaling gradients after a backward of a scaled loss). */
+export function scaleInPlace(t: Tensor, s: number): void {
+  if (t.size > 0) t.engine.dispatch({ kernel: KERNELS.scale_in_place, params: { n: t.size, s }, outputs: { y: t }, workgroups: groups(t.size), label: 'scaleInPlace' });
+}

@@ -3,8 +3,10 @@
 // Kernel variants (register-tiled, vec4, naive) live in engine/matmul_variants.ts; the fastest one whose
 // requirements the shapes meet is used. A weight shared by all rows (a dense / nin layer) gets its gradient
 // split along the rows when it alone would give few workgroups, its bias gradient in the same finishing pass.
-import { KERNELS_BY_FILE } from '../kernels.js';
-import { MATMUL_VARIANTS, weightGradSplits, type MatmulVariant } from '../matmul_variants.js';
+import { KERNELS, KERNELS_BY_FILE, type RegisteredKernel } from '../kernels.js';
+import { MATMUL_VARIANTS, SUBGROUP_MATRIX_VARIANTS, weightGradSplits, type MatmulVariant } from '../matmul_variants.js';
+import { MATMUL_ORDER, MATMUL_ORDER_MIXED, bucketPow2 } from '../tuning/static.js';
+import type { TunableOp, TuneCapabilities } from '../tuning/tuner.js';
 import { type Tensor, fmtShape, shapeSize } from '../tensor.js';
 import { broadcastShapes } from './elementwise.js';
 import { sum, sumInto, sumTo } from './reduce.js';
@@ -23,14 +25,76 @@ export interface MatmulOptions {
   variant?: string;
 }
 
-export function pickVariant(M: number, N: number, K: number, transA: boolean, transB: boolean, name?: string): MatmulVariant {
+const ALL_VARIANTS: readonly MatmulVariant[] = [...MATMUL_VARIANTS, ...SUBGROUP_MATRIX_VARIANTS];
+
+/** Whether the adapter can run a variant (and, for f16 ones, mixed precision asks for them). */
+export function matmulVariantUsable(v: MatmulVariant, caps: TuneCapabilities): boolean {
+  if (v.requires?.subgroups && !(caps.features.subgroups && caps.subgroupMinSize >= 8)) return false;
+  if (v.requires?.shaderF16 && !caps.features.shaderF16) return false;
+  return (v.precision ?? 'f32') === 'f32' || caps.mixedPrecision;
+}
+
+/** One matmul kernel call as the tuner sees it. */
+export interface MatmulProblem {
+  M: number;
+  N: number;
+  K: number;
+  batch: number;
+  transA: boolean;
+  transB: boolean;
+  aBatched: boolean;
+  bBatched: boolean;
+  bias: boolean;
+  addend: boolean;
+}
+
+/**
+ * The matmul variant race. Bucket: M and K rounded up to a power of two (a variant's cost grows smoothly with the
+ * rows and the inner length, so problems within a factor of two rank the variants alike), N exact up to 64 and
+ * a power of two above (thin outputs decide the tile's shape), the batch rounded likewise, the transposes and
+ * the epilogue exact (they change the kernel's code path).
+ */
+export const MATMUL_TUNABLE: TunableOp<MatmulProblem> = {
+  name: 'matmul',
+  bucket: (p) => `${p.transA ? 'T' : 'N'}${p.transB ? 'T' : 'N'} M${bucketPow2(p.M)} N${p.N <= 64 ? p.N : bucketPow2(p.N)} K${bucketPow2(p.K)} b${bucketPow2(p.batch)}${p.aBatched ? 'a' : ''}${p.bBatched ? 'b' : ''}${p.bias ? '+bias' : ''}${p.addend ? '+addend' : ''}`,
+  staticChoice: (p, caps) => {
+    const order = caps.mixedPrecision ? MATMUL_ORDER_MIXED : MATMUL_ORDER;
+    const name = order.find((n) => {
+      const v = ALL_VARIANTS.find((x) => x.name === n);
+      return v !== undefined && matmulVariantUsable(v, caps) && v.supports(p.M, p.N, p.K, p.transA, p.transB);
+    });
+    if (!name) throw new Error(`matmul: no kernel variant supports M=${p.M} N=${p.N} K=${p.K}`);
+    return name;
+  },
+  candidates: (p, caps) => ALL_VARIANTS.filter((v) => matmulVariantUsable(v, caps) && v.supports(p.M, p.N, p.K, p.transA, p.transB)).map((v) => v.name),
+  harness: (p, e) => {
+    const a = e.uniform([(p.aBatched ? p.batch : 1) * p.M * p.K], -1, 1, { seed: 17 });
+    const b = e.uniform([(p.bBatched ? p.batch : 1) * p.K * p.N], -1, 1, { seed: 18 });
+    const bias = p.bias ? e.uniform([p.N], -1, 1, { seed: 19 }) : undefined;
+    const addend = p.addend ? e.uniform([p.M * p.N], -1, 1, { seed: 20 }) : undefined;
+    return {
+      run: (c) => matmulKernel({ a, b, M: p.M, N: p.N, K: p.K, batch: p.batch, aStride: p.aBatched ? p.M * p.K : 0, bStride: p.bBatched ? p.K * p.N : 0, transA: p.transA, transB: p.transB, variant: c, bias, addend }),
+      dispose: () => {
+        for (const t of [a, b, bias, addend]) t?.dispose();
+      },
+    };
+  },
+  // f32 kernels differ only in summation order; an f16-operand kernel (the candidate or, with mixed precision,
+  // the static choice it is compared with) rounds each operand to 11 bits.
+  tolerance: (c, p, caps) => ([c, MATMUL_TUNABLE.staticChoice(p, caps)].some((n) => ALL_VARIANTS.find((v) => v.name === n)?.precision === 'f16') ? 1e-2 : 1e-4),
+  describe: (p) => `${p.batch > 1 ? `${p.batch}x ` : ''}[${p.M}x${p.K}]${p.transA ? 'T' : ''} @ [${p.K}x${p.N}]${p.transB ? 'T' : ''}${p.bias ? ' +bias' : ''}${p.addend ? ' +addend' : ''}`,
+};
+
+/** The variant named (forced), else the tuner's choice for the problem (the static order without tuning). */
+export function pickVariant(M: number, N: number, K: number, transA: boolean, transB: boolean, name?: string, problem?: { engine: Tensor['engine']; p: MatmulProblem }): MatmulVariant {
   if (name) {
-    const v = MATMUL_VARIANTS.find((x) => x.name === name);
-    if (!v) throw new Error(`matmul: unknown variant '${name}' (have ${MATMUL_VARIANTS.map((x) => x.name).join(', ')})`);
+    const v = ALL_VARIANTS.find((x) => x.name === name);
+    if (!v) throw new Error(`matmul: unknown variant '${name}' (have ${ALL_VARIANTS.map((x) => x.name).join(', ')})`);
     if (!v.supports(M, N, K, transA, transB)) throw new Error(`matmul: variant '${name}' does not support M=${M} N=${N} K=${K} transA=${transA} transB=${transB}`);
     return v;
   }
-  const v = MATMUL_VARIANTS.find((x) => x.supports(M, N, K, transA, transB));
+  if (problem) return ALL_VARIANTS.find((x) => x.name === problem.engine.tuner.choose(MATMUL_TUNABLE, problem.p))!;
+  const v = ALL_VARIANTS.find((x) => MATMUL_ORDER.includes(x.name) && x.supports(M, N, K, transA, transB));
   if (!v) throw new Error(`matmul: no kernel variant supports M=${M} N=${N} K=${K}`);
   return v;
 }
@@ -66,8 +130,9 @@ function matmulKernel(k: KernelCall): Tensor {
     c.dispose();
     return e.zeros([batch, M, N]);
   }
-  const v = pickVariant(M, N, K, transA, transB, k.variant);
-  const kernel = KERNELS_BY_FILE[v.shader];
+  const problem: MatmulProblem = { M, N, K, batch, transA, transB, aBatched: k.aStride > 0, bBatched: k.bStride > 0, bias: bias !== undefined, addend: addend !== undefined };
+  const v = pickVariant(M, N, K, transA, transB, k.variant, { engine: e, p: problem });
+  const kernel = v.kernel ? (KERNELS as Readonly<Record<string, RegisteredKernel>>)[v.kernel] : KERNELS_BY_FILE[v.shader];
   if (!kernel) throw new Error(`matmul: variant '${v.name}' names shader '${v.shader}', which is not registered in engine/kernels.ts`);
   e.dispatch({
     kernel,
@@ -88,7 +153,7 @@ function matmulKernel(k: KernelCall): Tensor {
  */
 function weightGrad(x: Tensor, g: Tensor, rows: number, cin: number, cout: number, variant: string | undefined, into: Tensor | undefined, bias: { source: Tensor; sink: GradSink | null | undefined } | undefined): { dw: Tensor; db: Tensor | null } {
   const e = x.engine;
-  const splits = weightGradSplits(rows, pickVariant(cin, cout, rows, true, false, variant).tile(cin, cout), cin, cout);
+  const splits = variant ? weightGradSplits(rows, pickVariant(cin, cout, rows, true, false, variant).tile(cin, cout), cin, cout) : Number(e.tuner.choose(WGRAD_SPLIT_TUNABLE, { rows, cin, cout }).slice(5));
   const call = { a: x, b: g, M: cin, N: cout, transA: true, transB: false, variant };
   if (splits === 1) {
     const dw = matmulKernel({ ...call, K: rows, batch: 1, aStride: 0, bStride: 0, into });
@@ -101,6 +166,46 @@ function weightGrad(x: Tensor, g: Tensor, rows: number, cin: number, cout: numbe
   partial.dispose();
   return { dw, db };
 }
+
+/** A weight gradient dW = x^T g of a weight shared by `rows` rows. */
+export interface WeightGradProblem {
+  rows: number;
+  cin: number;
+  cout: number;
+}
+
+/**
+ * How many row chunks a weight gradient is split into ('split1', 'split2', ...; chunks of equal length, at least
+ * 16 rows). Bucket: the weight's shape exact (it fixes the tiles per chunk), the rows rounded up to a power of two
+ * (how many chunks fill the device grows with them; a winner that does not divide another problem's rows is not
+ * used for it).
+ */
+export const WGRAD_SPLIT_TUNABLE: TunableOp<WeightGradProblem> = {
+  name: 'matmul.wgrad_split',
+  bucket: (p) => `rows${bucketPow2(p.rows)} ${p.cin}x${p.cout}`,
+  staticChoice: (p, caps) => {
+    const v = ALL_VARIANTS.find((x) => x.name === MATMUL_TUNABLE.staticChoice({ M: p.cin, N: p.cout, K: p.rows, batch: 1, transA: true, transB: false, aBatched: false, bBatched: false, bias: false, addend: false }, caps))!;
+    return `split${weightGradSplits(p.rows, v.tile(p.cin, p.cout), p.cin, p.cout)}`;
+  },
+  candidates: (p, caps) => {
+    const out = new Set([WGRAD_SPLIT_TUNABLE.staticChoice(p, caps)]);
+    for (let s = 1; s <= 128 && p.rows / s >= 16; s *= 2) if (p.rows % s === 0) out.add(`split${s}`);
+    return [...out];
+  },
+  harness: (p, e) => {
+    const x = e.uniform([p.rows, p.cin], -1, 1, { seed: 21 });
+    const g = e.uniform([p.rows, p.cout], -1, 1, { seed: 22 });
+    return {
+      run: () => weightGrad(x, g, p.rows, p.cin, p.cout, undefined, undefined, undefined).dw,
+      dispose: () => {
+        x.dispose();
+        g.dispose();
+      },
+    };
+  },
+  tolerance: () => 1e-4,
+  describe: (p) => `dW [${p.cin}x${p.cout}] over ${p.rows} rows`,
+};
 
 /** The bias gradient (g summed over rows) into its sink when offered. */
 function biasGrad(g: Tensor, sink: GradSink | null | undefined): Tensor {

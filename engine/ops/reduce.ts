@@ -3,6 +3,8 @@
 import { KERNELS } from '../kernels.js';
 import { REDUCE_CODES } from '../op_codes.js';
 import { type Tensor, fmtShape, shapeSize, stridesOf, type Shape } from '../tensor.js';
+import { REDUCE_PER_THREAD_MAX_REDUCED, REDUCE_PER_THREAD_MIN_OUTPUTS, bucketPow2 } from '../tuning/static.js';
+import type { TunableOp } from '../tuning/tuner.js';
 
 export type ReduceOp = Exclude<keyof typeof REDUCE_CODES, 'ties'>;
 
@@ -49,6 +51,41 @@ function mergedAxes(shape: readonly number[], isReduced: readonly boolean[]): { 
   return { red, kept, inToOut };
 }
 
+/** A reduction as the tuner sees it: the input's shape and the reduced axes. */
+export interface ReduceProblem {
+  shape: readonly number[];
+  axes: readonly number[];
+  nOut: number;
+  nRed: number;
+  /** Whether the innermost reduced run is contiguous (stride 1). */
+  contiguous: boolean;
+}
+
+/**
+ * How a reduction runs: 'per_thread' (one invocation per output, a serial loop), 'workgroup' (one 64-wide workgroup
+ * per output, a tree in workgroup memory) or 'subgroup' (one workgroup per output, combined with subgroup
+ * operations; adapters with `subgroups`). Static: per_thread for short reductions with many outputs
+ * (engine/tuning/static.ts). Bucket: the output count and the reduced extent rounded up to a power of two (what
+ * the modes trade: parallelism across outputs against the length of each serial loop), and whether the reduced
+ * elements are contiguous (memory access pattern).
+ */
+export const REDUCE_TUNABLE: TunableOp<ReduceProblem> = {
+  name: 'reduce',
+  bucket: (p) => `out${bucketPow2(p.nOut)} red${bucketPow2(p.nRed)} ${p.contiguous ? 'contiguous' : 'strided'}`,
+  staticChoice: (p) => (p.nRed <= REDUCE_PER_THREAD_MAX_REDUCED && p.nOut >= REDUCE_PER_THREAD_MIN_OUTPUTS ? 'per_thread' : 'workgroup'),
+  candidates: (_p, caps) => ['per_thread', 'workgroup', ...(caps.features.subgroups ? ['subgroup'] : [])],
+  harness: (p, e) => {
+    const x = e.uniform(p.shape, -1, 1, { seed: 28 });
+    return {
+      run: () => reduce('sum', x, p.axes, false),
+      dispose: () => x.dispose(),
+    };
+  },
+  // Summation order differs between the modes.
+  tolerance: (_c, p) => 1e-6 * Math.max(16, Math.sqrt(p.nRed)),
+  describe: (p) => `${fmtShape(p.shape)} over axes [${p.axes.join(', ')}]`,
+};
+
 function reduce(op: ReduceOp, a: Tensor, axesArg: number | readonly number[] | undefined, keepDims: boolean, into?: { tensor: Tensor; accumulate: boolean }): Tensor {
   const e = a.engine;
   const axes = normalizeAxes(axesArg, a.rank, op);
@@ -63,10 +100,13 @@ function reduce(op: ReduceOp, a: Tensor, axesArg: number | readonly number[] | u
   const nOut = y.size;
   const merged = mergedAxes(a.shape, isReduced);
   if (nOut > 0) {
-    const perThread = nRed <= 256 && nOut >= 256;
+    const innermost = merged.red[merged.red.length - 1];
+    const mode = e.tuner.choose(REDUCE_TUNABLE, { shape: a.shape, axes, nOut, nRed, contiguous: innermost === undefined || innermost[1] === 1 });
+    const perThread = mode === 'per_thread';
+    const subgroup = mode === 'subgroup';
     e.dispatch({
-      kernel: KERNELS.reduce,
-      overrides: { OP: code, PER_THREAD: perThread, ACCUMULATE: into?.accumulate ?? false, RANK_OUT: merged.kept.length, RANK_RED: merged.red.length },
+      kernel: subgroup ? KERNELS.reduce_subgroup : KERNELS.reduce,
+      overrides: { OP: code, ...(subgroup ? {} : { PER_THREAD: perThread }), ACCUMULATE: into?.accumulate ?? false, RANK_OUT: merged.kept.length, RANK_RED: merged.red.length },
       params: {
         n_out: nOut,
         n_red: nRed,
@@ -80,7 +120,7 @@ function reduce(op: ReduceOp, a: Tensor, axesArg: number | readonly number[] | u
       inputs: { x: a },
       outputs: { y },
       workgroups: perThread ? Math.ceil(nOut / 64) : nOut,
-      label: op,
+      label: `${op}:${mode}`,
     });
   }
   if (into) return y;

@@ -14,7 +14,8 @@
 //            compiled and run with a small step count (EXAMPLES below): the Fashion-MNIST MLP must reach 85% test
 //            accuracy; the Fashion-MNIST ones need AGAVE_DATA_DIR, else they are recorded as skipped.
 //   browser: headless Chromium (SwiftShader WebGPU) loads a page that imports the packed dist/engine.js and
-//            checks ops against float64 CPU references (test/consumer/browser/page.ts); the page reports each
+//            checks ops against float64 CPU references, and tunes a small problem set on SwiftShader (winners
+//            valid, IndexedDB cache round trip, tuned = static results) (test/consumer/browser/page.ts); the page reports each
 //            check back to this script's server on 127.0.0.1 (--dump-dom would return before the GPU work ends).
 //            Then the examples' MLP page (examples/browser/) trains on Fashion-MNIST served from AGAVE_DATA_DIR.
 // Prints one line per check and ends with `consumer: N passed, N failed`; exits 1 if anything failed.
@@ -381,7 +382,7 @@ async function browserChecks(bundle) {
   else {
     const list = outcome.results ?? [];
     for (const r of list) record(`browser: ${r.name}`, r.ok, r.detail);
-    const expected = 6;
+    const expected = 9;
     if (list.length !== expected) record(`browser: all ${expected} checks reported`, false, `got ${list.length}`);
   }
   await browserMlpExample(chromium, dir, engineFiles);

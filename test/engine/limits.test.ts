@@ -12,8 +12,12 @@ import { CONV_VARIANTS, DeviceLimitsError, ENGINE_LIMITS, Engine, KERNELS, Param
 import * as gen from '../../engine/generative/index.js';
 
 const SHADERS = fileURLToPath(new URL('../../shaders/', import.meta.url));
-/** Every registered kernel by its file under shaders/ (engine/kernels.ts). */
-const REGISTERED = new Map<string, RegisteredKernel>(Object.values(KERNELS).map((k) => [k.file, k]));
+/**
+ * Every registered kernel by its file under shaders/ (engine/kernels.ts): the row of the file's own name (a file
+ * may also be compiled by other rows with other libraries: the mixed-precision variants, ROWS_OF_FILE).
+ */
+const REGISTERED = new Map<string, RegisteredKernel>(Object.values(KERNELS).filter((k) => k.file.endsWith(`${k.name}.wgsl`)).map((k) => [k.file, k]));
+const ROWS_OF_FILE = (file: string): RegisteredKernel[] => Object.values(KERNELS).filter((k) => k.file === file);
 /** What the engine compiles for a kernel file: the prelude the registry gives it (libraries, op codes, its family's declarations), then the file. */
 function registered(file: string): RegisteredKernel {
   const k = REGISTERED.get(file);
@@ -34,7 +38,8 @@ function overrideSets(kernel: string): Record<string, number>[] {
   if (kernel === 'reduce') return ranks.flatMap((RANK_OUT) => [0, 1, 4, 8].map((RANK_RED) => ({ RANK_OUT, RANK_RED })));
   const sets: Record<string, number>[] = [{}];
   for (const v of CONV_VARIANTS) if (v.kernel.name === kernel && v.overrides) sets.push(v.overrides(p));
-  if (kernel === 'matmul_tiled') for (const [M, N] of [[1, 1], [9, 8], [300, 16], [40, 30], [100, 100]] as const) sets.push(tiledTile(M, N).overrides);
+  if (kernel === 'matmul_tiled' || kernel === 'matmul_tiled_f16') for (const [M, N] of [[1, 1], [9, 8], [300, 16], [40, 30], [100, 100]] as const) sets.push(tiledTile(M, N).overrides);
+  if (kernel === 'reduce_subgroup') return ranks.flatMap((RANK_OUT) => [0, 1, 4, 8].map((RANK_RED) => ({ RANK_OUT, RANK_RED })));
   return sets;
 }
 
@@ -90,10 +95,12 @@ const WEBGPU_DEFAULTS: Record<keyof typeof ENGINE_LIMITS, number> = {
 const kernelFiles = (readdirSync(SHADERS, { recursive: true }) as string[]).filter((f) => f.endsWith('.wgsl') && !f.endsWith('_lib.wgsl')).sort();
 
 describe('the kernel registry', () => {
-  it('registers every WGSL file of shaders/ once, and every registered kernel is a file there', () => {
+  it('registers every WGSL file of shaders/ under its own name, and every registered kernel is a file there', () => {
     expect([...REGISTERED.keys()].sort()).toEqual(kernelFiles);
-    expect(REGISTERED.size, 'kernel names are unique').toBe(new Set(Object.values(KERNELS).map((k) => k.name)).size);
-    for (const k of REGISTERED.values()) expect(k.family, k.file).toBe(k.file.startsWith('generative/') ? 'generative' : 'core');
+    expect(new Set(Object.values(KERNELS).map((k) => k.file)), 'every row compiles a file of shaders/').toEqual(new Set(kernelFiles));
+    for (const k of Object.values(KERNELS)) expect(k.family, k.file).toBe(k.file.startsWith('generative/') ? 'generative' : 'core');
+    // A file compiled by several rows: the same text, other libraries (the mixed-precision variants).
+    for (const file of kernelFiles) for (const k of ROWS_OF_FILE(file)) expect(k.code, `${k.name} compiles ${file}`).toBe(registered(file).code);
   });
 });
 
@@ -142,31 +149,50 @@ describe('ENGINE_LIMITS is what the kernels need', () => {
 describe('a device the application requested itself (default limits, no globals)', () => {
   const gpu = create([]); // kept referenced while its devices live (docs/ENGINE.md §1)
   let device: GPUDevice;
+  /** The same default limits with the optional features the subgroup and f16 variants need, where offered. */
+  let featureDevice: GPUDevice;
   let engine: Engine;
   beforeAll(async () => {
     expect((globalThis as { GPUBufferUsage?: unknown }).GPUBufferUsage, 'this file must run without the webgpu globals').toBeUndefined();
     const adapter = await gpu.requestAdapter();
     device = await adapter!.requestDevice();
+    const featureAdapter = await gpu.requestAdapter(); // an adapter makes one device
+    featureDevice = await featureAdapter!.requestDevice({ requiredFeatures: (['shader-f16', 'subgroups'] as const).filter((f) => featureAdapter!.features.has(f)) });
     expect(device.limits.maxStorageBuffersPerShaderStage).toBe(8);
     engine = await Engine.create({ device, seed: 7 });
   });
   afterAll(() => {
     engine.dispose();
     device.destroy();
+    featureDevice.destroy();
   });
 
-  it('every kernel and workgroup-size specialisation compiles on it without a validation error', async () => {
+  it('every kernel and workgroup-size specialisation compiles on it without a validation error (those needing features on a device with them)', async () => {
     const failures: string[] = [];
-    for (const file of kernelFiles) {
-      for (const constants of overrideSets(registered(file).name)) {
-        device.pushErrorScope('validation');
-        const module = device.createShaderModule({ code: fullSource(registered(file)), label: file });
-        device.createComputePipeline({ layout: 'auto', compute: { module, constants }, label: file });
-        const err = await device.popErrorScope();
-        if (err) failures.push(`${file} ${JSON.stringify(constants)}: ${err.message}`);
+    let compiled = 0;
+    for (const kernel of Object.values(KERNELS)) {
+      const dev = kernel.features.length ? featureDevice : device;
+      if (!kernel.features.every((f) => dev.features.has(f))) continue; // not offered by this adapter (lavapipe offers both)
+      for (const constants of overrideSets(kernel.name)) {
+        dev.pushErrorScope('validation');
+        const module = dev.createShaderModule({ code: fullSource(kernel), label: kernel.name });
+        dev.createComputePipeline({ layout: 'auto', compute: { module, constants }, label: kernel.name });
+        const err = await dev.popErrorScope();
+        if (err) failures.push(`${kernel.name} (${kernel.file}) ${JSON.stringify(constants)}: ${err.message}`);
+        compiled++;
       }
     }
     expect(failures).toEqual([]);
+    expect(compiled).toBeGreaterThan(Object.keys(KERNELS).length);
+  });
+
+  it('a kernel that needs a feature does not compile where the device lacks it (so the engine must not pick it there)', async () => {
+    for (const kernel of Object.values(KERNELS).filter((k) => k.features.length > 0)) {
+      device.pushErrorScope('validation');
+      device.createShaderModule({ code: fullSource(kernel), label: kernel.name });
+      const err = await device.popErrorScope();
+      expect(err, `${kernel.name} needs ${kernel.features.join(', ')}`).not.toBeNull();
+    }
   });
 
   it('runs forward and backward (gaussianKL, matmul, strided conv, Adamax) and reads back', async () => {

@@ -6,7 +6,7 @@ import { MATMUL_VARIANTS, ops, tiledTile, weightGradSplits, type Engine, type Te
 import { compare, mulberry32, randomData } from '../reference/gradcheck.js';
 import { matmul as refMatmul } from '../reference/ops.js';
 import { ref, shapeStr, type RefTensor } from '../reference/tensor.js';
-import { disposeTestEngine, roundF32, testEngine, toGpu } from '../helpers/gpu.js';
+import { disposeTestEngine, roundF16, roundF32, testEngine, toGpu } from '../helpers/gpu.js';
 
 let engine: Engine;
 afterAll(() => disposeTestEngine());
@@ -34,11 +34,14 @@ describe('matmul with a bias and addend epilogue', () => {
       const rng = mulberry32(31);
       // [520, 9, 12]: the weight gradient is split into row chunks (weightGradSplits) with every variant.
       for (const [M, K, N] of [[70, 9, 67], [5, 3, 4], [130, 17, 6], [520, 9, 12]] as const) {
-        const x = roundF32(randomData(rng, [M, K]));
-        const w = roundF32(randomData(rng, [K, N]));
+        // The f16-operand variants multiply f16 values: their operands (and the cotangent, an operand of the
+        // gradient matmuls) are f16-representable, so the reference sees what the kernel multiplies.
+        const storage = v.precision === 'f16' ? roundF16 : roundF32;
+        const x = storage(randomData(rng, [M, K]));
+        const w = storage(randomData(rng, [K, N]));
         const b = roundF32(randomData(rng, [N]));
         const res = roundF32(randomData(rng, [M, N]));
-        const gy = roundF32(randomData(rng, [M, N]));
+        const gy = storage(randomData(rng, [M, N]));
         const xw = refMatmul(x, w);
         const want = ref([M, N], (i) => xw.data[i]! + b.data[i % N]! + res.data[i]!);
         const label = `matmul:${v.name} bias + addend [${M}, ${K}] x [${K}, ${N}]`;

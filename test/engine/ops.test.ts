@@ -9,7 +9,7 @@ import { REF_OPS, type RefOp } from '../reference/ops.js';
 import { type RefTensor, broadcastTo as refBroadcastTo, ref } from '../reference/tensor.js';
 import { MATMUL_VARIANTS } from '../../engine/index.js';
 import { compare, mulberry32, randomData, randomInt, randomPositive, randomShape, type Rng } from '../reference/gradcheck.js';
-import { disposeTestEngine, roundF32, testEngine, toGpu } from '../helpers/gpu.js';
+import { disposeTestEngine, f16, roundF16, roundF32, testEngine, toGpu } from '../helpers/gpu.js';
 import { checkOpCase, type OpCase } from '../helpers/opcheck.js';
 
 
@@ -138,10 +138,11 @@ afterAll(async () => {
   await disposeTestEngine();
 });
 
-async function checkCase(op: string, refName: string | RefOp, c: Case, rng: Rng): Promise<void> {
+/** `storage` rounds the inputs and the cotangent to what the kernel holds (f16 for the f16-operand variants). */
+async function checkCase(op: string, refName: string | RefOp, c: Case, rng: Rng, storage?: (t: RefTensor) => RefTensor): Promise<void> {
   const refOp = typeof refName === 'string' ? REF_OPS[refName] : refName;
   if (!refOp) throw new Error(`no reference for ${String(refName)}`);
-  await checkOpCase(engine, op, refOp, c, rng);
+  await checkOpCase(engine, op, refOp, c, rng, storage);
 }
 
 function seedOf(op: string): number {
@@ -181,8 +182,12 @@ describe('broadcastTo vs float64 reference', () => {
 });
 
 describe('every matmul kernel variant (forward and both gradients forced to it) vs float64 reference', () => {
+  // Subgroup and f16 variants run on the test engine's device, which has those features where the adapter offers
+  // them (lavapipe does). f16-operand variants get f16-representable operands and cotangents: the reference then
+  // sees what the kernel multiplies, at the f32 tolerances (see f16 variants hold... below for the rounding itself).
   const ran = new Set<string>();
   for (const v of MATMUL_VARIANTS) {
+    const storage = v.precision === 'f16' ? roundF16 : undefined;
     it(`${v.name} (tile ${v.tileM}x${v.tileN}): ${CASES_PER_OP} random shapes up to 150x150, K up to 90, transposes, batches`, async () => {
       engine ??= await testEngine();
       engine.runner.onDispatch = (_k, label) => {
@@ -190,15 +195,74 @@ describe('every matmul kernel variant (forward and both gradients forced to it) 
       };
       try {
         const rng = mulberry32(seedOf(`matmul-${v.name}`));
-        for (let c = 0; c < CASES_PER_OP; c++) await checkCase(`matmul[${v.name}]`, 'matmul', matmulCase(rng, 150, 150, 90, v.name), rng);
+        for (let c = 0; c < CASES_PER_OP; c++) await checkCase(`matmul[${v.name}]`, 'matmul', matmulCase(rng, 150, 150, 90, v.name), rng, storage);
+      } finally {
+        engine.runner.onDispatch = null;
+      }
+      // Each variant compiles a pipeline per tile shape and transposition: minutes on a busy 2-core machine.
+    }, 600_000);
+  }
+  it('ran every registered matmul variant, and only the one forced', () => {
+    expect([...ran].sort(), 'variants the engine dispatched (runner.onDispatch)').toEqual(MATMUL_VARIANTS.map((v) => v.name).sort());
+  });
+});
+
+describe('the f16-operand variants hold their operands in f16 (round to nearest even, overflow to infinity)', () => {
+  it('matmul tiled_f16 and conv direct*_f16 multiply f16(a) f16(b), accumulating in f32', async () => {
+    engine ??= await testEngine();
+    const values = [0.1, 1 + 2 ** -12, -3.14159265, 1e-6, 70000, 2 ** -20];
+    const a = engine.tensor(values, [values.length, 1]);
+    const one = engine.tensor([1], [1, 1]);
+    const y = await ops.matmul(a, one, { variant: 'tiled_f16' }).read();
+    expect([...y], 'matmul tiled_f16: f16(a) * 1').toEqual(values.map((v) => Math.fround(f16(v))));
+    const f32 = await ops.matmul(a, one, { variant: 'tiled' }).read();
+    expect([...f32], 'matmul tiled: a * 1').toEqual(values.map((v) => Math.fround(v)));
+    const x = engine.tensor(values, [1, 1, values.length, 1]);
+    const w = engine.tensor([0.1], [1, 1, 1, 1]);
+    for (const variant of ['direct16_f16', 'direct32_f16', 'direct64_f16']) {
+      const c = await ops.conv2d(x, w, null, { variant }).read();
+      expect([...c], `conv2d ${variant}: f16(x) * f16(0.1)`).toEqual(values.map((v) => Math.fround(f16(v) * f16(0.1))));
+    }
+  }, 600_000);
+});
+
+describe('every reduction mode and elementwise GROUP forced in turn vs float64 reference', () => {
+  const ranModes = new Set<string>();
+  for (const mode of ['per_thread', 'workgroup', 'subgroup']) {
+    it(`reductions ${mode}: sum, mean, max, logsumexp on ${CASES_PER_OP} random shapes each`, async () => {
+      engine ??= await testEngine();
+      engine.runner.onDispatch = (kernel, label) => {
+        const m = /^(sum|mean|max|logsumexp):(\w+)$/.exec(label ?? '');
+        if (m && (kernel === 'reduce' || kernel === 'reduce_subgroup')) ranModes.add(m[2]!);
+      };
+      try {
+        for (const op of REDUCE) {
+          const rng = mulberry32(seedOf(`${op}-${mode}`));
+          for (let c = 0; c < CASES_PER_OP; c++) {
+            const k = GENERATORS[op]!(rng);
+            await checkCase(`${op}[${mode}]`, op, { ...k, run: (xs) => engine.tuner.withForced('reduce', mode, () => k.run(xs)) }, rng);
+          }
+        }
       } finally {
         engine.runner.onDispatch = null;
       }
     });
   }
-  it('ran every registered matmul variant, and only the one forced', () => {
-    expect([...ran].sort(), 'variants the engine dispatched (runner.onDispatch)').toEqual(MATMUL_VARIANTS.map((v) => v.name).sort());
+  it('ran every reduction mode', () => {
+    expect([...ranModes].sort()).toEqual(['per_thread', 'subgroup', 'workgroup']);
   });
+  for (const group of [1, 2, 4, 8]) {
+    it(`elementwise GROUP ${group}: unary and same-shape binary ops`, async () => {
+      engine ??= await testEngine();
+      for (const op of ['exp', 'tanh', 'elu', 'mulScalar', 'add', 'mul', 'div', 'maximum']) {
+        const rng = mulberry32(seedOf(`${op}-g${group}`));
+        for (let c = 0; c < 2; c++) {
+          const k = GENERATORS[op]!(rng);
+          await checkCase(`${op}[group ${group}]`, op, { ...k, run: (xs) => engine.tuner.withForced('elementwise.group', `group${group}`, () => k.run(xs)) }, rng);
+        }
+      }
+    });
+  }
 });
 
 describe('reductions whose neighbouring axes merge (engine/ops/reduce.ts mergedAxes) vs float64', () => {

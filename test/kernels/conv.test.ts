@@ -10,7 +10,7 @@ import { CONV_VARIANTS, ops, type Engine, type Tensor } from '../../engine/index
 import { compare, directionalCheck, mulberry32, randomData, randomInt, type Rng } from '../reference/gradcheck.js';
 import { type RefTensor, shapeStr } from '../reference/tensor.js';
 import { convOutSize, refConv2d, refConv2dVjp, refConvTranspose2d, refConvTranspose2dVjp, type RefConvGeom, type RefDeconvGeom } from '../reference/conv.js';
-import { disposeTestEngine, roundF32, testEngine, toGpu } from '../helpers/gpu.js';
+import { disposeTestEngine, roundF16, roundF32, testEngine, toGpu } from '../helpers/gpu.js';
 
 const FWD_TOL = 1e-5;
 const BWD_TOL = 1e-4;
@@ -40,7 +40,13 @@ interface Checked {
   vjp: (xs: RefTensor[], gy: RefTensor) => RefTensor[];
 }
 
-async function check(c: Checked, rng: Rng): Promise<void> {
+/**
+ * f16-operand variants (names ending in _f16) get f16-representable inputs and cotangents: the float64 reference
+ * then sees what the kernel multiplies, at the f32 tolerances (test/engine/ops.test.ts checks the rounding itself).
+ */
+async function check(c0: Checked, rng: Rng): Promise<void> {
+  const storage = /\[\w+_f16\]/.test(c0.label) ? roundF16 : (t: RefTensor): RefTensor => t;
+  const c = { ...c0, inputs: c0.inputs.map(storage) };
   await engine.asyncScope(async () => {
     const xs = c.inputs.map((t) => toGpu(engine, t, true));
     const y = c.run(xs);
@@ -48,7 +54,7 @@ async function check(c: Checked, rng: Rng): Promise<void> {
     expect(y.shape, `${c.label}: output shape`).toEqual(expected.shape);
     const f = compare(c.label, c.inputs.map((t) => t.shape), await y.read(), expected.data, FWD_TOL);
     expect(f.err, `forward: ${f.message}`).toBeLessThanOrEqual(FWD_TOL);
-    const gy = roundF32(randomData(rng, expected.shape));
+    const gy = storage(roundF32(randomData(rng, expected.shape)));
     engine.backward(y, toGpu(engine, gy));
     const refGrads = c.vjp(c.inputs, gy);
     const gpuGrads: Float32Array[] = [];
@@ -156,6 +162,10 @@ describe('conv2d vs float64 reference', () => {
     direct64: [{ B: 2, H: 12, Cin: 72, Cout: 72, k: [2, 3], stride: 1, pad: [1, 0, 1, 1] }],
     tiled64: [{ B: 2, H: 12, Cin: 72, Cout: 72, k: [2, 3], stride: 1, pad: [1, 0, 1, 1] }],
     naive: [{ B: 2, H: 12, Cin: 72, Cout: 72, k: [2, 3], stride: 1, pad: [1, 0, 1, 1] }],
+    // The f16-operand variants: the same kernel and tiles as their f32 twins.
+    direct16_f16: [{ B: 2, H: 12, Cin: 16, Cout: 16, k: [3, 3], stride: 1, pad: [1, 1, 1, 1] }],
+    direct32_f16: [{ B: 2, H: 24, Cin: 32, Cout: 32, k: [3, 3], stride: 2, pad: [1, 1, 1, 1] }],
+    direct64_f16: [{ B: 2, H: 12, Cin: 72, Cout: 72, k: [2, 3], stride: 1, pad: [1, 0, 1, 1] }],
     kpar8: [
       { B: 2, H: 32, Cin: 12, Cout: 20, k: [2, 2], stride: 1, pad: [1, 0, 1, 0] }, // vec4 loads
       { B: 1, H: 48, Cin: 5, Cout: 9, k: [1, 1], stride: 1, pad: [0, 0, 0, 0] }, // scalar loads

@@ -6,6 +6,7 @@
 import type { Checkpoint } from './checkpoint-format.js';
 import type { BatchOrderState } from '../data/datasets.js';
 import type { DataFingerprint } from '../data/fingerprint.js';
+import type { LossScaleState } from '../step/loss-scale.js';
 
 export interface CheckpointMeta {
   version: 1;
@@ -19,6 +20,8 @@ export interface CheckpointMeta {
   hasState: boolean;
   /** The data the run trains on (train/data/fingerprint.ts); absent in checkpoints from before it. */
   data?: DataFingerprint;
+  /** --precision mixed: the dynamic loss scale's state (train/step/loss-scale.ts), validated when restored. */
+  lossScale?: LossScaleState;
 }
 
 /** A checkpoint whose bytes are intact but whose content is not a usable run state. */
@@ -54,6 +57,10 @@ export function validateCheckpointMeta(meta: unknown, path: string): CheckpointM
   }
   if (typeof meta.hasEma !== 'boolean' || typeof meta.hasState !== 'boolean') throw new InvalidCheckpointError(`${path}: hasEma / hasState are not true or false`);
   if (meta.data !== undefined && (!isRecord(meta.data) || typeof meta.data.sha256 !== 'string')) throw new InvalidCheckpointError(`${path}: its data fingerprint is malformed`);
+  const ls = meta.lossScale;
+  if (ls !== undefined && !(isRecord(ls) && typeof ls.scale === 'number' && Number.isFinite(ls.scale) && ls.scale >= 1 && isWhole(ls.goodSteps) && isWhole(ls.skipped))) {
+    throw new InvalidCheckpointError(`${path}: its loss scale state ${JSON.stringify(ls)} is not {scale >= 1, goodSteps, skipped}`);
+  }
   return meta as unknown as CheckpointMeta;
 }
 

@@ -119,10 +119,20 @@ export async function trainSteps(run: Run, result: TrainResult, log: Logger): Pr
         const hooks: StepHooks = dp
           ? { beforeBackward: (t, packed) => dp.exchangeBeforeBackward(t, packed, { outOfTime: performance.now() > deadline }), afterBackward: () => dp.averageGradients(params, s + 1) }
           : {};
-        const packed = await forwardBackward(stepModel, ctx, x, phase, useAux, hooks);
+        const scaler = run.lossScaler;
+        const scale = scaler?.scale ?? 1;
+        const packed = await forwardBackward(stepModel, ctx, x, phase, useAux, hooks, scale);
+        let apply = true;
+        if (scaler) {
+          // --precision mixed: the update waits for the gradients' overflow check (one readback per step: the
+          // price of skipping overflowed steps; train/step/loss-scale.ts).
+          const grads = await params.gradientStats();
+          apply = scaler.update(grads.finite);
+          if (!apply) log(`step ${s + 1}: gradients overflowed at loss scale ${scale} (${grads.nonFinite} non-finite values): update skipped, loss scale now ${scaler.scale} (${scaler.skipped} skipped so far)`);
+        }
         // The update is recorded before the loss is known: a non-finite loss stops the run when its values come
         // back, before any evaluation or checkpoint of a later state (the state check below covers the update).
-        update(stepModel, s);
+        if (apply) update(stepModel, s, 1 / scale);
         const check = params.recordNonFiniteCheck();
         const values = ring.read([packed, check.flags]);
         packed.dispose();

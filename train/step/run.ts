@@ -12,6 +12,7 @@ import { validateRunCheckpoint, type CheckpointMeta } from '../run/checkpoint-st
 import type { RunPaths, RunStore } from '../run/store.js';
 import type { Logger, TrainOptions } from '../types.js';
 import { rankChangeAllowed } from '../distributed/rank-change.js';
+import { LossScaler } from './loss-scale.js';
 
 /** The settings of a run after the config's recipe is applied to the flags. */
 export interface Resolved {
@@ -98,6 +99,7 @@ export function runSignature(o: TrainOptions, r: Resolved, channels: number, siz
     channels,
     imageSize: size,
     trainImages: o.trainImages ?? null,
+    precision: o.precision ?? 'f32',
   };
 }
 
@@ -135,6 +137,8 @@ export interface Run {
   store: RunStore;
   /** Decay of the EMA by parameter name (VAE vs PixelCNN). */
   emaDecayOf: (name: string, cap: number) => number;
+  /** --precision mixed: the dynamic loss scale (train/step/loss-scale.ts); null in f32. */
+  lossScaler: LossScaler | null;
   save(step: number): Promise<void>;
   dispose(): void;
 }
@@ -228,10 +232,11 @@ export async function openRun(o: TrainOptions, log: Logger, io: RunIO): Promise<
   const signature = runSignature(o, r, channels, cfg.imageSize);
   const paths = io.store.paths;
 
-  const engine = await Engine.create({ seed: o.seed });
+  const engine = await Engine.create({ seed: o.seed, tune: o.tune ?? 'off', precision: o.precision ?? 'f32', ...(o.tuneCache !== undefined ? { tuneCache: o.tuneCache } : {}) });
+  const lossScaler = (o.precision ?? 'f32') === 'mixed' ? new LossScaler() : null;
   let params: ParameterSet | null = null;
   try {
-    log(`WebGPU: ${engine.description}`);
+    log(`WebGPU: ${engine.description}${lossScaler ? `; precision mixed: matmul and conv operands in f16 (f32 accumulation, master weights, Adamax state, loss), dynamic loss scale from ${lossScaler.scale}` : ''}`);
     log(`data: ${data.format}, ${trainSet.count} train / ${testSet.count} test images ${cfg.imageSize}x${cfg.imageSize}x${channels} (${data.train.source}); model size: ${fit.why}; bits/dim over ${cfg.imageSize}x${cfg.imageSize}x${channels} = ${cfg.imageSize * cfg.imageSize * channels} dimensions`);
     params = ParameterSet.create(engine, model.builder.specs, o.seed);
     const ps = params;
@@ -263,7 +268,8 @@ export async function openRun(o: TrainOptions, log: Logger, io: RunIO): Promise<
       if (ckKind !== kind) {
         throw new Error(`--resume: the checkpoint ${paths.checkpoint} holds a ${ckKind} model (${MODEL_KIND_NAMES[ckKind] ?? ckKind}), not ${kind}; resume it with --model ${ckKind}, or start a new run in another --out`);
       }
-      ck.meta.signature = { ...ck.meta.signature, kind: ckKind };
+      // Checkpoints from before --precision were f32 runs.
+      ck.meta.signature = { ...ck.meta.signature, kind: ckKind, precision: ck.meta.signature.precision ?? 'f32' };
       // Another number of data-parallel ranks: allowed by --rescale-batch (train/distributed/rescale.ts).
       const rescaled = rankChangeAllowed(ck.meta.signature, signature, o.rescaleBatch);
       const diffs = signatureDiffs(signature, ck.meta.signature, ck.meta.step).filter((k) => !rescaled.includes(k));
@@ -275,6 +281,7 @@ export async function openRun(o: TrainOptions, log: Logger, io: RunIO): Promise<
       } else checkResumeData(ck.meta.data, dataId, paths.checkpoint, log);
       ps.load({ names: ck.meta.names, shapes: ck.meta.shapes, params: ck.arrays.params!, ...(ck.arrays.ema ? { ema: ck.arrays.ema } : {}), ...(ck.arrays.v ? { v: ck.arrays.v, u: ck.arrays.u! } : {}) });
       order = BatchOrder.restore(trainSet.count, ck.meta.order);
+      if (lossScaler && ck.meta.lossScale) lossScaler.restore(ck.meta.lossScale);
       startStep = ck.meta.step;
       log(`resumed from ${paths.checkpoint} at step ${startStep}`);
     } else {
@@ -297,6 +304,13 @@ export async function openRun(o: TrainOptions, log: Logger, io: RunIO): Promise<
           (logScale ? `from the residuals: ${[...logScale].map((v) => v.toFixed(2)).join(', ')}` : model.hasVae ? '0 (--aux-scale-init zero)' : 'none (no VAE)'),
       );
     }
+    await tuneKernels(engine, o, r, startStep, () => {
+      const idx = Array.from({ length: r.batch }, (_, i) => i % trainSet.count);
+      const x = engine.tensor(gatherBatch(trainSet, idx), [r.batch, cfg.imageSize, cfg.imageSize, channels]);
+      ps.zeroGrad();
+      const t = model.loss(new Ctx(engine, ps, { seed: o.seed, streamBase: 0xfffd0000, training: true }), x, { lambda: r.lambda, phase: phaseAt(o, r, startStep), useAux: true });
+      engine.backward(t.loss);
+    }, log);
     const emaDecayOf = (name: string, cap: number): number => Math.min(cap, Agave.partOf(name) === 'pixelcnn' ? r.ema.pixelcnn : r.ema.vae);
     const run: Run = {
       options: o,
@@ -312,9 +326,10 @@ export async function openRun(o: TrainOptions, log: Logger, io: RunIO): Promise<
       paths,
       store: io.store,
       emaDecayOf,
+      lossScaler,
       async save(step: number): Promise<void> {
         const ck = await ps.serialize();
-        const meta: CheckpointMeta = { version: 1, step, signature, order: run.order.state(), names: ck.names, shapes: ck.shapes, hasEma: !!ck.ema, hasState: !!ck.v, data: dataId };
+        const meta: CheckpointMeta = { version: 1, step, signature, order: run.order.state(), names: ck.names, shapes: ck.shapes, hasEma: !!ck.ema, hasState: !!ck.v, data: dataId, ...(lossScaler ? { lossScale: lossScaler.state() } : {}) };
         const arrays: Record<string, Float32Array> = { params: ck.params };
         if (ck.ema) arrays.ema = ck.ema;
         if (ck.v && ck.u) {
@@ -334,6 +349,30 @@ export async function openRun(o: TrainOptions, log: Logger, io: RunIO): Promise<
     engine.dispose();
     throw e;
   }
+}
+
+/** The wall-time budget of tuning at the start of a run (--tune-budget; the buckets left over keep the static choice). */
+export const TUNE_BUDGET_MS = 90_000;
+
+/**
+ * Tuning at the start of a run (--tune on): the kernel choices of one training step (its forward and backward at
+ * the run's batch, in the starting phase, recorded as a dry run) are raced on this device within TUNE_BUDGET_MS
+ * and cached; the log says how many buckets were raced, how long it took and what the cache held. --tune cached
+ * reports the cached winners found; --tune off says nothing.
+ */
+async function tuneKernels(engine: Engine, o: TrainOptions, r: Resolved, startStep: number, record: () => void, log: Logger): Promise<void> {
+  const mode = o.tune ?? 'off';
+  if (mode === 'off') return;
+  const budgetMs = o.tuneBudgetSeconds !== undefined ? o.tuneBudgetSeconds * 1000 : TUNE_BUDGET_MS;
+  const rep = await engine.tune(record, { totalMs: budgetMs });
+  const cached = `${rep.cached} bucket${rep.cached === 1 ? '' : 's'} from the tuning cache`;
+  if (mode === 'cached') {
+    log(`tuning: --tune cached: ${cached}; ${engine.tuner.winnerCount} winners cached for this device`);
+    return;
+  }
+  const differ = rep.changed ? `, ${rep.changed} winner${rep.changed === 1 ? '' : 's'} differ from the static choice` : '';
+  const left = rep.skipped ? `; ${rep.skipped} left on the static choice (the ${budgetMs / 1000} s budget ran out)` : '';
+  log(`tuning: ${rep.tuned} bucket${rep.tuned === 1 ? '' : 's'} raced in ${(rep.ms / 1000).toFixed(1)} s${differ}${left}; ${cached} (batch ${r.batch}, from step ${startStep})`);
 }
 
 /**
@@ -374,6 +413,7 @@ export function optionsOfCheckpointMeta(meta: CheckpointMeta, path: string, out:
   if (s.dropout !== null && s.dropout !== undefined) o.dropout = s.dropout as number;
   if (s.trainImages !== null && s.trainImages !== undefined) o.trainImages = s.trainImages as number;
   if (s.auxScaleInit === 'zero') o.auxScaleInit = 'zero';
+  if (s.precision === 'mixed') o.precision = 'mixed';
   // A data-parallel run's checkpoint (`batch` is its global batch) reopens in one process with that batch.
   if (typeof s.ranks === 'number' && s.ranks > 1) o.rescaleBatch = 'global';
   if (ema && (ema.vae !== recipe.ema.vae || ema.pixelcnn !== recipe.ema.pixelcnn)) o.emaDecay = ema.vae;

@@ -2,8 +2,10 @@
 // is mapped to the packed dist/engine.js by an import map), creates an Engine from navigator.gpu and checks
 // forward + backward of matmul, a strided and padded conv2d, the DMOL loss and one Adamax step against the
 // float64 CPU references of test/reference/ (bundled into this page by esbuild), then an Engine on a device the
-// page requested itself with default limits. Each check is reported to the test server.
-import { ENGINE_LIMITS, Engine, ParameterSet, generative, ops, type Tensor } from 'agave-webgpu';
+// page requested itself with default limits, then tuning on this browser's adapter (SwiftShader here: another
+// WebGPU implementation than lavapipe): a small problem set raced, the winners valid on it, the cache round-trip
+// through IndexedDB, and the tuned results equal to the static ones. Each check is reported to the test server.
+import { ENGINE_LIMITS, Engine, ParameterSet, generative, ops, relativeError, type Tensor } from 'agave-webgpu';
 import { refConv2d, refConv2dVjp, type RefConvGeom } from '../../reference/conv.js';
 import { gridValue, refDmolLogLikelihood } from '../../reference/dmol.js';
 import { mulberry32, numericalVjp, relErr, type Rng } from '../../reference/gradcheck.js';
@@ -168,6 +170,53 @@ async function ownDeviceCheck(): Promise<void> {
   device.destroy();
 }
 
+/** A conv (forward and both gradients), a split weight gradient and reductions: every tunable op once, small. */
+function recordWorkload(engine: Engine): Tensor[] {
+  const x = engine.uniform([2, 7, 7, 4], -1, 1, { seed: 1 });
+  const w = engine.uniform([3, 3, 4, 6], -0.5, 0.5, { seed: 2 });
+  const m = engine.uniform([512, 8], -1, 1, { seed: 3 });
+  const k = engine.uniform([8, 5], -1, 1, { seed: 4 });
+  for (const t of [x, w, m, k]) t.requiresGrad = true;
+  const loss = ops.add(ops.sum(ops.tanh(ops.conv2d(x, w, null, { pad: [1, 1, 1, 1] }))), ops.mean(ops.square(ops.matmul(m, k))));
+  engine.backward(loss);
+  return [loss, x.grad!, w.grad!, k.grad!];
+}
+
+/** The workload's loss and gradients, read back. */
+async function tunedWorkload(engine: Engine): Promise<Float32Array> {
+  return engine.asyncScope(async () => {
+    const parts: Float32Array[] = [];
+    for (const t of recordWorkload(engine)) parts.push(await t.read());
+    return Float32Array.from(parts.flatMap((p) => [...p]));
+  });
+}
+
+async function tuneCheck(): Promise<void> {
+  const on = await Engine.create({ tune: 'on' });
+  const rep = await on.tune(() => void recordWorkload(on), { bucketMs: 60, totalMs: 1e9 });
+  const ops_ = [...new Set(rep.results.map((r) => r.op))].sort();
+  const invalid = rep.results.filter((r) => Object.keys(r.ms).length > 0 && !(r.winner in r.ms));
+  const changed = rep.results.filter((r) => r.winner !== r.staticChoice).map((r) => `${r.op} ${r.bucket}: ${r.winner} (static ${r.staticChoice})`);
+  results.push({
+    name: `tuning on ${on.description}: the buckets raced, every winner a timed candidate`,
+    ok: rep.tuned >= 8 && ops_.length >= 5 && invalid.length === 0 && rep.warnings.length === 0,
+    detail: `${rep.tuned} buckets of ${ops_.join(', ')} in ${(rep.ms / 1000).toFixed(1)} s; winners that differ: ${changed.join('; ') || 'none'}${rep.warnings.length ? `; warnings: ${rep.warnings.join(' | ')}` : ''}`,
+  });
+  const tuned = await tunedWorkload(on);
+  on.dispose();
+  const cached = await Engine.create({ tune: 'cached' });
+  const rc = await cached.tune(() => void recordWorkload(cached));
+  const again = cached.tuner.results().filter((r) => r.source === 'cache');
+  const same = again.every((r) => rep.results.find((t) => t.op === r.op && t.bucket === r.bucket)?.winner === r.winner);
+  results.push({ name: 'tuning: the winners round-trip through the browser cache (IndexedDB)', ok: rc.tuned === 0 && again.length > 0 && same && cached.tuner.warnings.length === 0, detail: `${again.length} buckets read back, ${same ? 'all' : 'not all'} with the raced winner; cache ${cached.tuner.cacheKey.device} / ${cached.tuner.cacheKey.backend.slice(0, 60)}` });
+  const fromCache = await tunedWorkload(cached);
+  cached.dispose();
+  const off = await Engine.create({ tune: 'off' });
+  const ref = await tunedWorkload(off);
+  off.dispose();
+  check('tuning: tuned results (raced, then from the cache) equal the static choices', { tuned: relativeError(tuned, ref), cached: relativeError(fromCache, ref) }, 1e-5);
+}
+
 async function report(body: unknown): Promise<void> {
   await fetch('/report', { method: 'POST', headers: { 'content-type': 'application/json' }, body: JSON.stringify(body) });
 }
@@ -188,6 +237,11 @@ export async function main(): Promise<void> {
       await ownDeviceCheck();
     } catch (err) {
       results.push({ name: 'Engine.create({ device }) with default limits', ok: false, detail: `threw: ${String(err)}` });
+    }
+    try {
+      await tuneCheck();
+    } catch (err) {
+      results.push({ name: 'tuning', ok: false, detail: `threw: ${String((err as Error).stack ?? err)}` });
     }
   } catch (err) {
     results.push({ name: 'Engine.create() from navigator.gpu', ok: false, detail: `threw: ${String(err)}` });
