@@ -10,10 +10,8 @@ import {
 import { type RefTensor, ref, shapeStr } from '../reference/tensor.js';
 import { compare, directionalCheck, mulberry32, randomData, type Rng } from '../reference/gradcheck.js';
 import { disposeTestEngine, roundF32, testEngine, toGpu } from '../helpers/gpu.js';
+import { FWD_TOL, BWD_TOL, DIR_TOL } from '../helpers/opcheck.js';
 
-const FWD_TOL = 1e-5;
-const BWD_TOL = 1e-4;
-const DIR_TOL = 1e-4;
 let engine: Engine;
 
 afterAll(async () => {

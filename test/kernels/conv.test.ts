@@ -11,9 +11,8 @@ import { compare, directionalCheck, mulberry32, randomData, randomInt, type Rng 
 import { type RefTensor, shapeStr } from '../reference/tensor.js';
 import { convOutSize, refConv2d, refConv2dVjp, refConvTranspose2d, refConvTranspose2dVjp, type RefConvGeom, type RefDeconvGeom } from '../reference/conv.js';
 import { disposeTestEngine, roundF16, roundF32, testEngine, toGpu } from '../helpers/gpu.js';
+import { FWD_TOL, BWD_TOL } from '../helpers/opcheck.js';
 
-const FWD_TOL = 1e-5;
-const BWD_TOL = 1e-4;
 const KERNEL_SIZES: [number, number][] = [[1, 1], [1, 3], [2, 1], [2, 2], [2, 3], [3, 3], [5, 5]];
 const VARIANT_NAMES = [...new Set(CONV_VARIANTS.map((v) => v.name))];
 

@@ -22,10 +22,8 @@ import {
   refSamplePixel,
 } from '../reference/dmol.js';
 import { disposeTestEngine, roundF32, testEngine, toGpu } from '../helpers/gpu.js';
+import { FWD_TOL, BWD_TOL, DIR_TOL } from '../helpers/opcheck.js';
 
-const FWD_TOL = 1e-5;
-const BWD_TOL = 1e-4;
-const DIR_TOL = 1e-4;
 const NORM_TOL = 1e-5;
 
 afterAll(disposeTestEngine);

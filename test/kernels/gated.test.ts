@@ -11,12 +11,10 @@ import { compare, directionalCheck, mulberry32, randomData, randomInt, randomSha
 import { type RefTensor, ref, shapeStr } from '../reference/tensor.js';
 import { dropoutScale, refConcatElu, refConcatEluVjp, refDropout, refDropoutMask, refGate, refGateVjp, type RefNoise } from '../reference/gated.js';
 import { disposeTestEngine, roundF32, testEngine, toGpu } from '../helpers/gpu.js';
+import { FWD_TOL, BWD_TOL, DIR_TOL } from '../helpers/opcheck.js';
 
 const { dropout } = ops;
 
-const FWD_TOL = 1e-5;
-const BWD_TOL = 1e-4;
-const DIR_TOL = 1e-4;
 
 let engine: Engine;
 beforeAll(async () => {

@@ -13,10 +13,8 @@ import { logAbsDet, numericalJacobian, refArIaf, refArMask, refIafKl, refIafKlVj
 import { ref, shapeStr } from '../reference/tensor.js';
 import { compare, compareElementwise, directionalCheck, mulberry32, randomData } from '../reference/gradcheck.js';
 import { disposeTestEngine, roundF32, testEngine, toGpu } from '../helpers/gpu.js';
+import { FWD_TOL, BWD_TOL, DIR_TOL } from '../helpers/opcheck.js';
 
-const FWD_TOL = 1e-5;
-const BWD_TOL = 1e-4;
-const DIR_TOL = 1e-4;
 let engine: Engine;
 const seedOfName = (s: string): number => [...s].reduce((h, ch) => (Math.imul(h, 31) + ch.charCodeAt(0)) >>> 0, 7);
 

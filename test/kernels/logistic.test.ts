@@ -9,10 +9,8 @@ import { refLogisticLL, refLogisticVjp } from '../reference/logistic.js';
 import { type RefTensor, ref, shapeStr } from '../reference/tensor.js';
 import { compare, compareElementwise, directionalCheck, mulberry32, randomData, type Rng } from '../reference/gradcheck.js';
 import { disposeTestEngine, roundF32, testEngine, toGpu } from '../helpers/gpu.js';
+import { FWD_TOL, BWD_TOL, DIR_TOL } from '../helpers/opcheck.js';
 
-const FWD_TOL = 1e-5;
-const BWD_TOL = 1e-4;
-const DIR_TOL = 1e-4;
 /**
  * Per-element relative error at extreme inputs: a = (lower - mu) / s carries the error of s = exp(log s), which
  * WGSL bounds by (3 + 2 * 9) ULP = 2.5e-6 at |log s| = 9, and e^-|a| multiplies it by |a| <= 80: 2e-4. Measured

@@ -11,27 +11,9 @@ import { train, type TrainOptions } from '../../train/trainer.js';
 import { parseOptions } from '../../train/options.js';
 import { loadCheckpoint } from '../../train/run/checkpoint-file.js';
 import { runExperiment } from '../../train/experiments/index.js';
+import { tinyRunOptions } from '../helpers/tiny-run.js';
 
-function opts(out: string, extra: Partial<TrainOptions> = {}): TrainOptions {
-  return {
-    config: 'tiny',
-    aux: 'identity',
-    steps: 2,
-    seed: 3,
-    out,
-    evalEvery: 1000,
-    evalImages: 8,
-    checkpointEvery: 1000,
-    resume: false,
-    vaePretrain: 0,
-    pixelcnnPretrain: 0,
-    emaDecay: 0.99,
-    logEvery: 1,
-    batch: 4,
-    pixelcnnRecon: 0,
-    ...extra,
-  };
-}
+const opts = (out: string, extra: Partial<TrainOptions> = {}): TrainOptions => tinyRunOptions(out, { steps: 2, pixelcnnRecon: 0, ...extra });
 
 function isPng(path: string): boolean {
   return readFileSync(path).subarray(1, 4).toString('latin1') === 'PNG';

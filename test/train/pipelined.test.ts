@@ -7,13 +7,9 @@ import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
 import { train, type TrainOptions } from '../../train/trainer.js';
 import { loadCheckpoint } from '../../train/run/checkpoint-file.js';
+import { tinyRunOptions } from '../helpers/tiny-run.js';
 
-function opts(out: string, extra: Partial<TrainOptions>): TrainOptions {
-  return {
-    config: 'tiny', aux: 'identity', lambda: 2, steps: 12, lr: 0.002, seed: 3, out, evalEvery: 1000, evalImages: 8,
-    checkpointEvery: 1000, resume: false, vaePretrain: 0, pixelcnnPretrain: 0, emaDecay: 0.99, logEvery: 1, batch: 4, ...extra,
-  };
-}
+const opts = (out: string, extra: Partial<TrainOptions>): TrainOptions => tinyRunOptions(out, { lambda: 2, steps: 12, lr: 0.002, ...extra });
 
 async function run(extra: Partial<TrainOptions>): Promise<{ dir: string; lines: string[]; r: Awaited<ReturnType<typeof train>> }> {
   const dir = mkdtempSync(join(tmpdir(), 'agave-pipe-'));

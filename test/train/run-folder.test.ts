@@ -18,6 +18,7 @@ import { newRunFolder, openRunFolder, removeStaleTemps, timeStamp, type LockInfo
 import { continueCommand, installGracefulStop } from '../../train/run/signals.js';
 import { train, type TrainOptions } from '../../train/trainer.js';
 import { bundledDataDirs, SAMPLE_TEST_FILE, SAMPLE_TRAIN_FILE } from '../../train/data/datasets.js';
+import { tinyRunOptions } from '../helpers/tiny-run.js';
 
 const quiet = (): void => {};
 const fresh = (name: string): string => mkdtempSync(join(tmpdir(), `agave-${name}-`));
@@ -219,27 +220,7 @@ describe('run folder (no GPU)', () => {
   });
 });
 
-function opts(out: string, extra: Partial<TrainOptions> = {}): TrainOptions {
-  return {
-    config: 'tiny',
-    aux: 'identity',
-    lambda: 2,
-    steps: 2,
-    lr: 0.002,
-    seed: 5,
-    out,
-    evalEvery: 1000,
-    evalImages: 8,
-    checkpointEvery: 1000,
-    resume: false,
-    vaePretrain: 0,
-    pixelcnnPretrain: 0,
-    emaDecay: 0.99,
-    logEvery: 1,
-    batch: 4,
-    ...extra,
-  };
-}
+const opts = (out: string, extra: Partial<TrainOptions> = {}): TrainOptions => tinyRunOptions(out, { lambda: 2, steps: 2, lr: 0.002, seed: 5, ...extra });
 
 describe('run folder through train() (tiny config)', () => {
   it('forgetting --resume is refused and the run is untouched; --overwrite keeps the old run aside', async () => {

@@ -12,16 +12,12 @@ import { parseOptions } from '../../train/options.js';
 import { openRunFolder } from '../../train/run/folder.js';
 import { train, type TrainOptions } from '../../train/trainer.js';
 import { runCli, startCli } from '../helpers/cli.js';
+import { tinyRunOptions } from '../helpers/tiny-run.js';
 
 const quiet = (): void => {};
 const fresh = (name: string): string => mkdtempSync(join(tmpdir(), `agave-inputs-${name}-`));
 
-function opts(out: string, extra: Partial<TrainOptions> = {}): TrainOptions {
-  return {
-    config: 'tiny', aux: 'identity', seed: 3, out, evalEvery: 1000, evalImages: 8, checkpointEvery: 1000, resume: false,
-    vaePretrain: 0, pixelcnnPretrain: 0, emaDecay: 0.99, logEvery: 1, batch: 4, ...extra,
-  };
-}
+const opts = (out: string, extra: Partial<TrainOptions> = {}): TrainOptions => tinyRunOptions(out, extra);
 
 describe('train.js inputs (no GPU)', () => {
   it('--data "" is an error naming the flag', () => {

@@ -10,30 +10,11 @@ import { SAMPLE_LABELS } from '../../train/evaluate/sampling.js';
 import { resolveRecipe, train, type TrainOptions } from '../../train/trainer.js';
 import { parseOptions, HELP } from '../../train/options.js';
 import { loadCheckpoint } from '../../train/run/checkpoint-file.js';
+import { tinyRunOptions } from '../helpers/tiny-run.js';
 
 const quiet = (): void => {};
 
-function opts(out: string, extra: Partial<TrainOptions> = {}): TrainOptions {
-  return {
-    config: 'tiny',
-    aux: 'identity',
-    lambda: 2,
-    steps: 4,
-    lr: 0.002,
-    seed: 3,
-    out,
-    evalEvery: 1000,
-    evalImages: 8,
-    checkpointEvery: 1000,
-    resume: false,
-    vaePretrain: 0,
-    pixelcnnPretrain: 0,
-    emaDecay: 0.99,
-    logEvery: 1,
-    batch: 4,
-    ...extra,
-  };
-}
+const opts = (out: string, extra: Partial<TrainOptions> = {}): TrainOptions => tinyRunOptions(out, { lambda: 2, steps: 4, lr: 0.002, ...extra });
 
 describe('training loop', () => {
   it('resume continues exactly: losses after resuming equal the uninterrupted run', async () => {

@@ -364,6 +364,7 @@ async function tuneKernels(engine: Engine, o: TrainOptions, r: Resolved, startSt
   const mode = o.tune ?? 'off';
   if (mode === 'off') return;
   const budgetMs = o.tuneBudgetSeconds !== undefined ? o.tuneBudgetSeconds * 1000 : TUNE_BUDGET_MS;
+  if (mode === 'on') log(`tuning the kernels for this device: racing the variants of one training step (at most ${budgetMs / 1000} s; the winners are cached for later runs; --tune off skips this)`);
   const rep = await engine.tune(record, { totalMs: budgetMs });
   const cached = `${rep.cached} bucket${rep.cached === 1 ? '' : 's'} from the tuning cache`;
   if (mode === 'cached') {
