@@ -66,7 +66,7 @@ export async function benchGated(engine: Engine, shape: number[] = [16, 32, 32, 
   ms = await timeIt(engine, () => fresh(concatElu(x, { dropout: noise })));
   rows.push(row(`concatElu+dropout fwd ${tag}`, ms, undefined, 12 * n, '2 Philox draws per input element'));
   // The backward as the engine dispatches it without PAIR: x2 and dx2 are bound but not read or written.
-  const ceParams = { n, c, c1: c, stream: 0, key0: 0, key1: 0, p: 0, scale: 1, offset: 0 };
+  const ceParams = { n, c, c1: c, stream: 0, stream_hi: 0, key0: 0, key1: 0, p: 0, scale: 1, offset: 0 };
   const unusedDx2 = engine.empty([1], 'bench');
   ms = await timeIt(engine, () =>
     engine.dispatch({ kernel: KERNELS.concat_elu_backward, overrides: { DROPOUT: false }, params: ceParams, inputs: { x, g: g2, x2: x }, outputs: { dx, dx2: unusedDx2 }, workgroups: Math.ceil(n / 256) }),

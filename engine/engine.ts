@@ -7,7 +7,7 @@ import { Runner, bindingBytes, type KernelDispatch, type KernelTiming } from './
 import { Storage, Tensor, checkShape, fmtShape, shapeSize, type DType, type Shape } from './tensor.js';
 import { Tape } from './tape.js';
 import { checkDeviceLimits } from './limits.js';
-import { KERNELS, counterOffset } from './kernels.js';
+import { KERNELS, counterOffset, streamWords } from './kernels.js';
 import { BufferUsage, MapMode, ShaderStage } from './webgpu_constants.js';
 import { Tuner, TUNE_MODES, type TuneBudget, type TuneMode, type TuneReport } from './tuning/tuner.js';
 import { browserTuneCache, defaultCacheDir, nodeTuneCache, type TuneCache } from './tuning/cache.js';
@@ -409,7 +409,7 @@ export class Engine {
     this.device.queue.writeBuffer(t.storage.buffer.buffer, t.byteOffset, bytes.buffer, bytes.byteOffset, t.size * 4);
   }
 
-  private nextRandom(opts: RandomOptions): { key0: number; key1: number; stream: number; offset: number } {
+  private nextRandom(opts: RandomOptions): { key0: number; key1: number; stream: number; stream_hi: number; offset: number } {
     let seed: number;
     let stream: number;
     if (opts.seed !== undefined) {
@@ -420,7 +420,7 @@ export class Engine {
       stream = opts.stream ?? this.rng.stream++;
     }
     if (!Number.isSafeInteger(seed) || seed < 0) throw new Error(`random: seed must be a non-negative safe integer, got ${seed}`);
-    return { key0: seed % 0x100000000, key1: Math.floor(seed / 0x100000000), stream: stream >>> 0, offset: counterOffset(opts.offset ?? 0, 'random') };
+    return { key0: seed % 0x100000000, key1: Math.floor(seed / 0x100000000), ...streamWords(stream, 'random'), offset: counterOffset(opts.offset ?? 0, 'random') };
   }
 
   /** Uniform in (lo, hi) from the counter-based Philox RNG. */

@@ -312,6 +312,16 @@ export type KernelName = keyof typeof KERNELS;
 export const KERNELS_BY_FILE: Readonly<Record<string, RegisteredKernel>> = Object.fromEntries(Object.values(KERNELS).filter((s) => s.file.endsWith(`${s.name}.wgsl`)).map((s) => [s.file, s]));
 
 /**
+ * A Philox stream number as the kernels' two u32 words: the counter is (element, stream, kind, stream_hi), so
+ * stream numbers up to 2^53 never wrap (a training loop giving each step 2^16 streams passes 2^32 after 65,536
+ * steps; with one word its noise would repeat from there). Streams below 2^32 draw what they always drew.
+ */
+export function streamWords(stream: number, op: string): { stream: number; stream_hi: number } {
+  if (!Number.isSafeInteger(stream) || stream < 0) throw new Error(`${op}: the noise stream must be a non-negative safe integer, got ${stream}`);
+  return { stream: stream % 0x100000000, stream_hi: Math.floor(stream / 0x100000000) };
+}
+
+/**
  * A Philox counter offset as the kernels' u32 (the counter word wraps, as the element index of one tensor
  * that large would): a non-negative safe integer, taken modulo 2^32.
  */

@@ -84,7 +84,7 @@ export class Ctx {
 
   /** A fresh noise stream number for one dropout site / sampling call. */
   nextStream(): number {
-    return (this.streamBase + this.stream++) >>> 0;
+    return this.streamBase + this.stream++;
   }
 
   /**

@@ -1,6 +1,7 @@
 // Philox4x32-10 (Salmon et al. 2011), shared by every kernel that draws noise: engine/kernels.ts prepends this
 // file to those kernels (KernelSource.prelude) so there is one definition. A kernel uses counter
-// (element index, stream, kind, 0) and key = the seed's two 32-bit halves; kinds: 0 uniform and 1 normal
+// (element index, stream, kind, stream_hi) and key = the seed's two 32-bit halves (a stream number is two words,
+// engine/kernels.ts streamWords, so it never wraps); kinds: 0 uniform and 1 normal
 // (philox.wgsl), 2 dropout and DMOL logistic noise, 3+ DMOL Gumbel noise (distinct streams per call).
 // WGSL has no 64-bit integers: the 32x32->64 multiply is done in 16-bit halves.
 fn mulhilo(a: u32, b: u32) -> vec2u {

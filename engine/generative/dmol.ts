@@ -9,7 +9,7 @@
 // params gradient. x gets no gradient (data). The buffer lives in the scope of the forward call: run backward()
 // inside that scope (as for every recorded op's saved tensors).
 // Sampling (dmolSample) is not differentiable and draws its noise in-kernel from Philox (kinds in the shader).
-import { KERNELS } from '../kernels.js';
+import { KERNELS, streamWords } from '../kernels.js';
 import { type Tensor, fmtShape } from '../tensor.js';
 import { sum } from '../ops/index.js';
 
@@ -122,7 +122,7 @@ function dmolPixels(params: Tensor, x: Tensor, nrMix: number, op: string): { log
 export interface DmolSampleOptions {
   /** Philox key (non-negative safe integer, split into two u32). */
   seed: number;
-  /** Philox stream (u32). A pixel's noise also depends on its flat index, so one stream serves a whole raster scan. */
+  /** Philox stream (a non-negative safe integer). A pixel's noise also depends on its flat index, so one stream serves a whole raster scan. */
   stream: number;
   /** Sample only this raster position of every image of `canvas` (autoregressive sampling). */
   position?: { row: number; col: number };
@@ -143,7 +143,7 @@ export function dmolSample(params: Tensor, nrMix: number, opts: DmolSampleOption
   const [b, h, w] = params.shape as [number, number, number, number];
   const { seed, stream } = opts;
   if (!Number.isSafeInteger(seed) || seed < 0) throw new Error(`${op}: seed must be a non-negative safe integer, got ${seed}`);
-  if (!Number.isInteger(stream) || stream < 0 || stream > 0xffffffff) throw new Error(`${op}: stream must be a u32, got ${stream}`);
+  const words = streamWords(stream, op);
   const canvas = opts.canvas;
   if (opts.position && !canvas) throw new Error(`${op}: position mode needs a canvas`);
   if (canvas) {
@@ -168,7 +168,7 @@ export function dmolSample(params: Tensor, nrMix: number, opts: DmolSampleOption
     e.dispatch({
       kernel: KERNELS.dmol_sample,
       overrides: { NR_MIX: nrMix, NC: nc },
-      params: { n, stride, pos, stream, key0: seed % 0x100000000, key1: Math.floor(seed / 0x100000000) },
+      params: { n, stride, pos, ...words, key0: seed % 0x100000000, key1: Math.floor(seed / 0x100000000) },
       inputs: { theta: params },
       outputs: { canvas: out },
       workgroups: groups(n),

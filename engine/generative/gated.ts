@@ -61,7 +61,7 @@ function concatEluOf(x: Tensor, x2: Tensor | null, dropout: FusedDropout | undef
   const n = x.size + (x2?.size ?? 0);
   const outShape = [...x.shape.slice(0, -1), (negative ? 2 : 1) * c];
   const withDropout = dropout !== undefined && dropout.training !== false && dropout.p > 0;
-  const noise = dropout ? dropoutNoiseParams(dropout, 'concatElu') : { stream: 0, key0: 0, key1: 0, p: 0, scale: 1, offset: 0 };
+  const noise = dropout ? dropoutNoiseParams(dropout, 'concatElu') : { stream: 0, stream_hi: 0, key0: 0, key1: 0, p: 0, scale: 1, offset: 0 };
   if (2 * n > 0xffffffff) throw new Error(`concatElu: ${fmtShape(x.shape)} is too large for u32 indexing`);
   const params = { n, c, ...noise, c1 };
   const pair = x2 !== null;

@@ -1,11 +1,11 @@
 // Inverted dropout: keep each element with probability 1 - p and scale the kept ones by 1/(1 - p).
 // Noise: Philox4x32-10 with key = the seed's two 32-bit halves and counter (element index, stream,
-// DROPOUT_KIND = 2, 0); word 0 mapped to (0,1) as (w >> 8 + 0.5) / 2^24; an element is kept when it is >= p.
+// DROPOUT_KIND = 2, stream_hi) (the stream's low and high words: engine/kernels.ts streamWords); word 0 mapped to (0,1) as (w >> 8 + 0.5) / 2^24; an element is kept when it is >= p.
 // Kind 2 is distinct from the engine's uniform (0) and normal (1) draws. The backward regenerates the mask
 // from the counter instead of storing it. The counter's element index is offset + i (offset 0 unless given: a
 // part of a larger tensor, e.g. a data-parallel rank's images, draws that part of the whole mask). Fused variants (engine/generative/gated.ts concatElu) draw the same
 // noise from these parameters.
-import { KERNELS, counterOffset } from '../kernels.js';
+import { KERNELS, counterOffset, streamWords } from '../kernels.js';
 import { type Tensor, fmtShape } from '../tensor.js';
 
 /** The Philox counter `kind` word used by dropout (0 and 1 are the engine's uniform and normal). */
@@ -31,11 +31,10 @@ export interface DropoutOptions extends DropoutNoise {
 }
 
 /** The dropout kernels' noise parameters, checked (each error names `op`). */
-export function dropoutNoiseParams(d: DropoutNoise, op: string): { stream: number; key0: number; key1: number; p: number; scale: number; offset: number } {
+export function dropoutNoiseParams(d: DropoutNoise, op: string): { stream: number; stream_hi: number; key0: number; key1: number; p: number; scale: number; offset: number } {
   if (!(d.p >= 0 && d.p < 1)) throw new Error(`${op}: dropout probability must be in [0, 1), got ${d.p}`);
   if (!Number.isSafeInteger(d.seed) || d.seed < 0) throw new Error(`${op}: dropout seed must be a non-negative safe integer, got ${d.seed}`);
-  if (!Number.isInteger(d.stream) || d.stream < 0 || d.stream > 0xffffffff) throw new Error(`${op}: dropout stream must be a u32, got ${d.stream}`);
-  return { stream: d.stream, key0: d.seed % 0x100000000, key1: Math.floor(d.seed / 0x100000000), p: d.p, scale: 1 / (1 - d.p), offset: counterOffset(d.offset ?? 0, op) };
+  return { ...streamWords(d.stream, op), key0: d.seed % 0x100000000, key1: Math.floor(d.seed / 0x100000000), p: d.p, scale: 1 / (1 - d.p), offset: counterOffset(d.offset ?? 0, op) };
 }
 
 function dropoutRaw(x: Tensor, params: ReturnType<typeof dropoutNoiseParams>, label: string): Tensor {

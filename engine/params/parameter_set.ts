@@ -8,7 +8,7 @@
 // flags and the optimizers' step counts, and its methods call them.
 import { clearTensor } from '../buffer_copy.js';
 import type { Engine } from '../engine.js';
-import { KERNELS } from '../kernels.js';
+import { KERNELS, streamWords } from '../kernels.js';
 import { type Tensor, fmtShape, shapeSize } from '../tensor.js';
 import { adamaxPass, adamPass, sgdPass, OPTIMIZER_STATE, type AdamaxOptions, type AdamOptions, type OptimizerKind, type SgdOptions } from './optimizers.js';
 import { loadCheckpoint, serializeSet, type ParameterCheckpoint } from './checkpoint.js';
@@ -128,7 +128,7 @@ export class ParameterSet implements ParameterArenas {
       e.dispatch({
         kernel: KERNELS.philox,
         overrides: { NORMAL: normal },
-        params: { n, stream: index, key0: seed % 0x100000000, key1: Math.floor(seed / 0x100000000), a: normal ? 0 : -init.uniform, b: normal ? init.normal : init.uniform, offset: 0 },
+        params: { n, ...streamWords(index, `init ${spec.name}`), key0: seed % 0x100000000, key1: Math.floor(seed / 0x100000000), a: normal ? 0 : -init.uniform, b: normal ? init.normal : init.uniform, offset: 0 },
         outputs: { y: p },
         workgroups: Math.ceil(n / 256),
         label: `init ${spec.name}`,

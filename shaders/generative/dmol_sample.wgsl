@@ -9,7 +9,7 @@
 // the mode or on the dispatch. kind 2: logistic noise, word c for channel c; kind 3 + q: Gumbel noise, word j
 // for component k = 4q + j. (kinds 0 and 1 are the engine's uniform/normal tensors.) Every uniform is
 // ((w >> 8) + 0.5) / 2^24, then clipped to [1e-5, 1 - 1e-5].
-struct Params { n: u32, stride: u32, pos: u32, stream: u32, key0: u32, key1: u32, _p0: u32, _p1: u32 }
+struct Params { n: u32, stride: u32, pos: u32, stream: u32, key0: u32, key1: u32, stream_hi: u32, _p1: u32 }
 override NR_MIX: u32 = 10u;
 override NC: u32 = 3u;
 const MIN_LOG_SCALE: f32 = -7.0;
@@ -42,7 +42,7 @@ fn main(@builtin(workgroup_id) wid: vec3u, @builtin(num_workgroups) nwg: vec3u, 
   var best = -3.0e38;
   var kbest = 0u;
   for (var q = 0u; q * 4u < NR_MIX; q++) {
-    var words = philox4x32_10(vec4u(p, params.stream, KIND_GUMBEL + q, 0u), key);
+    var words = philox4x32_10(vec4u(p, params.stream, KIND_GUMBEL + q, params.stream_hi), key);
     for (var j = 0u; j < 4u; j++) {
       let k = q * 4u + j;
       if (k < NR_MIX) {
@@ -56,7 +56,7 @@ fn main(@builtin(workgroup_id) wid: vec3u, @builtin(num_workgroups) nwg: vec3u, 
     }
   }
 
-  let noise = philox4x32_10(vec4u(p, params.stream, KIND_LOGISTIC, 0u), key);
+  let noise = philox4x32_10(vec4u(p, params.stream, KIND_LOGISTIC, params.stream_hi), key);
   let oR = base + NR_MIX + kbest;
   let xr = clamp(logistic(theta[oR], theta[oR + NR_MIX], noise.x), -1.0, 1.0);
   canvas[p * NC] = xr;

@@ -117,6 +117,37 @@ describe('noise counter offset', () => {
     }
   });
 
+  it('streams past 2^32 draw noise of their own (the counter\'s upper stream word), as the float64 reference does; Ctx streams do not wrap', async () => {
+    // A training loop gives each step 2^16 streams: step 65,536's are past 2^32. With one stream word they
+    // repeated step 0's noise from there.
+    const far = 2 ** 32 + 11;
+    for (const kind of ['normal', 'uniform'] as const) {
+      const draw = (stream: number) => engine.asyncScope(async () => (kind === 'normal' ? engine.normal([64], 0, 1, { seed: 5, stream }) : engine.uniform([64], 0, 1, { seed: 5, stream })).read());
+      const [near, high] = [await draw(11), await draw(far)];
+      expect(Array.from(high), `${kind}(): stream 2^32 + 11 repeats stream 11`).not.toEqual(Array.from(near));
+      const err = relErr(high, kind === 'normal' ? refNormal(64, 5, far) : refUniform(64, 5, far));
+      expect(err, `${kind}() [64] stream 2^32 + 11: relErr ${err.toExponential(3)} against the float64 reference`).toBeLessThan(1e-5);
+    }
+    const mask = refDropoutMask(256, 0.5, 77, far);
+    const y = await engine.asyncScope(async () => ops.dropout(engine.ones([256]), 0.5, { seed: 77, stream: far, training: true }).read());
+    const bad = mask.findIndex((m, i) => (y[i] !== 0) !== (m === 1));
+    expect(bad, `dropout [256] stream 2^32 + 11: element ${bad} does not follow the reference mask`).toBe(-1);
+    expect(Array.from(mask), 'the reference masks of streams 11 and 2^32 + 11 differ').not.toEqual(Array.from(refDropoutMask(256, 0.5, 77, 11)));
+    const x = roundF32(randomData(mulberry32(4), [2, 3, 4], -2, 2));
+    const got = await engine.asyncScope(async () => concatElu(toGpu(engine, x), { dropout: { p: 0.3, seed: 9, stream: far } }).read());
+    const cErr = relErr(got, refConcatElu(x, { p: 0.3, seed: 9, stream: far }).data);
+    expect(cErr, `concatElu+dropout [2,3,4] stream 2^32 + 11: relErr ${cErr.toExponential(3)} against the float64 reference`).toBeLessThan(1e-5);
+    const params = ParameterSet.create(engine, [{ name: 'w', shape: [1], init: 'zeros' }], 1);
+    try {
+      const ctx = new Ctx(engine, params, { seed: 1, training: true, streamBase: 65536 * 2 ** 16 });
+      expect(ctx.nextStream(), 'Ctx.nextStream at step 65,536').toBe(2 ** 32);
+    } finally {
+      params.dispose();
+    }
+    expect(() => engine.uniform([2], 0, 1, { seed: 1, stream: -1 })).toThrow(/stream must be a non-negative safe integer/);
+    expect(() => ops.dropout(engine.ones([2]), 0.5, { seed: 1, stream: 2 ** 53, training: true })).toThrow(/stream must be a non-negative safe integer/);
+  });
+
   it('Ctx.noiseOffset counts the elements of the images before the pass\'s images; offsets are checked', () => {
     const params = ParameterSet.create(engine, [{ name: 'w', shape: [1], init: 'zeros' }], 1);
     try {

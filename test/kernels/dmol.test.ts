@@ -407,6 +407,18 @@ function sampleRefPixels(params: RefTensor, M: number, nc: 1 | 3, seed: number, 
   return { x, gap };
 }
 
+/** The largest |gpu - reference| over the pixels that are not near-ties of the Gumbel argmax (float32 may pick the other one there), and how many were compared. */
+function againstReference(got: Float32Array, want: { x: Float64Array; gap: Float64Array }, nc: number): { worst: number; compared: number } {
+  let worst = 0;
+  let compared = 0;
+  for (let p = 0; p < want.gap.length; p++) {
+    if (want.gap[p]! < 1e-3) continue;
+    compared++;
+    for (let c = 0; c < nc; c++) worst = Math.max(worst, Math.abs(got[p * nc + c]! - want.x[p * nc + c]!));
+  }
+  return { worst, compared };
+}
+
 describe('dmol sampler', () => {
   for (const nc of [3, 1] as const) {
     it(`${nc === 3 ? 'RGB' : '1-channel'}: matches the reference with the same Philox noise; all written; in [-1, 1]; deterministic`, async () => {
@@ -431,15 +443,8 @@ describe('dmol sampler', () => {
           const y = dmolSample(P, M, { seed, stream: 5 });
           expect(y.shape).toEqual([B, H, W, nc]);
           const got = await y.read();
-          const want = sampleRefPixels(params, M, nc, seed, 5);
-          let worst = 0;
-          let compared = 0;
           const n = B * H * W;
-          for (let p = 0; p < n; p++) {
-            if (want.gap[p]! < 1e-3) continue; // near-tie in the Gumbel argmax: float32 may pick the other one
-            compared++;
-            for (let c = 0; c < nc; c++) worst = Math.max(worst, Math.abs(got[p * nc + c]! - want.x[p * nc + c]!));
-          }
+          const { worst, compared } = againstReference(got, sampleRefPixels(params, M, nc, seed, 5), nc);
           // The skip must stay rare (a gap under 1e-3 has probability ~1e-3 per pixel): a skip that grew to most
           // pixels would leave nothing compared.
           expect(compared, `dmolSample [${B},${H},${W}] C=${nc} M=${M}: pixels compared (not near-ties) ${compared} of ${n}`).toBeGreaterThanOrEqual(n - 1);
@@ -456,6 +461,12 @@ describe('dmol sampler', () => {
           expect(Array.from(other)).not.toEqual(Array.from(got));
           const otherSeed = await dmolSample(P, M, { seed: seed + 1, stream: 5 }).read();
           expect(Array.from(otherSeed)).not.toEqual(Array.from(got));
+          // A stream past 2^32 (the counter's upper stream word): noise of its own, as the reference draws it.
+          const far = await dmolSample(P, M, { seed, stream: 2 ** 32 + 5 }).read();
+          expect(Array.from(far), `dmolSample [${B},${H},${W}] C=${nc}: stream 2^32 + 5 repeats stream 5`).not.toEqual(Array.from(got));
+          const farCheck = againstReference(far, sampleRefPixels(params, M, nc, seed, 2 ** 32 + 5), nc);
+          expect(farCheck.compared, `dmolSample stream 2^32 + 5: pixels compared ${farCheck.compared} of ${n}`).toBeGreaterThanOrEqual(n - 1);
+          expect(farCheck.worst, `dmolSample [${B},${H},${W}] C=${nc} M=${M} stream 2^32 + 5: max |gpu - ref| = ${farCheck.worst}`).toBeLessThanOrEqual(2e-5);
         });
       }
       console.log(`dmolSample C=${nc}: ${comparedAll} of ${pixelsAll} pixels compared with the reference (the rest near-ties)`);

@@ -3,7 +3,7 @@
 // sigma(minus), log_cdf_plus = plus - softplus(plus), ...), independent of the GPU kernel, which uses a
 // factored, cancellation-free form of the same quantities. Same branch order: x < -0.999, x > 0.999,
 // cdf_delta > 1e-5, fallback. Gradients in the tests come from finite differences of these forwards.
-import { philox4x32, seedToKey } from './philox.js';
+import { philox4x32, seedToKey, streamCounter } from './philox.js';
 import { type RefTensor, ref } from './tensor.js';
 
 const HALF_BIN = 1 / 255;
@@ -174,6 +174,7 @@ export function refJointSumRGB(theta: ArrayLike<number>, nrMix: number): number 
 export function refSamplePixel(theta: ArrayLike<number>, off: number, nrMix: number, nc: 1 | 3, pixel: number, seed: number, stream: number): { x: number[]; k: number; gap: number } {
   const M = nrMix;
   const key = seedToKey(seed);
+  const [s, sHi] = streamCounter(stream);
   // The kernel forms (f32(w >> 8) + 0.5) / 2^24 in float32 (the + 0.5 rounds for w >> 8 >= 2^23), so near u = 1
   // the float64 value would differ from it by up to 3e-8, i.e. a relative 3e-3 in 1 - u at the clip: emulate it.
   const lo = Math.fround(1e-5);
@@ -181,7 +182,7 @@ export function refSamplePixel(theta: ArrayLike<number>, off: number, nrMix: num
   const unit = (w: number): number => Math.min(Math.max(Math.fround(Math.fround(w >>> 8) + 0.5) / 16777216, lo), hi);
   const scores: number[] = [];
   for (let k = 0; k < M; k++) {
-    const words = philox4x32([pixel >>> 0, stream >>> 0, 3 + Math.floor(k / 4), 0], key);
+    const words = philox4x32([pixel >>> 0, s, 3 + Math.floor(k / 4), sHi], key);
     const u = unit(words[k % 4]!);
     scores.push(theta[off + k]! - Math.log(-Math.log(u)));
   }
@@ -189,7 +190,7 @@ export function refSamplePixel(theta: ArrayLike<number>, off: number, nrMix: num
   for (let k = 1; k < M; k++) if (scores[k]! > scores[best]!) best = k;
   let second = -Infinity;
   for (let k = 0; k < M; k++) if (k !== best) second = Math.max(second, scores[k]!);
-  const noise = philox4x32([pixel >>> 0, stream >>> 0, 2, 0], key);
+  const noise = philox4x32([pixel >>> 0, s, 2, sHi], key);
   const clip = (v: number): number => Math.min(Math.max(v, -1), 1);
   const draw = (c: number): number => {
     const u = unit(noise[c]!);

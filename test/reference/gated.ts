@@ -1,7 +1,7 @@
 // Float64 references of the gated-resnet pieces (engine/ops/gated.ts), written with plain loops over
 // [rows, channels] views: concat_elu, gate, inverted dropout (Philox mask, kind 2) and their vjps.
 import { type RefTensor, ref } from './tensor.js';
-import { philox4x32, seedToKey, wordToUnit } from './philox.js';
+import { philox4x32, seedToKey, streamCounter, wordToUnit } from './philox.js';
 
 const elu = (a: number): number => (a > 0 ? a : Math.expm1(a));
 const eluGrad = (a: number): number => (a > 0 ? 1 : Math.exp(a));
@@ -12,7 +12,8 @@ export function refDropoutMask(n: number, p: number, seed: number, stream: numbe
   const key = seedToKey(seed);
   const pf = Math.fround(p);
   const m = new Uint8Array(n);
-  for (let i = 0; i < n; i++) m[i] = wordToUnit(philox4x32([i >>> 0, stream >>> 0, 2, 0], key)[0]) >= pf ? 1 : 0;
+  const [s, hi] = streamCounter(stream);
+  for (let i = 0; i < n; i++) m[i] = wordToUnit(philox4x32([i >>> 0, s, 2, hi], key)[0]) >= pf ? 1 : 0;
   return m;
 }
 

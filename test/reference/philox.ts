@@ -58,17 +58,26 @@ export function seedToKey(seed: number): [number, number] {
   return [seed % TWO32 >>> 0, Math.floor(seed / TWO32) >>> 0];
 }
 
+/**
+ * A stream number (a non-negative safe integer) as the counter's words 1 and 3: the engine's counter is
+ * (element, stream mod 2^32, kind, floor(stream / 2^32)), so streams never wrap.
+ */
+export function streamCounter(stream: number): [number, number] {
+  if (!Number.isSafeInteger(stream) || stream < 0) throw new Error(`stream must be a non-negative integer < 2^53, got ${stream}`);
+  return [stream % TWO32, Math.floor(stream / TWO32)];
+}
+
 /** Map a uint32 to (0,1) using its top 24 bits: ((w >>> 8) + 0.5) / 2^24. Exactly representable in float32. */
 export function wordToUnit(w: number): number {
   return ((w >>> 8) + 0.5) / 16777216;
 }
 
-/** Raw uniform words: element i -> philox([i, stream, 0, 0], key)[0]. */
+/** Raw uniform words: element i -> philox([i, stream, 0, stream_hi], key)[0]. */
 export function refUniformWords(n: number, seed: number, stream: number): Uint32Array {
   const key = seedToKey(seed);
-  const s = stream >>> 0;
+  const [s, hi] = streamCounter(stream);
   const out = new Uint32Array(n);
-  for (let i = 0; i < n; i++) out[i] = philox4x32([i >>> 0, s, 0, 0], key)[0];
+  for (let i = 0; i < n; i++) out[i] = philox4x32([i >>> 0, s, 0, hi], key)[0];
   return out;
 }
 
@@ -80,13 +89,13 @@ export function refUniform(n: number, seed: number, stream: number, lo = 0, hi =
   return out;
 }
 
-/** Normal(mean, std) via Box-Muller on the first two words of philox([i, stream, 1, 0], key). */
+/** Normal(mean, std) via Box-Muller on the first two words of philox([i, stream, 1, stream_hi], key). */
 export function refNormal(n: number, seed: number, stream: number, mean = 0, std = 1): Float64Array {
   const key = seedToKey(seed);
-  const s = stream >>> 0;
+  const [s, hi] = streamCounter(stream);
   const out = new Float64Array(n);
   for (let i = 0; i < n; i++) {
-    const r = philox4x32([i >>> 0, s, 1, 0], key);
+    const r = philox4x32([i >>> 0, s, 1, hi], key);
     const u1 = wordToUnit(r[0]);
     const u2 = wordToUnit(r[1]);
     out[i] = mean + std * (Math.sqrt(-2 * Math.log(u1)) * Math.cos(2 * Math.PI * u2));

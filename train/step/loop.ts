@@ -12,7 +12,10 @@ import { forwardBackward, update, type StepHooks, type StepModel } from './step.
 import type { Logger, StepRecord, TrainResult } from '../types.js';
 import { nonFiniteStateMessage } from '../run/safety.js';
 
-/** Noise streams of a step: far apart so a step's dropout/epsilon draws never collide with another step's. */
+/**
+ * Noise streams of a step: far apart so a step's dropout/epsilon draws never collide with another step's. From step
+ * 65,536 on they pass 2^32, which the kernels' two stream words hold (they never wrap).
+ */
 const STREAMS_PER_STEP = 1 << 16;
 
 /**
