@@ -49,4 +49,5 @@ declare global {
   interface GPUBuffer {}
   interface GPUSupportedLimits {}
   interface GPUCommandEncoder {}
+  interface GPUAdapterInfo {}
 }
