@@ -3,7 +3,7 @@
 // HAS_BIAS, HAS_ADDEND, plus a variant's own (its workgroup shape).
 // engine/ops/matmul.ts takes the variant the tuner chooses (engine/tuning/tuner.ts): without tuning, the first in
 // the static order (engine/tuning/static.ts MATMUL_ORDER) whose supports() is true; or one forced by name.
-import { WGRAD_MIN_CHUNK, WGRAD_TARGET_WORKGROUPS } from './tuning/static.js';
+import { WGRAD_MIN_CHUNK, WGRAD_TARGET_WORKGROUPS, pow2AtLeast } from './tuning/static.js';
 
 export interface MatmulVariant {
   name: string;
@@ -34,7 +34,6 @@ export interface MatmulTile {
 }
 
 const cdiv = (x: number, y: number): number => Math.ceil(x / y);
-const pow2AtLeast = (x: number): number => 2 ** Math.ceil(Math.log2(Math.max(1, x)));
 
 function fixed(name: string, shader: string, wgX: number, wgY: number, tileM: number, tileN: number): MatmulVariant {
   const tile = { m: tileM, n: tileN, overrides: {} };

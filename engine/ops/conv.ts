@@ -15,7 +15,7 @@ import { sum, sumInto } from './reduce.js';
 import type { GradSink } from '../tape.js';
 import { finishWeightGrad } from './weight_grad.js';
 import { CONV_VARIANTS, type ConvKernelKind, type ConvProblem, type ConvVariant } from '../conv_variants.js';
-import { CONV_ORDER, CONV_ORDER_MIXED, bucketPow2 } from '../tuning/static.js';
+import { CONV_ORDER, CONV_ORDER_MIXED, pow2AtLeast } from '../tuning/static.js';
 import type { TunableOp, TuneCapabilities } from '../tuning/tuner.js';
 
 export interface ConvOptions {
@@ -81,7 +81,7 @@ function convTunable(kind: ConvKernelKind): TunableOp<Geometry> {
   const list = CONV_VARIANTS.filter((v) => v.kind === kind);
   const op: TunableOp<Geometry> = {
     name: `conv.${kind}`,
-    bucket: (g) => `T${g.T} s${g.stride} ${g.Cin}->${g.Cout} px${bucketPow2(g.B * g.Ho * g.Wo)}`,
+    bucket: (g) => `T${g.T} s${g.stride} ${g.Cin}->${g.Cout} px${pow2AtLeast(g.B * g.Ho * g.Wo)}`,
     staticChoice: (g, caps) => {
       const order = caps.mixedPrecision ? CONV_ORDER_MIXED[kind] : CONV_ORDER[kind];
       for (const n of order) {

@@ -7,7 +7,7 @@ import { BINARY_CODES, UNARY_CODES } from '../op_codes.js';
 import type { GradSink } from '../tape.js';
 import { type Tensor, fmtShape, shapeSize, stridesOf, type Shape } from '../tensor.js';
 import { sumInto, sumTo } from './reduce.js';
-import { ELEMENTWISE_GROUP, GROUP_CANDIDATES, bucketPow2 } from '../tuning/static.js';
+import { ELEMENTWISE_GROUP, GROUP_CANDIDATES, pow2AtLeast } from '../tuning/static.js';
 import type { TunableOp } from '../tuning/tuner.js';
 
 export type UnaryOp = keyof typeof UNARY_CODES;
@@ -31,7 +31,7 @@ export interface ElementwiseProblem {
  */
 export const ELEMENTWISE_TUNABLE: TunableOp<ElementwiseProblem> = {
   name: 'elementwise.group',
-  bucket: (p) => `${p.kernel} n${bucketPow2(p.n)}`,
+  bucket: (p) => `${p.kernel} n${pow2AtLeast(p.n)}`,
   staticChoice: () => `group${ELEMENTWISE_GROUP}`,
   candidates: () => GROUP_CANDIDATES.map((g) => `group${g}`),
   harness: (p, e) => {

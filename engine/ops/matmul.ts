@@ -5,7 +5,7 @@
 // split along the rows when it alone would give few workgroups, its bias gradient in the same finishing pass.
 import { KERNELS, KERNELS_BY_FILE, type RegisteredKernel } from '../kernels.js';
 import { MATMUL_VARIANTS, SUBGROUP_MATRIX_VARIANTS, weightGradSplits, type MatmulVariant } from '../matmul_variants.js';
-import { MATMUL_ORDER, MATMUL_ORDER_MIXED, bucketPow2 } from '../tuning/static.js';
+import { MATMUL_ORDER, MATMUL_ORDER_MIXED, pow2AtLeast } from '../tuning/static.js';
 import type { TunableOp, TuneCapabilities } from '../tuning/tuner.js';
 import { type Tensor, fmtShape, shapeSize } from '../tensor.js';
 import { broadcastShapes } from './elementwise.js';
@@ -56,7 +56,7 @@ export interface MatmulProblem {
  */
 export const MATMUL_TUNABLE: TunableOp<MatmulProblem> = {
   name: 'matmul',
-  bucket: (p) => `${p.transA ? 'T' : 'N'}${p.transB ? 'T' : 'N'} M${bucketPow2(p.M)} N${p.N <= 64 ? p.N : bucketPow2(p.N)} K${bucketPow2(p.K)} b${bucketPow2(p.batch)}${p.aBatched ? 'a' : ''}${p.bBatched ? 'b' : ''}${p.bias ? '+bias' : ''}${p.addend ? '+addend' : ''}`,
+  bucket: (p) => `${p.transA ? 'T' : 'N'}${p.transB ? 'T' : 'N'} M${pow2AtLeast(p.M)} N${p.N <= 64 ? p.N : pow2AtLeast(p.N)} K${pow2AtLeast(p.K)} b${pow2AtLeast(p.batch)}${p.aBatched ? 'a' : ''}${p.bBatched ? 'b' : ''}${p.bias ? '+bias' : ''}${p.addend ? '+addend' : ''}`,
   staticChoice: (p, caps) => {
     const order = caps.mixedPrecision ? MATMUL_ORDER_MIXED : MATMUL_ORDER;
     const name = order.find((n) => {
@@ -182,7 +182,7 @@ export interface WeightGradProblem {
  */
 export const WGRAD_SPLIT_TUNABLE: TunableOp<WeightGradProblem> = {
   name: 'matmul.wgrad_split',
-  bucket: (p) => `rows${bucketPow2(p.rows)} ${p.cin}x${p.cout}`,
+  bucket: (p) => `rows${pow2AtLeast(p.rows)} ${p.cin}x${p.cout}`,
   staticChoice: (p, caps) => {
     const v = ALL_VARIANTS.find((x) => x.name === MATMUL_TUNABLE.staticChoice({ M: p.cin, N: p.cout, K: p.rows, batch: 1, transA: true, transB: false, aBatched: false, bBatched: false, bias: false, addend: false }, caps))!;
     return `split${weightGradSplits(p.rows, v.tile(p.cin, p.cout), p.cin, p.cout)}`;

@@ -3,7 +3,7 @@
 import { KERNELS } from '../kernels.js';
 import { REDUCE_CODES } from '../op_codes.js';
 import { type Tensor, fmtShape, shapeSize, stridesOf, type Shape } from '../tensor.js';
-import { REDUCE_PER_THREAD_MAX_REDUCED, REDUCE_PER_THREAD_MIN_OUTPUTS, bucketPow2 } from '../tuning/static.js';
+import { REDUCE_PER_THREAD_MAX_REDUCED, REDUCE_PER_THREAD_MIN_OUTPUTS, pow2AtLeast } from '../tuning/static.js';
 import type { TunableOp } from '../tuning/tuner.js';
 
 export type ReduceOp = Exclude<keyof typeof REDUCE_CODES, 'ties'>;
@@ -71,7 +71,7 @@ export interface ReduceProblem {
  */
 export const REDUCE_TUNABLE: TunableOp<ReduceProblem> = {
   name: 'reduce',
-  bucket: (p) => `out${bucketPow2(p.nOut)} red${bucketPow2(p.nRed)} ${p.contiguous ? 'contiguous' : 'strided'}`,
+  bucket: (p) => `out${pow2AtLeast(p.nOut)} red${pow2AtLeast(p.nRed)} ${p.contiguous ? 'contiguous' : 'strided'}`,
   staticChoice: (p) => (p.nRed <= REDUCE_PER_THREAD_MAX_REDUCED && p.nOut >= REDUCE_PER_THREAD_MIN_OUTPUTS ? 'per_thread' : 'workgroup'),
   candidates: (_p, caps) => ['per_thread', 'workgroup', ...(caps.features.subgroups ? ['subgroup'] : [])],
   harness: (p, e) => {

@@ -53,5 +53,8 @@ export const REDUCE_PER_THREAD_MIN_OUTPUTS = 256;
 export const WGRAD_MIN_CHUNK = 128;
 export const WGRAD_TARGET_WORKGROUPS = 64;
 
-/** A size rounded up to a power of two (>= 1): how the ops' problem buckets round the sizes a cost grows smoothly with. */
-export const bucketPow2 = (x: number): number => 2 ** Math.ceil(Math.log2(Math.max(1, x)));
+/**
+ * The smallest power of two >= x (1 for x <= 1): how the ops' problem buckets round the sizes a cost grows smoothly
+ * with, and how the tiled matmul sizes its workgroup (matmul_variants.ts tiledTile).
+ */
+export const pow2AtLeast = (x: number): number => 2 ** Math.ceil(Math.log2(Math.max(1, x)));
