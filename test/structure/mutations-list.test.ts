@@ -4,10 +4,8 @@
 // train/step/setup.ts after the run's setup moved to train/step/run.ts). No GPU: it only reads files.
 import { existsSync, readFileSync } from 'node:fs';
 import { join } from 'node:path';
-import { fileURLToPath } from 'node:url';
 import { describe, expect, it } from 'vitest';
-
-const REPO = fileURLToPath(new URL('../..', import.meta.url));
+import { REPO } from '../helpers/cli.js';
 
 interface Mutant {
   id: string;
